@@ -1,0 +1,1 @@
+//! The API semantics: HTTP-shaped request values to response values over a store.

@@ -1,0 +1,1 @@
+//! Reading manifests: multi-document YAML and JSON, `kind: List`, with positions and limits.

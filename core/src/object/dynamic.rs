@@ -1,0 +1,183 @@
+//! [`Object`]: an API object of any served kind, with typed metadata and the rest kept as JSON.
+//!
+//! The store, the API semantics and the manifest reader handle objects of every kind the same
+//! way; they need the metadata typed (names, labels, resourceVersion, finalizers) and everything
+//! else carried through unchanged. Components that reason about one kind convert to the typed
+//! `k8s_openapi` struct with [`Object::to_typed`].
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use serde::de::DeserializeOwned;
+use serde::ser::SerializeMap;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::{Map, Value};
+
+/// Why a JSON value could not be taken as, or turned into, an [`Object`].
+#[derive(Debug, thiserror::Error)]
+pub enum ObjectError {
+    /// The value is not a JSON object at all.
+    #[error("an object must be a mapping, found {found}")]
+    NotAMapping {
+        /// What was found instead (`a list`, `a string`, …).
+        found: &'static str,
+    },
+    /// `apiVersion` or `kind` is missing or not a string.
+    #[error("{field} is required and must be a string")]
+    MissingTypeField {
+        /// `apiVersion` or `kind`.
+        field: &'static str,
+    },
+    /// `metadata` does not decode as ObjectMeta.
+    #[error("metadata: {source}")]
+    Metadata {
+        /// The decoding error.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// The object does not decode as the typed struct of its kind.
+    #[error("cannot decode {kind}: {source}")]
+    Typed {
+        /// The kind that was expected.
+        kind: String,
+        /// The decoding error.
+        #[source]
+        source: serde_json::Error,
+    },
+}
+
+/// An API object: `apiVersion`, `kind`, typed `metadata`, and every other top-level field
+/// (`spec`, `status`, `data`, …) as JSON in the order it came.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Object {
+    /// `apiVersion`, such as `apps/v1`.
+    pub api_version: String,
+    /// `kind`, such as `Deployment`.
+    pub kind: String,
+    /// The object's metadata.
+    pub metadata: ObjectMeta,
+    /// Every other top-level field.
+    pub fields: Map<String, Value>,
+}
+
+impl Object {
+    /// Takes a JSON object apart into type fields, metadata and the rest.
+    pub fn from_value(value: Value) -> Result<Object, ObjectError> {
+        let Value::Object(mut map) = value else {
+            return Err(ObjectError::NotAMapping { found: json_type_name(&value) });
+        };
+        let api_version = take_string(&mut map, "apiVersion")?;
+        let kind = take_string(&mut map, "kind")?;
+        let metadata = match map.remove("metadata") {
+            None | Some(Value::Null) => ObjectMeta::default(),
+            Some(metadata) => serde_json::from_value(metadata).map_err(|source| ObjectError::Metadata { source })?,
+        };
+        Ok(Object { api_version, kind, metadata, fields: map })
+    }
+
+    /// The object as one JSON value, in Kubernetes' field order.
+    pub fn to_value(&self) -> Value {
+        serde_json::to_value(self).expect("an Object always serializes to JSON")
+    }
+
+    /// Converts a typed `k8s_openapi` object into an [`Object`].
+    pub fn from_typed<T: Serialize>(typed: &T) -> Result<Object, ObjectError> {
+        let value = serde_json::to_value(typed).map_err(|source| ObjectError::Typed { kind: String::new(), source })?;
+        Object::from_value(value)
+    }
+
+    /// Converts this object into the typed `k8s_openapi` struct of its kind.
+    pub fn to_typed<T: DeserializeOwned>(&self) -> Result<T, ObjectError> {
+        serde_json::from_value(self.to_value()).map_err(|source| ObjectError::Typed { kind: self.kind.clone(), source })
+    }
+
+    /// The object's name, or the empty string.
+    pub fn name(&self) -> &str {
+        self.metadata.name.as_deref().unwrap_or("")
+    }
+
+    /// The object's namespace, or the empty string for cluster-scoped objects.
+    pub fn namespace(&self) -> &str {
+        self.metadata.namespace.as_deref().unwrap_or("")
+    }
+
+    /// The object's `resourceVersion`, or the empty string.
+    pub fn resource_version(&self) -> &str {
+        self.metadata.resource_version.as_deref().unwrap_or("")
+    }
+
+    /// A label's value, if the label is set.
+    pub fn label(&self, key: &str) -> Option<&str> {
+        self.metadata.labels.as_ref()?.get(key).map(String::as_str)
+    }
+
+    /// A top-level field such as `spec` or `status`.
+    pub fn field(&self, name: &str) -> Option<&Value> {
+        self.fields.get(name)
+    }
+}
+
+fn take_string(map: &mut Map<String, Value>, field: &'static str) -> Result<String, ObjectError> {
+    match map.remove(field) {
+        Some(Value::String(text)) => Ok(text),
+        _ => Err(ObjectError::MissingTypeField { field }),
+    }
+}
+
+/// A short English name of a JSON value's type, for error messages.
+pub fn json_type_name(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "a mapping",
+    }
+}
+
+impl Serialize for Object {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(3 + self.fields.len()))?;
+        map.serialize_entry("apiVersion", &self.api_version)?;
+        map.serialize_entry("kind", &self.kind)?;
+        map.serialize_entry("metadata", &self.metadata)?;
+        for (key, value) in &self.fields {
+            map.serialize_entry(key, value)?;
+        }
+        map.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for Object {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = Value::deserialize(deserializer)?;
+        Object::from_value(value).map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn an_object_survives_a_round_trip_through_json() {
+        let value = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a", "namespace": "b"}, "data": {"k": "v"}});
+        let object = Object::from_value(value.clone()).unwrap();
+        assert_eq!(object.name(), "a");
+        assert_eq!(object.namespace(), "b");
+        assert_eq!(object.to_value(), value);
+    }
+
+    #[test]
+    fn a_list_is_not_an_object() {
+        let error = Object::from_value(json!([1])).unwrap_err();
+        assert_eq!(error.to_string(), "an object must be a mapping, found a list");
+    }
+
+    #[test]
+    fn typed_conversion_reaches_the_pod_spec() {
+        let value = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": {"containers": [{"name": "c", "image": "nginx"}]}});
+        let pod: k8s_openapi::api::core::v1::Pod = Object::from_value(value).unwrap().to_typed().unwrap();
+        assert_eq!(pod.spec.unwrap().containers[0].image.as_deref(), Some("nginx"));
+    }
+}

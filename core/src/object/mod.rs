@@ -1,0 +1,14 @@
+//! The Kubernetes object model: the kinds coxswain serves, a dynamic object that any kind fits in,
+//! quantities, field errors, defaulting and validation.
+//!
+//! The typed kinds are `k8s_openapi`'s (wire-compatible with Kubernetes JSON and YAML by
+//! construction); this module adds what Kubernetes' API machinery adds around them.
+
+pub mod dynamic;
+pub mod field_error;
+pub mod kinds;
+pub mod quantity;
+
+pub use dynamic::{Object, ObjectError};
+pub use field_error::{FieldError, FieldErrorType, FieldPath};
+pub use kinds::{ResourceType, Scope};

@@ -1,0 +1,1 @@
+//! Label selectors (string syntax and matchLabels/matchExpressions) and field selectors.
