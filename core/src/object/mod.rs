@@ -8,6 +8,7 @@ pub mod dynamic;
 pub mod field_error;
 pub mod kinds;
 pub mod quantity;
+pub mod strict;
 
 pub use dynamic::{Object, ObjectError};
 pub use field_error::{FieldError, FieldErrorType, FieldPath};
