@@ -47,6 +47,13 @@ struct Merger<'a> {
     schema: &'a PatchSchema,
 }
 
+/// A merged list, and the original order its elements are interleaved by when a
+/// `$setElementOrder` applies to it.
+struct MergedList {
+    list: Vec<Value>,
+    server_order: Vec<Value>,
+}
+
 /// An element of a merged list, compared by merge key (lists of maps) or whole (scalars).
 #[derive(Clone, Copy)]
 struct ListIdentity {
@@ -170,8 +177,18 @@ impl Merger<'_> {
         patch: Vec<Value>,
         meta: FieldPatchMeta,
     ) -> Result<Vec<Value>, PatchError> {
+        self.merge_list_with_order(original, patch, meta).map(|merged| merged.list)
+    }
+
+    /// [`Self::merge_list`], also returning the original order a `$setElementOrder` interleaves by.
+    fn merge_list_with_order(
+        &self,
+        original: Vec<Value>,
+        patch: Vec<Value>,
+        meta: FieldPatchMeta,
+    ) -> Result<MergedList, PatchError> {
         if original.is_empty() && patch.is_empty() {
-            return Ok(original);
+            return Ok(MergedList { server_order: Vec::new(), list: original });
         }
         let elements = element_type(&original, &patch)?;
         if elements != "map" {
@@ -182,11 +199,13 @@ impl Merger<'_> {
                     merged.push(item.clone());
                 }
             }
-            return Ok(order_like_patch(merged, &patch, &original, identity));
+            let list = order_like_patch(merged, &patch, &original, identity);
+            return Ok(MergedList { server_order: original, list });
         }
         let merge_key = meta.merge_key.ok_or(PatchError::ListOfMapsWithoutMergeKey)?;
         let identity = ListIdentity { merge_key: Some(merge_key) };
-        let (server_order, plain) = self.apply_list_directives(original, patch, merge_key, meta)?;
+        let original_length = original.len();
+        let (server_order, plain, replaced) = self.apply_list_directives(original, patch, merge_key, meta)?;
         let mut merged = server_order.clone();
         for item in &plain {
             let key_value = merge_key_value(item, merge_key)?;
@@ -208,7 +227,14 @@ impl Merger<'_> {
         for item in server_order.iter().chain(&plain) {
             merge_key_value(item, merge_key)?;
         }
-        Ok(order_like_patch(merged, &plain, &server_order, identity))
+        // Kubernetes deletes elements in place and appends new ones to the same Go slice, so the
+        // "original order" that $setElementOrder later interleaves by sees the first appended
+        // elements in the slots the deleted ones freed. Reproduce that, as kubectl users see it.
+        let deleted = if replaced { 0 } else { original_length - server_order.len() };
+        let appended = merged.iter().skip(server_order.len()).take(deleted).cloned();
+        let aliased_order: Vec<Value> = server_order.iter().cloned().chain(appended).collect();
+        let list = order_like_patch(merged, &plain, &server_order, identity);
+        Ok(MergedList { server_order: aliased_order, list })
     }
 
     /// Applies the `$patch` elements of a list of maps: returns the original list after
@@ -219,7 +245,7 @@ impl Merger<'_> {
         patch: Vec<Value>,
         merge_key: &'static str,
         meta: FieldPatchMeta,
-    ) -> Result<(Vec<Value>, Vec<Value>), PatchError> {
+    ) -> Result<(Vec<Value>, Vec<Value>, bool), PatchError> {
         let mut plain = Vec::with_capacity(patch.len());
         let mut replace = false;
         for item in patch {
@@ -242,11 +268,11 @@ impl Merger<'_> {
             }
         }
         if !replace {
-            return Ok((original, plain));
+            return Ok((original, plain, false));
         }
         let element_meta = FieldPatchMeta { strategy: PatchStrategy::Default, ..meta };
         let replacement = plain.into_iter().map(|item| self.clean(item, element_meta)).collect::<Result<_, _>>()?;
-        Ok((replacement, Vec::new()))
+        Ok((replacement, Vec::new(), true))
     }
 
     /// Handles every `$setElementOrder/<list>` of a patch map: merges that list with its patch
@@ -273,17 +299,23 @@ impl Merger<'_> {
             let meta = self.schema.field(type_name, field);
             let identity = ListIdentity { merge_key: meta.merge_key };
             validate_against_order(patch_list.as_deref().unwrap_or_default(), &order, identity)?;
-            let merged = match (original_list.clone(), patch_list) {
+            let merged = match (original_list, patch_list) {
                 (None, None) => continue,
-                (Some(original_list), None) => original_list,
-                (None, Some(patch_list)) => into_list(self.clean(Value::Array(patch_list), meta)?),
+                (Some(original_list), None) => MergedList { server_order: original_list.clone(), list: original_list },
+                (None, Some(patch_list)) => MergedList {
+                    server_order: Vec::new(),
+                    list: into_list(self.clean(Value::Array(patch_list), meta)?),
+                },
                 (Some(original_list), Some(patch_list)) if meta.strategy == PatchStrategy::Merge => {
-                    self.merge_list(original_list, patch_list, meta)?
+                    self.merge_list_with_order(original_list, patch_list, meta)?
                 }
-                (Some(_), Some(patch_list)) => into_list(self.clean(Value::Array(patch_list), meta)?),
+                (Some(original_list), Some(patch_list)) => MergedList {
+                    server_order: original_list,
+                    list: into_list(self.clean(Value::Array(patch_list), meta)?),
+                },
             };
             patch.shift_remove(field);
-            let ordered = order_like_patch(merged, &order, original_list.as_deref().unwrap_or_default(), identity);
+            let ordered = order_like_patch(merged.list, &order, &merged.server_order, identity);
             original.insert(field.to_string(), Value::Array(ordered));
         }
         Ok(())
