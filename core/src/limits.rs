@@ -17,3 +17,7 @@ pub const MAX_YAML_NODES: usize = 1_000_000;
 
 /// Most documents accepted in one manifest stream.
 pub const MAX_DOCUMENTS: usize = 10_000;
+
+/// Most operations accepted in one JSON patch (RFC 6902) body, as the Kubernetes API server
+/// (`maxJSONPatchOperations`).
+pub const MAX_JSON_PATCH_OPERATIONS: usize = 10_000;
