@@ -12,3 +12,4 @@ pub mod quantity;
 pub use dynamic::{Object, ObjectError};
 pub use field_error::{FieldError, FieldErrorType, FieldPath};
 pub use kinds::{ResourceType, Scope};
+pub use quantity::{Format, Quantity, QuantityError};
