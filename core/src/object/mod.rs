@@ -7,6 +7,7 @@
 pub mod dynamic;
 pub mod field_error;
 pub mod kinds;
+pub mod names;
 pub mod quantity;
 
 pub use dynamic::{Object, ObjectError};
