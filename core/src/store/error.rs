@@ -182,3 +182,56 @@ pub enum StoreError {
         resource: GroupResource,
     },
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PODS: GroupResource = GroupResource { group: "", resource: "pods" };
+    const DEPLOYMENTS: GroupResource = GroupResource { group: "apps", resource: "deployments" };
+
+    #[test]
+    fn messages_read_as_kubernetes_writes_them() {
+        let key = |name: &str| (String::from("default"), name.to_string());
+        let (namespace, name) = key("web");
+        let errors = [
+            StoreError::NotFound { resource: DEPLOYMENTS, namespace: namespace.clone(), name: name.clone() },
+            StoreError::AlreadyExists { resource: PODS, namespace: namespace.clone(), name: name.clone() },
+            StoreError::Conflict {
+                resource: PODS,
+                namespace: namespace.clone(),
+                name: name.clone(),
+                actual: "7".into(),
+            },
+            StoreError::PreconditionFailed {
+                resource: PODS,
+                namespace,
+                name,
+                mismatch: Box::new(PreconditionMismatch {
+                    field: PreconditionField::ResourceVersion,
+                    expected: "3".into(),
+                    actual: "7".into(),
+                }),
+            },
+            StoreError::Expired { requested: 3, compacted: 9 },
+            StoreError::ListExpired { requested: 3, compacted: 9 },
+            StoreError::ContinueExpired { requested: 3, compacted: 9 },
+            StoreError::TooLargeResourceVersion { requested: 12, current: 10 },
+            StoreError::InvalidResourceVersion { value: "abc".into() },
+            StoreError::ResourceVersionSetOnCreate,
+        ];
+        let text: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        insta::assert_snapshot!(text.join("\n"), @r#"
+        deployments.apps "web" not found
+        pods "web" already exists
+        Operation cannot be fulfilled on pods "web": the object has been modified; please apply your changes to the latest version and try again
+        Operation cannot be fulfilled on pods "web": Precondition failed: ResourceVersion in precondition: 3, ResourceVersion in object meta: 7
+        too old resource version: 3 (9)
+        The resourceVersion for the provided list is too old.
+        The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.
+        Too large resource version: 12, current: 10
+        invalid resource version: "abc"
+        resourceVersion should not be set on objects to be created
+        "#);
+    }
+}

@@ -242,3 +242,195 @@ pub fn delete<S: Store>(
     }
     store.update(key.resource, marked).map(Outcome::MarkedForDeletion)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::object::kinds::by_api_version_kind;
+    use crate::store::MemoryStore;
+    use rand::SeedableRng;
+    use serde_json::json;
+
+    fn now() -> Timestamp {
+        "2025-01-02T03:04:05.678Z".parse().unwrap()
+    }
+
+    fn deployment(name: &str, replicas: i64) -> Object {
+        Object::from_value(json!({
+            "apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": name, "namespace": "default", "resourceVersion": ""},
+            "spec": {"replicas": replicas}, "status": {"replicas": 9},
+        }))
+        .unwrap()
+    }
+
+    fn deployments() -> &'static ResourceType {
+        by_api_version_kind("apps/v1", "Deployment").unwrap()
+    }
+
+    fn created(store: &mut MemoryStore, object: Object) -> Arc<Object> {
+        let mut object = object;
+        object.metadata.resource_version = None;
+        create(store, deployments(), object, now(), &mut ChaCha8Rng::seed_from_u64(1)).unwrap()
+    }
+
+    /// A store holding one deployment with a finalizer, the deployment and its key.
+    fn store_with_finalized_deployment() -> (MemoryStore, Arc<Object>, ObjectKey) {
+        let mut store = MemoryStore::new();
+        let mut object = deployment("web", 1);
+        object.metadata.finalizers = Some(vec!["example.com/cleanup".into()]);
+        let first = created(&mut store, object);
+        let key = ObjectKey::of(deployments().group_resource(), &first);
+        (store, first, key)
+    }
+
+    #[test]
+    fn create_fills_uid_timestamp_generation_and_clears_status() {
+        let mut store = MemoryStore::new();
+        let object = created(&mut store, deployment("web", 1));
+        assert_eq!(object.metadata.uid.as_deref().map(str::len), Some(36));
+        assert_eq!(serde_json::to_value(&object.metadata.creation_timestamp).unwrap(), json!("2025-01-02T03:04:05Z"));
+        assert_eq!(object.metadata.generation, Some(1));
+        assert_eq!(object.field("status"), None, "status is the controllers' to write");
+        assert_eq!(object.resource_version(), "1");
+    }
+
+    #[test]
+    fn create_gives_no_generation_to_kinds_without_spec() {
+        let mut store = MemoryStore::new();
+        let config_map = Object::from_value(
+            json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "namespace": "d"}, "data": {}}),
+        )
+        .unwrap();
+        let resource_type = by_api_version_kind("v1", "ConfigMap").unwrap();
+        let object = create(&mut store, resource_type, config_map, now(), &mut ChaCha8Rng::seed_from_u64(1)).unwrap();
+        assert_eq!(object.metadata.generation, None);
+    }
+
+    /// Takes the first `taken` names the generator will draw for "web-", then creates a
+    /// deployment named from "web-" with that generator.
+    fn create_after_taking_generated_names(taken: usize) -> (Result<Arc<Object>, StoreError>, Vec<String>) {
+        let mut store = MemoryStore::new();
+        let mut random = ChaCha8Rng::seed_from_u64(5);
+        let mut preview = random.clone();
+        new_uid(&mut preview);
+        let taken: Vec<String> = (0..taken).map(|_| generate_name("web-", &mut preview)).collect();
+        for name in &taken {
+            created(&mut store, deployment(name, 1));
+        }
+        let mut object = deployment("", 1);
+        object.metadata.generate_name = Some("web-".into());
+        object.metadata.resource_version = None;
+        (create(&mut store, deployments(), object, now(), &mut random), taken)
+    }
+
+    #[test]
+    fn generate_name_retries_names_that_are_taken() {
+        let (made, taken) = create_after_taking_generated_names(3);
+        let made = made.unwrap();
+        assert!(made.name().starts_with("web-") && made.name().len() == 9, "{}", made.name());
+        assert!(!taken.iter().any(|name| name == made.name()), "a taken name is not reused");
+    }
+
+    #[test]
+    fn generate_name_gives_up_after_the_attempt_limit() {
+        let (error, _) = create_after_taking_generated_names(GENERATE_NAME_ATTEMPTS_MAX);
+        assert!(matches!(error, Err(StoreError::AlreadyExists { .. })), "{error:?}");
+    }
+
+    #[test]
+    fn update_keeps_server_fields_and_bumps_generation_only_for_spec_changes() {
+        let mut store = MemoryStore::new();
+        let first = created(&mut store, deployment("web", 1));
+        let mut labels_only = Object::clone(&first);
+        labels_only.metadata.labels = Some([("a".to_string(), "b".to_string())].into());
+        labels_only.metadata.uid = None;
+        labels_only.metadata.creation_timestamp = None;
+        let Outcome::Stored(second) = update(&mut store, deployments(), labels_only, UpdateScope::Object).unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(second.metadata.generation, Some(1), "metadata changes keep the generation");
+        assert_eq!(second.metadata.uid, first.metadata.uid);
+        assert_eq!(second.metadata.creation_timestamp, first.metadata.creation_timestamp);
+        let mut scaled = Object::clone(&second);
+        scaled.fields.insert("spec".into(), json!({"replicas": 3}));
+        scaled.fields.insert("status".into(), json!({"replicas": 3}));
+        let Outcome::Stored(third) = update(&mut store, deployments(), scaled, UpdateScope::Object).unwrap() else {
+            panic!()
+        };
+        assert_eq!(third.metadata.generation, Some(2));
+        assert_eq!(third.field("status"), None, "the main resource does not write status");
+        let mut status = Object::clone(&third);
+        status.fields.insert("status".into(), json!({"replicas": 3}));
+        status.fields.insert("spec".into(), json!({"replicas": 7}));
+        let Outcome::Stored(fourth) = update(&mut store, deployments(), status, UpdateScope::Status).unwrap() else {
+            panic!()
+        };
+        assert_eq!(fourth.field("status"), Some(&json!({"replicas": 3})));
+        assert_eq!(fourth.field("spec"), Some(&json!({"replicas": 3})), "the status subresource does not write spec");
+        assert_eq!(fourth.metadata.generation, Some(2));
+    }
+
+    #[test]
+    fn update_refuses_a_changed_uid_and_a_stale_resource_version() {
+        let mut store = MemoryStore::new();
+        let first = created(&mut store, deployment("web", 1));
+        let mut other_uid = Object::clone(&first);
+        other_uid.metadata.uid = Some("other".into());
+        let error = update(&mut store, deployments(), other_uid, UpdateScope::Object).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "deployments.apps \"web\" is invalid: metadata.uid: Invalid value: \"other\": field is immutable"
+        );
+        update(&mut store, deployments(), Object::clone(&first), UpdateScope::Object).unwrap();
+        let error = update(&mut store, deployments(), Object::clone(&first), UpdateScope::Object).unwrap_err();
+        assert!(matches!(error, StoreError::Conflict { .. }), "{error:?}");
+    }
+
+    #[test]
+    fn delete_marks_an_object_with_finalizers_and_removing_the_last_one_deletes_it() {
+        let (mut store, _, key) = store_with_finalized_deployment();
+        let Outcome::MarkedForDeletion(marked) = delete(&mut store, &key, &DeleteOptions::default(), now()).unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(serde_json::to_value(&marked.metadata.deletion_timestamp).unwrap(), json!("2025-01-02T03:04:05Z"));
+        assert_eq!(marked.metadata.deletion_grace_period_seconds, Some(0));
+        assert_eq!(marked.metadata.generation, Some(2), "marking for deletion bumps generation");
+        let again = delete(&mut store, &key, &DeleteOptions::default(), now()).unwrap();
+        assert_eq!(again, Outcome::MarkedForDeletion(Arc::clone(&marked)), "a second delete changes nothing");
+        let mut finalized = Object::clone(&marked);
+        finalized.metadata.finalizers = Some(Vec::new());
+        let outcome = update(&mut store, deployments(), finalized, UpdateScope::Object).unwrap();
+        assert!(matches!(outcome, Outcome::Deleted(_)), "{outcome:?}");
+        assert!(matches!(store.get(&key), Err(StoreError::NotFound { .. })));
+    }
+
+    #[test]
+    fn graceful_delete_waits_for_a_delete_with_no_grace() {
+        let mut store = MemoryStore::new();
+        let first = created(&mut store, deployment("web", 1));
+        let key = ObjectKey::of(deployments().group_resource(), &first);
+        let graceful = DeleteOptions { grace_period_seconds: Some(30), ..DeleteOptions::default() };
+        let Outcome::MarkedForDeletion(marked) = delete(&mut store, &key, &graceful, now()).unwrap() else { panic!() };
+        assert_eq!(serde_json::to_value(&marked.metadata.deletion_timestamp).unwrap(), json!("2025-01-02T03:04:35Z"));
+        assert_eq!(marked.metadata.deletion_grace_period_seconds, Some(30));
+        let outcome = update(&mut store, deployments(), Object::clone(&marked), UpdateScope::Object).unwrap();
+        assert!(matches!(outcome, Outcome::Stored(_)), "a grace period left keeps the object: {outcome:?}");
+        let outcome = delete(&mut store, &key, &DeleteOptions::default(), now()).unwrap();
+        assert!(matches!(outcome, Outcome::Deleted(_)), "{outcome:?}");
+    }
+
+    #[test]
+    fn delete_checks_preconditions_before_marking() {
+        let (mut store, first, key) = store_with_finalized_deployment();
+        let options = DeleteOptions {
+            preconditions: Preconditions { uid: Some("other".into()), resource_version: None },
+            ..DeleteOptions::default()
+        };
+        let error = delete(&mut store, &key, &options, now()).unwrap_err();
+        assert!(matches!(error, StoreError::PreconditionFailed { .. }), "{error:?}");
+        assert_eq!(store.get(&key).unwrap(), first);
+    }
+}
