@@ -160,3 +160,16 @@ fn unsupported_field_labels_are_refused_with_kubernetes_wording() {
     insta::assert_snapshot!(error, @"field label not supported: spec.nodeName");
     assert!(check_supported("Secret", &parse("foo=bar")).is_err());
 }
+
+proptest::proptest! {
+    #[test]
+    fn any_value_survives_escaping(field in "[a-zA-Z.]{1,12}", value in "\\PC*", equal in proptest::bool::ANY) {
+        let selector = if equal {
+            FieldSelector::one_term_equal(&field, &value)
+        } else {
+            FieldSelector::one_term_not_equal(&field, &value)
+        };
+        let reparsed = FieldSelector::parse(&selector.to_string()).unwrap();
+        proptest::prop_assert_eq!(reparsed, selector);
+    }
+}

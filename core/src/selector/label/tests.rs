@@ -374,3 +374,45 @@ fn objects_without_labels_match_only_selectors_that_allow_it() {
     assert!(parse("!x").matches_optional(None));
     assert!(!parse("x").matches_optional(None));
 }
+
+fn any_requirement() -> impl proptest::strategy::Strategy<Value = Requirement> {
+    use proptest::prelude::*;
+    let key = "([a-z0-9]{1,5}\\.)?[a-z0-9]{1,5}/?[A-Za-z0-9]([-A-Za-z0-9_.]{0,6}[A-Za-z0-9])?"
+        .prop_filter("qualified", |key| is_qualified_name(key).is_empty());
+    let value = "([A-Za-z0-9]([-A-Za-z0-9_.]{0,6}[A-Za-z0-9])?)?";
+    let operator = prop_oneof![
+        Just(Operator::In),
+        Just(Operator::NotIn),
+        Just(Operator::Equals),
+        Just(Operator::DoubleEquals),
+        Just(Operator::NotEquals),
+        Just(Operator::Exists),
+        Just(Operator::DoesNotExist),
+        Just(Operator::GreaterThan),
+        Just(Operator::LessThan),
+    ];
+    (key, operator, proptest::collection::btree_set(value, 1..4), 0..i64::MAX).prop_map(
+        |(key, operator, values, bound)| {
+            let values: Vec<String> = match operator {
+                Operator::In | Operator::NotIn => values.into_iter().collect(),
+                Operator::Exists | Operator::DoesNotExist => Vec::new(),
+                Operator::GreaterThan | Operator::LessThan => vec![bound.to_string()],
+                _ => values.into_iter().take(1).collect(),
+            };
+            Requirement::new(&key, operator, values, &FieldPath::root()).unwrap()
+        },
+    )
+}
+
+proptest::proptest! {
+    #[test]
+    fn printing_then_parsing_gives_back_the_same_selector(
+        requirements in proptest::collection::vec(any_requirement(), 0..5),
+    ) {
+        let selector = LabelSelector::from_requirements(requirements);
+        let text = selector.to_string();
+        let reparsed = LabelSelector::parse(&text).unwrap();
+        proptest::prop_assert_eq!(reparsed.to_string(), text);
+        proptest::prop_assert_eq!(reparsed.requirements().len(), selector.requirements().len());
+    }
+}

@@ -130,3 +130,34 @@ fn a_single_term_and_a_typed_node_can_be_matched() {
     node.metadata.labels = Some(labels(&[("foo", "bar")]));
     assert!(NodeSelectorMatcher::new(&selector(vec![good])).unwrap().matches_node(&node).unwrap());
 }
+
+#[test]
+fn kubernetes_invalid_field_and_label_terms_report_both_errors() {
+    let node_selector = selector(vec![
+        term(vec![], vec![requirement("metadata.name", "In", &["host_1", "host_2"])]),
+        term(
+            vec![requirement("label_1", "In", &["label_1_val"])],
+            vec![requirement("metadata.name", "In", &["host_1"])],
+        ),
+        term(vec![requirement("invalid key", "In", &["label_value"])], vec![]),
+    ]);
+    let error = NodeSelectorMatcher::new(&node_selector).unwrap_err();
+    insta::assert_snapshot!(error, @r#"[nodeSelectorTerms[0].matchFields[0].values: Invalid value: ["host_1","host_2"]: must have one element, nodeSelectorTerms[2].matchExpressions[0].key: Invalid value: "invalid key": name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')]"#);
+}
+
+#[test]
+fn kubernetes_pod_affinity_examples_match_alike() {
+    let table = [
+        (requirement("foo", "In", &["bar", "value2"]), labels(&[("foo", "bar")]), true),
+        (requirement("kernel-version", "Gt", &["0204"]), labels(&[("kernel-version", "0206")]), true),
+        (requirement("mem-type", "NotIn", &["DDR", "DDR2"]), labels(&[("mem-type", "DDR3")]), true),
+        (requirement("GPU", "Exists", &[]), labels(&[("GPU", "NVIDIA-GRID-K1")]), true),
+        (requirement("foo", "In", &["value1", "value2"]), labels(&[("foo", "bar")]), false),
+    ];
+    for (expression, node_labels, expected) in table {
+        let matcher = NodeSelectorMatcher::new(&selector(vec![term(vec![expression.clone()], vec![])])).unwrap();
+        assert_eq!(matcher.matches(&node_labels, "node").unwrap(), expected, "{expression:?}");
+    }
+    let empty_terms = NodeSelectorMatcher::new(&selector(vec![])).unwrap();
+    assert!(!empty_terms.matches(&labels(&[("foo", "bar")]), "node").unwrap());
+}
