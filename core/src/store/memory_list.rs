@@ -40,21 +40,15 @@ impl MemoryStore {
         let live = live_entries(collection, options.namespace, after);
         let past = overlay_entries(&overlay, after);
         let limit = if options.limit == 0 { usize::MAX } else { options.limit };
-        let mut items = Vec::new();
-        let mut continue_from = None;
-        let mut last_examined = None;
-        for (namespace, name, object) in merge(live, past) {
-            let Some(object) = object else { continue };
-            if items.len() == limit {
-                continue_from = last_examined.map(|(namespace, name)| encode_continue(plan.revision, namespace, name));
-                break;
-            }
-            if options.predicate.is_none_or(|predicate| predicate(object)) {
-                items.push(Arc::clone(object));
-            }
-            last_examined = Some((namespace, name));
+        let mut page =
+            Page { options, revision: plan.revision, limit, items: Vec::new(), continue_token: None, last: None };
+        if overlay.is_empty() {
+            // The newest revision: no past state to merge in, so skip the merge's bookkeeping.
+            live.take_while(|entry| page.offer(*entry)).for_each(drop);
+        } else {
+            merge(live, past).take_while(|entry| page.offer(*entry)).for_each(drop);
         }
-        Ok(ListResult { items, revision: plan.revision, continue_token: continue_from })
+        Ok(ListResult { items: page.items, revision: plan.revision, continue_token: page.continue_token })
     }
 
     /// The state at `revision` of every key of the collection (and namespace) written since.
@@ -72,6 +66,32 @@ impl MemoryStore {
             overlay.entry((key.namespace.clone(), key.name.clone())).or_insert_with(|| change.previous.clone());
         }
         overlay
+    }
+}
+
+/// A list page being filled, one candidate at a time in key order.
+struct Page<'a, 'o> {
+    options: &'o ListOptions<'o>,
+    revision: Revision,
+    limit: usize,
+    items: Vec<Arc<Object>>,
+    continue_token: Option<String>,
+    last: Option<(&'a str, &'a str)>,
+}
+
+impl<'a> Page<'a, '_> {
+    /// Takes a candidate; returns false once the page is full (and has set its continue token).
+    fn offer(&mut self, (namespace, name, object): Entry<'a>) -> bool {
+        let Some(object) = object else { return true };
+        if self.items.len() == self.limit {
+            self.continue_token = self.last.map(|(namespace, name)| encode_continue(self.revision, namespace, name));
+            return false;
+        }
+        if self.options.predicate.is_none_or(|predicate| predicate(object)) {
+            self.items.push(Arc::clone(object));
+        }
+        self.last = Some((namespace, name));
+        true
     }
 }
 
