@@ -4,6 +4,7 @@
 //! The typed kinds are `k8s_openapi`'s (wire-compatible with Kubernetes JSON and YAML by
 //! construction); this module adds what Kubernetes' API machinery adds around them.
 
+pub mod defaults;
 pub mod dynamic;
 pub mod field_error;
 pub mod kinds;
