@@ -9,6 +9,7 @@ pub mod dynamic;
 pub mod field_error;
 pub mod kinds;
 pub mod quantity;
+pub mod validation;
 
 pub use dynamic::{Object, ObjectError};
 pub use field_error::{FieldError, FieldErrorType, FieldPath};

@@ -24,6 +24,7 @@ use serde::de::DeserializeOwned;
 
 use super::dynamic::{Object, ObjectError};
 
+pub(crate) use pod::volume_source_names;
 pub use pod::{default_container, default_pod_spec, default_pod_template_spec, image_pull_policy_for};
 
 /// Fills in the defaults of `object` in place, as Kubernetes does before it validates and stores

@@ -135,10 +135,11 @@ pub fn default_container(container: &mut Container) {
     for port in container.ports.iter_mut().flatten() {
         default_container_port(port);
     }
-    for probe in [&mut container.liveness_probe, &mut container.readiness_probe, &mut container.startup_probe] {
-        if let Some(probe) = probe {
-            default_probe(probe);
-        }
+    for probe in [&mut container.liveness_probe, &mut container.readiness_probe, &mut container.startup_probe]
+        .into_iter()
+        .flatten()
+    {
+        default_probe(probe);
     }
     if let Some(lifecycle) = &mut container.lifecycle {
         default_lifecycle(lifecycle);
@@ -215,12 +216,19 @@ fn default_container_port(port: &mut ContainerPort) {
     set_if_empty(&mut port.protocol, PROTOCOL);
 }
 
-/// `SetDefaults_Probe` and the defaults of its handler.
+/// `SetDefaults_Probe` (zero counts as unset) and the defaults of its handler.
 fn default_probe(probe: &mut Probe) {
-    set_if_none(&mut probe.timeout_seconds, PROBE_TIMEOUT_SECONDS);
-    set_if_none(&mut probe.period_seconds, PROBE_PERIOD_SECONDS);
-    set_if_none(&mut probe.success_threshold, PROBE_SUCCESS_THRESHOLD);
-    set_if_none(&mut probe.failure_threshold, PROBE_FAILURE_THRESHOLD);
+    // These are plain int32 fields in Go, so an explicit 0 is indistinguishable from unset.
+    for (field, default) in [
+        (&mut probe.timeout_seconds, PROBE_TIMEOUT_SECONDS),
+        (&mut probe.period_seconds, PROBE_PERIOD_SECONDS),
+        (&mut probe.success_threshold, PROBE_SUCCESS_THRESHOLD),
+        (&mut probe.failure_threshold, PROBE_FAILURE_THRESHOLD),
+    ] {
+        if field.is_none_or(|value| value == 0) {
+            *field = Some(default);
+        }
+    }
     if let Some(http_get) = &mut probe.http_get {
         default_http_get(http_get);
     }
