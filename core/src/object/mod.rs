@@ -4,12 +4,14 @@
 //! The typed kinds are `k8s_openapi`'s (wire-compatible with Kubernetes JSON and YAML by
 //! construction); this module adds what Kubernetes' API machinery adds around them.
 
+pub mod defaults;
 pub mod dynamic;
 pub mod field_error;
 pub mod kinds;
 pub mod names;
 pub mod quantity;
 pub mod strict;
+pub mod validation;
 
 pub use dynamic::{Object, ObjectError};
 pub use field_error::{FieldError, FieldErrorType, FieldPath};

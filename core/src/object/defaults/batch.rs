@@ -1,0 +1,90 @@
+//! Defaults of Jobs and CronJobs (`pkg/apis/batch/v1/defaults.go`).
+//!
+//! A Job's selector and its `batch.kubernetes.io/controller-uid` / `job-name` labels are not
+//! defaults: Kubernetes' Job registry strategy generates them at create time, from the uid.
+
+use k8s_openapi::api::batch::v1::{CronJob, Job};
+
+use super::pod::default_pod_template_spec;
+use super::{set_if_empty, set_if_none};
+
+/// Completions and parallelism of a Job that sets neither: one pod, run once.
+pub const JOB_COMPLETIONS: i32 = 1;
+/// Parallelism of a Job that does not say.
+pub const JOB_PARALLELISM: i32 = 1;
+/// Retries before a Job is marked failed.
+pub const JOB_BACKOFF_LIMIT: i32 = 6;
+/// Retries when backoff is counted per index instead: effectively unlimited.
+pub const JOB_BACKOFF_LIMIT_WITH_PER_INDEX: i32 = i32::MAX;
+/// A Job's pods are interchangeable unless it says otherwise.
+pub const JOB_COMPLETION_MODE: &str = "NonIndexed";
+/// Whether a new Job starts suspended.
+pub const JOB_SUSPEND: bool = false;
+/// Whether a Job's selector was written by the user.
+pub const JOB_MANUAL_SELECTOR: bool = false;
+/// When a Job replaces a pod: as soon as it terminates or fails.
+pub const JOB_POD_REPLACEMENT_POLICY: &str = "TerminatingOrFailed";
+/// When a Job with a pod failure policy replaces a pod: only once it has fully failed.
+pub const JOB_POD_REPLACEMENT_POLICY_WITH_FAILURE_POLICY: &str = "Failed";
+/// The status a pod failure policy's pod condition pattern matches by default.
+pub const POD_FAILURE_POLICY_CONDITION_STATUS: &str = "True";
+/// Whether a CronJob starts a Job while the previous one still runs.
+pub const CRON_JOB_CONCURRENCY_POLICY: &str = "Allow";
+/// Whether a new CronJob starts suspended.
+pub const CRON_JOB_SUSPEND: bool = false;
+/// Finished successful Jobs a CronJob keeps.
+pub const CRON_JOB_SUCCESSFUL_JOBS_HISTORY_LIMIT: i32 = 3;
+/// Failed Jobs a CronJob keeps.
+pub const CRON_JOB_FAILED_JOBS_HISTORY_LIMIT: i32 = 1;
+
+/// `SetDefaults_Job`: when neither completions nor parallelism is set both are 1; parallelism
+/// alone defaults to 1 (completions then stays unset: a work queue). The Job's own labels default
+/// to its template's.
+pub fn default_job(job: &mut Job) {
+    let spec = job.spec.get_or_insert_with(Default::default);
+    if spec.completions.is_none() && spec.parallelism.is_none() {
+        spec.completions = Some(JOB_COMPLETIONS);
+        spec.parallelism = Some(JOB_PARALLELISM);
+    }
+    set_if_none(&mut spec.parallelism, JOB_PARALLELISM);
+    let backoff_limit =
+        if spec.backoff_limit_per_index.is_some() { JOB_BACKOFF_LIMIT_WITH_PER_INDEX } else { JOB_BACKOFF_LIMIT };
+    set_if_none(&mut spec.backoff_limit, backoff_limit);
+    if let Some(labels) = spec.template.metadata.as_ref().and_then(|metadata| metadata.labels.clone())
+        && job.metadata.labels.as_ref().is_none_or(|labels| labels.is_empty())
+    {
+        job.metadata.labels = Some(labels);
+    }
+    set_if_none(&mut spec.completion_mode, JOB_COMPLETION_MODE.to_string());
+    set_if_none(&mut spec.suspend, JOB_SUSPEND);
+    if let Some(policy) = &mut spec.pod_failure_policy {
+        for rule in &mut policy.rules {
+            for pattern in rule.on_pod_conditions.iter_mut().flatten() {
+                if pattern.status.is_empty() {
+                    pattern.status = POD_FAILURE_POLICY_CONDITION_STATUS.to_string();
+                }
+            }
+        }
+    }
+    let replacement = if spec.pod_failure_policy.is_some() {
+        JOB_POD_REPLACEMENT_POLICY_WITH_FAILURE_POLICY
+    } else {
+        JOB_POD_REPLACEMENT_POLICY
+    };
+    set_if_none(&mut spec.pod_replacement_policy, replacement.to_string());
+    set_if_none(&mut spec.manual_selector, JOB_MANUAL_SELECTOR);
+    default_pod_template_spec(&mut spec.template);
+}
+
+/// `SetDefaults_CronJob`; the Job template gets only its pod template's defaults (the Job
+/// defaults apply when the CronJob controller creates the Job).
+pub fn default_cron_job(cron_job: &mut CronJob) {
+    let spec = cron_job.spec.get_or_insert_with(Default::default);
+    set_if_empty(&mut spec.concurrency_policy, CRON_JOB_CONCURRENCY_POLICY);
+    set_if_none(&mut spec.suspend, CRON_JOB_SUSPEND);
+    set_if_none(&mut spec.successful_jobs_history_limit, CRON_JOB_SUCCESSFUL_JOBS_HISTORY_LIMIT);
+    set_if_none(&mut spec.failed_jobs_history_limit, CRON_JOB_FAILED_JOBS_HISTORY_LIMIT);
+    if let Some(job_spec) = &mut spec.job_template.spec {
+        default_pod_template_spec(&mut job_spec.template);
+    }
+}
