@@ -3,6 +3,7 @@
 
 pub mod discovery;
 pub mod duration;
+pub mod openapi;
 pub mod patch;
 pub mod path;
 pub mod status;
