@@ -44,3 +44,7 @@ pub const WATCH_POLL_EVENTS_MAX: usize = 10_000;
 /// Most create attempts for an object named by `generateName` whose generated names collide
 /// with existing objects: 8, as Kubernetes (`maxNameGenerationCreateAttempts`).
 pub const GENERATE_NAME_ATTEMPTS_MAX: usize = 8;
+
+/// Longest a watch stays open, in seconds, when the client names no `timeoutSeconds` (and the most
+/// it may name): 30 minutes, the Kubernetes API server's `--min-request-timeout` (1800 s).
+pub const WATCH_TIMEOUT_SECONDS_MAX: i64 = 1_800;

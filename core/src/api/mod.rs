@@ -1,11 +1,62 @@
 //! The API semantics: HTTP-shaped request values to response values over a store, so that the
 //! simulator and the HTTP server run the same code (DESIGN.md principle 3).
+//!
+//! [`ApiServer::handle`] takes an [`ApiRequest`] and the time and answers an [`ApiResponse`]:
+//! discovery, get/list/watch, create, update, patch (merge, JSON, strategic merge, apply),
+//! delete and deletecollection, and the `status`, `scale`, `binding` and `eviction`
+//! subresources, with Kubernetes' `Status` errors.
 
+mod admission;
+mod body;
+pub mod conversion;
+mod delete;
 pub mod discovery;
 pub mod duration;
 pub mod openapi;
 pub mod patch;
 pub mod path;
+mod read;
+pub mod request;
+mod server;
 pub mod status;
+mod subresource;
+pub mod table;
+pub mod watch;
+mod write;
 
+pub use admission::NAMESPACE_FINALIZER;
+pub use delete::{DEFAULT_TERMINATION_GRACE_PERIOD_SECONDS, FOREGROUND_DELETION_FINALIZER, ORPHAN_FINALIZER};
+pub use request::{ApiRequest, ApiResponse, Method};
+pub use server::{ApiServer, SYSTEM_NAMESPACES};
 pub use status::ApiError;
+pub use watch::WatchStream;
+
+use path::{ApiPath, ResourcePath};
+
+use crate::store::ObjectKey;
+
+/// The store key of the object `name` at a resource path.
+fn object_key(path: &ResourcePath, name: &str) -> ObjectKey {
+    let resource = conversion::storage_type(path.resource).group_resource();
+    ObjectKey::new(resource, path.namespace.as_deref().unwrap_or(""), name)
+}
+
+/// Answers the discovery and OpenAPI paths, which only support GET.
+fn discovery_route(path: &ApiPath, method: Method) -> Result<ApiResponse, ApiError> {
+    if method != Method::Get {
+        return Err(ApiError::MethodNotAllowed);
+    }
+    let document = match path {
+        ApiPath::Version => Some(discovery::version()),
+        ApiPath::CoreVersions => Some(discovery::core_versions()),
+        ApiPath::Groups => Some(discovery::group_list()),
+        ApiPath::Group { group } => discovery::group(group),
+        ApiPath::Resources { group, version } => discovery::resource_list(group, version),
+        ApiPath::OpenApi { rest } => openapi::openapi_document(rest),
+        ApiPath::Resource(_) => None,
+    };
+    document.map(|document| ApiResponse::json(200, document)).ok_or(ApiError::NoRoute)
+}
+
+#[cfg(test)]
+mod tests;

@@ -5,7 +5,8 @@
 use serde_json::{Map, Value, json};
 
 use crate::object::field_error::{FieldError, join_field_errors};
-use crate::object::kinds::ResourceType;
+use crate::object::kinds::{GroupResource, ResourceType};
+use crate::store::StoreError;
 
 /// A failed API request, named for what failed. Converts into a Kubernetes `Status`.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -57,6 +58,13 @@ pub enum ApiError {
         /// The field errors.
         errors: Vec<FieldError>,
     },
+    /// 422: the request is well formed but cannot be carried out (a JSON patch whose `test`
+    /// fails, say); Kubernetes' reason is Invalid, without field causes.
+    #[error("{message}")]
+    Unprocessable {
+        /// Why.
+        message: String,
+    },
     /// 400: the request itself is malformed.
     #[error("{message}")]
     BadRequest {
@@ -106,12 +114,74 @@ pub enum ApiError {
         /// Causes, as (reason, message) pairs.
         causes: Vec<(String, String)>,
     },
+    /// 504: the store has not reached the requested resourceVersion yet.
+    #[error("{message}")]
+    Timeout {
+        /// Why.
+        message: String,
+    },
     /// 500: something went wrong that is not the caller's fault.
     #[error("Internal error occurred: {message}")]
     Internal {
         /// What.
         message: String,
     },
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> ApiError {
+        let owned = |resource: GroupResource| (resource.group.to_string(), resource.resource.to_string());
+        match error {
+            StoreError::NotFound { resource, name, .. } => {
+                let (group, resource) = owned(resource);
+                ApiError::NotFound { group, resource, name }
+            }
+            StoreError::AlreadyExists { resource, name, .. } => {
+                let (group, resource) = owned(resource);
+                ApiError::AlreadyExists { group, resource, name }
+            }
+            StoreError::Conflict { resource, name, .. } => {
+                let (group, resource) = owned(resource);
+                ApiError::Conflict { group, resource, name, detail: CONFLICT_MODIFIED.into() }
+            }
+            StoreError::PreconditionFailed { resource, name, mismatch, .. } => {
+                let (group, resource) = owned(resource);
+                let field = mismatch.field.as_str();
+                let detail = format!(
+                    "Precondition failed: {field} in precondition: {}, {field} in object meta: {}",
+                    mismatch.expected, mismatch.actual
+                );
+                ApiError::Conflict { group, resource, name, detail }
+            }
+            StoreError::UidChanged { resource, name, actual, .. } => {
+                let path = crate::object::FieldPath::new("metadata").child("uid");
+                let kind =
+                    crate::object::kinds::storage_version(resource).map_or(resource.resource, |found| found.kind);
+                ApiError::Invalid {
+                    group: resource.group.into(),
+                    kind: kind.into(),
+                    name,
+                    errors: vec![FieldError::invalid(&path, actual, "field is immutable")],
+                }
+            }
+            StoreError::NameRequired { resource } => {
+                let path = crate::object::FieldPath::new("metadata").child("name");
+                let kind =
+                    crate::object::kinds::storage_version(resource).map_or(resource.resource, |found| found.kind);
+                ApiError::Invalid {
+                    group: resource.group.into(),
+                    kind: kind.into(),
+                    name: String::new(),
+                    errors: vec![FieldError::required(&path, "name or generateName is required")],
+                }
+            }
+            error @ (StoreError::Expired { .. }
+            | StoreError::ListExpired { .. }
+            | StoreError::ContinueExpired { .. }) => ApiError::Expired { message: error.to_string() },
+            error @ StoreError::TooLargeResourceVersion { .. } => ApiError::Timeout { message: error.to_string() },
+            error => ApiError::BadRequest { message: error.to_string() },
+        }
+    }
 }
 
 /// The detail of a resourceVersion conflict, in Kubernetes' words.
@@ -158,7 +228,7 @@ impl ApiError {
         match self {
             ApiError::NotFound { .. } | ApiError::NoRoute => 404,
             ApiError::AlreadyExists { .. } | ApiError::Conflict { .. } => 409,
-            ApiError::Invalid { .. } => 422,
+            ApiError::Invalid { .. } | ApiError::Unprocessable { .. } => 422,
             ApiError::BadRequest { .. } => 400,
             ApiError::Forbidden { .. } => 403,
             ApiError::MethodNotAllowed => 405,
@@ -166,6 +236,7 @@ impl ApiError {
             ApiError::TooLarge { .. } => 413,
             ApiError::UnsupportedMediaType { .. } => 415,
             ApiError::TooManyRequests { .. } => 429,
+            ApiError::Timeout { .. } => 504,
             ApiError::Internal { .. } => 500,
         }
     }
@@ -176,7 +247,7 @@ impl ApiError {
             ApiError::NotFound { .. } | ApiError::NoRoute => "NotFound",
             ApiError::AlreadyExists { .. } => "AlreadyExists",
             ApiError::Conflict { .. } => "Conflict",
-            ApiError::Invalid { .. } => "Invalid",
+            ApiError::Invalid { .. } | ApiError::Unprocessable { .. } => "Invalid",
             ApiError::BadRequest { .. } => "BadRequest",
             ApiError::Forbidden { .. } => "Forbidden",
             ApiError::MethodNotAllowed => "MethodNotAllowed",
@@ -184,6 +255,7 @@ impl ApiError {
             ApiError::TooLarge { .. } => "RequestEntityTooLarge",
             ApiError::UnsupportedMediaType { .. } => "UnsupportedMediaType",
             ApiError::TooManyRequests { .. } => "TooManyRequests",
+            ApiError::Timeout { .. } => "Timeout",
             ApiError::Internal { .. } => "InternalError",
         }
     }
@@ -229,6 +301,7 @@ impl ApiError {
                 Some(json!({"causes": causes}))
             }
             ApiError::NoRoute => Some(json!({})),
+            ApiError::Timeout { .. } => Some(json!({"retryAfterSeconds": 1})),
             _ => None,
         }
     }

@@ -53,16 +53,25 @@ pub enum DecodeError {
 /// normalises a decoded object (nulls dropped, typed field order).
 pub fn decode_strict(value: &Value) -> Result<(&'static ResourceType, Object), DecodeError> {
     let resource = resource_type_of(value)?;
-    let typed = (resource.round_trip)(value).map_err(|error| DecodeError::Fields { errors: vec![error] })?;
-    let mut unknown = Vec::new();
-    find_unknown_fields(value, &typed, &FieldPath::root(), &mut unknown);
+    let (object, unknown) = decode_strict_as(resource, value)?;
     if !unknown.is_empty() {
         return Err(DecodeError::Fields { errors: unknown });
     }
+    Ok((resource, object))
+}
+
+/// Decodes `value` as an object of `resource` (whose `apiVersion` and `kind` it must carry),
+/// returning the unknown fields instead of failing on them, so that the API server can drop and
+/// warn (`fieldValidation=Warn`) or refuse (`Strict`) as the client asked. A value that does not
+/// fit the typed struct at all is still an error.
+pub fn decode_strict_as(resource: &ResourceType, value: &Value) -> Result<(Object, Vec<FieldError>), DecodeError> {
+    let typed = (resource.round_trip)(value).map_err(|error| DecodeError::Fields { errors: vec![error] })?;
+    let mut unknown = Vec::new();
+    find_unknown_fields(value, &typed, &FieldPath::root(), &mut unknown);
     let object = Object::from_value(typed).map_err(|error| DecodeError::Fields {
         errors: vec![FieldError::type_invalid(&FieldPath::root(), &error.to_string())],
     })?;
-    Ok((resource, object))
+    Ok((object, unknown))
 }
 
 /// Finds the served kind a value names with `apiVersion` and `kind`.

@@ -92,9 +92,8 @@ pub fn create<S: Store>(
     if !resource_type.is_namespaced() {
         metadata.namespace = None;
     }
-    if has_status_subresource(resource_type) {
-        object.fields.shift_remove("status");
-    }
+    // The initial status is the API layer's to set (Kubernetes' PrepareForCreate: a pod starts
+    // Pending, a namespace Active, a Deployment empty); the store keeps what it is given.
     if !object.name().is_empty() {
         return store.create(resource, object);
     }
@@ -285,13 +284,17 @@ mod tests {
     }
 
     #[test]
-    fn create_fills_uid_timestamp_generation_and_clears_status() {
+    fn create_fills_uid_timestamp_generation_and_keeps_the_given_status() {
         let mut store = MemoryStore::new();
         let object = created(&mut store, deployment("web", 1));
         assert_eq!(object.metadata.uid.as_deref().map(str::len), Some(36));
         assert_eq!(serde_json::to_value(&object.metadata.creation_timestamp).unwrap(), json!("2025-01-02T03:04:05Z"));
         assert_eq!(object.metadata.generation, Some(1));
-        assert_eq!(object.field("status"), None, "status is the controllers' to write");
+        assert_eq!(
+            object.field("status"),
+            deployment("web", 1).field("status"),
+            "the API layer sets the initial status"
+        );
         assert_eq!(object.resource_version(), "1");
     }
 

@@ -1,0 +1,148 @@
+//! What the API server does to an object between decoding and storing it: namespace lifecycle
+//! checks, conversion to the storage version, defaulting, the kind's initial status on create
+//! (Kubernetes' `PrepareForCreate`), and validation.
+
+use serde_json::{Value, json};
+
+use super::conversion::to_storage;
+use super::path::ResourcePath;
+use super::status::ApiError;
+use crate::object::defaults::apply_defaults;
+use crate::object::kinds::{self, GroupResource};
+use crate::object::validation::{validate_create, validate_update};
+use crate::object::{FieldError, FieldPath, Object};
+use crate::store::{ObjectKey, Store};
+
+/// The finalizer Kubernetes puts in `spec.finalizers` of every namespace, removed by the
+/// namespace controller once the namespace is empty.
+pub const NAMESPACE_FINALIZER: &str = "kubernetes";
+
+const NAMESPACES: GroupResource = GroupResource { group: "", resource: "namespaces" };
+
+/// Puts the object in the path's namespace, refusing a body that names another one.
+pub fn settle_namespace(path: &ResourcePath, object: &mut Object) -> Result<(), ApiError> {
+    let Some(namespace) = path.namespace.as_deref() else {
+        if path.resource.is_namespaced() {
+            return Err(ApiError::bad_request("a namespaced object must be created in a namespace"));
+        }
+        object.metadata.namespace = None;
+        return Ok(());
+    };
+    match object.metadata.namespace.as_deref() {
+        None | Some("") => object.metadata.namespace = Some(namespace.to_string()),
+        Some(given) if given == namespace => {}
+        Some(_) => {
+            return Err(ApiError::bad_request(
+                "the namespace of the provided object does not match the namespace sent on the request",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Refuses new objects in a namespace that does not exist (404) or is being deleted (403), as
+/// Kubernetes' NamespaceLifecycle admission does.
+pub fn check_namespace_accepts_new_objects<S: Store>(
+    store: &S,
+    path: &ResourcePath,
+    name: &str,
+) -> Result<(), ApiError> {
+    let Some(namespace) = path.namespace.as_deref() else { return Ok(()) };
+    let key = ObjectKey::new(NAMESPACES, "", namespace);
+    let stored = store.get(&key).map_err(|_| ApiError::NotFound {
+        group: String::new(),
+        resource: "namespaces".into(),
+        name: namespace.to_string(),
+    })?;
+    if stored.metadata.deletion_timestamp.is_some() {
+        return Err(ApiError::Forbidden {
+            group: path.resource.group.into(),
+            resource: path.resource.plural.into(),
+            name: name.to_string(),
+            detail: format!("unable to create new content in namespace {namespace} because it is being terminated"),
+            cause: Some("NamespaceTerminating".into()),
+        });
+    }
+    Ok(())
+}
+
+/// Converts, defaults, sets the initial status and validates an object about to be created.
+pub fn prepare_create(path: &ResourcePath, object: Object) -> Result<Object, ApiError> {
+    let mut object = to_storage(path.resource, object)?;
+    object.metadata.resource_version = None;
+    apply_defaults(&mut object).map_err(|error| ApiError::bad_request(error.to_string()))?;
+    set_initial_status(&mut object);
+    let errors = validate_create(&object);
+    if !errors.is_empty() {
+        return Err(ApiError::invalid(path.resource, &display_name(&object), errors));
+    }
+    Ok(object)
+}
+
+/// Converts, defaults and validates an object about to replace `old`.
+pub fn prepare_update(path: &ResourcePath, old: &Object, object: Object, name: &str) -> Result<Object, ApiError> {
+    if object.name() != name {
+        return Err(ApiError::bad_request(format!(
+            "the name of the object ({}) does not match the name on the URL ({name})",
+            object.name()
+        )));
+    }
+    let mut object = to_storage(path.resource, object)?;
+    apply_defaults(&mut object).map_err(|error| ApiError::bad_request(error.to_string()))?;
+    if object.kind == "Namespace" && object.field("spec").is_none() {
+        object.fields.insert("spec".into(), old.field("spec").cloned().unwrap_or(Value::Null));
+    }
+    let errors = validate_update(old, &object);
+    if !errors.is_empty() {
+        return Err(ApiError::invalid(path.resource, name, errors));
+    }
+    Ok(object)
+}
+
+fn display_name(object: &Object) -> String {
+    match (object.name(), object.metadata.generate_name.as_deref()) {
+        ("", Some(prefix)) => prefix.to_string(),
+        (name, _) => name.to_string(),
+    }
+}
+
+/// The status an object starts with, as each kind's `PrepareForCreate` sets it: clients do not
+/// get to write status on create (nodes excepted, whose agents report it).
+fn set_initial_status(object: &mut Object) {
+    let has_status =
+        kinds::storage_version(kind_resource(object)).is_some_and(|resource| resource.subresources.contains(&"status"));
+    let initial = match object.kind.as_str() {
+        "Node" => return,
+        "Pod" => json!({"phase": "Pending", "qosClass": crate::object::qos::pod_qos_class(object)}),
+        "Namespace" => {
+            set_namespace_finalizer(object);
+            json!({"phase": "Active"})
+        }
+        "PersistentVolume" | "PersistentVolumeClaim" => json!({"phase": "Pending"}),
+        "Service" => json!({"loadBalancer": {}}),
+        _ if has_status => json!({}),
+        _ => return,
+    };
+    object.fields.insert("status".into(), initial);
+}
+
+fn kind_resource(object: &Object) -> GroupResource {
+    kinds::by_api_version_kind(&object.api_version, &object.kind)
+        .map_or(NAMESPACES, |resource| resource.group_resource())
+}
+
+fn set_namespace_finalizer(object: &mut Object) {
+    let spec = object.fields.entry("spec").or_insert_with(|| json!({}));
+    if let Value::Object(spec) = spec {
+        spec.entry("finalizers").or_insert_with(|| json!([NAMESPACE_FINALIZER]));
+    }
+}
+
+/// A field error for the one field a request may not change, for subresource handlers.
+pub fn forbidden_field(path: &[&str], detail: &str) -> FieldError {
+    let mut field = FieldPath::root();
+    for segment in path {
+        field = field.child(segment);
+    }
+    FieldError::forbidden(&field, detail)
+}

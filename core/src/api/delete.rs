@@ -1,0 +1,264 @@
+//! delete and deletecollection: `DeleteOptions` (propagation policy, grace period,
+//! preconditions), graceful deletion of pods, and the namespace lifecycle (a deleted namespace is
+//! Terminating until the namespace controller has emptied it and finalized it).
+
+use std::sync::Arc;
+
+use jiff::Timestamp;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::conversion::from_storage;
+use super::path::ResourcePath;
+use super::request::{ApiRequest, ApiResponse};
+use super::server::{ApiServer, storage_resource};
+use super::status::ApiError;
+use crate::object::Object;
+use crate::store::objects::{self, DeleteOptions, Outcome};
+use crate::store::{ListOptions, ObjectKey, Preconditions, Store};
+
+/// The finalizer that makes the garbage collector delete dependents first (`Foreground`).
+pub const FOREGROUND_DELETION_FINALIZER: &str = "foregroundDeletion";
+/// The finalizer that makes the garbage collector orphan dependents (`Orphan`).
+pub const ORPHAN_FINALIZER: &str = "orphan";
+/// A pod's grace period when its spec names none: 30 s (`DefaultTerminationGracePeriodSeconds`).
+pub const DEFAULT_TERMINATION_GRACE_PERIOD_SECONDS: i64 = 30;
+
+/// The parts of a `meta/v1` DeleteOptions body the server acts on.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct DeleteBody {
+    grace_period_seconds: Option<i64>,
+    propagation_policy: Option<String>,
+    orphan_dependents: Option<bool>,
+    preconditions: Option<PreconditionsBody>,
+    dry_run: Option<Vec<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PreconditionsBody {
+    uid: Option<String>,
+    resource_version: Option<String>,
+}
+
+/// How dependents are treated when their owner is deleted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Propagation {
+    Background,
+    Foreground,
+    Orphan,
+}
+
+struct ParsedDelete {
+    options: DeleteOptions,
+    grace_given: bool,
+    propagation: Propagation,
+    dry_run: bool,
+}
+
+fn parse_delete(request: &ApiRequest) -> Result<ParsedDelete, ApiError> {
+    let body: DeleteBody = if request.body.iter().all(u8::is_ascii_whitespace) {
+        DeleteBody::default()
+    } else {
+        serde_json::from_slice(&request.body)
+            .map_err(|error| ApiError::bad_request(format!("error decoding DeleteOptions: {error}")))?
+    };
+    let query_grace = match request.query_param("gracePeriodSeconds") {
+        None | Some("") => None,
+        Some(text) => Some(
+            text.parse::<i64>().map_err(|_| ApiError::bad_request(format!("invalid gracePeriodSeconds: {text:?}")))?,
+        ),
+    };
+    let grace = body.grace_period_seconds.or(query_grace);
+    let policy = body.propagation_policy.or_else(|| request.query_param("propagationPolicy").map(str::to_string));
+    let propagation = match (policy.as_deref(), body.orphan_dependents) {
+        (Some("Foreground"), _) => Propagation::Foreground,
+        (Some("Orphan"), _) | (None, Some(true)) => Propagation::Orphan,
+        (Some("Background") | None | Some(""), _) => Propagation::Background,
+        (Some(other), _) => {
+            return Err(ApiError::bad_request(format!(
+                "propagationPolicy: Unsupported value: {other:?}: supported values: \"Foreground\", \"Background\", \"Orphan\""
+            )));
+        }
+    };
+    let preconditions = body.preconditions.unwrap_or_default();
+    let dry_run = body.dry_run.is_some_and(|values| values.iter().any(|value| value == "All"))
+        || request.query_param("dryRun") == Some("All");
+    Ok(ParsedDelete {
+        options: DeleteOptions {
+            preconditions: Preconditions { uid: preconditions.uid, resource_version: preconditions.resource_version },
+            grace_period_seconds: grace,
+        },
+        grace_given: grace.is_some(),
+        propagation,
+        dry_run,
+    })
+}
+
+/// A pod's grace period when the request names none: its spec's, unless it never ran (no node,
+/// or already finished), which Kubernetes deletes at once.
+pub(super) fn pod_default_grace_seconds(object: &Object) -> i64 {
+    if object.kind != "Pod" {
+        return 0;
+    }
+    let spec = object.field("spec");
+    let node = spec.and_then(|spec| spec.get("nodeName")).and_then(Value::as_str).unwrap_or("");
+    let phase = object.field("status").and_then(|status| status.get("phase")).and_then(Value::as_str).unwrap_or("");
+    if node.is_empty() || phase == "Succeeded" || phase == "Failed" {
+        return 0;
+    }
+    spec.and_then(|spec| spec.get("terminationGracePeriodSeconds"))
+        .and_then(Value::as_i64)
+        .unwrap_or(DEFAULT_TERMINATION_GRACE_PERIOD_SECONDS)
+}
+
+impl<S: Store> ApiServer<S> {
+    pub(super) fn delete(
+        &mut self,
+        request: &ApiRequest,
+        path: &ResourcePath,
+        name: &str,
+        now: Timestamp,
+    ) -> Result<ApiResponse, ApiError> {
+        let parsed = parse_delete(request)?;
+        let (status, object) = self.delete_object(path, name, parsed, now)?;
+        Ok(ApiResponse::json(status, from_storage(path.resource, &object).to_value()))
+    }
+
+    fn delete_object(
+        &mut self,
+        path: &ResourcePath,
+        name: &str,
+        mut parsed: ParsedDelete,
+        now: Timestamp,
+    ) -> Result<(u16, Arc<Object>), ApiError> {
+        let key = super::object_key(path, name);
+        let stored = self.store.get(&key)?;
+        parsed.options.preconditions.check(&key, &stored)?;
+        if parsed.dry_run {
+            return Ok((200, stored));
+        }
+        if stored.kind == "Namespace" {
+            return self.delete_namespace(&key, &stored, now);
+        }
+        if !parsed.grace_given {
+            parsed.options.grace_period_seconds = Some(pod_default_grace_seconds(&stored));
+        }
+        let finalizer = match parsed.propagation {
+            Propagation::Background => None,
+            Propagation::Foreground => Some(FOREGROUND_DELETION_FINALIZER),
+            Propagation::Orphan => Some(ORPHAN_FINALIZER),
+        };
+        if let Some(finalizer) = finalizer {
+            self.add_finalizer(path, &stored, finalizer)?;
+        }
+        Ok(match objects::delete(&mut self.store, &key, &parsed.options, now)? {
+            Outcome::Deleted(object) | Outcome::Stored(object) => (200, object),
+            Outcome::MarkedForDeletion(object) => (202, object),
+        })
+    }
+
+    fn add_finalizer(&mut self, path: &ResourcePath, stored: &Object, finalizer: &str) -> Result<(), ApiError> {
+        let finalizers = stored.metadata.finalizers.clone().unwrap_or_default();
+        if finalizers.iter().any(|existing| existing == finalizer) {
+            return Ok(());
+        }
+        let mut updated = stored.clone();
+        updated.metadata.finalizers = Some(finalizers.into_iter().chain([finalizer.to_string()]).collect());
+        self.store.update(storage_resource(path).group_resource(), updated)?;
+        Ok(())
+    }
+
+    /// A namespace is marked Terminating; the namespace controller deletes its content and then
+    /// finalizes it, which removes it.
+    fn delete_namespace(
+        &mut self,
+        key: &ObjectKey,
+        stored: &Object,
+        now: Timestamp,
+    ) -> Result<(u16, Arc<Object>), ApiError> {
+        if spec_finalizers(stored).is_empty() && stored.metadata.finalizers.as_ref().is_none_or(Vec::is_empty) {
+            return Ok((200, self.store.delete(key, &Preconditions::default())?));
+        }
+        if stored.metadata.deletion_timestamp.is_some() {
+            return Ok((202, Arc::new(stored.clone())));
+        }
+        let mut marked = stored.clone();
+        marked.metadata.deletion_timestamp = Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
+            Timestamp::from_second(now.as_second()).unwrap_or(now),
+        ));
+        marked.metadata.deletion_grace_period_seconds = Some(0);
+        marked.fields.insert("status".into(), json!({"phase": "Terminating"}));
+        Ok((202, self.store.update(key.resource, marked)?))
+    }
+
+    /// `PUT /api/v1/namespaces/{name}/finalize`: sets `spec.finalizers`; a terminating namespace
+    /// with none left is removed.
+    pub(super) fn finalize_namespace(
+        &mut self,
+        request: &ApiRequest,
+        path: &ResourcePath,
+        name: &str,
+        _now: Timestamp,
+    ) -> Result<ApiResponse, ApiError> {
+        let body = super::body::parse_body(request)?;
+        let finalizers = body.pointer("/spec/finalizers").cloned().unwrap_or_else(|| json!([]));
+        let key = super::object_key(path, name);
+        let stored = self.store.get(&key)?;
+        let mut updated = Object::clone(&stored);
+        let spec = updated.fields.entry("spec").or_insert_with(|| json!({}));
+        spec["finalizers"] = finalizers;
+        let terminating = updated.metadata.deletion_timestamp.is_some();
+        if terminating
+            && spec_finalizers(&updated).is_empty()
+            && updated.metadata.finalizers.as_ref().is_none_or(Vec::is_empty)
+        {
+            let deleted = self.store.delete(&key, &Preconditions::default())?;
+            return Ok(ApiResponse::json(200, deleted.to_value()));
+        }
+        let stored = self.store.update(key.resource, updated)?;
+        Ok(ApiResponse::json(200, stored.to_value()))
+    }
+
+    pub(super) fn delete_collection(
+        &mut self,
+        request: &ApiRequest,
+        path: &ResourcePath,
+        now: Timestamp,
+    ) -> Result<ApiResponse, ApiError> {
+        let selectors = super::read::selectors(request, path)?;
+        let predicate = |object: &Object| selectors.matches(object);
+        let options =
+            ListOptions { namespace: path.namespace.as_deref(), predicate: Some(&predicate), ..ListOptions::all() };
+        let listed = self.store.list(storage_resource(path).group_resource(), &options)?;
+        let mut deleted = Vec::new();
+        for item in listed.items {
+            let parsed = parse_delete(request)?;
+            let path = ResourcePath { namespace: item.metadata.namespace.clone(), ..path.clone() };
+            match self.delete_object(&path, item.name(), parsed, now) {
+                Ok((_, object)) => deleted.push(from_storage(path.resource, &object).to_value()),
+                Err(ApiError::NotFound { .. }) => {}
+                Err(error) => return Err(error),
+            }
+        }
+        Ok(ApiResponse::json(
+            200,
+            json!({
+                "kind": format!("{}List", path.resource.kind),
+                "apiVersion": path.resource.api_version,
+                "metadata": {"resourceVersion": self.store.current_revision().to_string()},
+                "items": deleted,
+            }),
+        ))
+    }
+}
+
+fn spec_finalizers(object: &Object) -> Vec<String> {
+    object
+        .field("spec")
+        .and_then(|spec| spec.get("finalizers"))
+        .and_then(Value::as_array)
+        .map(|finalizers| finalizers.iter().filter_map(|value| value.as_str().map(str::to_string)).collect())
+        .unwrap_or_default()
+}

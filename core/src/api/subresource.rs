@@ -1,0 +1,248 @@
+//! The `scale`, `binding` and `eviction` subresources: what `kubectl scale`, the scheduler and
+//! `kubectl drain` call.
+
+use jiff::Timestamp;
+use serde_json::{Value, json};
+
+use super::body::parse_body;
+use super::path::ResourcePath;
+use super::request::{ApiRequest, ApiResponse, Method};
+use super::server::ApiServer;
+use super::status::{ApiError, success_status};
+use super::write::patch_error;
+use crate::object::Object;
+use crate::object::kinds::GroupResource;
+use crate::selector::label::LabelSelector;
+use crate::store::objects::{self, DeleteOptions};
+use crate::store::{ListOptions, ObjectKey, Store};
+
+const PODS: GroupResource = GroupResource { group: "", resource: "pods" };
+const DISRUPTION_BUDGETS: GroupResource = GroupResource { group: "policy", resource: "poddisruptionbudgets" };
+
+/// The message of a refused eviction, in Kubernetes' words.
+pub const EVICTION_REFUSED_MESSAGE: &str = "Cannot evict pod as it would violate the pod's disruption budget.";
+
+impl<S: Store> ApiServer<S> {
+    /// GET, PUT and PATCH of `…/{name}/scale`: an `autoscaling/v1` Scale view of `spec.replicas`.
+    pub(super) fn scale(
+        &mut self,
+        request: &ApiRequest,
+        path: &ResourcePath,
+        name: &str,
+        _now: Timestamp,
+    ) -> Result<ApiResponse, ApiError> {
+        let stored = self.stored(path, name)?;
+        let current = scale_of(&stored);
+        let desired = match request.method {
+            Method::Get => return Ok(ApiResponse::json(200, current)),
+            Method::Put => parse_body(request)?,
+            _ => {
+                let content_type = request.header("content-type").unwrap_or("");
+                super::patch::apply_patch(&current, &request.body, content_type, "Scale").map_err(patch_error)?
+            }
+        };
+        let replicas = desired
+            .pointer("/spec/replicas")
+            .and_then(Value::as_i64)
+            .ok_or_else(|| ApiError::bad_request("Scale.spec.replicas must be an integer"))?;
+        let mut updated = Object::clone(&stored);
+        if let Some(version) = desired.pointer("/metadata/resourceVersion").and_then(Value::as_str) {
+            updated.metadata.resource_version = Some(version.to_string());
+        }
+        let spec = updated.fields.entry("spec").or_insert_with(|| json!({}));
+        spec["replicas"] = replicas.into();
+        let path_main = ResourcePath { subresource: None, ..path.clone() };
+        let stored = self.update_object(&path_main, name, updated, false)?;
+        Ok(ApiResponse::json(200, scale_of(&stored)))
+    }
+
+    /// `POST /api/v1/namespaces/{ns}/bindings`: the binding names the pod in its metadata.
+    pub(super) fn bind_from_collection(
+        &mut self,
+        request: &ApiRequest,
+        path: &ResourcePath,
+        now: Timestamp,
+    ) -> Result<ApiResponse, ApiError> {
+        let body = parse_body(request)?;
+        let name = body.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default().to_string();
+        self.bind(request, path, &name, now)
+    }
+
+    /// `POST …/pods/{name}/binding`: assigns a pod to a node, once.
+    pub(super) fn bind(
+        &mut self,
+        request: &ApiRequest,
+        path: &ResourcePath,
+        name: &str,
+        now: Timestamp,
+    ) -> Result<ApiResponse, ApiError> {
+        let body = parse_body(request)?;
+        let node = body.pointer("/target/name").and_then(Value::as_str).unwrap_or_default();
+        if node.is_empty() {
+            return Err(ApiError::invalid(
+                path.resource,
+                name,
+                vec![super::admission::forbidden_field(&["target", "name"], "must be set")],
+            ));
+        }
+        let key = ObjectKey::new(PODS, path.namespace.as_deref().unwrap_or(""), name);
+        let pod = self.store.get(&key)?;
+        let conflict = |detail: String| ApiError::Conflict {
+            group: String::new(),
+            resource: "pods/binding".into(),
+            name: name.to_string(),
+            detail,
+        };
+        if pod.metadata.deletion_timestamp.is_some() {
+            return Err(conflict(format!("pod {name} is being deleted, cannot be assigned to a host")));
+        }
+        let assigned = pod.field("spec").and_then(|spec| spec.get("nodeName")).and_then(Value::as_str).unwrap_or("");
+        if !assigned.is_empty() {
+            return Err(conflict(format!("pod {name} is already assigned to node {assigned:?}")));
+        }
+        let mut bound = Object::clone(&pod);
+        bound.fields.entry("spec").or_insert_with(|| json!({}))["nodeName"] = node.into();
+        set_pod_scheduled(&mut bound, now);
+        self.store.update(PODS, bound)?;
+        Ok(ApiResponse::json(201, success_status(None)))
+    }
+
+    /// `POST …/pods/{name}/eviction`: deletes the pod unless a PodDisruptionBudget forbids it.
+    pub(super) fn evict(
+        &mut self,
+        request: &ApiRequest,
+        path: &ResourcePath,
+        name: &str,
+        now: Timestamp,
+    ) -> Result<ApiResponse, ApiError> {
+        let body = parse_body(request)?;
+        let namespace = path.namespace.clone().unwrap_or_default();
+        let key = ObjectKey::new(PODS, &namespace, name);
+        let pod = self.store.get(&key)?;
+        if !can_ignore_disruption_budgets(&pod) {
+            self.take_disruption(&pod, &namespace, now)?;
+        }
+        let grace = body.pointer("/deleteOptions/gracePeriodSeconds").and_then(Value::as_i64);
+        let options = DeleteOptions {
+            grace_period_seconds: Some(grace.unwrap_or_else(|| super::delete::pod_default_grace_seconds(&pod))),
+            ..DeleteOptions::default()
+        };
+        objects::delete(&mut self.store, &key, &options, now)?;
+        Ok(ApiResponse::json(201, success_status(None)))
+    }
+
+    /// Checks the pod's one PodDisruptionBudget and records the disruption in its status.
+    fn take_disruption(&mut self, pod: &Object, namespace: &str, now: Timestamp) -> Result<(), ApiError> {
+        let labels = pod.metadata.labels.clone().unwrap_or_default();
+        let budgets = self.store.list(DISRUPTION_BUDGETS, &ListOptions::in_namespace(namespace))?;
+        let matching: Vec<_> = budgets
+            .items
+            .iter()
+            .filter(|budget| {
+                let selector = budget.field("spec").and_then(|spec| spec.get("selector")).cloned();
+                let selector = selector.and_then(|selector| serde_json::from_value(selector).ok());
+                LabelSelector::from_label_selector(selector.as_ref())
+                    .is_ok_and(|selector| !selector.is_empty() && selector.matches(&labels))
+            })
+            .collect();
+        let budget = match matching.as_slice() {
+            [] => return Ok(()),
+            [budget] => budget,
+            _ => {
+                return Err(ApiError::Internal {
+                    message: "This pod has more than one PodDisruptionBudget, which the eviction subresource does not support."
+                        .into(),
+                });
+            }
+        };
+        let status = budget.field("status").cloned().unwrap_or_else(|| json!({}));
+        let number = |field: &str| status.get(field).and_then(Value::as_i64).unwrap_or(0);
+        let refuse = |message: String| ApiError::TooManyRequests {
+            message: EVICTION_REFUSED_MESSAGE.into(),
+            causes: vec![("DisruptionBudget".into(), message)],
+        };
+        if number("observedGeneration") < budget.metadata.generation.unwrap_or(0) {
+            return Err(refuse(format!(
+                "The disruption budget {} is still being processed by the server.",
+                budget.name()
+            )));
+        }
+        if number("disruptionsAllowed") <= 0 {
+            return Err(refuse(format!(
+                "The disruption budget {} needs {} healthy pods and has {} currently",
+                budget.name(),
+                number("desiredHealthy"),
+                number("currentHealthy")
+            )));
+        }
+        let mut updated = Object::clone(budget);
+        let status = updated.fields.entry("status").or_insert_with(|| json!({}));
+        status["disruptionsAllowed"] = (number("disruptionsAllowed") - 1).into();
+        let disrupted = status.as_object_mut().map(|status| status.entry("disruptedPods").or_insert_with(|| json!({})));
+        if let Some(Value::Object(disrupted)) = disrupted {
+            disrupted.insert(pod.name().to_string(), json!(whole_seconds(now).to_string()));
+        }
+        self.store.update(DISRUPTION_BUDGETS, updated)?;
+        Ok(())
+    }
+}
+
+/// Pods that are not running (pending, finished or already terminating) are evicted without
+/// consulting budgets, as Kubernetes does.
+fn can_ignore_disruption_budgets(pod: &Object) -> bool {
+    let phase = pod.field("status").and_then(|status| status.get("phase")).and_then(Value::as_str).unwrap_or("");
+    pod.metadata.deletion_timestamp.is_some() || matches!(phase, "Succeeded" | "Failed" | "Pending" | "")
+}
+
+fn whole_seconds(now: Timestamp) -> Timestamp {
+    Timestamp::from_second(now.as_second()).unwrap_or(now)
+}
+
+/// Sets the pod's PodScheduled condition to True, as binding does.
+fn set_pod_scheduled(pod: &mut Object, now: Timestamp) {
+    let status = pod.fields.entry("status").or_insert_with(|| json!({}));
+    if !status.is_object() {
+        *status = json!({});
+    }
+    let conditions = status.as_object_mut().map(|status| status.entry("conditions").or_insert_with(|| json!([])));
+    let Some(Value::Array(conditions)) = conditions else { return };
+    conditions.retain(|condition| condition.get("type").and_then(Value::as_str) != Some("PodScheduled"));
+    conditions.push(json!({"type": "PodScheduled", "status": "True", "lastProbeTime": null,
+        "lastTransitionTime": whole_seconds(now).to_string()}));
+}
+
+/// The `autoscaling/v1` Scale of a scalable object.
+fn scale_of(object: &Object) -> Value {
+    let spec = object.field("spec");
+    let replicas = spec.and_then(|spec| spec.get("replicas")).and_then(Value::as_i64).unwrap_or(1);
+    let status_replicas =
+        object.field("status").and_then(|status| status.get("replicas")).and_then(Value::as_i64).unwrap_or(0);
+    let selector = spec.and_then(|spec| spec.get("selector")).map(selector_string).unwrap_or_default();
+    json!({
+        "kind": "Scale",
+        "apiVersion": "autoscaling/v1",
+        "metadata": {
+            "name": object.name(),
+            "namespace": object.namespace(),
+            "uid": object.metadata.uid,
+            "resourceVersion": object.resource_version(),
+            "creationTimestamp": object.metadata.creation_timestamp,
+        },
+        "spec": {"replicas": replicas},
+        "status": {"replicas": status_replicas, "selector": selector},
+    })
+}
+
+/// A selector in string form: a LabelSelector (`matchLabels`/`matchExpressions`) or, for
+/// ReplicationControllers, a plain label map.
+fn selector_string(selector: &Value) -> String {
+    let is_label_selector = selector.get("matchLabels").is_some() || selector.get("matchExpressions").is_some();
+    if is_label_selector {
+        let typed = serde_json::from_value(selector.clone()).ok();
+        return LabelSelector::from_label_selector(typed.as_ref())
+            .map(|selector| selector.to_string())
+            .unwrap_or_default();
+    }
+    let labels = serde_json::from_value(selector.clone()).unwrap_or_default();
+    LabelSelector::from_set(&labels).to_string()
+}

@@ -1,0 +1,249 @@
+//! create, get, list, update, patch and delete.
+
+use serde_json::json;
+
+use super::*;
+
+#[test]
+fn create_defaults_and_answers_201_then_a_duplicate_is_409() {
+    let mut server = server();
+    let (status, body) = post(&mut server, "/apis/apps/v1/namespaces/default/deployments", deployment("web", "nginx"));
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["metadata"]["generation"], 1);
+    assert_eq!(body["spec"]["strategy"]["rollingUpdate"]["maxSurge"], "25%");
+    assert_eq!(body["spec"]["template"]["spec"]["containers"][0]["imagePullPolicy"], "Always");
+    assert_eq!(body["metadata"]["namespace"], "default");
+    let (status, body) = post(&mut server, "/apis/apps/v1/namespaces/default/deployments", deployment("web", "nginx"));
+    assert_eq!(status, 409);
+    assert_eq!(body["reason"], "AlreadyExists");
+    assert_eq!(body["message"], "deployments.apps \"web\" already exists");
+}
+
+#[test]
+fn a_missing_object_is_a_404_status() {
+    let mut server = server();
+    let (status, body) = get(&mut server, "/apis/apps/v1/namespaces/default/deployments/nosuch");
+    assert_eq!(status, 404);
+    assert_eq!(body["message"], "deployments.apps \"nosuch\" not found");
+    let (status, _) = get(&mut server, "/apis/apps/v1/namespaces/default/widgets");
+    assert_eq!(status, 404);
+}
+
+#[test]
+fn an_invalid_object_is_422_with_field_causes() {
+    let mut server = server();
+    let mut broken = deployment("web", "nginx");
+    broken["spec"]["template"]["spec"]["containers"][0].as_object_mut().unwrap().remove("image");
+    let (status, body) = post(&mut server, "/apis/apps/v1/namespaces/default/deployments", broken);
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["reason"], "Invalid");
+    assert_eq!(body["details"]["causes"][0]["field"], "spec.template.spec.containers[0].image");
+}
+
+#[test]
+fn unknown_fields_warn_by_default_and_fail_with_strict_validation() {
+    let mut server = server();
+    let mut body = pod("p", json!({}));
+    body["spec"]["bogus"] = json!(1);
+    let request = ApiRequest::new(Method::Post, "/api/v1/namespaces/default/pods").with_json(&body);
+    let ApiResponse::Json { status, warnings, .. } = server.handle(&request, now()) else { panic!() };
+    assert_eq!((status, warnings), (201, vec!["unknown field \"spec.bogus\"".to_string()]));
+    let mut body = pod("q", json!({}));
+    body["spec"]["bogus"] = json!(1);
+    let request =
+        ApiRequest::new(Method::Post, "/api/v1/namespaces/default/pods?fieldValidation=Strict").with_json(&body);
+    let (status, body) = send(&mut server, request);
+    assert_eq!(status, 400);
+    assert_eq!(
+        body["message"],
+        "Pod in version \"v1\" cannot be handled as a Pod: strict decoding error: unknown field \"spec.bogus\""
+    );
+}
+
+#[test]
+fn objects_in_a_missing_namespace_are_refused() {
+    let mut server = server();
+    let (status, body) = post(&mut server, "/api/v1/namespaces/nowhere/pods", pod("p", json!({})));
+    assert_eq!(status, 404);
+    assert_eq!(body["message"], "namespaces \"nowhere\" not found");
+}
+
+#[test]
+fn a_terminating_namespace_refuses_new_objects_and_is_removed_when_finalized() {
+    let mut server = server();
+    post(
+        &mut server,
+        "/api/v1/namespaces",
+        json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "team"}}),
+    );
+    let (status, body) = send(&mut server, ApiRequest::new(Method::Delete, "/api/v1/namespaces/team"));
+    assert_eq!(status, 202, "{body}");
+    assert_eq!(body["status"]["phase"], "Terminating");
+    let (status, body) = post(&mut server, "/api/v1/namespaces/team/pods", pod("p", json!({})));
+    assert_eq!(status, 403);
+    assert_eq!(
+        body["message"],
+        "pods \"p\" is forbidden: unable to create new content in namespace team because it is being terminated"
+    );
+    let finalize = ApiRequest::new(Method::Put, "/api/v1/namespaces/team/finalize").with_json(
+        &json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "team"}, "spec": {"finalizers": []}}),
+    );
+    assert_eq!(send(&mut server, finalize).0, 200);
+    assert_eq!(get(&mut server, "/api/v1/namespaces/team").0, 404);
+}
+
+#[test]
+fn list_filters_by_label_and_field_selectors_and_pages_with_continue() {
+    let mut server = server();
+    for (name, app) in [("a", "web"), ("b", "db"), ("c", "web"), ("d", "web")] {
+        assert_eq!(post(&mut server, "/api/v1/namespaces/default/pods", pod(name, json!({"app": app}))).0, 201);
+    }
+    let (_, body) = get(&mut server, "/api/v1/namespaces/default/pods?labelSelector=app%3Dweb");
+    let names: Vec<&str> =
+        body["items"].as_array().unwrap().iter().map(|item| item["metadata"]["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["a", "c", "d"]);
+    assert_eq!(body["kind"], "PodList");
+    let (_, body) = get(&mut server, "/api/v1/pods?fieldSelector=metadata.name%3Db");
+    assert_eq!(body["items"].as_array().unwrap().len(), 1);
+    let (_, first) = get(&mut server, "/api/v1/namespaces/default/pods?limit=3");
+    assert_eq!(first["items"].as_array().unwrap().len(), 3);
+    let token = first["metadata"]["continue"].as_str().unwrap().to_string();
+    let (_, second) = get(&mut server, &format!("/api/v1/namespaces/default/pods?limit=3&continue={token}"));
+    assert_eq!(second["items"][0]["metadata"]["name"], "d");
+    assert!(second["metadata"].get("continue").is_none());
+    let (status, body) = get(&mut server, "/api/v1/pods?fieldSelector=spec.bogus%3D1");
+    assert_eq!(status, 400, "{body}");
+}
+
+#[test]
+fn update_with_a_stale_resource_version_is_a_conflict() {
+    let mut server = server();
+    let (_, created) = post(
+        &mut server,
+        "/api/v1/namespaces/default/configmaps",
+        json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"k": "1"}}),
+    );
+    let mut first = created.clone();
+    first["data"]["k"] = json!("2");
+    let put = |body| ApiRequest::new(Method::Put, "/api/v1/namespaces/default/configmaps/c").with_json(&body);
+    assert_eq!(send(&mut server, put(first)).0, 200);
+    let mut stale = created;
+    stale["data"]["k"] = json!("3");
+    let (status, body) = send(&mut server, put(stale));
+    assert_eq!(status, 409);
+    assert_eq!(
+        body["message"],
+        "Operation cannot be fulfilled on configmaps \"c\": the object has been modified; please apply your changes to the latest version and try again"
+    );
+}
+
+#[test]
+fn kubectl_set_image_is_a_strategic_merge_patch_that_bumps_generation() {
+    let mut server = server();
+    post(&mut server, "/apis/apps/v1/namespaces/default/deployments", deployment("web", "nginx:1.25"));
+    let patch = json!({"spec": {"template": {"spec": {"containers": [{"name": "main", "image": "nginx:1.26"}]}}}});
+    let request =
+        ApiRequest::new(Method::Patch, "/apis/apps/v1/namespaces/default/deployments/web?fieldManager=kubectl-set")
+            .with_body("application/strategic-merge-patch+json", patch.to_string().into_bytes());
+    let (status, body) = send(&mut server, request);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["spec"]["template"]["spec"]["containers"][0]["image"], "nginx:1.26");
+    assert_eq!(body["spec"]["template"]["spec"]["containers"].as_array().unwrap().len(), 1);
+    assert_eq!(body["metadata"]["generation"], 2);
+}
+
+#[test]
+fn label_merge_patch_and_json_patch_apply() {
+    let mut server = server();
+    post(&mut server, "/api/v1/namespaces/default/pods", pod("p", json!({"app": "web"})));
+    let merge = ApiRequest::new(Method::Patch, "/api/v1/namespaces/default/pods/p")
+        .with_body("application/merge-patch+json", br#"{"metadata":{"labels":{"app":null,"tier":"front"}}}"#.to_vec());
+    let (_, body) = send(&mut server, merge);
+    assert_eq!(body["metadata"]["labels"], json!({"tier": "front"}));
+    let failing = ApiRequest::new(Method::Patch, "/api/v1/namespaces/default/pods/p")
+        .with_body("application/json-patch+json", br#"[{"op":"test","path":"/metadata/name","value":"x"}]"#.to_vec());
+    let (status, body) = send(&mut server, failing);
+    assert_eq!((status, body["reason"].as_str()), (422, Some("Invalid")), "{body}");
+    let unknown =
+        ApiRequest::new(Method::Patch, "/api/v1/namespaces/default/pods/p").with_body("text/plain", b"x".to_vec());
+    assert_eq!(send(&mut server, unknown).0, 415);
+}
+
+#[test]
+fn server_side_apply_creates_what_does_not_exist() {
+    let mut server = server();
+    let body = serde_json::to_vec(
+        &json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "applied"}, "data": {"a": "b"}}),
+    )
+    .unwrap();
+    let request = ApiRequest::new(
+        Method::Patch,
+        "/api/v1/namespaces/default/configmaps/applied?fieldManager=kubectl&force=false",
+    )
+    .with_body("application/apply-patch+yaml", body);
+    let (status, created) = send(&mut server, request);
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["data"]["a"], "b");
+}
+
+#[test]
+fn a_scheduled_pod_is_deleted_gracefully_and_an_unscheduled_one_at_once() {
+    let mut server = server();
+    post(&mut server, "/api/v1/namespaces/default/pods", pod("pending", json!({})));
+    let (status, _) = send(&mut server, ApiRequest::new(Method::Delete, "/api/v1/namespaces/default/pods/pending"));
+    assert_eq!(status, 200);
+    assert_eq!(get(&mut server, "/api/v1/namespaces/default/pods/pending").0, 404);
+    let mut running = pod("running", json!({}));
+    running["spec"]["nodeName"] = json!("node-1");
+    post(&mut server, "/api/v1/namespaces/default/pods", running);
+    let (status, body) = send(&mut server, ApiRequest::new(Method::Delete, "/api/v1/namespaces/default/pods/running"));
+    assert_eq!(status, 202);
+    assert_eq!(body["metadata"]["deletionGracePeriodSeconds"], 30);
+    let (status, _) = send(
+        &mut server,
+        ApiRequest::new(Method::Delete, "/api/v1/namespaces/default/pods/running?gracePeriodSeconds=0"),
+    );
+    assert_eq!(status, 200);
+    assert_eq!(get(&mut server, "/api/v1/namespaces/default/pods/running").0, 404);
+}
+
+#[test]
+fn foreground_deletion_adds_its_finalizer() {
+    let mut server = server();
+    post(&mut server, "/apis/apps/v1/namespaces/default/deployments", deployment("web", "nginx"));
+    let request = ApiRequest::new(Method::Delete, "/apis/apps/v1/namespaces/default/deployments/web")
+        .with_json(&json!({"propagationPolicy": "Foreground"}));
+    let (status, body) = send(&mut server, request);
+    assert_eq!(status, 202, "{body}");
+    assert_eq!(body["metadata"]["finalizers"], json!(["foregroundDeletion"]));
+    assert!(body["metadata"]["deletionTimestamp"].is_string());
+}
+
+#[test]
+fn dry_run_admits_without_storing() {
+    let mut server = server();
+    let request = ApiRequest::new(Method::Post, "/apis/apps/v1/namespaces/default/deployments?dryRun=All")
+        .with_json(&deployment("web", "nginx"));
+    assert_eq!(send(&mut server, request).0, 201);
+    assert_eq!(get(&mut server, "/apis/apps/v1/namespaces/default/deployments/web").0, 404);
+}
+
+#[test]
+fn hpa_is_served_at_v1_and_v2_from_one_stored_object() {
+    let mut server = server();
+    let hpa = json!({"apiVersion": "autoscaling/v1", "kind": "HorizontalPodAutoscaler", "metadata": {"name": "h"},
+        "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"}, "minReplicas": 1, "maxReplicas": 4, "targetCPUUtilizationPercentage": 60}});
+    let (status, body) = post(&mut server, "/apis/autoscaling/v1/namespaces/default/horizontalpodautoscalers", hpa);
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["spec"]["targetCPUUtilizationPercentage"], 60);
+    let (_, v2) = get(&mut server, "/apis/autoscaling/v2/namespaces/default/horizontalpodautoscalers/h");
+    assert_eq!(v2["spec"]["metrics"][0]["resource"]["target"]["averageUtilization"], 60);
+}
+
+#[test]
+fn oversized_bodies_are_413() {
+    let mut server = server();
+    let request = ApiRequest::new(Method::Post, "/api/v1/namespaces/default/configmaps")
+        .with_body("application/json", vec![b' '; crate::limits::MAX_REQUEST_BYTES + 1]);
+    assert_eq!(send(&mut server, request).0, 413);
+}

@@ -1,0 +1,112 @@
+//! Watch streams: the state of one open watch, and the encoding of store events into the
+//! `{"type": …, "object": …}` frames Kubernetes sends, with selector transitions (an object that
+//! starts matching is ADDED, one that stops matching is DELETED) and bookmarks.
+
+use jiff::Timestamp;
+use serde_json::{Value, json};
+
+use super::conversion::from_storage;
+use super::status::ApiError;
+use crate::object::Object;
+use crate::object::kinds::ResourceType;
+use crate::selector::field::{FieldSelector, field_value};
+use crate::selector::label::LabelSelector;
+use crate::store::{ChangeType, Store, WatchCursor, WatchEvent};
+
+/// Label and field selectors of a list or watch.
+#[derive(Clone, Debug)]
+pub struct Selectors {
+    /// The label selector (everything when unset).
+    pub labels: LabelSelector,
+    /// The field selector (everything when unset).
+    pub fields: FieldSelector,
+}
+
+impl Selectors {
+    /// Whether an object matches both selectors.
+    pub fn matches(&self, object: &Object) -> bool {
+        (self.labels.is_empty() || self.labels.matches_optional(object.metadata.labels.as_ref()))
+            && (self.fields.is_empty() || self.fields.matches(&|field| field_value(object, field)))
+    }
+}
+
+/// One open watch.
+#[derive(Debug)]
+pub struct WatchStream {
+    /// Where in the store's history the watch is.
+    pub cursor: WatchCursor,
+    /// The kind and version the client watches.
+    pub resource: &'static ResourceType,
+    /// Which objects the client wants.
+    pub selectors: Selectors,
+    /// Whether BOOKMARK events may be sent (`allowWatchBookmarks=true`).
+    pub bookmarks: bool,
+    /// Whether each event's object is a one-row Table (`Accept: …as=Table…`).
+    pub as_table: bool,
+    /// When the server ends the watch (`timeoutSeconds`), if ever.
+    pub deadline: Option<Timestamp>,
+    /// Whether the stream has ended (an ERROR was sent); the shell closes the connection.
+    pub finished: bool,
+}
+
+impl WatchStream {
+    /// The frames due now: every change after the cursor that passes the selectors, or one ERROR
+    /// frame (410 Gone) when the cursor fell out of the store's window.
+    pub fn poll<S: Store>(&mut self, store: &S) -> Vec<Value> {
+        if self.finished {
+            return Vec::new();
+        }
+        let events = match store.poll_watch(&mut self.cursor) {
+            Ok(events) => events,
+            Err(error) => {
+                self.finished = true;
+                let status = ApiError::from(error).to_status();
+                return vec![json!({"type": "ERROR", "object": status})];
+            }
+        };
+        events.into_iter().filter_map(|event| self.frame(event)).collect()
+    }
+
+    /// A BOOKMARK frame at the cursor's revision, if the client allows bookmarks.
+    pub fn bookmark(&self) -> Option<Value> {
+        if !self.bookmarks || self.finished {
+            return None;
+        }
+        Some(bookmark_frame(self.resource, self.cursor.revision(), false))
+    }
+
+    /// Whether `now` is past the watch's `timeoutSeconds`.
+    pub fn timed_out(&self, now: Timestamp) -> bool {
+        self.deadline.is_some_and(|deadline| now >= deadline)
+    }
+
+    fn frame(&self, event: WatchEvent) -> Option<Value> {
+        let change = match event {
+            WatchEvent::Bookmark { revision, initial_events_end } => {
+                return (self.bookmarks || initial_events_end)
+                    .then(|| bookmark_frame(self.resource, revision, initial_events_end));
+            }
+            WatchEvent::Change(change) => change,
+        };
+        let matches_now = self.selectors.matches(&change.object);
+        let matched_before = change.previous.as_ref().is_some_and(|previous| self.selectors.matches(previous));
+        let event_type = match change.change_type {
+            ChangeType::Added if matches_now => "ADDED",
+            ChangeType::Modified if matches_now && matched_before => "MODIFIED",
+            ChangeType::Modified if matches_now => "ADDED",
+            ChangeType::Modified if matched_before => "DELETED",
+            ChangeType::Deleted if matches_now || matched_before => "DELETED",
+            _ => return None,
+        };
+        let object = from_storage(self.resource, &change.object).to_value();
+        Some(json!({"type": event_type, "object": object}))
+    }
+}
+
+fn bookmark_frame(resource: &ResourceType, revision: u64, initial_events_end: bool) -> Value {
+    let mut metadata = json!({"resourceVersion": revision.to_string()});
+    if initial_events_end {
+        metadata["annotations"] = json!({"k8s.io/initial-events-end": "true"});
+    }
+    json!({"type": "BOOKMARK", "object": {"kind": resource.kind, "apiVersion": resource.api_version, "metadata": metadata}})
+}
