@@ -53,6 +53,21 @@ fn a_broken_manifest_is_reported_with_its_position_and_a_non_zero_exit() {
 }
 
 #[test]
+fn validation_errors_name_the_field_path() {
+    let directory = tempdir();
+    let file = directory.join("invalid.yaml");
+    std::fs::write(
+        &file,
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  selector:\n    matchLabels: {app: web}\n  template:\n    metadata:\n      labels: {app: other}\n    spec:\n      containers:\n      - name: web\n",
+    )
+    .unwrap();
+    let (status, stdout) = run_validate(&["-f", file.to_str().unwrap()]);
+    assert_eq!(status, 1, "{stdout}");
+    assert!(stdout.contains("spec.template.spec.containers[0].image: Required value"), "{stdout}");
+    assert!(stdout.contains("spec.template.metadata.labels: Invalid value"), "{stdout}");
+}
+
+#[test]
 fn a_missing_path_is_invalid() {
     let (status, stdout) = run_validate(&["-f", "/nonexistent/coxswain/manifest.yaml"]);
     assert_eq!(status, 1);

@@ -8,6 +8,9 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 use coxswain_core::manifest::{ManifestEntry, ObjectIdentity, read_manifest};
 use coxswain_core::object::Object;
+use coxswain_core::object::defaults::apply_defaults;
+use coxswain_core::object::field_error::join_field_errors;
+use coxswain_core::object::validation::validate_create;
 use coxswain_core::object::kinds::ResourceType;
 
 /// Arguments of `cox validate`.
@@ -137,9 +140,15 @@ fn report_entry(entry: ManifestEntry, tally: &mut Tally, report: &mut String) {
     }
 }
 
-/// Applies what the API server would apply to an object on create.
-fn check_object(_resource: &ResourceType, object: Object) -> Result<Object, String> {
-    Ok(object)
+/// Applies what the API server would apply to an object on create: defaulting, then validation.
+fn check_object(resource: &ResourceType, mut object: Object) -> Result<Object, String> {
+    // `kubectl apply` sends a namespaced object without a namespace to `default`.
+    if resource.is_namespaced() && object.namespace().is_empty() {
+        object.metadata.namespace = Some("default".to_string());
+    }
+    apply_defaults(&mut object).map_err(|error| error.to_string())?;
+    let errors = validate_create(&object);
+    if errors.is_empty() { Ok(object) } else { Err(join_field_errors(&errors)) }
 }
 
 /// `namespace/name` for namespaced objects (the namespace defaults to `default`, as `kubectl
