@@ -17,3 +17,30 @@ pub const MAX_YAML_NODES: usize = 1_000_000;
 
 /// Most documents accepted in one manifest stream.
 pub const MAX_DOCUMENTS: usize = 10_000;
+
+/// Most operations accepted in one JSON patch (RFC 6902) body, as the Kubernetes API server
+/// (`maxJSONPatchOperations`).
+pub const MAX_JSON_PATCH_OPERATIONS: usize = 10_000;
+
+/// Most revisions of history a store keeps for watches and for paginated or historical lists:
+/// 102,400, the upper bound of the Kubernetes API server's watch cache capacity
+/// (`defaultUpperBoundCapacity = 100 * 1024`). Each write is one revision and one event, so this
+/// is also the number of events kept. A store drops older events on its own once it holds more;
+/// a watch or continue token older than the kept history gets 410 Gone ("too old resource
+/// version").
+pub const WATCH_WINDOW_REVISIONS: u64 = 100 * 1024;
+
+/// How long, in seconds, a shell keeps history before it calls `Store::compact`: 300 s, the
+/// Kubernetes API server's default etcd compaction interval (`--etcd-compaction-interval=5m`).
+/// Core has no clock, so this policy is the shell's: every `WATCH_WINDOW_SECONDS` it compacts to
+/// the revision that was current `WATCH_WINDOW_SECONDS` earlier. Whichever of this and
+/// [`WATCH_WINDOW_REVISIONS`] keeps less history wins.
+pub const WATCH_WINDOW_SECONDS: u64 = 300;
+
+/// Most events one poll of a watch returns; the rest wait for the next poll, so one slow watcher
+/// catching up on the whole window cannot take a single unbounded step.
+pub const WATCH_POLL_EVENTS_MAX: usize = 10_000;
+
+/// Most create attempts for an object named by `generateName` whose generated names collide
+/// with existing objects: 8, as Kubernetes (`maxNameGenerationCreateAttempts`).
+pub const GENERATE_NAME_ATTEMPTS_MAX: usize = 8;

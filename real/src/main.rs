@@ -1,1 +1,7 @@
-fn main() {}
+//! `cox`: the coxswain command-line tool.
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    coxswain_real::cli::run()
+}

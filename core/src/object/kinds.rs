@@ -53,6 +53,12 @@ pub struct ResourceType {
     pub round_trip: fn(&Value) -> Result<Value, FieldError>,
 }
 
+impl PartialEq for ResourceType {
+    fn eq(&self, other: &ResourceType) -> bool {
+        self.api_version == other.api_version && self.kind == other.kind
+    }
+}
+
 impl ResourceType {
     /// The group/resource pair that identifies the stored collection, independent of version.
     pub fn group_resource(&self) -> GroupResource {

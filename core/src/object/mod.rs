@@ -8,9 +8,12 @@ pub mod defaults;
 pub mod dynamic;
 pub mod field_error;
 pub mod kinds;
+pub mod names;
 pub mod quantity;
+pub mod strict;
 pub mod validation;
 
 pub use dynamic::{Object, ObjectError};
 pub use field_error::{FieldError, FieldErrorType, FieldPath};
 pub use kinds::{ResourceType, Scope};
+pub use quantity::{Format, Quantity, QuantityError};

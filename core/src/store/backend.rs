@@ -1,0 +1,124 @@
+//! [`Store`]: the storage interface every backend implements (in memory, embedded durable,
+//! etcd), shaped like etcd: one store-wide revision counter, compare-and-swap on revisions,
+//! history kept for a window and then compacted.
+//!
+//! A store knows keys, revisions and history, nothing of Kubernetes' object semantics (uids,
+//! generation, finalizers); those are layered on top in [`super::objects`].
+
+use std::sync::Arc;
+
+use crate::limits::WATCH_POLL_EVENTS_MAX;
+use crate::object::Object;
+use crate::object::kinds::GroupResource;
+
+use super::error::StoreError;
+use super::types::{
+    Change, ListOptions, ListResult, ObjectKey, Preconditions, Revision, WatchEvent, WatchRequest, WatchStart,
+};
+use super::watch::WatchCursor;
+
+/// A versioned object store. Objects are handed out as `Arc<Object>` so that lists and watch
+/// fan-out share them instead of copying.
+///
+/// Contract (checked by [`super::conformance::run_all`]):
+/// - every successful write takes the next revision (`current_revision() + 1`) and records
+///   exactly one [`Change`] at it; failed writes change nothing;
+/// - the stored object's `metadata.resourceVersion` is the decimal revision of its last write;
+/// - history after [`Store::compacted_revision`] is complete: reads and watches from any
+///   revision in `compacted_revision()..=current_revision()` see every change after it.
+pub trait Store {
+    /// The revision of the newest write (0 for an empty store). Cheap: a shell compares it with
+    /// each cursor's revision to decide whom to wake.
+    fn current_revision(&self) -> Revision;
+
+    /// The newest revision whose history is gone: watches and lists can start at this revision
+    /// or later, not earlier.
+    fn compacted_revision(&self) -> Revision;
+
+    /// Stores a new object under its namespace and name (`AlreadyExists` if taken). The object
+    /// must not carry a resourceVersion; the stored one carries the new revision.
+    fn create(&mut self, resource: GroupResource, object: Object) -> Result<Arc<Object>, StoreError>;
+
+    /// The current object under a key (`NotFound` if none).
+    fn get(&self, key: &ObjectKey) -> Result<Arc<Object>, StoreError>;
+
+    /// Replaces an existing object (`NotFound` if none). If the object carries a
+    /// resourceVersion it must be the stored one (`Conflict` otherwise); an empty one replaces
+    /// unconditionally. The stored object carries the new revision.
+    fn update(&mut self, resource: GroupResource, object: Object) -> Result<Arc<Object>, StoreError>;
+
+    /// Removes an object whose uid and resourceVersion meet the preconditions
+    /// (`PreconditionFailed` otherwise). Returns its last state with the deletion revision as
+    /// resourceVersion, as the `DELETED` event carries it.
+    fn delete(&mut self, key: &ObjectKey, preconditions: &Preconditions) -> Result<Arc<Object>, StoreError>;
+
+    /// One page of a collection, consistent at one revision across pages (see
+    /// [`super::paging::plan_page`] for which revision).
+    fn list(&self, resource: GroupResource, options: &ListOptions<'_>) -> Result<ListResult, StoreError>;
+
+    /// Calls `visit` on up to `max` changes after revision `after`, in revision order, and
+    /// returns the revision of the last one visited (`after` if none). `Expired` if `after` is
+    /// older than the compacted revision.
+    fn visit_changes_after(
+        &self,
+        after: Revision,
+        max: usize,
+        visit: &mut dyn FnMut(&Arc<Change>),
+    ) -> Result<Revision, StoreError>;
+
+    /// Forgets history up to and including `revision`; watches and continue tokens from before
+    /// it get 410 Gone. The shell calls this on its time-based policy
+    /// ([`crate::limits::WATCH_WINDOW_SECONDS`]); a backend may also compact on its own to stay
+    /// within [`crate::limits::WATCH_WINDOW_REVISIONS`]. Compacting to an older revision than
+    /// the compacted one does nothing.
+    fn compact(&mut self, revision: Revision) -> Result<(), StoreError>;
+
+    /// Starts a watch: a cursor to poll with [`Store::poll_watch`].
+    fn watch(&self, request: &WatchRequest) -> Result<WatchCursor, StoreError> {
+        let current = self.current_revision();
+        match request.start {
+            WatchStart::After(revision) if revision > current => {
+                Err(StoreError::TooLargeResourceVersion { requested: revision, current })
+            }
+            WatchStart::After(revision) if revision < self.compacted_revision() => {
+                Err(StoreError::Expired { requested: revision, compacted: self.compacted_revision() })
+            }
+            WatchStart::After(revision) => {
+                Ok(WatchCursor::after(request.resource, request.namespace.clone(), revision))
+            }
+            WatchStart::InitialEvents { end_bookmark } => {
+                let options = ListOptions { namespace: request.namespace.as_deref(), ..ListOptions::all() };
+                let list = self.list(request.resource, &options)?;
+                Ok(WatchCursor::with_initial_events(
+                    request.resource,
+                    request.namespace.clone(),
+                    list.revision,
+                    list.items,
+                    end_bookmark,
+                ))
+            }
+        }
+    }
+
+    /// The events a cursor has not seen yet, at most
+    /// [`WATCH_POLL_EVENTS_MAX`](crate::limits::WATCH_POLL_EVENTS_MAX): queued initial events,
+    /// then changes in revision order. `Expired` if the cursor fell behind compaction; the
+    /// watcher must then list again.
+    fn poll_watch(&self, cursor: &mut WatchCursor) -> Result<Vec<WatchEvent>, StoreError> {
+        let mut events = Vec::new();
+        if !cursor.drain_initial(&mut events, WATCH_POLL_EVENTS_MAX) {
+            return Ok(events);
+        }
+        if cursor.revision() >= self.current_revision() {
+            return Ok(events);
+        }
+        let budget = WATCH_POLL_EVENTS_MAX - events.len();
+        let last = self.visit_changes_after(cursor.revision(), budget, &mut |change| {
+            if cursor.watches(change) {
+                events.push(WatchEvent::Change(Arc::clone(change)));
+            }
+        })?;
+        cursor.advance_to(last);
+        Ok(events)
+    }
+}

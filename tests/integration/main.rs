@@ -1,0 +1,3 @@
+//! Workspace integration tests: one binary, one module per area (cargo's layout).
+
+mod cox_validate;
