@@ -197,21 +197,16 @@ pub fn selector_is_empty(selector: &LabelSelector) -> bool {
         && selector.match_expressions.as_ref().is_none_or(Vec::is_empty)
 }
 
-/// Whether a label set satisfies a selector (`LabelSelectorAsSelector(...).Matches`).
+/// Whether a label set satisfies a selector (`LabelSelectorAsSelector(...).Matches`). A selector
+/// that does not convert counts as matching: its own errors are reported where it is validated.
 pub fn selector_matches(selector: &LabelSelector, labels: Option<&BTreeMap<String, String>>) -> bool {
-    let empty = BTreeMap::new();
-    let labels = labels.unwrap_or(&empty);
-    let labels_match = selector.match_labels.iter().flatten().all(|(key, value)| labels.get(key) == Some(value));
-    let expressions_match = selector.match_expressions.iter().flatten().all(|requirement| {
-        let values = requirement.values.as_deref().unwrap_or_default();
-        let actual = labels.get(&requirement.key);
-        match requirement.operator.as_str() {
-            "In" => actual.is_some_and(|actual| values.contains(actual)),
-            "NotIn" => actual.is_none_or(|actual| !values.contains(actual)),
-            "Exists" => actual.is_some(),
-            "DoesNotExist" => actual.is_none(),
-            _ => false,
-        }
-    });
-    labels_match && expressions_match
+    match crate::selector::LabelSelector::from_label_selector(Some(selector)) {
+        Ok(selector) => selector.matches_optional(labels),
+        Err(_) => true,
+    }
+}
+
+/// Whether a selector converts to a label selector at all (`LabelSelectorAsSelector` succeeds).
+pub fn selector_converts(selector: &LabelSelector) -> bool {
+    crate::selector::LabelSelector::from_label_selector(Some(selector)).is_ok()
 }

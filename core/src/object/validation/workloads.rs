@@ -14,7 +14,7 @@ use super::common::{
     int_or_percent_value, int_or_string_value, invalid_string_map, nonnegative, not_more_than_100_percent,
     positive_int_or_percent, to_json,
 };
-use super::meta::{selector_is_empty, selector_matches, validate_label_selector, validate_labels};
+use super::meta::{selector_converts, selector_is_empty, selector_matches, validate_label_selector, validate_labels};
 use super::pod::{template_labels, validate_pod_template_spec};
 use crate::object::field_error::{FieldError, FieldPath};
 
@@ -35,13 +35,12 @@ pub fn validate_deployment(deployment: &Deployment) -> Vec<FieldError> {
     };
     nonnegative(i64::from(spec.replicas.unwrap_or(0)), &path.child("replicas"), &mut errors);
     validate_selector(&spec.selector, "deployment", &path.child("selector"), &mut errors);
-    validate_template_for_replica_set(
-        &spec.template,
-        &spec.selector,
-        "ReplicaSet",
-        &path.child("template"),
-        &mut errors,
-    );
+    if selector_converts(&spec.selector) {
+        let template_path = path.child("template");
+        validate_template_for_replica_set(&spec.template, &spec.selector, "ReplicaSet", &template_path, &mut errors);
+    } else {
+        invalid_label_selector(&spec.selector, &path.child("selector"), &mut errors);
+    }
     validate_deployment_strategy(spec.strategy.as_ref(), &path.child("strategy"), &mut errors);
     let min_ready_seconds = spec.min_ready_seconds.unwrap_or(0);
     nonnegative(i64::from(min_ready_seconds), &path.child("minReadySeconds"), &mut errors);
@@ -70,6 +69,10 @@ pub fn validate_replica_set(replica_set: &ReplicaSet) -> Vec<FieldError> {
     nonnegative(i64::from(spec.min_ready_seconds.unwrap_or(0)), &path.child("minReadySeconds"), &mut errors);
     // Kubernetes' ReplicaSet validation reuses the Deployment wording here.
     validate_selector(&spec.selector, "deployment", &path.child("selector"), &mut errors);
+    if !selector_converts(&spec.selector) {
+        invalid_label_selector(&spec.selector, &path.child("selector"), &mut errors);
+        return errors;
+    }
     match &spec.template {
         None => errors.push(FieldError::required(&path.child("template"), "")),
         Some(template) => validate_template_for_replica_set(
@@ -210,6 +213,11 @@ pub fn validate_daemon_set(daemon_set: &DaemonSet) -> Vec<FieldError> {
         nonnegative(i64::from(limit), &path.child("revisionHistoryLimit"), &mut errors);
     }
     errors
+}
+
+/// A selector that does not convert: Kubernetes reports it and skips the template.
+fn invalid_label_selector(selector: &LabelSelector, path: &FieldPath, errors: &mut Vec<FieldError>) {
+    errors.push(FieldError::invalid(path, to_json(selector), "invalid label selector"));
 }
 
 /// A workload selector: its requirements are well-formed and there is at least one.

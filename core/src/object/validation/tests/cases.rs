@@ -501,7 +501,7 @@ fn deployment_errors_match_validate_deployment() {
                     json!({"matchLabels": {"app": "web"}, "matchExpressions": [{"key": "app", "operator": "Near"}]}),
                 )],
             ),
-            vec![("spec.selector.matchExpressions[0].operator", Invalid), ("spec.template.metadata.labels", Invalid)],
+            vec![("spec.selector.matchExpressions[0].operator", Invalid), ("spec.selector", Invalid)],
         ),
         (
             "In without values",
@@ -512,7 +512,7 @@ fn deployment_errors_match_validate_deployment() {
                     json!({"matchLabels": {"app": "web"}, "matchExpressions": [{"key": "tier", "operator": "In"}]}),
                 )],
             ),
-            vec![("spec.selector.matchExpressions[0].values", Required), ("spec.template.metadata.labels", Invalid)],
+            vec![("spec.selector.matchExpressions[0].values", Required), ("spec.selector", Invalid)],
         ),
         (
             "restart policy Never",
@@ -1144,5 +1144,85 @@ fn service_cluster_ip_may_not_change_once_set() {
             ]
         ),
         vec![]
+    );
+}
+
+#[test]
+fn requests_may_not_exceed_limits() {
+    // TestValidateResourceRequirements / TestValidateContainers resource cases.
+    let resources = "/spec/containers/0/resources";
+    let requests = "spec.containers[0].resources.requests";
+    check_create_table(vec![
+        (
+            "request below limit",
+            with(
+                valid_pod(),
+                &[(
+                    resources,
+                    json!({"requests": {"cpu": "500m", "memory": "1Gi"}, "limits": {"cpu": "1", "memory": "1024Mi"}}),
+                )],
+            ),
+            vec![],
+        ),
+        (
+            "cpu request above limit",
+            with(valid_pod(), &[(resources, json!({"requests": {"cpu": "2"}, "limits": {"cpu": "1"}}))]),
+            vec![(requests, Invalid)],
+        ),
+        (
+            "memory request above limit",
+            with(valid_pod(), &[(resources, json!({"requests": {"memory": "2Gi"}, "limits": {"memory": "1Gi"}}))]),
+            vec![(requests, Invalid)],
+        ),
+        (
+            "negative request",
+            with(valid_pod(), &[(resources, json!({"requests": {"cpu": "-1"}}))]),
+            vec![("spec.containers[0].resources.requests[cpu]", Invalid)],
+        ),
+        (
+            "fractional extended resource",
+            with(valid_pod(), &[(resources, json!({"limits": {"example.com/gpu": "500m"}}))]),
+            vec![
+                ("spec.containers[0].resources.limits[example.com/gpu]", Invalid),
+                ("spec.containers[0].resources.requests[example.com/gpu]", Invalid),
+            ],
+        ),
+        (
+            "extended request below limit",
+            with(
+                valid_pod(),
+                &[(resources, json!({"requests": {"example.com/gpu": "1"}, "limits": {"example.com/gpu": "2"}}))],
+            ),
+            vec![(requests, Invalid)],
+        ),
+        (
+            "extended request without limit",
+            with(valid_pod(), &[(resources, json!({"requests": {"example.com/gpu": "1"}}))]),
+            vec![("spec.containers[0].resources.limits", Required)],
+        ),
+        (
+            "template request above limit",
+            with(
+                valid_deployment(),
+                &[(
+                    "/spec/template/spec/containers/0/resources",
+                    json!({"requests": {"cpu": "2"}, "limits": {"cpu": "1"}}),
+                )],
+            ),
+            vec![("spec.template.spec.containers[0].resources.requests", Invalid)],
+        ),
+    ]);
+}
+
+#[test]
+fn request_above_limit_reads_like_kubernetes() {
+    let value = with(
+        valid_pod(),
+        &[("/spec/containers/0/resources", json!({"requests": {"cpu": "2"}, "limits": {"cpu": "1"}}))],
+    );
+    let errors = validate_create(&defaulted(value));
+    assert_eq!(
+        join_field_errors(&errors),
+        "spec.containers[0].resources.requests: Invalid value: \"2\": must be less than or equal to cpu limit of 1"
     );
 }
