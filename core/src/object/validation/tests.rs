@@ -13,7 +13,6 @@ use crate::object::defaults::apply_defaults;
 use crate::object::field_error::{FieldErrorType, join_field_errors};
 
 mod cases;
-mod manifests;
 mod names;
 mod snapshots;
 
