@@ -7,5 +7,6 @@ pub mod openapi;
 pub mod patch;
 pub mod path;
 pub mod status;
+pub mod table;
 
 pub use status::ApiError;
