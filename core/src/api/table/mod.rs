@@ -1,0 +1,218 @@
+//! `meta.k8s.io/v1` Tables for `kubectl get`: the columns and cells Kubernetes' printers
+//! (`pkg/printers/internalversion/printers.go`) produce for every served kind, so that
+//! `kubectl get` prints the same columns against coxswain as against Kubernetes.
+//!
+//! Like the Kubernetes API server, every row carries the wide (`-o wide`, priority 1) cells too;
+//! kubectl hides them unless asked. Each row's `object` is a `PartialObjectMetadata`, which kubectl
+//! needs for `-A` (the NAMESPACE column) and `--show-labels`.
+
+mod autoscaler;
+mod cluster;
+mod config;
+mod format;
+mod network;
+mod pod;
+mod workloads;
+
+use jiff::Timestamp;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+
+use crate::object::Object;
+
+use super::duration;
+
+/// `type` of a column, as the OpenAPI type of its cells.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum CellType {
+    String,
+    Integer,
+    Boolean,
+    Date,
+}
+
+/// One `columnDefinitions` entry.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Column {
+    name: &'static str,
+    cell_type: CellType,
+    description: &'static str,
+    /// 0 for default columns, 1 for those only `-o wide` shows.
+    priority: u8,
+    /// `name` for the column that holds the object name.
+    format: &'static str,
+}
+
+/// `metav1.ObjectMeta` swagger text of `name`, the description of every NAME column.
+const NAME_DESCRIPTION: &str = "Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically. Name is primarily intended for creation idempotence and configuration definition. Cannot be updated. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names";
+
+/// `metav1.ObjectMeta` swagger text of `creationTimestamp`, the description of every AGE column.
+const AGE_DESCRIPTION: &str = "CreationTimestamp is a timestamp representing the server time when this object was created. It is not guaranteed to be set in happens-before order across separate operations. Clients may not set this value. It is represented in RFC3339 form and is in UTC.\n\nPopulated by the system. Read-only. Null for lists. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata";
+
+/// The NAME column.
+pub(crate) const NAME: Column =
+    Column { name: "Name", cell_type: CellType::String, description: NAME_DESCRIPTION, priority: 0, format: "name" };
+/// The AGE column.
+pub(crate) const AGE: Column =
+    Column { name: "Age", cell_type: CellType::String, description: AGE_DESCRIPTION, priority: 0, format: "" };
+
+/// A default string column.
+pub(crate) const fn text(name: &'static str, description: &'static str) -> Column {
+    Column { name, cell_type: CellType::String, description, priority: 0, format: "" }
+}
+
+/// A default integer column.
+pub(crate) const fn integer(name: &'static str, description: &'static str) -> Column {
+    Column { name, cell_type: CellType::Integer, description, priority: 0, format: "" }
+}
+
+/// A default boolean column.
+pub(crate) const fn boolean(name: &'static str, description: &'static str) -> Column {
+    Column { name, cell_type: CellType::Boolean, description, priority: 0, format: "" }
+}
+
+/// A column only `-o wide` shows.
+pub(crate) const fn wide(column: Column) -> Column {
+    Column { priority: 1, ..column }
+}
+
+/// The wide CONTAINERS and IMAGES columns of the workload kinds.
+pub(crate) const CONTAINERS: Column = wide(text("Containers", "Names of each container in the template."));
+/// See [`CONTAINERS`].
+pub(crate) const IMAGES: Column = wide(text("Images", "Images referenced by each container in the template."));
+
+/// The row of one object: its cells, and row conditions (`Completed` for finished pods).
+pub(crate) struct Row {
+    pub(crate) cells: Vec<Value>,
+    pub(crate) conditions: Option<Value>,
+}
+
+impl Row {
+    pub(crate) fn new(cells: Vec<Value>) -> Row {
+        Row { cells, conditions: None }
+    }
+}
+
+/// Renders the row of one object at `now`.
+pub(crate) type RowFn = fn(&Object, Timestamp) -> Row;
+
+/// What renders one kind: its columns, and the cells of one object at `now`.
+pub(crate) struct Printer {
+    pub(crate) columns: &'static [Column],
+    pub(crate) row: RowFn,
+}
+
+/// The printer for a kind; the generic NAME/AGE one for kinds Kubernetes has no printer for.
+fn printer(kind: &str) -> Printer {
+    workloads::printer(kind)
+        .or_else(|| network::printer(kind))
+        .or_else(|| cluster::printer(kind))
+        .or_else(|| config::printer(kind))
+        .unwrap_or(Printer { columns: &[NAME, AGE], row: name_and_age })
+}
+
+fn name_and_age(object: &Object, now: Timestamp) -> Row {
+    Row::new(vec![json!(object.name()), json!(age(object, now))])
+}
+
+/// The AGE cell of an object.
+pub(crate) fn age(object: &Object, now: Timestamp) -> String {
+    duration::age(object.metadata.creation_timestamp.as_ref().map(|time| time.0), now)
+}
+
+/// The typed struct of an object; a default one when the object does not decode, so that a
+/// malformed object still gets a row (with its name and age from the metadata).
+pub(crate) fn typed<T: DeserializeOwned + Default>(object: &Object) -> T {
+    object.to_typed().unwrap_or_default()
+}
+
+/// Renders `objects` (all of `kind`) as a `meta.k8s.io/v1` Table for `kubectl get`.
+/// `list_resource_version` and `continue_token` become the Table's list metadata; `now` is the
+/// time ages are measured to.
+pub fn table_for(
+    kind: &str,
+    objects: &[&Object],
+    list_resource_version: &str,
+    continue_token: Option<&str>,
+    now: Timestamp,
+) -> Value {
+    let printer = printer(kind);
+    let columns: Vec<Value> = printer.columns.iter().map(column_definition).collect();
+    let rows: Vec<Value> = objects
+        .iter()
+        .map(|object| {
+            let row = (printer.row)(object, now);
+            debug_assert_eq!(row.cells.len(), printer.columns.len(), "{kind} printer cells and columns differ");
+            let mut value = json!({"cells": row.cells});
+            if let Some(conditions) = row.conditions {
+                value["conditions"] = conditions;
+            }
+            value["object"] = partial_object_metadata(object);
+            value
+        })
+        .collect();
+    let mut metadata = json!({"resourceVersion": list_resource_version});
+    if let Some(token) = continue_token.filter(|token| !token.is_empty()) {
+        metadata["continue"] = json!(token);
+    }
+    json!({
+        "kind": "Table",
+        "apiVersion": "meta.k8s.io/v1",
+        "metadata": metadata,
+        "columnDefinitions": columns,
+        "rows": rows,
+    })
+}
+
+fn column_definition(column: &Column) -> Value {
+    let cell_type = match column.cell_type {
+        CellType::String => "string",
+        CellType::Integer => "integer",
+        CellType::Boolean => "boolean",
+        CellType::Date => "date",
+    };
+    json!({
+        "name": column.name,
+        "type": cell_type,
+        "format": column.format,
+        "description": column.description,
+        "priority": column.priority,
+    })
+}
+
+/// The row's `object`: the metadata only, as a `PartialObjectMetadata`.
+fn partial_object_metadata(object: &Object) -> Value {
+    json!({
+        "kind": "PartialObjectMetadata",
+        "apiVersion": "meta.k8s.io/v1",
+        "metadata": object.metadata,
+    })
+}
+
+/// Whether an `Accept` header asks for a `meta.k8s.io/v1` Table, as `kubectl get` does with
+/// `application/json;as=Table;v=v1;g=meta.k8s.io,application/json`.
+pub fn wants_table(accept_header: &str) -> bool {
+    accept_header.split(',').any(|media_range| {
+        let mut parts = media_range.split(';').map(str::trim);
+        let media_type = parts.next().unwrap_or("");
+        if !media_type.eq_ignore_ascii_case("application/json") {
+            return false;
+        }
+        let (mut as_table, mut group, mut version) = (false, false, false);
+        for parameter in parts {
+            let Some((key, value)) = parameter.split_once('=') else {
+                continue;
+            };
+            match key.trim().to_ascii_lowercase().as_str() {
+                "as" => as_table = value.trim() == "Table",
+                "g" => group = value.trim() == "meta.k8s.io",
+                "v" => version = value.trim() == "v1",
+                _ => {}
+            }
+        }
+        as_table && group && version
+    })
+}
+
+#[cfg(test)]
+mod tests;
