@@ -8,3 +8,6 @@ mod yaml;
 pub use reader::{ManifestEntry, ManifestError, ObjectIdentity, SourcePosition, read_manifest};
 pub use split::{DocumentText, split_documents};
 pub use yaml::{Position, SyntaxError, locate, parse_document};
+
+#[cfg(test)]
+mod robustness_tests;
