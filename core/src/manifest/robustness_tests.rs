@@ -107,8 +107,12 @@ fn describe(text: &str) -> String {
         Ok(entries) => entries
             .iter()
             .map(|entry| match entry {
-                ManifestEntry::Decoded { source, resource, object } => format!("OK {} {} {} at {source}", resource.api_version, resource.kind, object.name()),
-                ManifestEntry::Unsupported { source, identity } => format!("UNSUPPORTED {} {} at {source}", identity.api_version, identity.kind),
+                ManifestEntry::Decoded { source, resource, object } => {
+                    format!("OK {} {} {} at {source}", resource.api_version, resource.kind, object.name())
+                }
+                ManifestEntry::Unsupported { source, identity } => {
+                    format!("UNSUPPORTED {} {} at {source}", identity.api_version, identity.kind)
+                }
                 ManifestEntry::Invalid { source, message, .. } => format!("INVALID at {source}: {message}"),
             })
             .collect::<Vec<_>>()
@@ -126,7 +130,10 @@ fn error_messages_read_well() {
         ("wrong version", "apiVersion: extensions/v1beta1\nkind: Deployment\nmetadata: {name: d}\n"),
         ("custom resource", "apiVersion: monitoring.coreos.com/v1\nkind: ServiceMonitor\nmetadata: {name: m}\n"),
         ("wrong type", "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec:\n  replicas: three\n"),
-        ("unknown nested field", "apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec:\n  ports:\n  - port: 80\n    targetPorts: 8080\n"),
+        (
+            "unknown nested field",
+            "apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec:\n  ports:\n  - port: 80\n    targetPorts: 8080\n",
+        ),
         ("not a mapping", "- just\n- a list\n"),
         ("undefined alias", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: *nowhere}\n"),
     ];

@@ -53,8 +53,18 @@ fn syntax_error(error: &serde_saphyr::Error) -> SyntaxError {
         .filter(|location| location.line() > 0)
         .map(|location| Position { line: location.line() as usize, column: location.column() as usize });
     let message = error.to_string();
-    // The rendered message may repeat the position; keep the first line, which says what failed.
-    let message = message.lines().next().unwrap_or_default().trim().to_string();
+    // The rendered message may repeat the position and give advice meant for the library's
+    // caller; keep what failed, which the first line says.
+    let mut message = message.lines().next().unwrap_or_default().trim().to_string();
+    if let Some(position) = position {
+        let suffix = format!(" at line {}, column {}", position.line, position.column);
+        if let Some(stripped) = message.strip_suffix(&suffix) {
+            message = stripped.to_string();
+        }
+    }
+    if let Some((what, _advice)) = message.split_once(", set DuplicateKeyPolicy") {
+        message = what.to_string();
+    }
     SyntaxError { position, message }
 }
 

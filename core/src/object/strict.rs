@@ -99,11 +99,18 @@ pub fn resource_type_of(value: &Value) -> Result<&'static ResourceType, DecodeEr
     }
     let served = kinds::api_versions_of_kind(kind);
     let (group, _) = kinds::split_api_version(api_version);
-    let same_group = served.iter().any(|served| kinds::split_api_version(served).0 == group);
-    if !served.is_empty() && same_group {
+    if !served.is_empty() && is_kubernetes_group(group) {
         return Err(DecodeError::WrongVersion { api_version: api_version.to_string(), kind: kind.to_string(), served });
     }
     Err(DecodeError::Unsupported { api_version: api_version.to_string(), kind: kind.to_string() })
+}
+
+/// Whether a group is one of Kubernetes' own (where a served kind at another version is a
+/// Kubernetes kind at a removed or wrong version, such as `extensions/v1beta1` Deployment),
+/// rather than a custom resource group that happens to reuse a kind's name.
+fn is_kubernetes_group(group: &str) -> bool {
+    const LEGACY_GROUPS: [&str; 6] = ["", "apps", "extensions", "batch", "autoscaling", "policy"];
+    LEGACY_GROUPS.contains(&group) || group.ends_with(".k8s.io")
 }
 
 /// Compares what came in with what the typed struct kept: a key the struct dropped is a field it

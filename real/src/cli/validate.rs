@@ -10,8 +10,8 @@ use coxswain_core::manifest::{ManifestEntry, ObjectIdentity, read_manifest};
 use coxswain_core::object::Object;
 use coxswain_core::object::defaults::apply_defaults;
 use coxswain_core::object::field_error::join_field_errors;
-use coxswain_core::object::validation::validate_create;
 use coxswain_core::object::kinds::ResourceType;
+use coxswain_core::object::validation::validate_create;
 
 /// Arguments of `cox validate`.
 #[derive(Debug, Args)]
