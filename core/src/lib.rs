@@ -10,6 +10,7 @@ pub mod api;
 pub mod limits;
 pub mod manifest;
 pub mod object;
+pub mod scheduler;
 pub mod selector;
 pub mod store;
 
