@@ -161,10 +161,11 @@ impl Cache {
         }
         let info = self.touch(node_name);
         info.remove_pod(key);
-        if info.node().is_none() && info.pods.is_empty() {
-            if let Some(info) = self.nodes.remove(node_name) {
-                self.by_generation.remove(&info.generation);
-            }
+        if info.node().is_none()
+            && info.pods.is_empty()
+            && let Some(info) = self.nodes.remove(node_name)
+        {
+            self.by_generation.remove(&info.generation);
         }
     }
 

@@ -46,6 +46,7 @@ pub enum Input {
 
 /// What the scheduler asks the shell to do.
 #[derive(Clone, Debug, PartialEq)]
+#[allow(clippy::large_enum_variant, reason = "effects are few per Pod and moved, not stored in bulk")]
 pub enum Effect {
     /// POST this Binding to `pods/{name}/binding`.
     Bind(core::Binding),

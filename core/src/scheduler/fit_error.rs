@@ -41,11 +41,11 @@ impl FitError {
             }
         }
         let explicit = self.diagnosis.node_to_status.statuses.len();
-        if explicit < self.node_count {
-            if let Some(absent) = &self.diagnosis.node_to_status.absent {
-                for reason in absent.reasons() {
-                    *counts.entry(reason.as_ref()).or_default() += self.node_count - explicit;
-                }
+        if explicit < self.node_count
+            && let Some(absent) = &self.diagnosis.node_to_status.absent
+        {
+            for reason in absent.reasons() {
+                *counts.entry(reason.as_ref()).or_default() += self.node_count - explicit;
             }
         }
         let mut reasons: Vec<String> = counts.into_iter().map(|(reason, count)| format!("{count} {reason}")).collect();

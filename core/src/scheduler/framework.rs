@@ -11,7 +11,6 @@ use std::any::Any;
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
-use std::sync::Arc;
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1 as core;
@@ -145,7 +144,9 @@ impl<T: Any + Send + Sync> StateData for T {}
 /// (`framework.CycleState`). Keys are the plugins' own names, so plugins cannot collide.
 #[derive(Default)]
 pub struct CycleState {
-    data: BTreeMap<&'static str, Box<dyn Any + Send + Sync>>,
+    /// A handful of entries, searched linearly: cheaper than a map for the few plugins of a
+    /// profile, and read once per node per plugin.
+    data: Vec<(&'static str, Box<dyn Any + Send + Sync>)>,
     /// Filter plugins whose PreFilter returned Skip.
     pub skip_filter_plugins: BTreeSet<&'static str>,
     /// Score plugins whose PreScore returned Skip.
@@ -155,7 +156,7 @@ pub struct CycleState {
 impl fmt::Debug for CycleState {
     fn fmt(&self, out: &mut fmt::Formatter<'_>) -> fmt::Result {
         out.debug_struct("CycleState")
-            .field("keys", &self.data.keys().collect::<Vec<_>>())
+            .field("keys", &self.data.iter().map(|(key, _)| *key).collect::<Vec<_>>())
             .field("skip_filter_plugins", &self.skip_filter_plugins)
             .field("skip_score_plugins", &self.skip_score_plugins)
             .finish()
@@ -168,19 +169,41 @@ impl CycleState {
         CycleState::default()
     }
 
+    /// Entries are found by their type first (no string comparison on the per-node path) and
+    /// by key only when two entries share a type.
+    fn position<T: StateData>(&self, key: &'static str) -> Option<usize> {
+        let type_id = std::any::TypeId::of::<T>();
+        let mut found = None;
+        for (index, (stored, value)) in self.data.iter().enumerate() {
+            if (**value).type_id() == type_id {
+                if found.is_some() {
+                    return self
+                        .data
+                        .iter()
+                        .position(|(stored, value)| (**value).type_id() == type_id && *stored == key);
+                }
+                found = Some((index, *stored));
+            }
+        }
+        found.filter(|(_, stored)| std::ptr::eq(*stored, key) || stored.len() == key.len()).map(|(index, _)| index)
+    }
+
     /// Stores a plugin's data under a key, replacing what was there.
     pub fn write<T: StateData>(&mut self, key: &'static str, value: T) {
-        self.data.insert(key, Box::new(value));
+        match self.position::<T>(key) {
+            Some(index) => self.data[index].1 = Box::new(value),
+            None => self.data.push((key, Box::new(value))),
+        }
     }
 
     /// Reads a plugin's data, if stored with this type.
     pub fn read<T: StateData>(&self, key: &'static str) -> Option<&T> {
-        self.data.get(key).and_then(|value| value.downcast_ref::<T>())
+        self.position::<T>(key).and_then(|index| self.data[index].1.downcast_ref::<T>())
     }
 
     /// Reads a plugin's data mutably, if stored with this type.
     pub fn read_mut<T: StateData>(&mut self, key: &'static str) -> Option<&mut T> {
-        self.data.get_mut(key).and_then(|value| value.downcast_mut::<T>())
+        self.position::<T>(key).and_then(|index| self.data[index].1.downcast_mut::<T>())
     }
 }
 
@@ -464,7 +487,7 @@ pub trait FilterRunner {
 /// Score needs. Skip skips the plugin's Score for this Pod.
 pub trait PreScorePlugin: Plugin {
     /// Runs the PreScore.
-    fn pre_score(&self, state: &mut CycleState, pod: &PodInfo, nodes: &[Arc<NodeInfo>], snapshot: &Snapshot) -> Status;
+    fn pre_score(&self, state: &mut CycleState, pod: &PodInfo, nodes: &[&NodeInfo], snapshot: &Snapshot) -> Status;
 }
 
 /// Score: ranks one feasible node. Scores must lie in `[MIN_NODE_SCORE, MAX_NODE_SCORE]` after

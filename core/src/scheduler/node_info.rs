@@ -143,7 +143,7 @@ impl PodInfo {
 pub fn normalized_image_name(name: &str) -> String {
     let last_colon = name.rfind(':');
     let last_slash = name.rfind('/');
-    if last_colon.map_or(true, |colon| last_slash.is_some_and(|slash| colon <= slash)) {
+    if last_colon.is_none_or(|colon| last_slash.is_some_and(|slash| colon <= slash)) {
         format!("{name}:latest")
     } else {
         name.to_owned()
@@ -173,6 +173,10 @@ pub struct NodeInfo {
     pub image_sizes: BTreeMap<String, i64>,
     /// Bumped by the cache on every change; snapshots copy only nodes whose generation moved.
     pub generation: u64,
+    /// The Node's taints, copied next to the counters so filters and scores stay in this struct.
+    taints: Vec<core::Taint>,
+    /// The Node's `spec.unschedulable`.
+    unschedulable: bool,
 }
 
 impl NodeInfo {
@@ -211,7 +215,12 @@ impl NodeInfo {
 
     /// The node's taints.
     pub fn taints(&self) -> &[core::Taint] {
-        self.node.as_ref().and_then(|node| node.spec.as_ref()).and_then(|spec| spec.taints.as_deref()).unwrap_or(&[])
+        &self.taints
+    }
+
+    /// Whether the node is cordoned (`spec.unschedulable`).
+    pub fn unschedulable(&self) -> bool {
+        self.unschedulable
     }
 
     /// Replaces the Node object, recomputing allocatable and images.
@@ -225,6 +234,9 @@ impl NodeInfo {
                 self.image_sizes.insert(normalized_image_name(name), image.size_bytes.unwrap_or(0));
             }
         }
+        let spec = node.spec.as_ref();
+        self.taints = spec.and_then(|spec| spec.taints.clone()).unwrap_or_default();
+        self.unschedulable = spec.and_then(|spec| spec.unschedulable).unwrap_or(false);
         self.node = Some(node);
     }
 
@@ -233,6 +245,8 @@ impl NodeInfo {
         self.node = None;
         self.allocatable = Resource::default();
         self.image_sizes.clear();
+        self.taints.clear();
+        self.unschedulable = false;
     }
 
     /// Accounts a Pod on this node.

@@ -9,7 +9,7 @@ use std::time::Duration;
 use k8s_openapi::api::core::v1 as core;
 
 use super::framework::{
-    BindDecision, ClusterEvent, Code, CycleState, FilterRunner, NodeToStatus, Plugin, PostFilterContext,
+    BindDecision, ClusterEvent, Code, CycleState, FilterPlugin, FilterRunner, NodeToStatus, Plugin, PostFilterContext,
     PostFilterResult, PreFilterResult, Status,
 };
 use super::limits::{MAX_NODE_SCORE, MIN_NODE_SCORE};
@@ -267,18 +267,17 @@ impl Framework {
 
     /// Runs the Filters on one node; the first that does not succeed decides, attributed.
     pub fn run_filter(&self, state: &CycleState, pod: &PodInfo, node: &NodeInfo) -> Status {
-        for plugin in &self.filter {
-            if state.skip_filter_plugins.contains(plugin.name()) {
-                continue;
-            }
-            let Some(filter) = plugin.as_filter() else { continue };
-            let status = filter.filter(state, pod, node);
-            if !status.is_success() {
-                let status = if status.is_rejected() { status } else { Status::error(status.message()) };
-                return status.with_plugin(plugin.name());
-            }
-        }
-        Status::success()
+        run_filter_list(&self.active_filters(state), state, pod, node)
+    }
+
+    /// The Filters this cycle runs (those whose PreFilter did not Skip), resolved once per cycle
+    /// rather than once per node.
+    pub fn active_filters(&self, state: &CycleState) -> Vec<(&'static str, &dyn FilterPlugin)> {
+        self.filter
+            .iter()
+            .filter(|plugin| !state.skip_filter_plugins.contains(plugin.name()))
+            .filter_map(|plugin| plugin.as_filter().map(|filter| (plugin.name(), filter)))
+            .collect()
     }
 
     /// Runs the PostFilters until one succeeds; otherwise their messages joined.
@@ -310,7 +309,7 @@ impl Framework {
         &self,
         state: &mut CycleState,
         pod: &PodInfo,
-        nodes: &[Arc<NodeInfo>],
+        nodes: &[&NodeInfo],
         snapshot: &Snapshot,
     ) -> Status {
         for plugin in &self.pre_score {
@@ -328,7 +327,7 @@ impl Framework {
 
     /// Scores every node with every (not skipped) Score plugin, normalizes, checks the range and
     /// applies weights.
-    pub fn run_score(&self, state: &CycleState, pod: &PodInfo, nodes: &[Arc<NodeInfo>]) -> Result<NodeScores, Status> {
+    pub fn run_score(&self, state: &CycleState, pod: &PodInfo, nodes: &[&NodeInfo]) -> Result<NodeScores, Status> {
         let mut result = NodeScores { totals: vec![0; nodes.len()], per_plugin: Vec::new() };
         for weighted in &self.score {
             let plugin = &weighted.plugin;
@@ -432,6 +431,23 @@ impl Framework {
         }
         Err(Status::error("all bind plugins skipped the pod"))
     }
+}
+
+/// Runs resolved Filters on one node; the first that does not succeed decides, attributed.
+pub fn run_filter_list(
+    filters: &[(&'static str, &dyn FilterPlugin)],
+    state: &CycleState,
+    pod: &PodInfo,
+    node: &NodeInfo,
+) -> Status {
+    for (name, filter) in filters {
+        let status = filter.filter(state, pod, node);
+        if !status.is_success() {
+            let status = if status.is_rejected() { status } else { Status::error(status.message()) };
+            return status.with_plugin(name);
+        }
+    }
+    Status::success()
 }
 
 impl FilterRunner for Framework {

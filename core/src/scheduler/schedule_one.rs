@@ -15,7 +15,7 @@ use super::limits::{
     MIN_FEASIBLE_NODES_TO_FIND,
 };
 use super::node_info::{NodeInfo, PodInfo};
-use super::runtime::Framework;
+use super::runtime::{Framework, run_filter_list};
 use super::snapshot::Snapshot;
 
 /// How many of the best nodes a trace lists (`numberOfHighestScoredNodesToReport`).
@@ -127,16 +127,17 @@ fn trace_rejection(trace: &mut Option<DecisionTrace>, node: &NodeInfo, status: &
 }
 
 /// Filters nodes from the cursor until enough are feasible (`findNodesThatPassFilters`).
-fn find_nodes_that_pass_filters(
+#[allow(clippy::too_many_arguments)]
+fn find_nodes_that_pass_filters<'a>(
     framework: &Framework,
     state: &CycleState,
     pod: &PodInfo,
-    nodes: &[Arc<NodeInfo>],
+    nodes: &[&'a Arc<NodeInfo>],
     diagnosis: &mut Diagnosis,
     options: &SamplingOptions,
     cursor: usize,
     trace: &mut Option<DecisionTrace>,
-) -> Result<Vec<Arc<NodeInfo>>, Status> {
+) -> Result<Vec<&'a NodeInfo>, Status> {
     let count = nodes.len();
     let percentage = framework.percentage_of_nodes_to_score().or(options.percentage_of_nodes_to_score);
     let to_find = if options.score_all { count } else { num_feasible_nodes_to_find(percentage, count) };
@@ -145,14 +146,15 @@ fn find_nodes_that_pass_filters(
         return Ok(feasible);
     }
     if !framework.has_filter_plugins() {
-        feasible.extend((0..to_find).map(|offset| Arc::clone(&nodes[(cursor + offset) % count])));
+        feasible.extend((0..to_find).map(|offset| -> &'a NodeInfo { nodes[(cursor + offset) % count] }));
         return Ok(feasible);
     }
+    let filters = framework.active_filters(state);
     for offset in 0..count {
-        let node = &nodes[(cursor + offset) % count];
-        let status = framework.run_filter(state, pod, node);
+        let node: &'a NodeInfo = nodes[(cursor + offset) % count];
+        let status = run_filter_list(&filters, state, pod, node);
         if status.is_success() {
-            feasible.push(Arc::clone(node));
+            feasible.push(node);
             if feasible.len() >= to_find {
                 break;
             }
@@ -182,6 +184,7 @@ pub fn select_host(totals: &[i64], rng: &mut ChaCha8Rng) -> Option<usize> {
     selected
 }
 
+#[allow(clippy::result_large_err, reason = "the FitError is the answer people read; it is built once per failure")]
 /// One attempt to find a node for a Pod. `state` is the cycle's fresh state; `cursor` is
 /// advanced by the nodes processed, whatever the outcome. Returns the trace when asked for.
 pub fn schedule_pod(
@@ -203,7 +206,7 @@ pub fn schedule_pod(
     (result, trace)
 }
 
-#[allow(clippy::too_many_arguments)]
+#[allow(clippy::too_many_arguments, clippy::result_large_err)]
 fn schedule_pod_traced(
     framework: &Framework,
     state: &mut CycleState,
@@ -235,19 +238,19 @@ fn schedule_pod_traced(
         diagnosis.node_to_status.absent = Some(status);
         return Err(ScheduleError::Unfit(FitError { node_count: all_nodes.len(), diagnosis }));
     }
-    let narrowed: Vec<Arc<NodeInfo>>;
-    let nodes: &[Arc<NodeInfo>] = match &pre_filter_result.node_names {
-        None => all_nodes,
+    let nodes: Vec<&Arc<NodeInfo>> = match &pre_filter_result.node_names {
+        None => all_nodes.iter().collect(),
         Some(names) => {
-            narrowed = names.iter().filter_map(|name| snapshot.get(name)).cloned().collect();
+            let narrowed = names.iter().filter_map(|name| snapshot.get(name)).collect();
             diagnosis.node_to_status.absent = Some(Status::new(
                 super::framework::Code::UnschedulableAndUnresolvable,
                 format!("node(s) didn't satisfy plugin(s) [{}]", narrowing.join(" ")),
             ));
-            &narrowed
+            narrowed
         }
     };
-    let filtered = find_nodes_that_pass_filters(framework, state, pod, nodes, &mut diagnosis, options, cursor.0, trace);
+    let filtered =
+        find_nodes_that_pass_filters(framework, state, pod, &nodes, &mut diagnosis, options, cursor.0, trace);
     let processed = filtered.as_ref().map_or(0, Vec::len) + diagnosis.node_to_status.statuses.len();
     cursor.0 = (cursor.0 + processed) % all_nodes.len();
     let feasible = filtered.map_err(ScheduleError::Internal)?;
@@ -257,7 +260,7 @@ fn schedule_pod_traced(
     let evaluated_nodes = feasible.len() + diagnosis.node_to_status.statuses.len();
     if feasible.len() == 1 {
         if let Some(trace) = trace {
-            trace.nodes.push(verdict_feasible(&feasible[0], Vec::new(), None));
+            trace.nodes.push(verdict_feasible(feasible[0], Vec::new(), None));
         }
         return Ok(ScheduleResult {
             suggested_host: feasible[0].name().to_owned(),

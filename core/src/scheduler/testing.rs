@@ -228,7 +228,8 @@ pub fn node_infos(nodes: &[core::Node], pods: &[core::Pod]) -> Vec<NodeInfo> {
 pub fn run_score(plugin: &dyn Plugin, pod: &PodInfo, snapshot: &Snapshot, normalize: bool) -> Result<Vec<i64>, Status> {
     let mut state = CycleState::new();
     if let Some(pre_score) = plugin.as_pre_score() {
-        let status = pre_score.pre_score(&mut state, pod, snapshot.list(), snapshot);
+        let nodes: Vec<&NodeInfo> = snapshot.list().iter().map(|node| node.as_ref()).collect();
+        let status = pre_score.pre_score(&mut state, pod, &nodes, snapshot);
         if !status.is_success() && !status.is_skip() {
             return Err(status);
         }

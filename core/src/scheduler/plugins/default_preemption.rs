@@ -72,7 +72,7 @@ fn select_victims_on_node(
         return Err(status);
     }
     // Most important first: higher priority, then (stable) the order they arrived.
-    potential.sort_by(|left, right| right.priority.cmp(&left.priority));
+    potential.sort_by_key(|victim| std::cmp::Reverse(victim.priority));
     let mut victims = Vec::new();
     for candidate in potential {
         trial.add_pod(Arc::clone(&candidate));

@@ -3,7 +3,6 @@
 //! 1000 MB per container.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use crate::scheduler::framework::{CycleState, Plugin, PreScorePlugin, ScorePlugin, Status};
 use crate::scheduler::limits::{IMAGE_MAX_CONTAINER_THRESHOLD_BYTES, IMAGE_MIN_THRESHOLD_BYTES, MAX_NODE_SCORE};
@@ -56,7 +55,7 @@ impl Plugin for ImageLocality {
 }
 
 impl PreScorePlugin for ImageLocality {
-    fn pre_score(&self, state: &mut CycleState, pod: &PodInfo, _: &[Arc<NodeInfo>], snapshot: &Snapshot) -> Status {
+    fn pre_score(&self, state: &mut CycleState, pod: &PodInfo, _: &[&NodeInfo], snapshot: &Snapshot) -> Status {
         let spec = pod.spec();
         let mut counts: BTreeMap<String, usize> = BTreeMap::new();
         let images = spec
@@ -80,6 +79,9 @@ impl ScorePlugin for ImageLocality {
         let Some(pre_score) = state.read::<PreScoreState>(NAME) else {
             return Err(Status::error("ImageLocality: its PreScore must run before Score"));
         };
+        if node.image_sizes.is_empty() {
+            return Ok(calculate_priority(0, pre_score.images.len()));
+        }
         let sum: i64 = pre_score
             .images
             .iter()

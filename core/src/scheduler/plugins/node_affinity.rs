@@ -3,7 +3,6 @@
 //! higher.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
 
 use k8s_openapi::api::core::v1 as core;
 use serde::Deserialize;
@@ -97,10 +96,10 @@ impl RequiredNodeAffinity {
 
     /// Parsing errors of the affinity count as no match, as Kubernetes ignores them here.
     fn matches(&self, node: &NodeInfo) -> bool {
-        if let Some(selector) = &self.selector {
-            if !matches_node_selector_map(selector, node.labels()) {
-                return false;
-            }
+        if let Some(selector) = &self.selector
+            && !matches_node_selector_map(selector, node.labels())
+        {
+            return false;
         }
         self.affinity.as_ref().is_none_or(|affinity| affinity.matches(node.labels(), node.name()).unwrap_or(false))
     }
@@ -200,10 +199,10 @@ impl FilterPlugin for NodeAffinity {
         if node.node().is_none() {
             return super::node_not_found();
         }
-        if let Some(added) = &self.added_node_selector {
-            if !added.matches(node.labels(), node.name()).unwrap_or(false) {
-                return Status::new(Code::UnschedulableAndUnresolvable, ERR_REASON_ENFORCED);
-            }
+        if let Some(added) = &self.added_node_selector
+            && !added.matches(node.labels(), node.name()).unwrap_or(false)
+        {
+            return Status::new(Code::UnschedulableAndUnresolvable, ERR_REASON_ENFORCED);
         }
         let matches = match state.read::<RequiredNodeAffinity>(NAME) {
             Some(required) => required.matches(node),
@@ -227,7 +226,7 @@ fn pod_preferred_terms(pod: &PodInfo) -> Result<PreferredTerms, Status> {
 }
 
 impl PreScorePlugin for NodeAffinity {
-    fn pre_score(&self, state: &mut CycleState, pod: &PodInfo, _: &[Arc<NodeInfo>], _: &Snapshot) -> Status {
+    fn pre_score(&self, state: &mut CycleState, pod: &PodInfo, _: &[&NodeInfo], _: &Snapshot) -> Status {
         let preferred = pod
             .spec()
             .affinity

@@ -1,8 +1,6 @@
 //! NodeResourcesBalancedAllocation: favours nodes whose resource usage stays balanced with the
 //! Pod placed: score = (1 − standard deviation of requested/allocatable fractions) × 100.
 
-use std::sync::Arc;
-
 use serde::Deserialize;
 
 use super::decode_args;
@@ -36,7 +34,7 @@ impl BalancedAllocation {
     pub fn new(args: Option<&serde_json::Value>) -> Result<BalancedAllocation, RegistryError> {
         let args: BalancedAllocationArgs = decode_args(NAME, args)?;
         let resources = if args.resources.is_empty() { default_resources() } else { args.resources };
-        Ok(BalancedAllocation { scorer: ResourceAllocationScorer { resources, use_requested: true } })
+        Ok(BalancedAllocation { scorer: ResourceAllocationScorer::new(resources, true) })
     }
 }
 
@@ -95,7 +93,7 @@ impl Plugin for BalancedAllocation {
 }
 
 impl PreScorePlugin for BalancedAllocation {
-    fn pre_score(&self, state: &mut CycleState, pod: &PodInfo, _: &[Arc<NodeInfo>], _: &Snapshot) -> Status {
+    fn pre_score(&self, state: &mut CycleState, pod: &PodInfo, _: &[&NodeInfo], _: &Snapshot) -> Status {
         state.write(NAME, PreScoreState { pod_requests: self.scorer.pod_request_list(pod) });
         Status::success()
     }

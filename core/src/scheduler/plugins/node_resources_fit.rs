@@ -5,7 +5,6 @@
 
 use std::borrow::Cow;
 use std::collections::BTreeSet;
-use std::sync::Arc;
 
 use serde::Deserialize;
 
@@ -138,7 +137,7 @@ impl Fit {
             ignored_resource_groups: args.ignored_resource_groups.into_iter().collect(),
             strategy: strategy.strategy,
             shape,
-            scorer: ResourceAllocationScorer { resources, use_requested: false },
+            scorer: ResourceAllocationScorer::new(resources, false),
         })
     }
 
@@ -384,7 +383,7 @@ struct PreScoreState {
 }
 
 impl PreScorePlugin for Fit {
-    fn pre_score(&self, state: &mut CycleState, pod: &PodInfo, _: &[Arc<NodeInfo>], _: &Snapshot) -> Status {
+    fn pre_score(&self, state: &mut CycleState, pod: &PodInfo, _: &[&NodeInfo], _: &Snapshot) -> Status {
         state.write(NAME, PreScoreState { pod_requests: self.scorer.pod_request_list(pod) });
         Status::success()
     }

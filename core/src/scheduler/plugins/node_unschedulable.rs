@@ -37,11 +37,10 @@ impl Plugin for NodeUnschedulable {
 
 impl FilterPlugin for NodeUnschedulable {
     fn filter(&self, _state: &CycleState, pod: &PodInfo, node: &NodeInfo) -> Status {
-        let Some(node) = node.node() else {
+        if node.node().is_none() {
             return node_not_found();
-        };
-        let unschedulable = node.spec.as_ref().and_then(|spec| spec.unschedulable).unwrap_or(false);
-        if !unschedulable {
+        }
+        if !node.unschedulable() {
             return Status::success();
         }
         let taint = core::Taint {

@@ -27,6 +27,30 @@ pub fn default_resources() -> Vec<ResourceSpec> {
     vec![ResourceSpec { name: CPU.to_owned(), weight: 1 }, ResourceSpec { name: MEMORY.to_owned(), weight: 1 }]
 }
 
+/// A scored resource's name resolved once, so scoring compares no strings for CPU and memory.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum ResourceKind {
+    Cpu,
+    Memory,
+    EphemeralStorage,
+    /// A scalar (extended) resource, by name.
+    Scalar(String),
+    /// A name the scheduler does not account; always bypassed.
+    Other,
+}
+
+impl ResourceKind {
+    fn of(name: &str) -> ResourceKind {
+        match name {
+            CPU => ResourceKind::Cpu,
+            MEMORY => ResourceKind::Memory,
+            EPHEMERAL_STORAGE => ResourceKind::EphemeralStorage,
+            other if is_scalar_resource_name(other) => ResourceKind::Scalar(other.to_owned()),
+            _ => ResourceKind::Other,
+        }
+    }
+}
+
 /// What a scorer reads from a node and a Pod.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ResourceAllocationScorer {
@@ -34,9 +58,16 @@ pub struct ResourceAllocationScorer {
     pub resources: Vec<ResourceSpec>,
     /// Use the real requests (BalancedAllocation) rather than the non-zero defaults (Fit).
     pub use_requested: bool,
+    kinds: Vec<ResourceKind>,
 }
 
 impl ResourceAllocationScorer {
+    /// A scorer over these resources.
+    pub fn new(resources: Vec<ResourceSpec>, use_requested: bool) -> ResourceAllocationScorer {
+        let kinds = resources.iter().map(|resource| ResourceKind::of(&resource.name)).collect();
+        ResourceAllocationScorer { resources, use_requested, kinds }
+    }
+
     /// The Pod's request for each configured resource.
     pub fn pod_request_list(&self, pod: &PodInfo) -> Vec<i64> {
         self.resources
@@ -51,19 +82,20 @@ impl ResourceAllocationScorer {
 
     /// The node's allocatable and requested-with-the-Pod of one resource; `(0, 0)` bypasses the
     /// resource (an extended resource the Pod does not request, or one the node lacks).
-    fn allocatable_and_requested(&self, node: &NodeInfo, name: &str, pod_request: i64) -> (i64, i64) {
+    fn allocatable_and_requested(&self, node: &NodeInfo, kind: &ResourceKind, pod_request: i64) -> (i64, i64) {
         let requested = if self.use_requested { &node.requested } else { &node.non_zero_requested };
-        if pod_request == 0 && is_scalar_resource_name(name) {
-            return (0, 0);
-        }
-        match name {
-            CPU => (node.allocatable.milli_cpu, requested.milli_cpu + pod_request),
-            MEMORY => (node.allocatable.memory, requested.memory + pod_request),
-            EPHEMERAL_STORAGE => (node.allocatable.ephemeral_storage, node.requested.ephemeral_storage + pod_request),
-            other => match node.allocatable.scalar_resources.get(other) {
-                Some(allocatable) => (*allocatable, node.requested.get(other) + pod_request),
+        match kind {
+            ResourceKind::Cpu => (node.allocatable.milli_cpu, requested.milli_cpu + pod_request),
+            ResourceKind::Memory => (node.allocatable.memory, requested.memory + pod_request),
+            ResourceKind::EphemeralStorage => {
+                (node.allocatable.ephemeral_storage, node.requested.ephemeral_storage + pod_request)
+            }
+            ResourceKind::Scalar(_) if pod_request == 0 => (0, 0),
+            ResourceKind::Scalar(name) => match node.allocatable.scalar_resources.get(name) {
+                Some(allocatable) => (*allocatable, node.requested.get(name) + pod_request),
                 None => (0, 0),
             },
+            ResourceKind::Other => (0, 0),
         }
     }
 
@@ -80,9 +112,9 @@ impl ResourceAllocationScorer {
             allocatable_heap.resize(count, 0);
             (&mut requested_heap, &mut allocatable_heap)
         };
-        for (index, resource) in self.resources.iter().enumerate() {
+        for (index, kind) in self.kinds.iter().enumerate() {
             let pod_request = pod_requests.get(index).copied().unwrap_or(0);
-            let (node_allocatable, node_requested) = self.allocatable_and_requested(node, &resource.name, pod_request);
+            let (node_allocatable, node_requested) = self.allocatable_and_requested(node, kind, pod_request);
             if node_allocatable == 0 {
                 continue;
             }

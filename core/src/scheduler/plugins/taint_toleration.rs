@@ -107,7 +107,7 @@ struct PreScoreState {
 }
 
 impl PreScorePlugin for TaintToleration {
-    fn pre_score(&self, state: &mut CycleState, pod: &PodInfo, _nodes: &[Arc<NodeInfo>], _: &Snapshot) -> Status {
+    fn pre_score(&self, state: &mut CycleState, pod: &PodInfo, _nodes: &[&NodeInfo], _: &Snapshot) -> Status {
         let tolerations: Arc<[core::Toleration]> = pod
             .spec()
             .tolerations
