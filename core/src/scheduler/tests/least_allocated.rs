@@ -169,8 +169,9 @@ fn scoring_weights_outside_one_to_one_hundred_are_refused() {
 
 #[test]
 fn most_allocated_prefers_the_fuller_node() {
-    // Kubernetes most_allocated_test.go, "nothing scheduled, resources requested, differently
-    // sized nodes": node1 (3000+5000 of 4000/10000) = (75+50)/2 = 62, node2 (6000) = (50+50)/2 = 50.
+    // Worked by hand from kube-scheduler's mostRequestedScore on the inputs of the Kubernetes case
+    // "nothing scheduled, resources requested, differently sized nodes": node1 cpu 3000/4000 = 75,
+    // memory 5000/10000 = 50, (75+50)/2 = 62; node2 cpu 3000/6000 = 50, memory 50, so 50.
     let nodes = [
         make_node("node1").capacity(&[("cpu", "4000"), ("memory", "10000")]).obj(),
         make_node("node2").capacity(&[("cpu", "6000"), ("memory", "10000")]).obj(),
@@ -184,9 +185,9 @@ fn most_allocated_prefers_the_fuller_node() {
 
 #[test]
 fn requested_to_capacity_ratio_follows_the_shape() {
-    // Kubernetes requested_to_capacity_ratio_test.go, "nothing scheduled, resources requested,
-    // differently sized nodes" with shape (0,10),(100,0): node1 cpu 75% -> 25, memory 50% -> 50,
-    // round((25+50)/2) = 38; node2 cpu 50% -> 50, memory 50% -> 50.
+    // Worked by hand from kube-scheduler's broken-linear shape (0,10),(100,0) scaled to 0-100:
+    // node1 cpu 75% -> 25, memory 50% -> 50, round((25+50)/2) = 38; node2 cpu 50% -> 50,
+    // memory 50% -> 50.
     let nodes = [
         make_node("node1").capacity(&[("cpu", "4000"), ("memory", "10000")]).obj(),
         make_node("node2").capacity(&[("cpu", "6000"), ("memory", "10000")]).obj(),
