@@ -11,6 +11,7 @@ pub mod controllers;
 pub mod limits;
 pub mod manifest;
 pub mod object;
+pub mod scheduler;
 pub mod selector;
 pub mod store;
 

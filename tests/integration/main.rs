@@ -1,3 +1,4 @@
 //! Workspace integration tests: one binary, one module per area (cargo's layout).
 
+mod cox_bench;
 mod cox_validate;

@@ -106,6 +106,9 @@ impl ObjectIdentity {
 }
 
 /// One object of a manifest, as far as it could be read.
+// Entries are made once per object and consumed at once; boxing the decoded object would cost an
+// allocation per object for no gain.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum ManifestEntry {
     /// The object decoded strictly into a served kind.

@@ -50,7 +50,7 @@ pub struct ResourceType {
     pub stored: bool,
     /// Decodes a JSON object into the typed struct and encodes it back, so that the caller can
     /// compare the two to find unknown fields.
-    pub round_trip: fn(&Value) -> Result<Value, FieldError>,
+    pub round_trip: fn(&Value) -> Result<Value, Box<FieldError>>,
 }
 
 impl PartialEq for ResourceType {
@@ -87,12 +87,13 @@ pub struct GroupResource {
 
 /// Decodes `value` as `T`, reporting the path of the first field that does not fit, then
 /// encodes the typed value back to JSON.
-fn round_trip<T: DeserializeOwned + Serialize>(value: &Value) -> Result<Value, FieldError> {
+fn round_trip<T: DeserializeOwned + Serialize>(value: &Value) -> Result<Value, Box<FieldError>> {
     let typed: T = serde_path_to_error::deserialize(value).map_err(|error| {
         let path = FieldPath::new(&error.path().to_string().replace(".[", "["));
-        FieldError::type_invalid(&path, &error.inner().to_string())
+        Box::new(FieldError::type_invalid(&path, &error.inner().to_string()))
     })?;
-    serde_json::to_value(&typed).map_err(|error| FieldError::type_invalid(&FieldPath::root(), &error.to_string()))
+    serde_json::to_value(&typed)
+        .map_err(|error| Box::new(FieldError::type_invalid(&FieldPath::root(), &error.to_string())))
 }
 
 macro_rules! resource {

@@ -65,7 +65,7 @@ pub fn decode_strict(value: &Value) -> Result<(&'static ResourceType, Object), D
 /// warn (`fieldValidation=Warn`) or refuse (`Strict`) as the client asked. A value that does not
 /// fit the typed struct at all is still an error.
 pub fn decode_strict_as(resource: &ResourceType, value: &Value) -> Result<(Object, Vec<FieldError>), DecodeError> {
-    let typed = (resource.round_trip)(value).map_err(|error| DecodeError::Fields { errors: vec![error] })?;
+    let typed = (resource.round_trip)(value).map_err(|error| DecodeError::Fields { errors: vec![*error] })?;
     let mut unknown = Vec::new();
     find_unknown_fields(value, &typed, &FieldPath::root(), &mut unknown);
     let object = Object::from_value(typed).map_err(|error| DecodeError::Fields {

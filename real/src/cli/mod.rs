@@ -1,5 +1,6 @@
 //! The `cox` command line: argument parsing and dispatch to one module per subcommand.
 
+mod bench;
 mod validate;
 
 use std::ffi::OsString;
@@ -21,6 +22,9 @@ enum Command {
     /// Check Kubernetes manifests as the API server would: strict decoding, defaulting and
     /// validation. Prints one line per object and exits non-zero if any object is invalid.
     Validate(validate::ValidateArgs),
+    /// Benchmarks of the core, run in memory.
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
 }
 
 /// Parses the process's command line and runs the chosen subcommand.
@@ -45,5 +49,6 @@ where
     };
     match cli.command {
         Command::Validate(arguments) => validate::run(&arguments, output),
+        Command::Bench(command) => bench::run(&command, output),
     }
 }

@@ -1,0 +1,506 @@
+//! The scheduler as a pure state machine: watch events and `now` in, effects out (bindings for
+//! the binding subresource, PodScheduled=False status patches, FailedScheduling events,
+//! preemption deletions, the next wake-up). kube-scheduler's `scheduleOne` with the binding
+//! cycle turned into effects whose outcome comes back as inputs.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use k8s_openapi::api::core::v1 as core;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1 as meta;
+use rand_chacha::ChaCha8Rng;
+
+use super::cache::{Cache, CacheError};
+use super::framework::{ActionType, ClusterEvent, Code, CycleState, EventResource};
+use super::limits::MAX_PODS_PER_STEP;
+use super::node_info::{PodInfo, PodKey};
+use super::profile::{DEFAULT_SCHEDULER_NAME, SchedulerConfig};
+use super::queue::{Failure, QueuedPodInfo, SchedulingQueue};
+use super::registry::{Registry, RegistryError};
+use super::runtime::Framework;
+use super::schedule_one::{DecisionTrace, NodeCursor, SamplingOptions, ScheduleError, schedule_pod};
+use super::snapshot::Snapshot;
+use crate::jiff::Timestamp;
+
+/// What the scheduler observes.
+#[derive(Clone, Debug)]
+pub enum Input {
+    /// A Node was added or changed.
+    NodeApplied(Arc<core::Node>),
+    /// A Node was deleted.
+    NodeDeleted(Arc<core::Node>),
+    /// A Pod was added or changed.
+    PodApplied(Arc<core::Pod>),
+    /// A Pod was deleted.
+    PodDeleted(Arc<core::Pod>),
+    /// A Binding the scheduler asked for was refused.
+    BindingFailed {
+        /// The Pod's key.
+        pod: PodKey,
+        /// Why, as the API said.
+        message: String,
+    },
+    /// Only time passed.
+    Tick,
+}
+
+/// What the scheduler asks the shell to do.
+#[derive(Clone, Debug, PartialEq)]
+#[allow(clippy::large_enum_variant, reason = "effects are few per Pod and moved, not stored in bulk")]
+pub enum Effect {
+    /// POST this Binding to `pods/{name}/binding`.
+    Bind(core::Binding),
+    /// Patch a Pod's status: the PodScheduled condition and, after preemption, the nominated node.
+    PatchPodStatus {
+        /// Namespace.
+        namespace: String,
+        /// Pod name.
+        name: String,
+        /// The PodScheduled condition.
+        condition: core::PodCondition,
+        /// `status.nominatedNodeName` to set, if any.
+        nominated_node_name: Option<String>,
+    },
+    /// Record this Event.
+    RecordEvent(core::Event),
+    /// Delete a preemption victim.
+    DeletePod {
+        /// Namespace.
+        namespace: String,
+        /// Pod name.
+        name: String,
+    },
+    /// Step again at this time, even if nothing else happens.
+    WakeAt(Timestamp),
+}
+
+/// Why the scheduler could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum SchedulerError {
+    /// A profile's plugins could not be built.
+    #[error("building profile {profile:?}")]
+    Profile {
+        /// The scheduler name of the profile.
+        profile: String,
+        /// The cause.
+        #[source]
+        source: RegistryError,
+    },
+}
+
+/// The result of one scheduling attempt, for the simulator's trace.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Attempt {
+    /// The Pod.
+    pub pod: PodKey,
+    /// The node chosen, or `None`.
+    pub node: Option<String>,
+    /// The failure message (FitError text), if any.
+    pub message: Option<String>,
+    /// The decision trace, when tracing.
+    pub trace: Option<DecisionTrace>,
+}
+
+/// The scheduler: cache, queue, profiles and the seeded generator for tie-breaking.
+#[derive(Debug)]
+pub struct Scheduler {
+    frameworks: Vec<Framework>,
+    cache: Cache,
+    snapshot: Snapshot,
+    queue: SchedulingQueue,
+    cursor: NodeCursor,
+    rng: ChaCha8Rng,
+    options: SamplingOptions,
+    event_sequence: u64,
+    attempts: Vec<Attempt>,
+}
+
+impl Scheduler {
+    /// Builds the profiles' frameworks; `rng` breaks score ties.
+    pub fn new(
+        config: &SchedulerConfig,
+        registry: &Registry,
+        rng: ChaCha8Rng,
+        options: SamplingOptions,
+    ) -> Result<Scheduler, SchedulerError> {
+        let mut frameworks = Vec::new();
+        for profile in &config.profiles {
+            let framework = Framework::new(registry, profile)
+                .map_err(|source| SchedulerError::Profile { profile: profile.scheduler_name.clone(), source })?;
+            frameworks.push(framework);
+        }
+        let mut events = BTreeMap::new();
+        for framework in &frameworks {
+            for (plugin, registered) in framework.events_to_register() {
+                events.insert(*plugin, registered.clone());
+            }
+        }
+        Ok(Scheduler {
+            frameworks,
+            cache: Cache::new(),
+            snapshot: Snapshot::new(),
+            queue: SchedulingQueue::new(config.pod_initial_backoff, config.pod_max_backoff, events),
+            cursor: NodeCursor::default(),
+            rng,
+            options,
+            event_sequence: 0,
+            attempts: Vec::new(),
+        })
+    }
+
+    /// The cache (read-only), for inspection.
+    pub fn cache(&self) -> &Cache {
+        &self.cache
+    }
+
+    /// The queue (read-only), for inspection.
+    pub fn queue(&self) -> &SchedulingQueue {
+        &self.queue
+    }
+
+    /// Takes the attempts recorded since the last call.
+    pub fn take_attempts(&mut self) -> Vec<Attempt> {
+        std::mem::take(&mut self.attempts)
+    }
+
+    fn framework_for(&self, pod: &core::Pod) -> Option<usize> {
+        let name = pod.spec.as_ref().and_then(|spec| spec.scheduler_name.as_deref()).unwrap_or(DEFAULT_SCHEDULER_NAME);
+        self.frameworks.iter().position(|framework| framework.scheduler_name() == name)
+    }
+
+    /// Applies an input, then schedules what it can; returns the effects.
+    pub fn step(&mut self, input: Input, now: Timestamp) -> Vec<Effect> {
+        let mut effects = Vec::new();
+        self.observe(input, now, &mut effects);
+        self.schedule_pending(now, MAX_PODS_PER_STEP, &mut effects);
+        if let Some(wake) = self.queue.next_wakeup() {
+            effects.push(Effect::WakeAt(wake));
+        }
+        effects
+    }
+
+    /// Applies an input to the cache and queue without scheduling.
+    pub fn observe(&mut self, input: Input, now: Timestamp, effects: &mut Vec<Effect>) {
+        match input {
+            Input::NodeApplied(node) => {
+                let existed = node.metadata.name.as_deref().and_then(|name| self.cache.node_info(name)).is_some();
+                self.cache.add_or_update_node(node);
+                let action = if existed { ActionType::UPDATE } else { ActionType::ADD };
+                self.queue.move_all_to_active_or_backoff(ClusterEvent { resource: EventResource::Node, action }, now);
+            }
+            Input::NodeDeleted(node) => self.cache.remove_node(node.metadata.name.as_deref().unwrap_or("")),
+            Input::PodApplied(pod) => self.observe_pod(pod, now),
+            Input::PodDeleted(pod) => {
+                let key = PodKey::of(&pod);
+                if self.cache.pod(&key).is_some() {
+                    // A cache miss here only means the Pod was never accounted.
+                    let _ = self.cache.remove_pod(&key);
+                    let event = ClusterEvent { resource: EventResource::AssignedPod, action: ActionType::DELETE };
+                    self.queue.move_all_to_active_or_backoff(event, now);
+                }
+                self.queue.delete(&key);
+            }
+            Input::BindingFailed { pod, message } => self.binding_failed(&pod, &message, now, effects),
+            Input::Tick => {}
+        }
+        for key in self.cache.cleanup_expired_assumed_pods(now) {
+            let _ = key;
+        }
+        self.queue.flush_unschedulable_leftover(now);
+    }
+
+    fn observe_pod(&mut self, pod: Arc<core::Pod>, now: Timestamp) {
+        let terminal =
+            matches!(pod.status.as_ref().and_then(|status| status.phase.as_deref()), Some("Succeeded" | "Failed"));
+        let assigned =
+            pod.spec.as_ref().and_then(|spec| spec.node_name.as_deref()).is_some_and(|name| !name.is_empty());
+        let info = Arc::new(PodInfo::new(pod));
+        let key = info.key.clone();
+        if assigned {
+            self.queue.delete(&key);
+            let known = self.cache.pod(&key).is_some();
+            if terminal {
+                if known {
+                    let _ = self.cache.remove_pod(&key);
+                    let event = ClusterEvent { resource: EventResource::AssignedPod, action: ActionType::DELETE };
+                    self.queue.move_all_to_active_or_backoff(event, now);
+                }
+                return;
+            }
+            let result: Result<(), CacheError> = if known && !self.cache.is_assumed(&key) {
+                self.cache.update_pod(info)
+            } else {
+                self.cache.add_pod(info)
+            };
+            if result.is_ok() && !known {
+                let event = ClusterEvent { resource: EventResource::AssignedPod, action: ActionType::ADD };
+                self.queue.move_all_to_active_or_backoff(event, now);
+            }
+            return;
+        }
+        if terminal || info.pod.metadata.deletion_timestamp.is_some() || self.framework_for(&info.pod).is_none() {
+            self.queue.delete(&key);
+            return;
+        }
+        if self.cache.is_assumed(&key) {
+            return;
+        }
+        self.queue.add(info, now);
+    }
+
+    fn binding_failed(&mut self, key: &PodKey, message: &str, now: Timestamp, effects: &mut Vec<Effect>) {
+        let Some((pod, _)) = self.cache.pod(key) else {
+            return;
+        };
+        if !self.cache.is_assumed(key) {
+            return;
+        }
+        let pod = Arc::clone(pod);
+        let _ = self.cache.forget_pod(key);
+        let event = ClusterEvent { resource: EventResource::AssignedPod, action: ActionType::DELETE };
+        self.queue.move_all_to_active_or_backoff(event, now);
+        let mut original = (*pod.pod).clone();
+        if let Some(spec) = original.spec.as_mut() {
+            spec.node_name = None;
+        }
+        let info = QueuedPodInfo {
+            pod: Arc::new(PodInfo::new(Arc::new(original))),
+            timestamp: now,
+            attempts: 1,
+            initial_attempt_timestamp: now,
+            unschedulable_plugins: Default::default(),
+        };
+        self.report_failure(&info, "SchedulerError", &format!("binding rejected: {message}"), None, now, effects);
+        self.queue.add_unschedulable(info, Failure::Error, now);
+    }
+
+    /// Schedules up to `limit` Pods from activeQ.
+    pub fn schedule_pending(&mut self, now: Timestamp, limit: usize, effects: &mut Vec<Effect>) {
+        for _ in 0..limit {
+            let Some(info) = self.queue.pop(now) else {
+                break;
+            };
+            self.schedule_one(info, now, effects);
+        }
+    }
+
+    fn schedule_one(&mut self, info: QueuedPodInfo, now: Timestamp, effects: &mut Vec<Effect>) {
+        let Some(profile) = self.framework_for(&info.pod.pod) else {
+            self.queue.done(&info.pod.key);
+            return;
+        };
+        if info.pod.pod.metadata.deletion_timestamp.is_some() || self.cache.is_assumed(&info.pod.key) {
+            self.queue.done(&info.pod.key);
+            return;
+        }
+        self.cache.update_snapshot(&mut self.snapshot);
+        let framework = &self.frameworks[profile];
+        let mut state = CycleState::new();
+        let (result, trace) = schedule_pod(
+            framework,
+            &mut state,
+            &info.pod,
+            &self.snapshot,
+            &mut self.cursor,
+            &mut self.rng,
+            &self.options,
+        );
+        match result {
+            Ok(result) => self.assume_and_bind(profile, info, &mut state, &result.suggested_host, trace, now, effects),
+            Err(error) => self.handle_schedule_error(profile, info, &state, error, trace, now, effects),
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn assume_and_bind(
+        &mut self,
+        profile: usize,
+        info: QueuedPodInfo,
+        state: &mut CycleState,
+        host: &str,
+        trace: Option<DecisionTrace>,
+        now: Timestamp,
+        effects: &mut Vec<Effect>,
+    ) {
+        let mut assumed = (*info.pod.pod).clone();
+        if let Some(spec) = assumed.spec.as_mut() {
+            spec.node_name = Some(host.to_owned());
+        }
+        let mut assumed_info = (*info.pod).clone();
+        assumed_info.pod = Arc::new(assumed);
+        let assumed_info = Arc::new(assumed_info);
+        if let Err(error) = self.cache.assume_pod(Arc::clone(&assumed_info)) {
+            self.fail(info, "SchedulerError", &error.to_string(), Failure::Error, trace, now, effects);
+            return;
+        }
+        let framework = &self.frameworks[profile];
+        let mut status = framework.run_reserve(state, &assumed_info, host);
+        if status.is_success() {
+            let (permit, _timeout) = framework.run_permit(state, &assumed_info, host);
+            // Waiting permits are not supported yet: a Wait counts as a rejection, so no Pod
+            // is ever bound without every Permit plugin's consent.
+            status = if permit.code() == Code::Wait {
+                super::framework::Status::new(Code::Unschedulable, "pod rejected while waiting on permit")
+            } else {
+                permit
+            };
+        }
+        if status.is_success() {
+            status = framework.run_pre_bind(state, &assumed_info, host);
+        }
+        let binding = if status.is_success() { framework.run_bind(state, &assumed_info, host) } else { Err(status) };
+        match binding {
+            Ok(binding) => {
+                let _ = self.cache.finish_binding(&info.pod.key, now);
+                self.queue.done(&info.pod.key);
+                let message = format!("Successfully assigned {}/{} to {host}", info.pod.namespace(), info.pod.name());
+                effects.push(Effect::Bind(binding));
+                let event = self.event(&info.pod, "Normal", "Scheduled", &message, now);
+                effects.push(Effect::RecordEvent(event));
+                self.attempts.push(Attempt {
+                    pod: info.pod.key.clone(),
+                    node: Some(host.to_owned()),
+                    message: None,
+                    trace,
+                });
+            }
+            Err(status) => {
+                self.frameworks[profile].run_unreserve(state, &assumed_info, host);
+                let _ = self.cache.forget_pod(&info.pod.key);
+                let failure = if status.is_rejected() {
+                    Failure::Unschedulable(std::iter::once(status.plugin()).filter(|p| !p.is_empty()).collect())
+                } else {
+                    Failure::Error
+                };
+                let reason = if status.is_rejected() { "Unschedulable" } else { "SchedulerError" };
+                self.fail(info, reason, &status.message(), failure, trace, now, effects);
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn handle_schedule_error(
+        &mut self,
+        profile: usize,
+        info: QueuedPodInfo,
+        state: &CycleState,
+        error: ScheduleError,
+        trace: Option<DecisionTrace>,
+        now: Timestamp,
+        effects: &mut Vec<Effect>,
+    ) {
+        match error {
+            ScheduleError::NoNodesAvailable => {
+                let message = error.to_string();
+                self.fail(
+                    info,
+                    "Unschedulable",
+                    &message,
+                    Failure::Unschedulable(Default::default()),
+                    trace,
+                    now,
+                    effects,
+                );
+            }
+            ScheduleError::Internal(status) => {
+                self.fail(info, "SchedulerError", &status.message(), Failure::Error, trace, now, effects);
+            }
+            ScheduleError::Unfit(mut fit_error) => {
+                let framework = &self.frameworks[profile];
+                let (result, status) =
+                    framework.run_post_filter(state, &info.pod, &fit_error.diagnosis.node_to_status, &self.snapshot);
+                fit_error.diagnosis.post_filter_message =
+                    if status.is_success() { String::new() } else { status.message() };
+                let mut nominated = None;
+                if let Some(result) = result.filter(|_| status.is_success()) {
+                    for (namespace, name) in result.victims {
+                        effects.push(Effect::DeletePod { namespace, name });
+                    }
+                    nominated = result.nominated_node_name;
+                }
+                let plugins = fit_error.diagnosis.unschedulable_plugins.clone();
+                let message = fit_error.to_string();
+                self.report_failure(&info, "Unschedulable", &message, nominated, now, effects);
+                self.record_failure(&info, &message, trace);
+                self.queue.add_unschedulable(info, Failure::Unschedulable(plugins), now);
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn fail(
+        &mut self,
+        info: QueuedPodInfo,
+        reason: &str,
+        message: &str,
+        failure: Failure,
+        trace: Option<DecisionTrace>,
+        now: Timestamp,
+        effects: &mut Vec<Effect>,
+    ) {
+        self.report_failure(&info, reason, message, None, now, effects);
+        self.record_failure(&info, message, trace);
+        self.queue.add_unschedulable(info, failure, now);
+    }
+
+    fn record_failure(&mut self, info: &QueuedPodInfo, message: &str, trace: Option<DecisionTrace>) {
+        self.attempts.push(Attempt { pod: info.pod.key.clone(), node: None, message: Some(message.to_owned()), trace });
+    }
+
+    fn report_failure(
+        &mut self,
+        info: &QueuedPodInfo,
+        reason: &str,
+        message: &str,
+        nominated_node_name: Option<String>,
+        now: Timestamp,
+        effects: &mut Vec<Effect>,
+    ) {
+        let condition = core::PodCondition {
+            type_: "PodScheduled".to_owned(),
+            status: "False".to_owned(),
+            reason: Some(reason.to_owned()),
+            message: Some(message.to_owned()),
+            last_transition_time: Some(meta::Time(now)),
+            ..core::PodCondition::default()
+        };
+        effects.push(Effect::PatchPodStatus {
+            namespace: info.pod.namespace().to_owned(),
+            name: info.pod.name().to_owned(),
+            condition,
+            nominated_node_name,
+        });
+        let event = self.event(&info.pod, "Warning", "FailedScheduling", message, now);
+        effects.push(Effect::RecordEvent(event));
+    }
+
+    fn event(&mut self, pod: &PodInfo, kind: &str, reason: &str, message: &str, now: Timestamp) -> core::Event {
+        self.event_sequence += 1;
+        core::Event {
+            metadata: meta::ObjectMeta {
+                namespace: Some(pod.namespace().to_owned()),
+                name: Some(format!("{}.{:x}", pod.name(), self.event_sequence)),
+                ..meta::ObjectMeta::default()
+            },
+            involved_object: core::ObjectReference {
+                api_version: Some("v1".to_owned()),
+                kind: Some("Pod".to_owned()),
+                namespace: Some(pod.namespace().to_owned()),
+                name: Some(pod.name().to_owned()),
+                uid: pod.pod.metadata.uid.clone(),
+                ..core::ObjectReference::default()
+            },
+            reason: Some(reason.to_owned()),
+            message: Some(message.to_owned()),
+            type_: Some(kind.to_owned()),
+            action: Some("Scheduling".to_owned()),
+            reporting_component: Some(DEFAULT_SCHEDULER_NAME.to_owned()),
+            source: Some(core::EventSource { component: Some(DEFAULT_SCHEDULER_NAME.to_owned()), host: None }),
+            first_timestamp: Some(meta::Time(now)),
+            last_timestamp: Some(meta::Time(now)),
+            event_time: Some(meta::MicroTime(now)),
+            count: Some(1),
+            ..core::Event::default()
+        }
+    }
+}

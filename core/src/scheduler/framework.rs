@@ -1,0 +1,533 @@
+//! The scheduling framework's extension points, as kube-scheduler 1.32 defines them: one trait
+//! per point, each with its contract; the per-cycle [`CycleState`]; and the [`Status`] every
+//! plugin answers with.
+//!
+//! A plugin is one value implementing [`Plugin`] and any number of extension-point traits; the
+//! `as_*` methods of [`Plugin`] say which (Rust's answer to Go's interface assertions). Every
+//! method is pure: plugins read the Pod, the [`NodeInfo`] and the [`Snapshot`] they are given and
+//! the state their earlier points stored, and never the store or a clock.
+
+use std::any::Any;
+use std::borrow::Cow;
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1 as core;
+
+use super::node_info::{NodeInfo, PodInfo};
+use super::snapshot::Snapshot;
+
+/// What a plugin concluded (`framework.Code`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Code {
+    /// The plugin ran and found nothing wrong.
+    Success,
+    /// Something internal failed; the Pod is retried with backoff, the node is not blamed.
+    Error,
+    /// The Pod does not fit now; preemption or a cluster change may help.
+    Unschedulable,
+    /// The Pod does not fit, and preemption on this node cannot help.
+    UnschedulableAndUnresolvable,
+    /// A Permit plugin wants the Pod to wait before binding.
+    Wait,
+    /// The plugin does not apply to this Pod: PreFilter skips the plugin's Filter, PreScore its
+    /// Score, Bind hands over to the next binder.
+    Skip,
+    /// The Pod waits for something outside the scheduler (only meaningful from PreEnqueue).
+    Pending,
+}
+
+impl Code {
+    /// Kubernetes' name of the code.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Code::Success => "Success",
+            Code::Error => "Error",
+            Code::Unschedulable => "Unschedulable",
+            Code::UnschedulableAndUnresolvable => "UnschedulableAndUnresolvable",
+            Code::Wait => "Wait",
+            Code::Skip => "Skip",
+            Code::Pending => "Pending",
+        }
+    }
+}
+
+/// A plugin's answer: a code, human reasons, and the plugin that failed (`framework.Status`).
+/// Success carries no reasons and allocates nothing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Status {
+    code: Code,
+    reasons: Vec<Cow<'static, str>>,
+    plugin: &'static str,
+}
+
+impl Status {
+    /// Success, allocation-free.
+    pub const fn success() -> Status {
+        Status { code: Code::Success, reasons: Vec::new(), plugin: "" }
+    }
+
+    /// A status with one reason.
+    pub fn new(code: Code, reason: impl Into<Cow<'static, str>>) -> Status {
+        Status { code, reasons: vec![reason.into()], plugin: "" }
+    }
+
+    /// A status with several reasons.
+    pub fn with_reasons(code: Code, reasons: Vec<Cow<'static, str>>) -> Status {
+        Status { code, reasons, plugin: "" }
+    }
+
+    /// A status with no reason (Skip, Wait).
+    pub const fn code_only(code: Code) -> Status {
+        Status { code, reasons: Vec::new(), plugin: "" }
+    }
+
+    /// An internal error with its message.
+    pub fn error(message: impl Into<Cow<'static, str>>) -> Status {
+        Status::new(Code::Error, message)
+    }
+
+    /// The same status, attributed to a plugin.
+    pub fn with_plugin(mut self, plugin: &'static str) -> Status {
+        self.plugin = plugin;
+        self
+    }
+
+    /// The code.
+    pub fn code(&self) -> Code {
+        self.code
+    }
+
+    /// The reasons, in the order the plugin gave them.
+    pub fn reasons(&self) -> &[Cow<'static, str>] {
+        &self.reasons
+    }
+
+    /// The plugin that returned this status, once the framework attributed it.
+    pub fn plugin(&self) -> &'static str {
+        self.plugin
+    }
+
+    /// Whether the code is Success.
+    pub fn is_success(&self) -> bool {
+        self.code == Code::Success
+    }
+
+    /// Whether the code is Skip.
+    pub fn is_skip(&self) -> bool {
+        self.code == Code::Skip
+    }
+
+    /// Whether the Pod was rejected (Unschedulable or UnschedulableAndUnresolvable).
+    pub fn is_rejected(&self) -> bool {
+        matches!(self.code, Code::Unschedulable | Code::UnschedulableAndUnresolvable)
+    }
+
+    /// The reasons joined by `, ` (Kubernetes' `Status.Message`).
+    pub fn message(&self) -> String {
+        self.reasons.join(", ")
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, out: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(out, "{}: {}", self.code.as_str(), self.message())
+    }
+}
+
+/// Data one plugin stores in one cycle for its later points (`framework.StateData`).
+pub trait StateData: Any + Send + Sync {}
+impl<T: Any + Send + Sync> StateData for T {}
+
+/// Per-Pod, per-cycle scratch space shared by the plugins of one profile
+/// (`framework.CycleState`). Keys are the plugins' own names, so plugins cannot collide.
+#[derive(Default)]
+pub struct CycleState {
+    /// A handful of entries, searched linearly: cheaper than a map for the few plugins of a
+    /// profile, and read once per node per plugin.
+    data: Vec<(&'static str, Box<dyn Any + Send + Sync>)>,
+    /// Filter plugins whose PreFilter returned Skip.
+    pub skip_filter_plugins: BTreeSet<&'static str>,
+    /// Score plugins whose PreScore returned Skip.
+    pub skip_score_plugins: BTreeSet<&'static str>,
+}
+
+impl fmt::Debug for CycleState {
+    fn fmt(&self, out: &mut fmt::Formatter<'_>) -> fmt::Result {
+        out.debug_struct("CycleState")
+            .field("keys", &self.data.iter().map(|(key, _)| *key).collect::<Vec<_>>())
+            .field("skip_filter_plugins", &self.skip_filter_plugins)
+            .field("skip_score_plugins", &self.skip_score_plugins)
+            .finish()
+    }
+}
+
+impl CycleState {
+    /// An empty state for a new cycle.
+    pub fn new() -> CycleState {
+        CycleState::default()
+    }
+
+    /// Entries are found by their type first (no string comparison on the per-node path) and
+    /// by key only when two entries share a type.
+    fn position<T: StateData>(&self, key: &'static str) -> Option<usize> {
+        let type_id = std::any::TypeId::of::<T>();
+        let mut found = None;
+        for (index, (stored, value)) in self.data.iter().enumerate() {
+            if (**value).type_id() == type_id {
+                if found.is_some() {
+                    return self
+                        .data
+                        .iter()
+                        .position(|(stored, value)| (**value).type_id() == type_id && *stored == key);
+                }
+                found = Some((index, *stored));
+            }
+        }
+        found.filter(|(_, stored)| std::ptr::eq(*stored, key) || stored.len() == key.len()).map(|(index, _)| index)
+    }
+
+    /// Stores a plugin's data under a key, replacing what was there.
+    pub fn write<T: StateData>(&mut self, key: &'static str, value: T) {
+        match self.position::<T>(key) {
+            Some(index) => self.data[index].1 = Box::new(value),
+            None => self.data.push((key, Box::new(value))),
+        }
+    }
+
+    /// Reads a plugin's data, if stored with this type.
+    pub fn read<T: StateData>(&self, key: &'static str) -> Option<&T> {
+        self.position::<T>(key).and_then(|index| self.data[index].1.downcast_ref::<T>())
+    }
+
+    /// Reads a plugin's data mutably, if stored with this type.
+    pub fn read_mut<T: StateData>(&mut self, key: &'static str) -> Option<&mut T> {
+        self.position::<T>(key).and_then(|index| self.data[index].1.downcast_mut::<T>())
+    }
+}
+
+/// A PreFilter's narrowing of the candidate nodes (`framework.PreFilterResult`); `None` means
+/// every node. Results of several plugins are intersected.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PreFilterResult {
+    /// The only nodes worth filtering, or `None` for all.
+    pub node_names: Option<BTreeSet<String>>,
+}
+
+impl PreFilterResult {
+    /// Whether every node remains a candidate.
+    pub fn all_nodes(&self) -> bool {
+        self.node_names.is_none()
+    }
+
+    /// The intersection of two results.
+    pub fn merge(self, other: PreFilterResult) -> PreFilterResult {
+        match (self.node_names, other.node_names) {
+            (None, other) | (other, None) => PreFilterResult { node_names: other },
+            (Some(left), Some(right)) => {
+                PreFilterResult { node_names: Some(left.intersection(&right).cloned().collect()) }
+            }
+        }
+    }
+}
+
+/// Why each node was rejected in one cycle, by node name, and the status assumed for nodes not
+/// listed (`framework.NodeToStatus`): UnschedulableAndUnresolvable when PreFilter narrowed the
+/// nodes, else nothing.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct NodeToStatus {
+    /// The explicit statuses.
+    pub statuses: BTreeMap<String, Status>,
+    /// The status of every node without an explicit one (nodes PreFilter ruled out).
+    pub absent: Option<Status>,
+}
+
+impl NodeToStatus {
+    /// The status of one node.
+    pub fn get(&self, node_name: &str) -> Option<&Status> {
+        self.statuses.get(node_name).or(self.absent.as_ref())
+    }
+}
+
+/// A PostFilter's proposal (`framework.PostFilterResult`): the node the Pod should be
+/// nominated to after preemption.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PostFilterResult {
+    /// The nominated node name.
+    pub nominated_node_name: Option<String>,
+    /// Pods to evict so the preemptor fits, as namespace/name.
+    pub victims: Vec<(String, String)>,
+}
+
+/// What a Bind plugin decided.
+#[derive(Clone, Debug, PartialEq)]
+pub enum BindDecision {
+    /// Post this Binding to the Pod's binding subresource.
+    Bind(Box<core::Binding>),
+    /// This binder does not handle the Pod; ask the next.
+    Skip,
+    /// Binding is impossible.
+    Failed(Status),
+}
+
+/// The kinds of objects whose changes can make a Pod schedulable (`framework.EventResource`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum EventResource {
+    /// A Pod already bound to a node.
+    AssignedPod,
+    /// A Pod not bound to a node.
+    UnscheduledPod,
+    /// A Node.
+    Node,
+    /// Anything: used for the periodic flush and forced moves.
+    WildCard,
+}
+
+/// What changed (`framework.ActionType`), as bits so a plugin can register several at once.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ActionType(pub u32);
+
+impl ActionType {
+    /// An object was added.
+    pub const ADD: ActionType = ActionType(1);
+    /// An object was deleted.
+    pub const DELETE: ActionType = ActionType(1 << 1);
+    /// A Node's allocatable changed.
+    pub const UPDATE_NODE_ALLOCATABLE: ActionType = ActionType(1 << 2);
+    /// A Node's labels changed.
+    pub const UPDATE_NODE_LABEL: ActionType = ActionType(1 << 3);
+    /// A Node's taints changed (or `spec.unschedulable`).
+    pub const UPDATE_NODE_TAINT: ActionType = ActionType(1 << 4);
+    /// A Node's conditions changed.
+    pub const UPDATE_NODE_CONDITION: ActionType = ActionType(1 << 5);
+    /// A Node's annotations changed.
+    pub const UPDATE_NODE_ANNOTATION: ActionType = ActionType(1 << 6);
+    /// A Pod's labels changed.
+    pub const UPDATE_POD_LABEL: ActionType = ActionType(1 << 7);
+    /// A Pod's requests shrank.
+    pub const UPDATE_POD_SCALE_DOWN: ActionType = ActionType(1 << 8);
+    /// A Pod's tolerations changed.
+    pub const UPDATE_POD_TOLERATIONS: ActionType = ActionType(1 << 9);
+    /// Any update.
+    pub const UPDATE: ActionType = ActionType(0b11_1111_1100);
+    /// Anything.
+    pub const ALL: ActionType = ActionType(u32::MAX);
+
+    /// Whether the two sets share an action.
+    pub fn intersects(self, other: ActionType) -> bool {
+        self.0 & other.0 != 0
+    }
+
+    /// The union of two sets.
+    pub const fn or(self, other: ActionType) -> ActionType {
+        ActionType(self.0 | other.0)
+    }
+}
+
+/// A change in the cluster that may make Pods schedulable (`framework.ClusterEvent`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ClusterEvent {
+    /// What kind of object changed.
+    pub resource: EventResource,
+    /// How it changed.
+    pub action: ActionType,
+}
+
+impl ClusterEvent {
+    /// Whether a plugin that registered `self` cares about `event`.
+    pub fn matches(&self, event: &ClusterEvent) -> bool {
+        let resource_matches = self.resource == EventResource::WildCard
+            || event.resource == EventResource::WildCard
+            || self.resource == event.resource;
+        resource_matches && self.action.intersects(event.action)
+    }
+}
+
+/// A scheduler plugin: its name, the extension points it implements, and the cluster events
+/// that can undo its rejections (`framework.Plugin` plus `EnqueueExtensions`).
+pub trait Plugin: Send + Sync + fmt::Debug {
+    /// The plugin's registered name, as configuration files spell it.
+    fn name(&self) -> &'static str;
+
+    /// Cluster events after which a Pod this plugin rejected may fit. An empty list means any
+    /// event (Kubernetes' behaviour for plugins without `EventsToRegister`).
+    fn events_to_register(&self) -> Vec<ClusterEvent> {
+        Vec::new()
+    }
+
+    /// The QueueSort point, if implemented.
+    fn as_queue_sort(&self) -> Option<&dyn QueueSortPlugin> {
+        None
+    }
+    /// The PreFilter point, if implemented.
+    fn as_pre_filter(&self) -> Option<&dyn PreFilterPlugin> {
+        None
+    }
+    /// The Filter point, if implemented.
+    fn as_filter(&self) -> Option<&dyn FilterPlugin> {
+        None
+    }
+    /// The PostFilter point, if implemented.
+    fn as_post_filter(&self) -> Option<&dyn PostFilterPlugin> {
+        None
+    }
+    /// The PreScore point, if implemented.
+    fn as_pre_score(&self) -> Option<&dyn PreScorePlugin> {
+        None
+    }
+    /// The Score point, if implemented.
+    fn as_score(&self) -> Option<&dyn ScorePlugin> {
+        None
+    }
+    /// The Reserve point, if implemented.
+    fn as_reserve(&self) -> Option<&dyn ReservePlugin> {
+        None
+    }
+    /// The Permit point, if implemented.
+    fn as_permit(&self) -> Option<&dyn PermitPlugin> {
+        None
+    }
+    /// The PreBind point, if implemented.
+    fn as_pre_bind(&self) -> Option<&dyn PreBindPlugin> {
+        None
+    }
+    /// The Bind point, if implemented.
+    fn as_bind(&self) -> Option<&dyn BindPlugin> {
+        None
+    }
+}
+
+/// QueueSort: orders the active queue. Exactly one per scheduler, shared by all profiles.
+pub trait QueueSortPlugin: Plugin {
+    /// Whether `left` should be scheduled before `right`. Must be a strict weak order.
+    fn less(&self, left: &QueuedPodView<'_>, right: &QueuedPodView<'_>) -> bool;
+}
+
+/// What QueueSort sees of a queued Pod.
+#[derive(Clone, Copy, Debug)]
+pub struct QueuedPodView<'a> {
+    /// The Pod.
+    pub pod: &'a PodInfo,
+    /// When the Pod (re-)entered the active queue.
+    pub timestamp: crate::jiff::Timestamp,
+}
+
+/// PreFilter: runs once per cycle before any Filter. Precomputes what Filter needs into the
+/// CycleState, may reject the Pod outright (an Unschedulable status ends the cycle for all
+/// nodes), may narrow the nodes to a set ([`PreFilterResult`]), and may return Skip to have its
+/// Filter skipped for this Pod.
+pub trait PreFilterPlugin: Plugin {
+    /// Runs the PreFilter.
+    fn pre_filter(
+        &self,
+        state: &mut CycleState,
+        pod: &PodInfo,
+        snapshot: &Snapshot,
+    ) -> (Option<PreFilterResult>, Status);
+
+    /// PreFilterExtensions.AddPod: updates the precomputed state as if `pod_to_add` ran on
+    /// `node` (used when evaluating nominated Pods and preemption). Default: nothing to update.
+    fn add_pod(&self, _state: &mut CycleState, _pod: &PodInfo, _pod_to_add: &PodInfo, _node: &NodeInfo) -> Status {
+        Status::success()
+    }
+
+    /// PreFilterExtensions.RemovePod: the inverse of [`PreFilterPlugin::add_pod`].
+    fn remove_pod(
+        &self,
+        _state: &mut CycleState,
+        _pod: &PodInfo,
+        _pod_to_remove: &PodInfo,
+        _node: &NodeInfo,
+    ) -> Status {
+        Status::success()
+    }
+}
+
+/// Filter: whether the Pod can run on one node. Called for many nodes with the same state; must
+/// not mutate anything and must be cheap. Returns Success, Unschedulable (preemption may help),
+/// UnschedulableAndUnresolvable (it cannot) or Error, with reasons people read in the
+/// FailedScheduling event.
+pub trait FilterPlugin: Plugin {
+    /// Runs the Filter for one node.
+    fn filter(&self, state: &CycleState, pod: &PodInfo, node: &NodeInfo) -> Status;
+}
+
+/// PostFilter: runs only when no node passed Filter; may make room (preemption) and nominate a
+/// node. Returns Success with a result when it did, Unschedulable with a message otherwise.
+pub trait PostFilterPlugin: Plugin {
+    /// Runs the PostFilter with the statuses every node got.
+    fn post_filter(
+        &self,
+        state: &CycleState,
+        pod: &PodInfo,
+        statuses: &NodeToStatus,
+        context: &PostFilterContext<'_>,
+    ) -> (Option<PostFilterResult>, Status);
+}
+
+/// What a PostFilter may use: the snapshot and the profile's Filter plugins, to re-run them on
+/// hypothetical nodes.
+pub struct PostFilterContext<'a> {
+    /// The cycle's snapshot.
+    pub snapshot: &'a Snapshot,
+    /// Re-runs PreFilter extensions and Filters on a modified node.
+    pub filters: &'a dyn FilterRunner,
+}
+
+/// Running the profile's filters on one node (the framework's `RunFilterPluginsWithNominatedPods`).
+pub trait FilterRunner {
+    /// Runs every Filter on the node; the first rejection wins.
+    fn run_filters(&self, state: &CycleState, pod: &PodInfo, node: &NodeInfo) -> Status;
+    /// Runs every PreFilter's RemovePod extension.
+    fn run_remove_pod(&self, state: &mut CycleState, pod: &PodInfo, victim: &PodInfo, node: &NodeInfo) -> Status;
+}
+
+/// PreScore: runs once per cycle with the feasible nodes, before any Score; precomputes what
+/// Score needs. Skip skips the plugin's Score for this Pod.
+pub trait PreScorePlugin: Plugin {
+    /// Runs the PreScore.
+    fn pre_score(&self, state: &mut CycleState, pod: &PodInfo, nodes: &[&NodeInfo], snapshot: &Snapshot) -> Status;
+}
+
+/// Score: ranks one feasible node. Scores must lie in `[MIN_NODE_SCORE, MAX_NODE_SCORE]` after
+/// [`ScorePlugin::normalize_score`]; the framework then multiplies by the plugin's weight.
+pub trait ScorePlugin: Plugin {
+    /// Scores one node.
+    fn score(&self, state: &CycleState, pod: &PodInfo, node: &NodeInfo) -> Result<i64, Status>;
+
+    /// NormalizeScore: rescales all of this plugin's scores at once; `scores[i]` belongs to the
+    /// i-th feasible node. Default: the scores are already in range.
+    fn normalize_score(&self, _state: &CycleState, _pod: &PodInfo, _scores: &mut [i64]) -> Status {
+        Status::success()
+    }
+}
+
+/// Reserve: the Pod is about to be assumed on a node; the plugin reserves what it tracks. If any
+/// Reserve fails or a later point rejects the Pod, every Reserve plugin's `unreserve` runs in
+/// reverse order. Unreserve must be idempotent and must not fail.
+pub trait ReservePlugin: Plugin {
+    /// Reserves resources for the Pod on the node.
+    fn reserve(&self, state: &mut CycleState, pod: &PodInfo, node_name: &str) -> Status;
+    /// Releases what `reserve` took (also called when `reserve` itself was never reached).
+    fn unreserve(&self, state: &mut CycleState, pod: &PodInfo, node_name: &str);
+}
+
+/// Permit: the last gate before binding. Success lets the Pod bind; Wait holds it for at most the
+/// returned duration (it is rejected when that passes); a rejection unreserves it.
+pub trait PermitPlugin: Plugin {
+    /// Decides whether the Pod may bind to the node now.
+    fn permit(&self, state: &mut CycleState, pod: &PodInfo, node_name: &str) -> (Status, Duration);
+}
+
+/// PreBind: work that must finish before the binding (volumes). A failure unreserves the Pod.
+pub trait PreBindPlugin: Plugin {
+    /// Prepares the node for the Pod.
+    fn pre_bind(&self, state: &CycleState, pod: &PodInfo, node_name: &str) -> Status;
+}
+
+/// Bind: binds the Pod to the node. Binders run in order until one does not Skip.
+pub trait BindPlugin: Plugin {
+    /// Produces the binding to post, Skip, or a failure.
+    fn bind(&self, state: &CycleState, pod: &PodInfo, node_name: &str) -> BindDecision;
+}

@@ -1,0 +1,126 @@
+//! The resource-allocation scorer shared by NodeResourcesFit and NodeResourcesBalancedAllocation
+//! (kube-scheduler's `resourceAllocationScorer`): per configured resource, the node's
+//! allocatable and what would be requested with the Pod placed, handed to a scoring function.
+
+use serde::Deserialize;
+
+use crate::scheduler::node_info::{NodeInfo, PodInfo};
+use crate::scheduler::resource::{CPU, EPHEMERAL_STORAGE, MEMORY, is_scalar_resource_name};
+
+/// One resource a score considers, and its weight (`config.ResourceSpec`).
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ResourceSpec {
+    /// The resource name (`cpu`, `memory`, an extended resource).
+    pub name: String,
+    /// Its weight, 1 to 100.
+    #[serde(default = "default_weight")]
+    pub weight: i64,
+}
+
+fn default_weight() -> i64 {
+    1
+}
+
+/// The default resources: CPU and memory, weight 1 each.
+pub fn default_resources() -> Vec<ResourceSpec> {
+    vec![ResourceSpec { name: CPU.to_owned(), weight: 1 }, ResourceSpec { name: MEMORY.to_owned(), weight: 1 }]
+}
+
+/// A scored resource's name resolved once, so scoring compares no strings for CPU and memory.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum ResourceKind {
+    Cpu,
+    Memory,
+    EphemeralStorage,
+    /// A scalar (extended) resource, by name.
+    Scalar(String),
+    /// A name the scheduler does not account; always bypassed.
+    Other,
+}
+
+impl ResourceKind {
+    fn of(name: &str) -> ResourceKind {
+        match name {
+            CPU => ResourceKind::Cpu,
+            MEMORY => ResourceKind::Memory,
+            EPHEMERAL_STORAGE => ResourceKind::EphemeralStorage,
+            other if is_scalar_resource_name(other) => ResourceKind::Scalar(other.to_owned()),
+            _ => ResourceKind::Other,
+        }
+    }
+}
+
+/// What a scorer reads from a node and a Pod.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ResourceAllocationScorer {
+    /// The resources scored, in order.
+    pub resources: Vec<ResourceSpec>,
+    /// Use the real requests (BalancedAllocation) rather than the non-zero defaults (Fit).
+    pub use_requested: bool,
+    kinds: Vec<ResourceKind>,
+}
+
+impl ResourceAllocationScorer {
+    /// A scorer over these resources.
+    pub fn new(resources: Vec<ResourceSpec>, use_requested: bool) -> ResourceAllocationScorer {
+        let kinds = resources.iter().map(|resource| ResourceKind::of(&resource.name)).collect();
+        ResourceAllocationScorer { resources, use_requested, kinds }
+    }
+
+    /// The Pod's request for each configured resource.
+    pub fn pod_request_list(&self, pod: &PodInfo) -> Vec<i64> {
+        self.resources
+            .iter()
+            .map(|resource| match resource.name.as_str() {
+                CPU if !self.use_requested => pod.requests.non_zero_milli_cpu,
+                MEMORY if !self.use_requested => pod.requests.non_zero_memory,
+                name => pod.requests.requests.get(name),
+            })
+            .collect()
+    }
+
+    /// The node's allocatable and requested-with-the-Pod of one resource; `(0, 0)` bypasses the
+    /// resource (an extended resource the Pod does not request, or one the node lacks).
+    fn allocatable_and_requested(&self, node: &NodeInfo, kind: &ResourceKind, pod_request: i64) -> (i64, i64) {
+        let requested = if self.use_requested { &node.requested } else { &node.non_zero_requested };
+        match kind {
+            ResourceKind::Cpu => (node.allocatable.milli_cpu, requested.milli_cpu + pod_request),
+            ResourceKind::Memory => (node.allocatable.memory, requested.memory + pod_request),
+            ResourceKind::EphemeralStorage => {
+                (node.allocatable.ephemeral_storage, node.requested.ephemeral_storage + pod_request)
+            }
+            ResourceKind::Scalar(_) if pod_request == 0 => (0, 0),
+            ResourceKind::Scalar(name) => match node.allocatable.scalar_resources.get(name) {
+                Some(allocatable) => (*allocatable, node.requested.get(name) + pod_request),
+                None => (0, 0),
+            },
+            ResourceKind::Other => (0, 0),
+        }
+    }
+
+    /// Scores a node: fills requested and allocatable per resource, then applies `scorer`.
+    pub fn score(&self, node: &NodeInfo, pod_requests: &[i64], scorer: impl Fn(&[i64], &[i64]) -> i64) -> i64 {
+        const INLINE: usize = 4;
+        let count = self.resources.len();
+        let (mut requested_inline, mut allocatable_inline) = ([0i64; INLINE], [0i64; INLINE]);
+        let (mut requested_heap, mut allocatable_heap) = (Vec::new(), Vec::new());
+        let (requested, allocatable): (&mut [i64], &mut [i64]) = if count <= INLINE {
+            (&mut requested_inline[..count], &mut allocatable_inline[..count])
+        } else {
+            requested_heap.resize(count, 0);
+            allocatable_heap.resize(count, 0);
+            (&mut requested_heap, &mut allocatable_heap)
+        };
+        for (index, kind) in self.kinds.iter().enumerate() {
+            let pod_request = pod_requests.get(index).copied().unwrap_or(0);
+            let (node_allocatable, node_requested) = self.allocatable_and_requested(node, kind, pod_request);
+            if node_allocatable == 0 {
+                continue;
+            }
+            allocatable[index] = node_allocatable;
+            requested[index] = node_requested;
+        }
+        scorer(requested, allocatable)
+    }
+}

@@ -1,0 +1,323 @@
+//! The scheduling queue (kube-scheduler's `PriorityQueue`): activeQ served by priority then
+//! queue time (PrioritySort's order), backoffQ for Pods waiting out 1 s doubling to 10 s per
+//! attempt, and the unschedulable Pods that move back when a cluster event one of their
+//! rejecting plugins registered happens, or after five minutes. Time is always an input.
+
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::framework::{ClusterEvent, EventResource};
+use super::limits::{POD_INITIAL_BACKOFF, POD_MAX_BACKOFF, POD_MAX_IN_UNSCHEDULABLE_PODS_DURATION};
+use super::node_info::{PodInfo, PodKey};
+use crate::jiff::{SignedDuration, Timestamp};
+
+/// A Pod in the queue with its scheduling history (`framework.QueuedPodInfo`).
+#[derive(Clone, Debug)]
+pub struct QueuedPodInfo {
+    /// The Pod.
+    pub pod: Arc<PodInfo>,
+    /// When the Pod last entered the queue or last failed; orders activeQ and starts backoff.
+    pub timestamp: Timestamp,
+    /// How many times it was popped for scheduling.
+    pub attempts: u32,
+    /// When it first entered the queue.
+    pub initial_attempt_timestamp: Timestamp,
+    /// The plugins that rejected it last time; empty after an error.
+    pub unschedulable_plugins: BTreeSet<&'static str>,
+}
+
+/// Where a Pod waits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Location {
+    Active(ActiveKey),
+    Backoff((Timestamp, u64)),
+    Unschedulable,
+    /// Popped and being scheduled.
+    InFlight,
+}
+
+/// activeQ's order: higher priority first, then earlier timestamp, then arrival.
+type ActiveKey = (Reverse<i32>, Timestamp, u64);
+
+#[derive(Clone, Debug)]
+struct Entry {
+    info: QueuedPodInfo,
+    location: Location,
+}
+
+/// How a failed attempt ended, which decides where the Pod waits.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Failure {
+    /// Rejected by these plugins: wait for an event they registered.
+    Unschedulable(BTreeSet<&'static str>),
+    /// Failed internally: back off and retry.
+    Error,
+}
+
+/// The queue of Pods waiting to be scheduled.
+#[derive(Clone, Debug)]
+pub struct SchedulingQueue {
+    entries: HashMap<PodKey, Entry>,
+    active: BTreeMap<ActiveKey, PodKey>,
+    backoff: BTreeMap<(Timestamp, u64), PodKey>,
+    unschedulable: BTreeSet<PodKey>,
+    sequence: u64,
+    initial_backoff: Duration,
+    max_backoff: Duration,
+    /// The events each plugin registered.
+    events_by_plugin: BTreeMap<&'static str, Vec<ClusterEvent>>,
+}
+
+fn after(time: Timestamp, duration: Duration) -> Timestamp {
+    let duration = SignedDuration::try_from(duration).unwrap_or(SignedDuration::MAX);
+    time.checked_add(duration).unwrap_or(Timestamp::MAX)
+}
+
+impl Default for SchedulingQueue {
+    fn default() -> SchedulingQueue {
+        SchedulingQueue::new(POD_INITIAL_BACKOFF, POD_MAX_BACKOFF, BTreeMap::new())
+    }
+}
+
+impl SchedulingQueue {
+    /// An empty queue with the given backoff bounds and the plugins' registered events.
+    pub fn new(
+        initial_backoff: Duration,
+        max_backoff: Duration,
+        events_by_plugin: BTreeMap<&'static str, Vec<ClusterEvent>>,
+    ) -> SchedulingQueue {
+        SchedulingQueue {
+            entries: HashMap::new(),
+            active: BTreeMap::new(),
+            backoff: BTreeMap::new(),
+            unschedulable: BTreeSet::new(),
+            sequence: 0,
+            initial_backoff,
+            max_backoff,
+            events_by_plugin,
+        }
+    }
+
+    fn next_sequence(&mut self) -> u64 {
+        self.sequence += 1;
+        self.sequence
+    }
+
+    fn detach(&mut self, key: &PodKey) -> Option<Entry> {
+        let entry = self.entries.remove(key)?;
+        match entry.location {
+            Location::Active(active) => {
+                self.active.remove(&active);
+            }
+            Location::Backoff(backoff) => {
+                self.backoff.remove(&backoff);
+            }
+            Location::Unschedulable => {
+                self.unschedulable.remove(key);
+            }
+            Location::InFlight => {}
+        }
+        Some(entry)
+    }
+
+    fn push_active(&mut self, info: QueuedPodInfo) {
+        let key = (Reverse(info.pod.priority), info.timestamp, self.next_sequence());
+        self.active.insert(key, info.pod.key.clone());
+        self.entries.insert(info.pod.key.clone(), Entry { info, location: Location::Active(key) });
+    }
+
+    fn push_backoff(&mut self, info: QueuedPodInfo) {
+        let key = (self.backoff_expiry(&info), self.next_sequence());
+        self.backoff.insert(key, info.pod.key.clone());
+        self.entries.insert(info.pod.key.clone(), Entry { info, location: Location::Backoff(key) });
+    }
+
+    /// The backoff after `attempts` attempts: initial, doubled per further attempt, capped.
+    pub fn backoff_duration(&self, attempts: u32) -> Duration {
+        let mut duration = self.initial_backoff;
+        for _ in 1..attempts {
+            duration = duration.saturating_mul(2);
+            if duration > self.max_backoff {
+                return self.max_backoff;
+            }
+        }
+        duration
+    }
+
+    fn backoff_expiry(&self, info: &QueuedPodInfo) -> Timestamp {
+        after(info.timestamp, self.backoff_duration(info.attempts))
+    }
+
+    /// A new pending Pod: straight to activeQ. A Pod already queued is updated instead.
+    pub fn add(&mut self, pod: Arc<PodInfo>, now: Timestamp) {
+        if self.entries.contains_key(&pod.key) {
+            self.update(pod, now);
+            return;
+        }
+        let info = QueuedPodInfo {
+            pod,
+            timestamp: now,
+            attempts: 0,
+            initial_attempt_timestamp: now,
+            unschedulable_plugins: BTreeSet::new(),
+        };
+        self.push_active(info);
+    }
+
+    /// A pending Pod changed: updated where it waits; an unschedulable one is retried (its
+    /// change may be what it needed), after its backoff.
+    pub fn update(&mut self, pod: Arc<PodInfo>, now: Timestamp) {
+        let Some(entry) = self.entries.get_mut(&pod.key) else {
+            self.add(pod, now);
+            return;
+        };
+        entry.info.pod = pod;
+        if entry.location == Location::Unschedulable {
+            let key = entry.info.pod.key.clone();
+            if let Some(entry) = self.detach(&key) {
+                self.requeue(entry.info, now);
+            }
+        }
+    }
+
+    /// A pending Pod was deleted or bound elsewhere.
+    pub fn delete(&mut self, key: &PodKey) {
+        self.detach(key);
+    }
+
+    fn requeue(&mut self, info: QueuedPodInfo, now: Timestamp) {
+        if self.backoff_expiry(&info) > now {
+            self.push_backoff(info);
+        } else {
+            self.push_active(info);
+        }
+    }
+
+    /// Moves Pods whose backoff ended to activeQ (`flushBackoffQCompleted`).
+    pub fn flush_backoff_completed(&mut self, now: Timestamp) {
+        while let Some(entry) = self.backoff.first_entry() {
+            if entry.key().0 > now {
+                break;
+            }
+            let key = entry.remove();
+            if let Some(entry) = self.entries.remove(&key) {
+                self.push_active(entry.info);
+            }
+        }
+    }
+
+    /// Moves Pods unschedulable for longer than five minutes back (`flushUnschedulablePodsLeftover`).
+    pub fn flush_unschedulable_leftover(&mut self, now: Timestamp) {
+        let expired: Vec<PodKey> = self
+            .unschedulable
+            .iter()
+            .filter(|key| {
+                self.entries
+                    .get(*key)
+                    .is_some_and(|entry| after(entry.info.timestamp, POD_MAX_IN_UNSCHEDULABLE_PODS_DURATION) <= now)
+            })
+            .cloned()
+            .collect();
+        for key in expired {
+            if let Some(entry) = self.detach(&key) {
+                self.requeue(entry.info, now);
+            }
+        }
+    }
+
+    /// Takes the next Pod to schedule, after flushing completed backoffs; its attempt count
+    /// goes up.
+    pub fn pop(&mut self, now: Timestamp) -> Option<QueuedPodInfo> {
+        self.flush_backoff_completed(now);
+        let (_, key) = self.active.pop_first()?;
+        let entry = self.entries.get_mut(&key)?;
+        entry.location = Location::InFlight;
+        entry.info.attempts += 1;
+        Some(entry.info.clone())
+    }
+
+    /// A popped Pod was scheduled (or its attempt otherwise ended without requeueing).
+    pub fn done(&mut self, key: &PodKey) {
+        if self.entries.get(key).is_some_and(|entry| entry.location == Location::InFlight) {
+            self.entries.remove(key);
+        }
+    }
+
+    /// A popped Pod failed: rejected Pods wait for an event, errors back off
+    /// (`AddUnschedulableIfNotPresent`).
+    pub fn add_unschedulable(&mut self, mut info: QueuedPodInfo, failure: Failure, now: Timestamp) {
+        let key = info.pod.key.clone();
+        self.detach(&key);
+        info.timestamp = now;
+        match failure {
+            Failure::Error => {
+                info.unschedulable_plugins.clear();
+                self.push_backoff(info);
+            }
+            Failure::Unschedulable(plugins) => {
+                info.unschedulable_plugins = plugins;
+                self.unschedulable.insert(key.clone());
+                self.entries.insert(key, Entry { info, location: Location::Unschedulable });
+            }
+        }
+    }
+
+    /// Whether an event can make a Pod rejected by these plugins schedulable.
+    fn event_may_help(&self, plugins: &BTreeSet<&'static str>, event: &ClusterEvent) -> bool {
+        if plugins.is_empty() || event.resource == EventResource::WildCard {
+            return true;
+        }
+        plugins.iter().any(|plugin| match self.events_by_plugin.get(plugin) {
+            None => true,
+            Some(events) if events.is_empty() => true,
+            Some(events) => events.iter().any(|registered| registered.matches(event)),
+        })
+    }
+
+    /// A cluster event happened: unschedulable Pods it may help move to activeQ, or backoffQ if
+    /// still backing off (`MoveAllToActiveOrBackoffQueue`).
+    pub fn move_all_to_active_or_backoff(&mut self, event: ClusterEvent, now: Timestamp) {
+        let moving: Vec<PodKey> = self
+            .unschedulable
+            .iter()
+            .filter(|key| {
+                self.entries
+                    .get(*key)
+                    .is_some_and(|entry| self.event_may_help(&entry.info.unschedulable_plugins, &event))
+            })
+            .cloned()
+            .collect();
+        for key in moving {
+            if let Some(entry) = self.detach(&key) {
+                self.requeue(entry.info, now);
+            }
+        }
+    }
+
+    /// When the queue next needs a step: the earliest backoff expiry or unschedulable timeout.
+    pub fn next_wakeup(&self) -> Option<Timestamp> {
+        let backoff = self.backoff.keys().next().map(|(expiry, _)| *expiry);
+        let unschedulable = self
+            .unschedulable
+            .iter()
+            .filter_map(|key| self.entries.get(key))
+            .map(|entry| after(entry.info.timestamp, POD_MAX_IN_UNSCHEDULABLE_PODS_DURATION))
+            .min();
+        match (backoff, unschedulable) {
+            (Some(left), Some(right)) => Some(left.min(right)),
+            (left, right) => left.or(right),
+        }
+    }
+
+    /// How many Pods wait in activeQ, backoffQ and among the unschedulable.
+    pub fn lengths(&self) -> (usize, usize, usize) {
+        (self.active.len(), self.backoff.len(), self.unschedulable.len())
+    }
+
+    /// Whether the queue holds the Pod anywhere.
+    pub fn contains(&self, key: &PodKey) -> bool {
+        self.entries.contains_key(key)
+    }
+}

@@ -1,0 +1,300 @@
+//! One scheduling attempt's algorithm (kube-scheduler's `schedulePod`): PreFilter, Filter over
+//! a sample of nodes starting where the last attempt stopped, PreScore, Score and Normalize
+//! with weights, then a host chosen among the best by reservoir sampling with the seeded
+//! generator. Also the decision trace the simulator records.
+
+use std::sync::Arc;
+
+use rand::RngExt;
+use rand_chacha::ChaCha8Rng;
+
+use super::fit_error::{Diagnosis, FitError};
+use super::framework::{CycleState, Status};
+use super::limits::{
+    ADAPTIVE_PERCENTAGE_BASE, ADAPTIVE_PERCENTAGE_NODES_PER_POINT, MIN_FEASIBLE_NODES_PERCENTAGE_TO_FIND,
+    MIN_FEASIBLE_NODES_TO_FIND,
+};
+use super::node_info::{NodeInfo, PodInfo};
+use super::runtime::{Framework, run_filter_list};
+use super::snapshot::Snapshot;
+
+/// How many of the best nodes a trace lists (`numberOfHighestScoredNodesToReport`).
+pub const HIGHEST_SCORED_NODES_TO_REPORT: usize = 3;
+
+/// How one attempt samples nodes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SamplingOptions {
+    /// The configured global share of nodes to score; `None` or 0 means adaptive.
+    pub percentage_of_nodes_to_score: Option<u32>,
+    /// Evaluate every node regardless of the share (coxswain's `score_all` mode).
+    pub score_all: bool,
+    /// Record a decision trace.
+    pub trace: bool,
+}
+
+/// The chosen node.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScheduleResult {
+    /// The node to bind to.
+    pub suggested_host: String,
+    /// How many nodes were filtered.
+    pub evaluated_nodes: usize,
+    /// How many passed.
+    pub feasible_nodes: usize,
+}
+
+/// Why an attempt found no node.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum ScheduleError {
+    /// The cluster has no nodes.
+    #[error("no nodes available to schedule pods")]
+    NoNodesAvailable,
+    /// No node fits; the diagnosis says why.
+    #[error("{0}")]
+    Unfit(FitError),
+    /// A plugin failed internally.
+    #[error("{0}")]
+    Internal(Status),
+}
+
+/// One node's verdict in a trace.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct NodeVerdict {
+    /// The node.
+    pub node: String,
+    /// The plugin that rejected it, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rejected_by: Option<String>,
+    /// Why, as the plugin said.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub reasons: Vec<String>,
+    /// Weighted score per plugin, for feasible nodes that were scored.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub scores: Vec<(String, i64)>,
+    /// The total score.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total: Option<i64>,
+}
+
+/// What one attempt saw and decided, for explanations and simulator traces.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct DecisionTrace {
+    /// The Pod, as namespace/name.
+    pub pod: String,
+    /// The PreFilter rejection, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pre_filter_rejection: Option<String>,
+    /// Every node evaluated, in evaluation order.
+    pub nodes: Vec<NodeVerdict>,
+    /// The chosen node.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub selected: Option<String>,
+}
+
+/// How many feasible nodes to look for before scoring (`numFeasibleNodesToFind`): every node
+/// below 100; otherwise the configured share, or adaptively 50% minus one point per 125 nodes,
+/// at least 5%, and never fewer than 100 nodes.
+pub fn num_feasible_nodes_to_find(percentage: Option<u32>, node_count: usize) -> usize {
+    if node_count < MIN_FEASIBLE_NODES_TO_FIND {
+        return node_count;
+    }
+    let percentage = match percentage.filter(|percentage| *percentage > 0) {
+        Some(percentage) => percentage.min(100) as usize,
+        None => {
+            let reduction = node_count / ADAPTIVE_PERCENTAGE_NODES_PER_POINT;
+            (ADAPTIVE_PERCENTAGE_BASE as usize)
+                .saturating_sub(reduction)
+                .max(MIN_FEASIBLE_NODES_PERCENTAGE_TO_FIND as usize)
+        }
+    };
+    (node_count * percentage / 100).max(MIN_FEASIBLE_NODES_TO_FIND)
+}
+
+/// Where the next attempt starts scanning, carried between attempts (`nextStartNodeIndex`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct NodeCursor(pub usize);
+
+fn trace_rejection(trace: &mut Option<DecisionTrace>, node: &NodeInfo, status: &Status) {
+    if let Some(trace) = trace {
+        trace.nodes.push(NodeVerdict {
+            node: node.name().to_owned(),
+            rejected_by: Some(status.plugin().to_owned()),
+            reasons: status.reasons().iter().map(|reason| reason.to_string()).collect(),
+            scores: Vec::new(),
+            total: None,
+        });
+    }
+}
+
+/// Filters nodes from the cursor until enough are feasible (`findNodesThatPassFilters`).
+#[allow(clippy::too_many_arguments)]
+fn find_nodes_that_pass_filters<'a>(
+    framework: &Framework,
+    state: &CycleState,
+    pod: &PodInfo,
+    nodes: &[&'a Arc<NodeInfo>],
+    diagnosis: &mut Diagnosis,
+    options: &SamplingOptions,
+    cursor: usize,
+    trace: &mut Option<DecisionTrace>,
+) -> Result<Vec<&'a NodeInfo>, Status> {
+    let count = nodes.len();
+    let percentage = framework.percentage_of_nodes_to_score().or(options.percentage_of_nodes_to_score);
+    let to_find = if options.score_all { count } else { num_feasible_nodes_to_find(percentage, count) };
+    let mut feasible = Vec::with_capacity(to_find.min(count));
+    if count == 0 {
+        return Ok(feasible);
+    }
+    if !framework.has_filter_plugins() {
+        feasible.extend((0..to_find).map(|offset| -> &'a NodeInfo { nodes[(cursor + offset) % count] }));
+        return Ok(feasible);
+    }
+    let filters = framework.active_filters(state);
+    for offset in 0..count {
+        let node: &'a NodeInfo = nodes[(cursor + offset) % count];
+        let status = run_filter_list(&filters, state, pod, node);
+        if status.is_success() {
+            feasible.push(node);
+            if feasible.len() >= to_find {
+                break;
+            }
+        } else if status.is_rejected() {
+            trace_rejection(trace, node, &status);
+            diagnosis.unschedulable_plugins.insert(status.plugin());
+            diagnosis.node_to_status.statuses.insert(node.name().to_owned(), status);
+        } else {
+            return Err(status);
+        }
+    }
+    Ok(feasible)
+}
+
+/// Picks among the highest totals uniformly at random by reservoir sampling in node order
+/// (`selectHost`).
+pub fn select_host(totals: &[i64], rng: &mut ChaCha8Rng) -> Option<usize> {
+    let max = *totals.iter().max()?;
+    let mut seen = 0u64;
+    let mut selected = None;
+    for (index, _) in totals.iter().enumerate().filter(|(_, total)| **total == max) {
+        seen += 1;
+        if seen == 1 || rng.random_range(0..seen) == 0 {
+            selected = Some(index);
+        }
+    }
+    selected
+}
+
+#[allow(clippy::result_large_err, reason = "the FitError is the answer people read; it is built once per failure")]
+/// One attempt to find a node for a Pod. `state` is the cycle's fresh state; `cursor` is
+/// advanced by the nodes processed, whatever the outcome. Returns the trace when asked for.
+pub fn schedule_pod(
+    framework: &Framework,
+    state: &mut CycleState,
+    pod: &PodInfo,
+    snapshot: &Snapshot,
+    cursor: &mut NodeCursor,
+    rng: &mut ChaCha8Rng,
+    options: &SamplingOptions,
+) -> (Result<ScheduleResult, ScheduleError>, Option<DecisionTrace>) {
+    let mut trace = options
+        .trace
+        .then(|| DecisionTrace { pod: format!("{}/{}", pod.namespace(), pod.name()), ..DecisionTrace::default() });
+    let result = schedule_pod_traced(framework, state, pod, snapshot, cursor, rng, options, &mut trace);
+    if let (Some(trace), Ok(result)) = (trace.as_mut(), result.as_ref()) {
+        trace.selected = Some(result.suggested_host.clone());
+    }
+    (result, trace)
+}
+
+#[allow(clippy::too_many_arguments, clippy::result_large_err)]
+fn schedule_pod_traced(
+    framework: &Framework,
+    state: &mut CycleState,
+    pod: &PodInfo,
+    snapshot: &Snapshot,
+    cursor: &mut NodeCursor,
+    rng: &mut ChaCha8Rng,
+    options: &SamplingOptions,
+    trace: &mut Option<DecisionTrace>,
+) -> Result<ScheduleResult, ScheduleError> {
+    let all_nodes = snapshot.list();
+    if all_nodes.is_empty() {
+        return Err(ScheduleError::NoNodesAvailable);
+    }
+    let mut diagnosis = Diagnosis::default();
+    let (pre_filter_result, status, narrowing) = framework.run_pre_filter(state, pod, snapshot);
+    diagnosis.unschedulable_plugins.extend(narrowing.iter().copied());
+    if !status.is_success() {
+        if !status.is_rejected() {
+            return Err(ScheduleError::Internal(status));
+        }
+        if let Some(trace) = trace {
+            trace.pre_filter_rejection = Some(format!("{}: {}", status.plugin(), status.message()));
+        }
+        diagnosis.pre_filter_message = status.message();
+        if !status.plugin().is_empty() {
+            diagnosis.unschedulable_plugins.insert(status.plugin());
+        }
+        diagnosis.node_to_status.absent = Some(status);
+        return Err(ScheduleError::Unfit(FitError { node_count: all_nodes.len(), diagnosis }));
+    }
+    let nodes: Vec<&Arc<NodeInfo>> = match &pre_filter_result.node_names {
+        None => all_nodes.iter().collect(),
+        Some(names) => {
+            let narrowed = names.iter().filter_map(|name| snapshot.get(name)).collect();
+            diagnosis.node_to_status.absent = Some(Status::new(
+                super::framework::Code::UnschedulableAndUnresolvable,
+                format!("node(s) didn't satisfy plugin(s) [{}]", narrowing.join(" ")),
+            ));
+            narrowed
+        }
+    };
+    let filtered =
+        find_nodes_that_pass_filters(framework, state, pod, &nodes, &mut diagnosis, options, cursor.0, trace);
+    let processed = filtered.as_ref().map_or(0, Vec::len) + diagnosis.node_to_status.statuses.len();
+    cursor.0 = (cursor.0 + processed) % all_nodes.len();
+    let feasible = filtered.map_err(ScheduleError::Internal)?;
+    if feasible.is_empty() {
+        return Err(ScheduleError::Unfit(FitError { node_count: all_nodes.len(), diagnosis }));
+    }
+    let evaluated_nodes = feasible.len() + diagnosis.node_to_status.statuses.len();
+    if feasible.len() == 1 {
+        if let Some(trace) = trace {
+            trace.nodes.push(verdict_feasible(feasible[0], Vec::new(), None));
+        }
+        return Ok(ScheduleResult {
+            suggested_host: feasible[0].name().to_owned(),
+            evaluated_nodes,
+            feasible_nodes: 1,
+        });
+    }
+    let totals = if framework.has_score_plugins() {
+        let status = framework.run_pre_score(state, pod, &feasible, snapshot);
+        if !status.is_success() {
+            return Err(ScheduleError::Internal(status));
+        }
+        let scores = framework.run_score(state, pod, &feasible).map_err(ScheduleError::Internal)?;
+        if let Some(trace) = trace {
+            for (index, node) in feasible.iter().enumerate() {
+                let per_plugin =
+                    scores.per_plugin.iter().map(|(name, scores)| (name.to_string(), scores[index])).collect();
+                trace.nodes.push(verdict_feasible(node, per_plugin, Some(scores.totals[index])));
+            }
+        }
+        scores.totals
+    } else {
+        vec![1; feasible.len()]
+    };
+    let Some(index) = select_host(&totals, rng) else {
+        return Err(ScheduleError::Internal(Status::error("empty priorityList")));
+    };
+    Ok(ScheduleResult {
+        suggested_host: feasible[index].name().to_owned(),
+        evaluated_nodes,
+        feasible_nodes: feasible.len(),
+    })
+}
+
+fn verdict_feasible(node: &NodeInfo, scores: Vec<(String, i64)>, total: Option<i64>) -> NodeVerdict {
+    NodeVerdict { node: node.name().to_owned(), rejected_by: None, reasons: Vec::new(), scores, total }
+}

@@ -1,0 +1,101 @@
+//! The per-cycle view of the cluster: every NodeInfo behind an `Arc`, in node-tree order, taken
+//! from the cache in time proportional to what changed since the last cycle (kube-scheduler's
+//! `Snapshot` and `Cache.UpdateSnapshot`).
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use super::node_info::NodeInfo;
+
+/// An immutable view of the nodes for one scheduling cycle.
+#[derive(Clone, Debug, Default)]
+pub struct Snapshot {
+    /// Nodes with a Node object, in node-tree order.
+    pub(super) node_info_list: Vec<Arc<NodeInfo>>,
+    /// Position of each node in `node_info_list`, for lookups only (never iterated).
+    pub(super) index: HashMap<String, usize>,
+    /// Nodes with at least one Pod declaring pod affinity or anti-affinity.
+    pub(super) have_pods_with_affinity: Vec<Arc<NodeInfo>>,
+    /// Nodes with at least one Pod declaring required pod anti-affinity.
+    pub(super) have_pods_with_required_anti_affinity: Vec<Arc<NodeInfo>>,
+    /// How many nodes hold each image, by normalized name.
+    pub(super) image_node_counts: Arc<BTreeMap<String, usize>>,
+    /// The cache generation this snapshot reflects.
+    pub(super) generation: u64,
+    /// The cache's node-set generation this snapshot's list reflects.
+    pub(super) tree_generation: u64,
+}
+
+impl Snapshot {
+    /// An empty snapshot, to be filled by `Cache::update_snapshot`.
+    pub fn new() -> Snapshot {
+        Snapshot::default()
+    }
+
+    /// Builds a snapshot straight from NodeInfos (tests and one-off evaluations).
+    pub fn from_node_infos(infos: Vec<NodeInfo>) -> Snapshot {
+        let mut image_node_counts = BTreeMap::new();
+        for info in &infos {
+            for image in info.image_sizes.keys() {
+                *image_node_counts.entry(image.clone()).or_insert(0) += 1;
+            }
+        }
+        let node_info_list: Vec<Arc<NodeInfo>> = infos.into_iter().map(Arc::new).collect();
+        let mut snapshot =
+            Snapshot { node_info_list, image_node_counts: Arc::new(image_node_counts), ..Snapshot::default() };
+        snapshot.rebuild_indexes();
+        snapshot
+    }
+
+    pub(super) fn rebuild_indexes(&mut self) {
+        self.index =
+            self.node_info_list.iter().enumerate().map(|(position, info)| (info.name().to_owned(), position)).collect();
+        self.rebuild_affinity_lists();
+    }
+
+    pub(super) fn rebuild_affinity_lists(&mut self) {
+        self.have_pods_with_affinity =
+            self.node_info_list.iter().filter(|info| !info.pods_with_affinity.is_empty()).cloned().collect();
+        self.have_pods_with_required_anti_affinity = self
+            .node_info_list
+            .iter()
+            .filter(|info| !info.pods_with_required_anti_affinity.is_empty())
+            .cloned()
+            .collect();
+    }
+
+    /// Every node, in evaluation order.
+    pub fn list(&self) -> &[Arc<NodeInfo>] {
+        &self.node_info_list
+    }
+
+    /// How many nodes there are.
+    pub fn len(&self) -> usize {
+        self.node_info_list.len()
+    }
+
+    /// Whether there is no node.
+    pub fn is_empty(&self) -> bool {
+        self.node_info_list.is_empty()
+    }
+
+    /// One node by name.
+    pub fn get(&self, name: &str) -> Option<&Arc<NodeInfo>> {
+        self.index.get(name).map(|position| &self.node_info_list[*position])
+    }
+
+    /// Nodes with Pods that declare pod affinity or anti-affinity.
+    pub fn have_pods_with_affinity(&self) -> &[Arc<NodeInfo>] {
+        &self.have_pods_with_affinity
+    }
+
+    /// Nodes with Pods that declare required pod anti-affinity.
+    pub fn have_pods_with_required_anti_affinity(&self) -> &[Arc<NodeInfo>] {
+        &self.have_pods_with_required_anti_affinity
+    }
+
+    /// How many nodes hold an image (by normalized name).
+    pub fn image_node_count(&self, image: &str) -> usize {
+        self.image_node_counts.get(image).copied().unwrap_or(0)
+    }
+}

@@ -1,0 +1,97 @@
+//! `cox bench schedule`: builds a synthetic cluster in memory, schedules its pending pods through
+//! the real queue, framework and cache, checks every placement, and prints throughput.
+
+use std::io::Write;
+use std::time::Instant;
+
+use clap::{Args, Subcommand, ValueEnum};
+use coxswain_core::scheduler::bench::{BenchConfig, Workload, build_cluster, prepare, run_prepared, verify_placements};
+
+/// Benchmarks.
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Schedule synthetic pods onto synthetic nodes and report pods per second.
+    Schedule(ScheduleArgs),
+}
+
+/// The workloads `cox bench schedule` can build.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum WorkloadArg {
+    /// One container with small CPU and memory requests, no constraints.
+    Basic,
+}
+
+/// Arguments of `cox bench schedule`.
+#[derive(Debug, Args)]
+pub struct ScheduleArgs {
+    /// Nodes in the cluster.
+    #[arg(long, default_value_t = 5_000)]
+    nodes: usize,
+    /// Pods to schedule.
+    #[arg(long, default_value_t = 10_000)]
+    pods: usize,
+    /// Pods already bound before the run (held in the scheduler's cache).
+    #[arg(long, default_value_t = 0)]
+    existing: usize,
+    /// The pods' shape.
+    #[arg(long, value_enum, default_value = "basic")]
+    workload: WorkloadArg,
+    /// Score every feasible node instead of kube-scheduler's adaptive sample.
+    #[arg(long)]
+    score_all: bool,
+    /// Seed of the cluster and of tie-breaking.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+}
+
+/// Runs a benchmark; exit status 1 if a placement breaks a filter.
+pub fn run(command: &BenchCommand, output: &mut dyn Write) -> u8 {
+    let BenchCommand::Schedule(arguments) = command;
+    let config = BenchConfig {
+        nodes: arguments.nodes,
+        existing_pods: arguments.existing,
+        pods: arguments.pods,
+        workload: match arguments.workload {
+            WorkloadArg::Basic => Workload::Basic,
+        },
+        seed: arguments.seed,
+        score_all: arguments.score_all,
+    };
+    let build_started = Instant::now();
+    let cluster = build_cluster(&config);
+    let mut scheduler = match prepare(&cluster, &config) {
+        Ok(scheduler) => scheduler,
+        Err(error) => {
+            let _ = writeln!(output, "error: {error}");
+            return 1;
+        }
+    };
+    let build_seconds = build_started.elapsed().as_secs_f64();
+    let started = Instant::now();
+    let stats = run_prepared(&mut scheduler);
+    let seconds = started.elapsed().as_secs_f64();
+    let _ = writeln!(
+        output,
+        "cluster: {} nodes, {} existing pods (built in {build_seconds:.2} s)",
+        config.nodes, config.existing_pods
+    );
+    let _ = writeln!(
+        output,
+        "workload: {:?}, {} pods, score-all: {}, seed: {}",
+        config.workload, config.pods, config.score_all, config.seed
+    );
+    let _ = writeln!(
+        output,
+        "scheduled: {}, unschedulable: {}, most pods on one node: {}",
+        stats.scheduled, stats.unschedulable, stats.max_pods_per_node
+    );
+    let verdict = verify_placements(&cluster, &stats);
+    let _ = writeln!(
+        output,
+        "placements checked: {}",
+        verdict.as_ref().map_or_else(Clone::clone, |()| "all fit".to_string())
+    );
+    let _ = writeln!(output, "elapsed: {seconds:.3} s");
+    let _ = writeln!(output, "pods/s: {:.0}", config.pods as f64 / seconds.max(f64::EPSILON));
+    u8::from(verdict.is_err())
+}
