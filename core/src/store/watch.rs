@@ -93,17 +93,17 @@ impl WatchCursor {
             && self.namespace.as_deref().is_none_or(|namespace| namespace == change.key.namespace)
     }
 
-    /// Moves up to `budget` queued initial events (and then the end bookmark) into `events`.
-    /// Returns whether the initial phase is over.
-    pub(super) fn drain_initial(&mut self, events: &mut Vec<WatchEvent>, budget: usize) -> bool {
-        while events.len() < budget {
+    /// Moves queued initial events (and then the end bookmark) into `events` until it holds
+    /// `limit` events. Returns whether the initial phase is over.
+    pub(super) fn drain_initial(&mut self, events: &mut Vec<WatchEvent>, limit: usize) -> bool {
+        while events.len() < limit {
             let Some(change) = self.initial.pop_front() else { break };
             events.push(WatchEvent::Change(change));
         }
         if !self.initial.is_empty() {
             return false;
         }
-        if self.end_bookmark_pending && events.len() < budget {
+        if self.end_bookmark_pending && events.len() < limit {
             self.end_bookmark_pending = false;
             events.push(WatchEvent::Bookmark { revision: self.revision, initial_events_end: true });
         }
