@@ -229,24 +229,36 @@ fn decode_entry(
         (false, true) => path_prefix.to_string(),
         (false, false) => format!("{path_prefix}.{path}"),
     };
-    let object_position = locate(text, path_prefix);
+    // `locate` parses the document again, so only errors pay for an exact position; an object
+    // that was read is placed at its document's first line.
+    let object_position = || locate(text, path_prefix);
     match decode_strict(value) {
-        Ok((resource, object)) => ManifestEntry::Decoded { source: source(object_position), resource, object },
+        Ok((resource, object)) => ManifestEntry::Decoded { source: source(first_line(text)), resource, object },
         Err(DecodeError::Unsupported { .. }) => {
-            ManifestEntry::Unsupported { source: source(object_position), identity }
+            ManifestEntry::Unsupported { source: source(first_line(text)), identity }
         }
         Err(DecodeError::Fields { errors }) => {
             let position = errors.first().and_then(|error| locate(text, &full_path(error.path.as_str())));
             let message = DecodeError::Fields { errors: errors.clone() }.to_string();
-            ManifestEntry::Invalid { source: source(position.or(object_position)), identity, message, errors }
+            ManifestEntry::Invalid { source: source(position.or_else(object_position)), identity, message, errors }
         }
         Err(error) => ManifestEntry::Invalid {
-            source: source(object_position),
+            source: source(object_position()),
             identity,
             message: error.to_string(),
             errors: Vec::new(),
         },
     }
+}
+
+/// The first line of a document that holds content (not blank, a comment or a directive), where
+/// its top-level node starts; found without parsing.
+fn first_line(text: &str) -> Option<Position> {
+    text.lines().enumerate().find_map(|(index, line)| {
+        let content = line.trim_start();
+        let is_content = !content.is_empty() && !content.starts_with('#') && !content.starts_with('%');
+        is_content.then(|| Position { line: index + 1, column: line.len() - content.len() + 1 })
+    })
 }
 
 /// Turns a position inside a document into a position in the stream.
@@ -293,6 +305,15 @@ mod tests {
         let ManifestEntry::Invalid { source, .. } = &entries[1] else { panic!("{entries:?}") };
         assert_eq!(source.item, Some(1));
         assert_eq!(source.position.map(|position| position.line), Some(10));
+    }
+
+    #[test]
+    fn a_read_object_is_placed_at_the_first_content_line_of_its_document() {
+        let entries = read(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n---\n# a comment\n\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: b\n",
+        );
+        let lines: Vec<String> = entries.iter().map(|entry| entry.source().to_string()).collect();
+        assert_eq!(lines, ["test.yaml:1:1 (document 0)", "test.yaml:8:1 (document 1)"]);
     }
 
     #[test]

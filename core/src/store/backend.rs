@@ -103,22 +103,39 @@ pub trait Store {
     /// The events a cursor has not seen yet, at most
     /// [`WATCH_POLL_EVENTS_MAX`](crate::limits::WATCH_POLL_EVENTS_MAX): queued initial events,
     /// then changes in revision order. `Expired` if the cursor fell behind compaction; the
-    /// watcher must then list again.
+    /// watcher must then list again. A thin wrapper over [`Store::poll_watch_into`].
     fn poll_watch(&self, cursor: &mut WatchCursor) -> Result<Vec<WatchEvent>, StoreError> {
         let mut events = Vec::new();
-        if !cursor.drain_initial(&mut events, WATCH_POLL_EVENTS_MAX) {
-            return Ok(events);
+        self.poll_watch_into(cursor, &mut events)?;
+        Ok(events)
+    }
+
+    /// [`Store::poll_watch`] into the caller's buffer: appends the events after whatever `events`
+    /// holds and returns how many it appended. A shell polling many cursors reuses one buffer, so
+    /// a poll allocates nothing once the buffer has grown. On error `events` is left as it was.
+    fn poll_watch_into(&self, cursor: &mut WatchCursor, events: &mut Vec<WatchEvent>) -> Result<usize, StoreError> {
+        let start = events.len();
+        if !cursor.drain_initial(events, start + WATCH_POLL_EVENTS_MAX) {
+            return Ok(events.len() - start);
         }
         if cursor.revision() >= self.current_revision() {
-            return Ok(events);
+            return Ok(events.len() - start);
         }
-        let budget = WATCH_POLL_EVENTS_MAX - events.len();
-        let last = self.visit_changes_after(cursor.revision(), budget, &mut |change| {
+        let budget = WATCH_POLL_EVENTS_MAX - (events.len() - start);
+        let visited = self.visit_changes_after(cursor.revision(), budget, &mut |change| {
             if cursor.watches(change) {
                 events.push(WatchEvent::Change(Arc::clone(change)));
             }
-        })?;
-        cursor.advance_to(last);
-        Ok(events)
+        });
+        match visited {
+            Ok(last) => {
+                cursor.advance_to(last);
+                Ok(events.len() - start)
+            }
+            Err(error) => {
+                events.truncate(start);
+                Err(error)
+            }
+        }
     }
 }

@@ -33,6 +33,7 @@ pub fn run_all<S: Store>(make: impl Fn() -> S) {
     continue_token_expires_with_compaction(&make);
     watch_delivers_every_change_in_order_once(&make);
     watch_sees_only_its_collection_and_namespace(&make);
+    polling_into_a_buffer_appends_what_a_poll_returns(&make);
     watch_older_than_compaction_is_expired(&make);
     watch_with_initial_events_sends_the_snapshot_first(&make);
     bookmarks_carry_the_revision_seen(&make);
@@ -319,6 +320,31 @@ pub fn watch_sees_only_its_collection_and_namespace<S: Store>(make: &impl Fn() -
     let seen = store.poll_watch(&mut cursor).expect("poll");
     assert_eq!(changes(&seen).into_iter().map(|(_, name, _)| name).collect::<Vec<_>>(), ["mine"]);
     assert_eq!(cursor.revision(), store.current_revision());
+}
+
+/// Polling into a caller's buffer appends exactly the events a poll returns, after what the
+/// buffer already holds; a failed poll leaves the buffer as it was.
+pub fn polling_into_a_buffer_appends_what_a_poll_returns<S: Store>(make: &impl Fn() -> S) {
+    let mut store = make();
+    let start = store.current_revision();
+    let mut polled = watch_after(&store, PODS, None, start);
+    let mut buffered = watch_after(&store, PODS, None, start);
+    let mut lagging = watch_after(&store, PODS, None, start);
+    for name in ["a", "b"] {
+        store.create(PODS, pod("default", name)).expect("create");
+    }
+    let marker = WatchEvent::Bookmark { revision: 0, initial_events_end: false };
+    let mut events = vec![marker.clone()];
+    let appended = store.poll_watch_into(&mut buffered, &mut events).expect("poll into");
+    let expected = store.poll_watch(&mut polled).expect("poll");
+    assert_eq!(appended, 2);
+    assert_eq!(events[0], marker, "what the buffer held stays first");
+    assert_eq!(events[1..], expected[..]);
+    assert_eq!(buffered.revision(), polled.revision());
+    assert_eq!(store.poll_watch_into(&mut buffered, &mut events).expect("poll again"), 0);
+    store.compact(start + 1).expect("compact");
+    assert!(matches!(store.poll_watch_into(&mut lagging, &mut events), Err(StoreError::Expired { .. })));
+    assert_eq!(events.len(), 3, "a failed poll appends nothing");
 }
 
 /// A watch from before the compacted revision is Expired with Kubernetes' message, and so is a

@@ -40,8 +40,23 @@ impl MemoryStore {
         let live = live_entries(collection, options.namespace, after);
         let past = overlay_entries(&overlay, after);
         let limit = if options.limit == 0 { usize::MAX } else { options.limit };
-        let mut page =
-            Page { options, revision: plan.revision, limit, items: Vec::new(), continue_token: None, last: None };
+        if overlay.is_empty() && limit == usize::MAX {
+            // The newest revision in one page: no past state to merge in and no page to cut, so
+            // the only work per object is the predicate.
+            let items = unpaged(live, options.predicate, live_count(collection, options.namespace));
+            return Ok(ListResult { items, revision: plan.revision, continue_token: None });
+        }
+        // Without a predicate every candidate is an item, so the page's size is known up front.
+        let capacity =
+            if options.predicate.is_none() { limit.min(live_count(collection, options.namespace)) } else { 0 };
+        let mut page = Page {
+            options,
+            revision: plan.revision,
+            limit,
+            items: Vec::with_capacity(capacity),
+            continue_token: None,
+            last: None,
+        };
         if overlay.is_empty() {
             // The newest revision: no past state to merge in, so skip the merge's bookkeeping.
             live.take_while(|entry| page.offer(*entry)).for_each(drop);
@@ -92,6 +107,32 @@ impl<'a> Page<'a, '_> {
         }
         self.last = Some((namespace, name));
         true
+    }
+}
+
+/// Every live entry that passes the predicate, in key order. `candidates` bounds the count and
+/// sizes the result when there is no predicate.
+fn unpaged<'a>(
+    live: impl Iterator<Item = Entry<'a>>,
+    predicate: Option<&dyn Fn(&Object) -> bool>,
+    candidates: usize,
+) -> Vec<Arc<Object>> {
+    let objects = live.filter_map(|(_, _, object)| object);
+    match predicate {
+        None => {
+            let mut items = Vec::with_capacity(candidates);
+            items.extend(objects.cloned());
+            items
+        }
+        Some(predicate) => objects.filter(|object| predicate(object)).cloned().collect(),
+    }
+}
+
+/// How many live objects a collection holds (in one namespace, or in all).
+fn live_count(collection: &Collection, namespace: Option<&str>) -> usize {
+    match namespace {
+        Some(namespace) => collection.get(namespace).map_or(0, BTreeMap::len),
+        None => collection.values().map(BTreeMap::len).sum(),
     }
 }
 

@@ -89,21 +89,21 @@ impl WatchCursor {
 
     /// Whether a change belongs to the watched collection and namespace.
     pub fn watches(&self, change: &Change) -> bool {
-        change.key.resource == self.resource
+        same_collection(change.key.resource, self.resource)
             && self.namespace.as_deref().is_none_or(|namespace| namespace == change.key.namespace)
     }
 
-    /// Moves up to `budget` queued initial events (and then the end bookmark) into `events`.
-    /// Returns whether the initial phase is over.
-    pub(super) fn drain_initial(&mut self, events: &mut Vec<WatchEvent>, budget: usize) -> bool {
-        while events.len() < budget {
+    /// Moves queued initial events (and then the end bookmark) into `events` until it holds
+    /// `limit` events. Returns whether the initial phase is over.
+    pub(super) fn drain_initial(&mut self, events: &mut Vec<WatchEvent>, limit: usize) -> bool {
+        while events.len() < limit {
             let Some(change) = self.initial.pop_front() else { break };
             events.push(WatchEvent::Change(change));
         }
         if !self.initial.is_empty() {
             return false;
         }
-        if self.end_bookmark_pending && events.len() < budget {
+        if self.end_bookmark_pending && events.len() < limit {
             self.end_bookmark_pending = false;
             events.push(WatchEvent::Bookmark { revision: self.revision, initial_events_end: true });
         }
@@ -114,5 +114,28 @@ impl WatchCursor {
     pub(super) fn advance_to(&mut self, revision: Revision) {
         assert!(revision >= self.revision, "a watch cursor never moves backwards");
         self.revision = revision;
+    }
+}
+
+/// Whether two collections are the same. Collections are named by the static strings of one kinds
+/// table, so the same address and length settle most checks without comparing bytes: this runs
+/// once per watcher per change, where a byte comparison was most of a poll's cost.
+fn same_collection(left: GroupResource, right: GroupResource) -> bool {
+    let same = |left: &str, right: &str| std::ptr::eq(left, right) || left == right;
+    same(left.resource, right.resource) && same(left.group, right.group)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn collections_with_equal_names_are_the_same_wherever_the_names_live() {
+        let pods = GroupResource { group: "", resource: "pods" };
+        let copied: &'static str = String::from("pods").leak();
+        let empty: &'static str = String::new().leak();
+        assert!(same_collection(pods, GroupResource { group: empty, resource: copied }));
+        assert!(!same_collection(pods, GroupResource { group: "", resource: "services" }));
+        assert!(!same_collection(pods, GroupResource { group: "apps", resource: "pods" }));
     }
 }
