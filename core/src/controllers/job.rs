@@ -80,6 +80,8 @@ struct SyncJob<'a> {
     status: JobStatus,
     pods: JobPods<'a>,
     succeeded_indexes: Option<BTreeSet<i32>>,
+    /// Pods created in this sync; they count as active (`active += diff`).
+    created: usize,
     now: Timestamp,
     reconciled: Reconciled,
 }
@@ -112,6 +114,7 @@ pub fn reconcile_job(
         key,
         pods: sort_pods(&owned),
         succeeded_indexes: None,
+        created: 0,
         status: old_status.clone(),
         spec,
         now,
@@ -122,13 +125,15 @@ pub fn reconcile_job(
         sync.status.start_time = Some(Time(now));
     }
     let failure = sync.failure_condition();
+    let satisfied = expectations.satisfied(&sync.key, now);
     if let Some((reason, message)) = failure {
-        sync.fail(expectations, reason, &message);
+        sync.fail(expectations, satisfied, reason, &message);
     } else {
-        if expectations.satisfied(&sync.key, now) && job.metadata.deletion_timestamp.is_none() {
+        let manage = satisfied && job.metadata.deletion_timestamp.is_none();
+        if manage {
             sync.manage(expectations);
         }
-        sync.finish_or_suspend();
+        sync.finish_or_suspend(manage);
     }
     if let Some(delay) = expectations.time_until_expiry(&sync.key, now) {
         sync.reconciled.requeue_no_later_than(delay);
@@ -225,10 +230,14 @@ impl<'a> SyncJob<'a> {
         None
     }
 
-    /// Deletes every active pod, sets `FailureTarget`, and `Failed` once no pod is left running.
-    fn fail(&mut self, expectations: &mut ControllerExpectations, reason: String, message: &str) {
+    /// Deletes every active pod; once every pod is observed (expectations satisfied) sets
+    /// `FailureTarget`, and `Failed` once no pod is left terminating.
+    fn fail(&mut self, expectations: &mut ControllerExpectations, satisfied: bool, reason: String, message: &str) {
         let active = self.pods.active.clone();
         self.delete_pods(expectations, &active);
+        if !satisfied {
+            return;
+        }
         ensure_condition(&mut self.status, JOB_FAILURE_TARGET, "True", &reason, message, self.now);
         if self.pods.terminating == 0 {
             ensure_condition(&mut self.status, JOB_FAILED, "True", &reason, message, self.now);
@@ -250,8 +259,8 @@ impl<'a> SyncJob<'a> {
             None => self.parallelism(),
             Some(completions) => (completions - self.succeeded()).clamp(0, self.parallelism()),
         };
-        if active > want_active {
-            let doomed = self.pods_for_removal((active - want_active) as usize);
+        let doomed = self.pods_for_removal((active - want_active).max(0) as usize);
+        if !doomed.is_empty() {
             self.delete_pods(expectations, &doomed);
             return;
         }
@@ -271,8 +280,8 @@ impl<'a> SyncJob<'a> {
         self.create_pods(expectations, (missing as usize).min(MAX_POD_CREATE_DELETE_PER_SYNC));
     }
 
-    /// The active pods to delete first (`activePodsForRemoval`): for Indexed Jobs, pods with a
-    /// bad, completed or duplicated index come first; then by Kubernetes' deletion ranking.
+    /// The active pods to delete (`activePodsForRemoval`): for Indexed Jobs every pod with a bad,
+    /// completed or duplicated index, then at least `count` by Kubernetes' deletion ranking.
     fn pods_for_removal(&self, count: usize) -> Vec<&'a Pod> {
         let mut doomed: Vec<&'a Pod> = Vec::new();
         let mut rest: Vec<&'a Pod> = Vec::new();
@@ -317,9 +326,9 @@ impl<'a> SyncJob<'a> {
     }
 
     /// After managing pods: `SuccessCriteriaMet` and `Complete` when enough pods succeeded and
-    /// none is left, else the `Suspended` condition as `suspend` says.
-    fn finish_or_suspend(&mut self) {
-        let no_active = self.pods.active.is_empty();
+    /// none is left, else, if pods were managed, the `Suspended` condition as `suspend` says.
+    fn finish_or_suspend(&mut self, managed: bool) {
+        let no_active = self.pods.active.is_empty() && self.created == 0;
         let complete = match self.spec.completions {
             None => self.succeeded() > 0 && no_active,
             Some(completions) => self.succeeded() >= completions && no_active,
@@ -339,12 +348,19 @@ impl<'a> SyncJob<'a> {
                 self.status.completion_time = Some(Time(self.now));
                 self.event(EventType::Normal, "Completed", "Job completed");
             }
-        } else if self.suspended() && !has_true_condition(&self.status, JOB_SUSPENDED) {
+        } else if managed {
+            self.update_suspended_condition();
+        }
+    }
+
+    /// The `Suspended` condition as `spec.suspend` says, with its event; resuming restarts the
+    /// `activeDeadlineSeconds` timer.
+    fn update_suspended_condition(&mut self) {
+        if self.suspended() && !has_true_condition(&self.status, JOB_SUSPENDED) {
             ensure_condition(&mut self.status, JOB_SUSPENDED, "True", "JobSuspended", "Job suspended", self.now);
             self.event(EventType::Normal, "Suspended", "Job suspended");
         } else if !self.suspended() && has_true_condition(&self.status, JOB_SUSPENDED) {
             ensure_condition(&mut self.status, JOB_SUSPENDED, "False", "JobResumed", "Job resumed", self.now);
-            // Resuming restarts the activeDeadlineSeconds timer.
             self.status.start_time = Some(Time(self.now));
             self.event(EventType::Normal, "Resumed", "Job resumed");
         }
@@ -352,7 +368,7 @@ impl<'a> SyncJob<'a> {
 
     /// Fills in `active`, `ready` and `terminating` and writes the status if it changed.
     fn write_status(&mut self, old: &JobStatus) {
-        self.status.active = Some(self.pods.active.len() as i32);
+        self.status.active = Some((self.pods.active.len() + self.created) as i32);
         self.status.ready = Some(self.pods.active.iter().filter(|pod| is_pod_ready(pod)).count() as i32);
         self.status.terminating = Some(self.pods.terminating as i32);
         if self.status != *old {
@@ -363,3 +379,5 @@ impl<'a> SyncJob<'a> {
     }
 }
 
+#[cfg(test)]
+mod tests;

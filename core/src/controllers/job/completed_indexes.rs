@@ -1,9 +1,10 @@
 //! `status.completedIndexes` of Indexed Jobs: sorted indexes written as comma-separated
-//! intervals (`1,3-5`), as Kubernetes' `orderedIntervals.String` formats them.
+//! intervals (`1,3-5`), as Kubernetes' `orderedIntervals.String` formats them: a run of two
+//! is written as two indexes (`0,1`), longer runs as a range.
 
 use std::collections::BTreeSet;
 
-/// Formats indexes as Kubernetes does: runs of two or more consecutive indexes become `a-b`.
+/// Formats indexes as Kubernetes does: runs of three or more consecutive indexes become `a-b`.
 pub fn format_completed_indexes(indexes: &BTreeSet<i32>) -> String {
     let mut intervals: Vec<(i32, i32)> = Vec::new();
     for &index in indexes {
@@ -14,7 +15,11 @@ pub fn format_completed_indexes(indexes: &BTreeSet<i32>) -> String {
     }
     let parts: Vec<String> = intervals
         .into_iter()
-        .map(|(first, last)| if first == last { first.to_string() } else { format!("{first}-{last}") })
+        .map(|(first, last)| match last - first {
+            0 => first.to_string(),
+            1 => format!("{first},{last}"),
+            _ => format!("{first}-{last}"),
+        })
         .collect();
     parts.join(",")
 }

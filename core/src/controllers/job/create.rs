@@ -44,6 +44,7 @@ impl SyncJob<'_> {
             return;
         }
         expectations.expect_creations(&self.key, indexes.len(), self.now);
+        self.created = indexes.len();
         let on_created = CreatedEvent {
             involved_object: self.involved(),
             component: JOB_CONTROLLER_COMPONENT,
