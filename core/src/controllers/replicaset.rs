@@ -302,7 +302,7 @@ fn pod_from_template(shape: &Shape<'_>) -> Option<Pod> {
 }
 
 /// Deletes one pod, only if it is still the pod that was observed (uid precondition).
-fn delete_pod(pod: &Pod) -> Action {
+pub(crate) fn delete_pod(pod: &Pod) -> Action {
     Action::Delete {
         resource: PODS,
         namespace: pod.metadata.namespace.clone().unwrap_or_default(),
