@@ -7,6 +7,7 @@
 //! the production shells run exactly this code.
 
 pub mod api;
+pub mod client;
 pub mod controllers;
 pub mod limits;
 pub mod manifest;

@@ -48,3 +48,12 @@ pub const GENERATE_NAME_ATTEMPTS_MAX: usize = 8;
 /// Longest a watch stays open, in seconds, when the client names no `timeoutSeconds` (and the most
 /// it may name): 30 minutes, the Kubernetes API server's `--min-request-timeout` (1800 s).
 pub const WATCH_TIMEOUT_SECONDS_MAX: i64 = 1_800;
+
+/// Keys each controller of the controller manager syncs at once: 5, kube-controller-manager's
+/// default for `--concurrent-replicaset-syncs`, `--concurrent-deployment-syncs`,
+/// `--concurrent-job-syncs`, `--concurrent-ttl-after-finished-syncs` and the others.
+pub const CONTROLLER_WORKERS: usize = 5;
+
+/// Most pods the scheduler component places per step before it lets its inputs in again, so a
+/// burst of pending pods cannot starve watch events.
+pub const SCHEDULER_PODS_PER_STEP: usize = 1_000;

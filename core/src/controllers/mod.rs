@@ -11,6 +11,7 @@ pub mod action;
 pub mod deployment;
 pub mod expectations;
 pub mod job;
+pub mod manager;
 pub mod owner;
 pub mod pods;
 pub mod replicaset;

@@ -5,6 +5,7 @@
 
 pub mod bench;
 pub mod cache;
+pub mod component;
 pub mod driver;
 pub mod fit_error;
 pub mod framework;

@@ -1,0 +1,337 @@
+//! A typed informer: the list-then-watch protocol of client-go's reflector and the cache it
+//! fills, as a state machine. It lists a kind across all namespaces in pages, then watches from
+//! the list's resourceVersion with bookmarks; a closed watch resumes from the last revision seen,
+//! a 410 Gone relists, and every change reaches the owner as a [`Change`] with the old and new
+//! object. Failed requests are retried after a back-off that doubles, so a broken server is not
+//! hammered and a shell that delivers instantly cannot spin.
+
+use std::collections::BTreeMap;
+use std::marker::PhantomData;
+use std::sync::Arc;
+use std::time::Duration;
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use k8s_openapi::jiff::{SignedDuration, Timestamp};
+use k8s_openapi::{Metadata, Resource};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use super::paths::collection_path;
+use super::{Incoming, Outgoing, RequestId, is_success};
+use crate::api::{ApiRequest, Method};
+use crate::object::kinds::{self, ResourceType};
+
+/// Items per list page, as client-go's pager (`defaultPageSize`).
+pub const LIST_PAGE_SIZE: usize = 500;
+
+/// How long a watch stays open before the server ends it and the informer opens the next one
+/// (client-go picks 5–10 minutes; a fixed value keeps runs deterministic).
+pub const WATCH_TIMEOUT: Duration = Duration::from_secs(5 * 60);
+
+/// First delay after a failed list or watch (client-go's reflector back-off starts at 800 ms).
+pub const RETRY_INITIAL: Duration = Duration::from_millis(800);
+
+/// Longest delay between retries (client-go caps the reflector back-off at 30 s).
+pub const RETRY_MAX: Duration = Duration::from_secs(30);
+
+/// One observed change of a cached object.
+#[derive(Clone, Debug)]
+pub enum Change<T> {
+    /// The object appeared (`old` is `None`) or changed.
+    Applied {
+        /// The object as it was cached before, if it was.
+        old: Option<Arc<T>>,
+        /// The object now.
+        new: Arc<T>,
+    },
+    /// The object is gone; this is its last known state.
+    Deleted(Arc<T>),
+}
+
+impl<T> Change<T> {
+    /// The object after the change (the last state for a deletion).
+    pub fn object(&self) -> &Arc<T> {
+        match self {
+            Change::Applied { new, .. } => new,
+            Change::Deleted(object) => object,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+enum State {
+    /// A full list must start (at `not_before`).
+    NeedList { not_before: Option<Timestamp> },
+    /// A list page was requested.
+    Listing { id: RequestId },
+    /// The next page is to be requested with this continue token.
+    NeedPage { continue_token: String },
+    /// A watch must open from the cached revision (at `not_before`).
+    NeedWatch { not_before: Option<Timestamp> },
+    /// A watch is open (or opening).
+    Watching { id: RequestId },
+}
+
+/// The cache of one kind across all namespaces, kept by list and watch.
+#[derive(Debug)]
+pub struct Informer<T> {
+    resource: &'static ResourceType,
+    objects: BTreeMap<String, Arc<T>>,
+    resource_version: String,
+    state: State,
+    synced: bool,
+    pages: Vec<Arc<T>>,
+    failures: u32,
+    undecodable: u64,
+    kind: PhantomData<T>,
+}
+
+impl<T> Informer<T>
+where
+    T: Resource + Metadata<Ty = ObjectMeta> + DeserializeOwned,
+{
+    /// An empty informer for `T`, which must be a served kind.
+    pub fn new() -> Informer<T> {
+        let resource = kinds::by_api_version_kind(T::API_VERSION, T::KIND)
+            .expect("informers are only built for kinds the kinds table serves");
+        Informer {
+            resource,
+            objects: BTreeMap::new(),
+            resource_version: String::new(),
+            state: State::NeedList { not_before: None },
+            synced: false,
+            pages: Vec::new(),
+            failures: 0,
+            undecodable: 0,
+            kind: PhantomData,
+        }
+    }
+
+    /// Whether the first full list has arrived, so the cache reflects the cluster.
+    pub fn has_synced(&self) -> bool {
+        self.synced
+    }
+
+    /// The revision the cache is at.
+    pub fn resource_version(&self) -> &str {
+        &self.resource_version
+    }
+
+    /// Objects the informer could not decode and skipped (a bug or a newer server).
+    pub fn undecodable(&self) -> u64 {
+        self.undecodable
+    }
+
+    /// The cached object `namespace/name` (`name` for cluster-scoped kinds).
+    pub fn get(&self, namespace: &str, name: &str) -> Option<&Arc<T>> {
+        self.objects.get(&cache_key(namespace, name))
+    }
+
+    /// Every cached object, in key order.
+    pub fn iter(&self) -> impl Iterator<Item = &Arc<T>> {
+        self.objects.values()
+    }
+
+    /// The cached objects of one namespace, in name order.
+    pub fn in_namespace<'a>(&'a self, namespace: &str) -> impl Iterator<Item = &'a Arc<T>> + 'a {
+        let prefix = format!("{namespace}/");
+        self.objects.range(prefix.clone()..).take_while(move |(key, _)| key.starts_with(&prefix)).map(|(_, v)| v)
+    }
+
+    /// How many objects are cached.
+    pub fn len(&self) -> usize {
+        self.objects.len()
+    }
+
+    /// Whether the cache is empty.
+    pub fn is_empty(&self) -> bool {
+        self.objects.is_empty()
+    }
+
+    /// The next request to send, if one is due at `now`; `next_id` is the owner's counter.
+    pub fn poll_request(&mut self, now: Timestamp, next_id: &mut RequestId) -> Option<Outgoing> {
+        let path = collection_path(self.resource, None);
+        let (request, next_state) = match &self.state {
+            State::NeedList { not_before } if not_before.is_none_or(|at| at <= now) => {
+                self.pages.clear();
+                (list_request(&path, None), State::Listing { id: *next_id })
+            }
+            State::NeedPage { continue_token } => {
+                (list_request(&path, Some(continue_token)), State::Listing { id: *next_id })
+            }
+            State::NeedWatch { not_before } if not_before.is_none_or(|at| at <= now) => {
+                let query = format!(
+                    "{path}?watch=1&allowWatchBookmarks=true&resourceVersion={}&timeoutSeconds={}",
+                    self.resource_version,
+                    WATCH_TIMEOUT.as_secs()
+                );
+                (ApiRequest::new(Method::Get, &query), State::Watching { id: *next_id })
+            }
+            _ => return None,
+        };
+        let id = *next_id;
+        *next_id += 1;
+        self.state = next_state;
+        Some(Outgoing { id, request })
+    }
+
+    /// When the informer next wants to send something without being fed (a retry).
+    pub fn next_wake(&self) -> Option<Timestamp> {
+        match self.state {
+            State::NeedList { not_before } | State::NeedWatch { not_before } => not_before,
+            _ => None,
+        }
+    }
+
+    /// Whether `id` is the informer's current request.
+    pub fn owns(&self, id: RequestId) -> bool {
+        matches!(self.state, State::Listing { id: mine } | State::Watching { id: mine } if mine == id)
+    }
+
+    /// Feeds an input; returns the changes it caused, or `None` when the input is not this
+    /// informer's (so the owner can offer it to the next one).
+    pub fn handle(&mut self, input: &Incoming, now: Timestamp) -> Option<Vec<Change<T>>> {
+        if !self.owns(input.id()) {
+            return None;
+        }
+        let changes = match (input, &self.state) {
+            (Incoming::Response { status, body, .. }, State::Listing { .. }) => self.list_page(*status, body, now),
+            (Incoming::Response { .. } | Incoming::WatchClosed { .. }, State::Watching { .. }) => {
+                self.retry_watch(now, matches!(input, Incoming::Response { .. }));
+                Vec::new()
+            }
+            (Incoming::WatchFrame { frame, .. }, State::Watching { .. }) => self.watch_frame(frame, now),
+            _ => Vec::new(),
+        };
+        Some(changes)
+    }
+
+    fn list_page(&mut self, status: u16, body: &Value, now: Timestamp) -> Vec<Change<T>> {
+        if !is_success(status) {
+            self.state = State::NeedList { not_before: Some(self.back_off(now)) };
+            return Vec::new();
+        }
+        for item in body["items"].as_array().into_iter().flatten() {
+            match serde_json::from_value::<T>(item.clone()) {
+                Ok(object) => self.pages.push(Arc::new(object)),
+                Err(_) => self.undecodable += 1,
+            }
+        }
+        let metadata = &body["metadata"];
+        if let Some(token) = metadata["continue"].as_str().filter(|token| !token.is_empty()) {
+            self.state = State::NeedPage { continue_token: token.to_string() };
+            return Vec::new();
+        }
+        self.resource_version = metadata["resourceVersion"].as_str().unwrap_or_default().to_string();
+        self.synced = true;
+        self.failures = 0;
+        self.state = State::NeedWatch { not_before: None };
+        let listed = std::mem::take(&mut self.pages);
+        self.replace(listed)
+    }
+
+    /// Replaces the cache by a full list, reporting what changed since the cache was filled.
+    fn replace(&mut self, listed: Vec<Arc<T>>) -> Vec<Change<T>> {
+        let mut fresh: BTreeMap<String, Arc<T>> = BTreeMap::new();
+        for object in listed {
+            fresh.insert(key_of(object.metadata()), object);
+        }
+        let mut changes = Vec::new();
+        for (key, old) in &self.objects {
+            if !fresh.contains_key(key) {
+                changes.push(Change::Deleted(old.clone()));
+            }
+        }
+        for (key, new) in &fresh {
+            let old = self.objects.get(key);
+            if old.is_none_or(|old| old.metadata().resource_version != new.metadata().resource_version) {
+                changes.push(Change::Applied { old: old.cloned(), new: new.clone() });
+            }
+        }
+        self.objects = fresh;
+        changes
+    }
+
+    fn watch_frame(&mut self, frame: &Value, now: Timestamp) -> Vec<Change<T>> {
+        let event_type = frame["type"].as_str().unwrap_or_default();
+        let object = &frame["object"];
+        match event_type {
+            "BOOKMARK" => {
+                if let Some(revision) = object["metadata"]["resourceVersion"].as_str() {
+                    self.resource_version = revision.to_string();
+                }
+                Vec::new()
+            }
+            "ERROR" => {
+                let gone = object["code"].as_u64() == Some(410);
+                self.state = if gone {
+                    State::NeedList { not_before: None }
+                } else {
+                    State::NeedWatch { not_before: Some(self.back_off(now)) }
+                };
+                Vec::new()
+            }
+            "ADDED" | "MODIFIED" | "DELETED" => {
+                let Ok(typed) = serde_json::from_value::<T>(object.clone()) else {
+                    self.undecodable += 1;
+                    return Vec::new();
+                };
+                self.failures = 0;
+                let typed = Arc::new(typed);
+                if let Some(revision) = typed.metadata().resource_version.as_deref() {
+                    self.resource_version = revision.to_string();
+                }
+                let key = key_of(typed.metadata());
+                if event_type == "DELETED" {
+                    self.objects.remove(&key);
+                    vec![Change::Deleted(typed)]
+                } else {
+                    let old = self.objects.insert(key, typed.clone());
+                    vec![Change::Applied { old, new: typed }]
+                }
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// A watch ended: reopen it from the cached revision, at once after a clean end (server
+    /// timeout), after a back-off when the server refused it.
+    fn retry_watch(&mut self, now: Timestamp, refused: bool) {
+        let not_before = refused.then(|| self.back_off(now));
+        self.state = State::NeedWatch { not_before };
+    }
+
+    fn back_off(&mut self, now: Timestamp) -> Timestamp {
+        let delay = RETRY_INITIAL.saturating_mul(1 << self.failures.min(16)).min(RETRY_MAX);
+        self.failures += 1;
+        now + SignedDuration::try_from(delay).unwrap_or(SignedDuration::MAX)
+    }
+}
+
+impl<T> Default for Informer<T>
+where
+    T: Resource + Metadata<Ty = ObjectMeta> + DeserializeOwned,
+{
+    fn default() -> Informer<T> {
+        Informer::new()
+    }
+}
+
+fn list_request(path: &str, continue_token: Option<&str>) -> ApiRequest {
+    let mut request = ApiRequest::new(Method::Get, path);
+    request.query.push(("limit".into(), LIST_PAGE_SIZE.to_string()));
+    if let Some(token) = continue_token {
+        request.query.push(("continue".into(), token.to_string()));
+    }
+    request
+}
+
+/// The cache key `namespace/name`, or `name` for cluster-scoped objects.
+pub fn cache_key(namespace: &str, name: &str) -> String {
+    if namespace.is_empty() { name.to_string() } else { format!("{namespace}/{name}") }
+}
+
+/// The cache key of an object.
+pub fn key_of(metadata: &ObjectMeta) -> String {
+    cache_key(metadata.namespace.as_deref().unwrap_or_default(), metadata.name.as_deref().unwrap_or_default())
+}

@@ -1,0 +1,69 @@
+//! The informers the controller manager shares between its controllers (client-go's shared
+//! informer factory): one list+watch per kind, whatever the number of controllers reading it.
+
+use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
+use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::api::core::v1::{Pod, ReplicationController};
+use k8s_openapi::jiff::Timestamp;
+
+use crate::client::informer::{Change, Informer};
+use crate::client::{Incoming, Outgoing, RequestId};
+
+/// Declares the shared caches: a field per kind, the matching [`Observed`] variant, and the
+/// plumbing that polls and feeds every informer.
+macro_rules! shared_caches {
+    ($($field:ident: $kind:ty => $variant:ident),* $(,)?) => {
+        /// The shared informers, one per kind the controllers read.
+        #[derive(Debug, Default)]
+        pub struct Caches {
+            $(
+                #[doc = concat!("Every `", stringify!($kind), "` in the cluster.")]
+                pub $field: Informer<$kind>,
+            )*
+        }
+
+        /// One change seen by one of the shared informers.
+        #[derive(Clone, Debug)]
+        pub enum Observed {
+            $(
+                #[doc = concat!("A `", stringify!($kind), "` changed.")]
+                $variant(Change<$kind>),
+            )*
+        }
+
+        impl Caches {
+            /// Adds the informers' due requests to `outgoing`.
+            pub fn poll_requests(&mut self, now: Timestamp, next_id: &mut RequestId, outgoing: &mut Vec<Outgoing>) {
+                $( outgoing.extend(self.$field.poll_request(now, next_id)); )*
+            }
+
+            /// Offers an input to each informer; `None` when none of them sent its request.
+            pub fn handle(&mut self, input: &Incoming, now: Timestamp) -> Option<Vec<Observed>> {
+                $(
+                    if let Some(changes) = self.$field.handle(input, now) {
+                        return Some(changes.into_iter().map(Observed::$variant).collect());
+                    }
+                )*
+                None
+            }
+
+            /// Whether every informer has finished its first list.
+            pub fn has_synced(&self) -> bool {
+                true $( && self.$field.has_synced() )*
+            }
+
+            /// The earliest retry an informer is waiting for.
+            pub fn next_wake(&self) -> Option<Timestamp> {
+                [$( self.$field.next_wake() ),*].into_iter().flatten().min()
+            }
+        }
+    };
+}
+
+shared_caches! {
+    pods: Pod => Pod,
+    replica_sets: ReplicaSet => ReplicaSet,
+    replication_controllers: ReplicationController => ReplicationController,
+    deployments: Deployment => Deployment,
+    jobs: Job => Job,
+}

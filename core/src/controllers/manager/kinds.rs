@@ -1,0 +1,132 @@
+//! The controllers the manager runs, by name, as `kube-controller-manager --controllers` names
+//! them, with how each one reconciles a key from the shared caches.
+
+use std::collections::BTreeSet;
+
+use k8s_openapi::api::apps::v1::ReplicaSet;
+use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::jiff::Timestamp;
+
+use super::caches::Caches;
+use crate::controllers::expectations::ControllerExpectations;
+use crate::controllers::owner::controller_of;
+use crate::controllers::{
+    Reconciled, reconcile_deployment, reconcile_job, reconcile_replica_set, reconcile_replication_controller,
+    reconcile_ttl_after_finished,
+};
+
+/// One controller of the manager.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ControllerKind {
+    /// `replicaset`.
+    ReplicaSet,
+    /// `replicationcontroller`.
+    ReplicationController,
+    /// `deployment`.
+    Deployment,
+    /// `job`.
+    Job,
+    /// `ttl-after-finished`.
+    TtlAfterFinished,
+}
+
+impl ControllerKind {
+    /// Every controller, in the order the manager starts them.
+    pub const ALL: [ControllerKind; 5] = [
+        ControllerKind::ReplicaSet,
+        ControllerKind::ReplicationController,
+        ControllerKind::Deployment,
+        ControllerKind::Job,
+        ControllerKind::TtlAfterFinished,
+    ];
+
+    /// The name `--controllers` uses.
+    pub fn name(self) -> &'static str {
+        match self {
+            ControllerKind::ReplicaSet => "replicaset",
+            ControllerKind::ReplicationController => "replicationcontroller",
+            ControllerKind::Deployment => "deployment",
+            ControllerKind::Job => "job",
+            ControllerKind::TtlAfterFinished => "ttl-after-finished",
+        }
+    }
+
+    /// The controller named `name`, if any.
+    pub fn from_name(name: &str) -> Option<ControllerKind> {
+        ControllerKind::ALL.into_iter().find(|kind| kind.name() == name)
+    }
+
+    /// Whether the controller keeps creation/deletion expectations.
+    pub fn uses_expectations(self) -> bool {
+        matches!(self, ControllerKind::ReplicaSet | ControllerKind::ReplicationController | ControllerKind::Job)
+    }
+
+    /// Reconciles `namespace/name` from the caches. `Ok(None)`: the object is gone (its
+    /// expectations are dropped). `manage_error` is the failure of the previous sync's writes,
+    /// which ReplicaSets report as the ReplicaFailure condition.
+    pub fn reconcile(
+        self,
+        caches: &Caches,
+        namespace: &str,
+        name: &str,
+        manage_error: Option<&str>,
+        expectations: &mut ControllerExpectations,
+        now: Timestamp,
+    ) -> Result<Option<Reconciled>, String> {
+        let text = |error: &dyn std::fmt::Display| error.to_string();
+        match self {
+            ControllerKind::ReplicaSet => {
+                let Some(replica_set) = caches.replica_sets.get(namespace, name) else { return Ok(None) };
+                let pods = candidate_pods(caches, namespace, replica_set.metadata.uid.as_deref());
+                reconcile_replica_set(replica_set, &pods, manage_error, expectations, now)
+                    .map(Some)
+                    .map_err(|e| text(&e))
+            }
+            ControllerKind::ReplicationController => {
+                let Some(controller) = caches.replication_controllers.get(namespace, name) else { return Ok(None) };
+                let pods = candidate_pods(caches, namespace, controller.metadata.uid.as_deref());
+                reconcile_replication_controller(controller, &pods, manage_error, expectations, now)
+                    .map(Some)
+                    .map_err(|e| text(&e))
+            }
+            ControllerKind::Deployment => {
+                let Some(deployment) = caches.deployments.get(namespace, name) else { return Ok(None) };
+                let uid = deployment.metadata.uid.as_deref();
+                let replica_sets: Vec<ReplicaSet> = caches
+                    .replica_sets
+                    .in_namespace(namespace)
+                    .filter(|set| controller_of(&set.metadata).is_none_or(|owner| Some(owner.uid.as_str()) == uid))
+                    .map(|set| set.as_ref().clone())
+                    .collect();
+                let owned: BTreeSet<&str> = replica_sets.iter().filter_map(|set| set.metadata.uid.as_deref()).collect();
+                let pods: Vec<Pod> = caches
+                    .pods
+                    .in_namespace(namespace)
+                    .filter(|pod| controller_of(&pod.metadata).is_some_and(|owner| owned.contains(owner.uid.as_str())))
+                    .map(|pod| pod.as_ref().clone())
+                    .collect();
+                reconcile_deployment(deployment, &replica_sets, &pods, now).map(Some).map_err(|e| text(&e))
+            }
+            ControllerKind::Job => {
+                let Some(job) = caches.jobs.get(namespace, name) else { return Ok(None) };
+                let pods = candidate_pods(caches, namespace, job.metadata.uid.as_deref());
+                reconcile_job(job, &pods, expectations, now).map(Some).map_err(|e| text(&e))
+            }
+            ControllerKind::TtlAfterFinished => {
+                let Some(job) = caches.jobs.get(namespace, name) else { return Ok(None) };
+                reconcile_ttl_after_finished(job, now).map(Some).map_err(|e| text(&e))
+            }
+        }
+    }
+}
+
+/// The pods a controller with `owner_uid` may claim: those it controls and the orphans. Pods
+/// controlled by someone else are never its business, so they are not even copied.
+fn candidate_pods(caches: &Caches, namespace: &str, owner_uid: Option<&str>) -> Vec<Pod> {
+    caches
+        .pods
+        .in_namespace(namespace)
+        .filter(|pod| controller_of(&pod.metadata).is_none_or(|owner| Some(owner.uid.as_str()) == owner_uid))
+        .map(|pod| pod.as_ref().clone())
+        .collect()
+}

@@ -1,0 +1,161 @@
+//! Which keys a change wakes up, and which expectations it fulfils: the event handlers each
+//! Kubernetes controller registers on its informers (`addPod`, `updatePod`, `deletePod`,
+//! `enqueueDeployment`, …), as one pure function.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+
+use super::caches::{Caches, Observed};
+use super::kinds::ControllerKind;
+use crate::client::informer::{Change, key_of};
+use crate::controllers::owner::controller_of;
+use crate::selector::LabelSelector;
+
+/// What a change means for the controllers.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Routed {
+    /// Keys to queue, per controller.
+    pub enqueue: Vec<(ControllerKind, String)>,
+    /// Creations observed: (controller, controller key).
+    pub created: Vec<(ControllerKind, String)>,
+    /// Deletions observed: (controller, controller key, deleted object's key).
+    pub deleted: Vec<(ControllerKind, String, String)>,
+    /// Controllers whose object is gone: drop their expectations.
+    pub forget: Vec<(ControllerKind, String)>,
+}
+
+/// Routes one observed change. `caches` already holds the change.
+pub fn route(observed: &Observed, caches: &Caches) -> Routed {
+    let mut routed = Routed::default();
+    match observed {
+        Observed::Pod(change) => route_pod(change, caches, &mut routed),
+        Observed::ReplicaSet(change) => {
+            let set = change.object();
+            primary(ControllerKind::ReplicaSet, change, &set.metadata, &mut routed);
+            if let Some(owner) = owner_of_kind(&set.metadata, "Deployment") {
+                routed.enqueue.push((ControllerKind::Deployment, owner));
+            } else if controller_of(&set.metadata).is_none() {
+                // An orphan ReplicaSet: every Deployment that selects it may adopt it.
+                let namespace = set.metadata.namespace.as_deref().unwrap_or_default();
+                for deployment in caches.deployments.in_namespace(namespace) {
+                    let selector = deployment.spec.as_ref().map(|spec| &spec.selector);
+                    if selects(selector, &set.metadata) {
+                        routed.enqueue.push((ControllerKind::Deployment, key_of(&deployment.metadata)));
+                    }
+                }
+            }
+        }
+        Observed::ReplicationController(change) => {
+            primary(ControllerKind::ReplicationController, change, &change.object().metadata, &mut routed);
+        }
+        Observed::Deployment(change) => {
+            primary(ControllerKind::Deployment, change, &change.object().metadata, &mut routed)
+        }
+        Observed::Job(change) => {
+            primary(ControllerKind::Job, change, &change.object().metadata, &mut routed);
+            primary(ControllerKind::TtlAfterFinished, change, &change.object().metadata, &mut routed);
+        }
+    }
+    routed
+}
+
+/// A controller's own object changed: sync it, or forget it once deleted.
+fn primary<T>(kind: ControllerKind, change: &Change<T>, metadata: &ObjectMeta, routed: &mut Routed) {
+    let key = key_of(metadata);
+    if matches!(change, Change::Deleted(_)) {
+        routed.forget.push((kind, key.clone()));
+    }
+    routed.enqueue.push((kind, key));
+}
+
+fn route_pod(change: &Change<Pod>, caches: &Caches, routed: &mut Routed) {
+    let pod = change.object();
+    let pod_key = key_of(&pod.metadata);
+    let (created, deleted) = match change {
+        Change::Applied { old: None, new } => (true, new.metadata.deletion_timestamp.is_some()),
+        Change::Applied { old: Some(old), new } => {
+            (false, old.metadata.deletion_timestamp.is_none() && new.metadata.deletion_timestamp.is_some())
+        }
+        Change::Deleted(_) => (false, true),
+    };
+    // Owners before and after: a pod whose controllerRef changed wakes both.
+    let mut owners: BTreeMap<(ControllerKind, String), ()> = BTreeMap::new();
+    let metadatas: Vec<&ObjectMeta> = match change {
+        Change::Applied { old: Some(old), new } => vec![&old.metadata, &new.metadata],
+        _ => vec![&pod.metadata],
+    };
+    for metadata in metadatas {
+        for (owner_kind, controller) in [
+            ("ReplicaSet", ControllerKind::ReplicaSet),
+            ("ReplicationController", ControllerKind::ReplicationController),
+            ("Job", ControllerKind::Job),
+        ] {
+            if let Some(owner) = owner_of_kind(metadata, owner_kind) {
+                owners.insert((controller, owner), ());
+            }
+        }
+    }
+    for (controller, owner) in owners.keys() {
+        if created {
+            routed.created.push((*controller, owner.clone()));
+        }
+        if deleted {
+            routed.deleted.push((*controller, owner.clone(), pod_key.clone()));
+        }
+        routed.enqueue.push((*controller, owner.clone()));
+        if *controller == ControllerKind::ReplicaSet {
+            let (namespace, name) = owner.split_once('/').unwrap_or(("", owner));
+            if let Some(deployment) =
+                caches.replica_sets.get(namespace, name).and_then(|set| owner_of_kind(&set.metadata, "Deployment"))
+            {
+                routed.enqueue.push((ControllerKind::Deployment, deployment));
+            }
+        }
+    }
+    if controller_of(&pod.metadata).is_none() && !deleted {
+        // An orphan: every controller that selects it may adopt it (`getPodReplicaSets`).
+        let namespace = pod.metadata.namespace.as_deref().unwrap_or_default();
+        for set in caches.replica_sets.in_namespace(namespace) {
+            if selects(set.spec.as_ref().map(|spec| &spec.selector), &pod.metadata) {
+                routed.enqueue.push((ControllerKind::ReplicaSet, key_of(&set.metadata)));
+            }
+        }
+        for job in caches.jobs.in_namespace(namespace) {
+            if selects(job.spec.as_ref().and_then(|spec| spec.selector.as_ref()), &pod.metadata) {
+                routed.enqueue.push((ControllerKind::Job, key_of(&job.metadata)));
+            }
+        }
+        for controller in caches.replication_controllers.in_namespace(namespace) {
+            let selector = controller.spec.as_ref().and_then(|spec| spec.selector.as_ref());
+            let matches = selector.is_some_and(|selector| {
+                !selector.is_empty()
+                    && selector
+                        .iter()
+                        .all(|(key, value)| pod.metadata.labels.as_ref().and_then(|l| l.get(key)) == Some(value))
+            });
+            if matches {
+                routed.enqueue.push((ControllerKind::ReplicationController, key_of(&controller.metadata)));
+            }
+        }
+    }
+}
+
+/// `namespace/name` of the controller of `metadata` when it is of `kind`.
+fn owner_of_kind(metadata: &ObjectMeta, kind: &str) -> Option<String> {
+    let owner = controller_of(metadata).filter(|owner| owner.kind == kind)?;
+    Some(format!("{}/{}", metadata.namespace.as_deref().unwrap_or_default(), owner.name))
+}
+
+/// Whether a (non-empty, valid) label selector selects `metadata`'s labels.
+fn selects(
+    selector: Option<&k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector>,
+    metadata: &ObjectMeta,
+) -> bool {
+    let Some(selector) = selector else { return false };
+    match LabelSelector::from_label_selector(Some(selector)) {
+        Ok(parsed) => !parsed.is_empty() && parsed.matches_optional(metadata.labels.as_ref()),
+        Err(_) => false,
+    }
+}

@@ -1,0 +1,220 @@
+//! End-to-end tests through the API: the controller manager, the scheduler component and an
+//! instant kubelet against one in-memory API server, the way `cox server` and the simulator run
+//! them.
+
+use std::time::Duration;
+
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use serde_json::{Value, json};
+
+use super::{ControllerManager, ControllerManagerConfig};
+use crate::api::Method;
+use crate::client::Component;
+use crate::client::leader_election::LeaderElectionConfig;
+use crate::client::testing::{InstantKubelet, Stoppable, TestCluster};
+use crate::scheduler::component::SchedulerComponent;
+use crate::scheduler::{Registry, SamplingOptions, Scheduler, SchedulerConfig};
+
+fn scheduler() -> SchedulerComponent {
+    let scheduler = Scheduler::new(
+        &SchedulerConfig::default(),
+        &Registry::in_tree(),
+        ChaCha8Rng::seed_from_u64(1),
+        SamplingOptions::default(),
+    )
+    .expect("the default profile builds");
+    SchedulerComponent::new(scheduler)
+}
+
+fn deployment(replicas: i32, image: &str) -> Value {
+    json!({
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "web", "namespace": "default"},
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": {"app": "web"}},
+            "template": {
+                "metadata": {"labels": {"app": "web"}},
+                "spec": {"containers": [{"name": "web", "image": image,
+                    "resources": {"requests": {"cpu": "100m", "memory": "64Mi"}}}]}
+            }
+        }
+    })
+}
+
+fn pods(cluster: &mut TestCluster) -> Vec<Value> {
+    cluster.get("/api/v1/namespaces/default/pods")["items"].as_array().cloned().unwrap_or_default()
+}
+
+fn images_of_running_pods(cluster: &mut TestCluster) -> Vec<String> {
+    let mut images: Vec<String> = pods(cluster)
+        .iter()
+        .filter(|pod| pod["status"]["phase"] == "Running" && pod["metadata"]["deletionTimestamp"].is_null())
+        .map(|pod| pod["spec"]["containers"][0]["image"].as_str().unwrap_or_default().to_string())
+        .collect();
+    images.sort();
+    images
+}
+
+/// What `kubectl rollout status` waits for: the controller saw the latest generation and every
+/// replica is updated and available.
+fn rolled_out(cluster: &mut TestCluster, replicas: i64) -> bool {
+    let deployment = cluster.get("/apis/apps/v1/namespaces/default/deployments/web");
+    let status = &deployment["status"];
+    status["observedGeneration"] == deployment["metadata"]["generation"]
+        && status["updatedReplicas"].as_i64() == Some(replicas)
+        && status["availableReplicas"].as_i64() == Some(replicas)
+        && status["replicas"].as_i64() == Some(replicas)
+}
+
+#[test]
+fn a_deployment_rolls_out_scales_and_rolls_back_through_the_api() {
+    let mut cluster = TestCluster::new(3);
+    let mut manager = ControllerManager::new(ControllerManagerConfig::default());
+    let mut scheduler = scheduler();
+    let mut kubelet = InstantKubelet::new();
+    let (status, body) =
+        cluster.send(Method::Post, "/apis/apps/v1/namespaces/default/deployments", Some(deployment(3, "web:v1")));
+    assert_eq!(status, 201, "{body}");
+
+    let components: &mut [&mut dyn Component] = &mut [&mut manager, &mut scheduler, &mut kubelet];
+    assert!(cluster.run_until(components, Duration::from_secs(60), |cluster| rolled_out(cluster, 3)));
+    assert_eq!(images_of_running_pods(&mut cluster), vec!["web:v1"; 3]);
+    for pod in pods(&mut cluster) {
+        assert!(pod["spec"]["nodeName"].as_str().is_some_and(|node| node.starts_with("node-")), "bound: {pod}");
+    }
+
+    // A new image rolls out: every running pod ends on v2, at revision 2.
+    let patch = json!({"spec": {"template": {"spec": {"containers": [{"name": "web", "image": "web:v2"}]}}}});
+    let (status, body) = cluster.send(Method::Patch, "/apis/apps/v1/namespaces/default/deployments/web", Some(patch));
+    assert_eq!(status, 200, "{body}");
+    assert!(cluster.run_until(components, Duration::from_secs(120), |cluster| {
+        rolled_out(cluster, 3) && images_of_running_pods(cluster) == vec!["web:v2"; 3]
+    }));
+    let deployment = cluster.get("/apis/apps/v1/namespaces/default/deployments/web");
+    assert_eq!(deployment["metadata"]["annotations"]["deployment.kubernetes.io/revision"], "2");
+    let replica_sets = cluster.get("/apis/apps/v1/namespaces/default/replicasets")["items"].clone();
+    assert_eq!(replica_sets.as_array().map(Vec::len), Some(2), "old and new ReplicaSet");
+
+    // Scaling up while at v2.
+    let patch = json!({"spec": {"replicas": 5}});
+    cluster.send(Method::Patch, "/apis/apps/v1/namespaces/default/deployments/web", Some(patch));
+    assert!(cluster.run_until(components, Duration::from_secs(60), |cluster| rolled_out(cluster, 5)));
+    assert_eq!(images_of_running_pods(&mut cluster), vec!["web:v2"; 5]);
+
+    // Rolling back to v1 (what `kubectl rollout undo` leaves in the template).
+    let patch = json!({"spec": {"template": {"spec": {"containers": [{"name": "web", "image": "web:v1"}]}}}});
+    cluster.send(Method::Patch, "/apis/apps/v1/namespaces/default/deployments/web", Some(patch));
+    assert!(cluster.run_until(components, Duration::from_secs(120), |cluster| {
+        rolled_out(cluster, 5) && images_of_running_pods(cluster) == vec!["web:v1"; 5]
+    }));
+    let replica_sets = cluster.get("/apis/apps/v1/namespaces/default/replicasets")["items"].clone();
+    assert_eq!(replica_sets.as_array().map(Vec::len), Some(2), "the v1 ReplicaSet is reused, not duplicated");
+    let deployment = cluster.get("/apis/apps/v1/namespaces/default/deployments/web");
+    assert_eq!(deployment["metadata"]["annotations"]["deployment.kubernetes.io/revision"], "3");
+    assert_eq!(manager.stats().reconcile_errors, 0);
+}
+
+#[test]
+fn lost_watches_resume_without_creating_a_pod_twice() {
+    let mut cluster = TestCluster::new(2);
+    let mut manager = ControllerManager::new(ControllerManagerConfig::default());
+    let mut scheduler = scheduler();
+    let mut kubelet = InstantKubelet::new();
+    cluster.send(Method::Post, "/apis/apps/v1/namespaces/default/deployments", Some(deployment(4, "web:v1")));
+    let components: &mut [&mut dyn Component] = &mut [&mut manager, &mut scheduler, &mut kubelet];
+    cluster.loopback.settle(components, cluster.now).unwrap();
+    cluster.loopback.drop_watches();
+    assert!(cluster.run_until(components, Duration::from_secs(60), |cluster| rolled_out(cluster, 4)));
+    for _ in 0..3 {
+        cluster.loopback.drop_watches();
+        cluster.run_until(components, Duration::from_secs(5), |_| false);
+    }
+    assert_eq!(pods(&mut cluster).len(), 4, "exactly the replicas, never a duplicate");
+}
+
+#[test]
+fn only_the_lease_holder_acts_and_a_standby_takes_over_after_the_lease_expires() {
+    let mut cluster = TestCluster::new(1);
+    let config = |identity: &str| ControllerManagerConfig {
+        leader_election: Some(LeaderElectionConfig::new("kube-controller-manager", identity)),
+        ..ControllerManagerConfig::default()
+    };
+    let mut first = Stoppable::new(ControllerManager::new(config("first")));
+    let mut second = ControllerManager::new(config("second"));
+    let mut scheduler = scheduler();
+    let mut kubelet = InstantKubelet::new();
+    cluster.send(Method::Post, "/apis/apps/v1/namespaces/default/deployments", Some(deployment(2, "web:v1")));
+    {
+        let components: &mut [&mut dyn Component] = &mut [&mut first, &mut second, &mut scheduler, &mut kubelet];
+        assert!(cluster.run_until(components, Duration::from_secs(60), |cluster| rolled_out(cluster, 2)));
+        cluster.run_until(components, Duration::from_secs(30), |_| false);
+    }
+    assert!(first.inner.is_leader(cluster.now), "the first candidate took the lease");
+    assert!(!second.is_leader(cluster.now), "never two leaders");
+    assert_eq!(second.stats().syncs, 0, "the standby reconciled nothing");
+    let lease = cluster.get("/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/kube-controller-manager");
+    assert_eq!(lease["spec"]["holderIdentity"], "first");
+
+    // The leader stops; the standby waits out the lease, then acts.
+    first.stopped = true;
+    let patch = json!({"spec": {"replicas": 3}});
+    cluster.send(Method::Patch, "/apis/apps/v1/namespaces/default/deployments/web", Some(patch));
+    let components: &mut [&mut dyn Component] = &mut [&mut first, &mut second, &mut scheduler, &mut kubelet];
+    let stopped_at = cluster.now;
+    assert!(cluster.run_until(components, Duration::from_secs(60), |cluster| rolled_out(cluster, 3)));
+    assert!(second.is_leader(cluster.now));
+    let waited = cluster.now.duration_since(stopped_at);
+    assert!(waited.as_secs() >= 13, "the standby waited for the 15 s lease to expire, not {waited:?}");
+    let lease = cluster.get("/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/kube-controller-manager");
+    assert_eq!(lease["spec"]["holderIdentity"], "second");
+    assert_eq!(lease["spec"]["leaseTransitions"], 1);
+}
+
+#[test]
+fn a_job_runs_to_completion_through_the_api() {
+    let mut cluster = TestCluster::new(2);
+    let mut manager = ControllerManager::new(ControllerManagerConfig::default());
+    let mut scheduler = scheduler();
+    let mut kubelet = InstantKubelet::new();
+    let job = json!({
+        "apiVersion": "batch/v1", "kind": "Job",
+        "metadata": {"name": "pi", "namespace": "default"},
+        "spec": {"completions": 3, "parallelism": 2,
+                 "template": {"spec": {"restartPolicy": "Never", "containers": [{"name": "pi", "image": "perl"}]}}}
+    });
+    let (status, body) = cluster.send(Method::Post, "/apis/batch/v1/namespaces/default/jobs", Some(job));
+    assert_eq!(status, 201, "{body}");
+    let components: &mut [&mut dyn Component] = &mut [&mut manager, &mut scheduler, &mut kubelet];
+    assert!(cluster.run_until(components, Duration::from_secs(30), |cluster| pods(cluster).len() == 2));
+    // The containers finish: mark every running pod Succeeded, as a kubelet would.
+    let mut succeeded = 0;
+    while succeeded < 3 {
+        for mut pod in pods(&mut cluster) {
+            if pod["status"]["phase"] != "Running" {
+                continue;
+            }
+            pod["status"]["phase"] = json!("Succeeded");
+            pod["status"]["conditions"] = json!([{"type": "Ready", "status": "False"}]);
+            pod["apiVersion"] = json!("v1");
+            pod["kind"] = json!("Pod");
+            let name = pod["metadata"]["name"].as_str().unwrap().to_string();
+            let path = format!("/api/v1/namespaces/default/pods/{name}/status");
+            let (status, body) = cluster.send(Method::Put, &path, Some(pod));
+            assert_eq!(status, 200, "{body}");
+            succeeded += 1;
+        }
+        cluster.run_until(components, Duration::from_secs(5), |_| false);
+    }
+    assert!(cluster.run_until(components, Duration::from_secs(30), |cluster| {
+        let job = cluster.get("/apis/batch/v1/namespaces/default/jobs/pi");
+        job["status"]["conditions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|c| c["type"] == "Complete" && c["status"] == "True")
+    }));
+    let job = cluster.get("/apis/batch/v1/namespaces/default/jobs/pi");
+    assert_eq!(job["status"]["succeeded"], 3);
+}
