@@ -10,17 +10,23 @@
 pub mod action;
 pub mod deployment;
 pub mod expectations;
+pub mod garbage_collector;
 pub mod job;
 pub mod owner;
 pub mod pods;
 pub mod replicaset;
+pub mod request;
+#[cfg(test)]
+mod test_world;
 pub mod ttl_after_finished;
 
 pub use action::{Action, CreatedEvent, EventType, PatchType, PropagationPolicy, Reconciled};
 pub use deployment::{DeploymentError, reconcile_deployment};
 pub use expectations::{ControllerExpectations, EXPECTATIONS_TIMEOUT};
+pub use garbage_collector::reconcile_garbage_collector;
 pub use job::{JobError, reconcile_job};
 pub use replicaset::{ReplicaSetError, reconcile_replica_set, reconcile_replication_controller};
+pub use request::{RequestError, action_request};
 pub use ttl_after_finished::{TtlAfterFinishedError, reconcile_ttl_after_finished};
 
 /// Most pods a ReplicaSet creates or deletes in one sync, as Kubernetes' `BurstReplicas`.
