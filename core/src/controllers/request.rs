@@ -114,3 +114,11 @@ fn storage_of(resource: GroupResource) -> Result<&'static ResourceType, RequestE
     kinds::storage_version(resource)
         .ok_or(RequestError::UnknownResource { group: resource.group, resource: resource.resource })
 }
+
+/// `PUT /api/v1/namespaces/{name}/finalize` with the namespace whose `spec.finalizers` the
+/// namespace controller has cut ([`super::namespace::NamespaceReconciled::finalize`]).
+pub fn finalize_request(namespace: &k8s_openapi::api::core::v1::Namespace) -> ApiRequest {
+    let name = namespace.metadata.name.as_deref().unwrap_or("");
+    let body = serde_json::to_value(namespace).expect("a typed Namespace always serializes");
+    ApiRequest::new(Method::Put, &format!("/api/v1/namespaces/{name}/finalize")).with_json(&body)
+}
