@@ -9,6 +9,7 @@
 
 pub mod action;
 pub mod deployment;
+pub mod disruption;
 pub mod expectations;
 pub mod garbage_collector;
 pub mod job;
@@ -24,6 +25,7 @@ pub mod ttl_after_finished;
 
 pub use action::{Action, CreatedEvent, EventType, PatchType, PropagationPolicy, Reconciled};
 pub use deployment::{DeploymentError, reconcile_deployment};
+pub use disruption::{DisruptionError, reconcile_disruption_budget};
 pub use expectations::{ControllerExpectations, EXPECTATIONS_TIMEOUT};
 pub use garbage_collector::reconcile_garbage_collector;
 pub use job::{JobError, reconcile_job};
