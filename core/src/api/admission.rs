@@ -110,7 +110,8 @@ fn default_service_account(object: &mut Object) {
     spec.insert("serviceAccountName".into(), Value::from(name));
 }
 
-fn display_name(object: &Object) -> String {
+/// The name admission errors use: the name, or the generateName prefix before one is chosen.
+pub(super) fn display_name(object: &Object) -> String {
     match (object.name(), object.metadata.generate_name.as_deref()) {
         ("", Some(prefix)) => prefix.to_string(),
         (name, _) => name.to_string(),

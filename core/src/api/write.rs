@@ -51,6 +51,7 @@ impl<S: Store> ApiServer<S> {
         settle_namespace(path, &mut object)?;
         check_namespace_accepts_new_objects(&self.store, path, object.name())?;
         let object = prepare_create(path, object)?;
+        super::quota::admit_create(&mut self.store, path, &object, dry_run, now)?;
         if dry_run {
             return Ok(std::sync::Arc::new(object));
         }

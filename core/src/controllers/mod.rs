@@ -18,6 +18,7 @@ pub mod owner;
 pub mod pods;
 pub mod replicaset;
 pub mod request;
+pub mod resourcequota;
 pub mod serviceaccount;
 #[cfg(test)]
 mod test_world;
@@ -32,6 +33,7 @@ pub use job::{JobError, reconcile_job};
 pub use namespace::{NamespaceReconciled, reconcile_namespace};
 pub use replicaset::{ReplicaSetError, reconcile_replica_set, reconcile_replication_controller};
 pub use request::{RequestError, action_request, finalize_request};
+pub use resourcequota::{RESOURCE_QUOTA_SYNC_PERIOD, reconcile_resource_quota};
 pub use serviceaccount::{DEFAULT_SERVICE_ACCOUNT_NAME, reconcile_service_accounts};
 pub use ttl_after_finished::{TtlAfterFinishedError, reconcile_ttl_after_finished};
 
