@@ -89,20 +89,22 @@ impl<'a> DependencyGraph<'a> {
         self.by_uid.get(uid).map(|index| self.graph[*index])
     }
 
-    /// The dependents of the object with `uid`, each with its reference to that owner, in the
-    /// order they were observed.
+    /// The dependents of the object with `uid`, each with its reference to that owner, ordered
+    /// by kind, namespace and name so that the output does not depend on observation order.
     pub fn dependents(&self, uid: &str) -> Vec<(&'a Object, &'a OwnerReference)> {
         let Some(index) = self.by_uid.get(uid) else { return Vec::new() };
         let mut dependents: Vec<_> = self
             .graph
             .edges_directed(*index, Direction::Outgoing)
             .filter_map(|edge| match self.graph[edge.target()] {
-                Node::Observed(dependent) => Some((edge.target(), dependent, *edge.weight())),
+                Node::Observed(dependent) => Some((dependent, *edge.weight())),
                 Node::Virtual { .. } => None,
             })
             .collect();
-        dependents.sort_by_key(|(target, _, _)| *target);
-        dependents.into_iter().map(|(_, dependent, reference)| (dependent, reference)).collect()
+        dependents.sort_by_key(|(dependent, reference)| {
+            (&dependent.api_version, &dependent.kind, dependent.namespace(), dependent.name(), &reference.uid)
+        });
+        dependents
     }
 
     /// The dependents whose reference to the owner `uid` blocks the owner's foreground deletion

@@ -29,6 +29,11 @@ pub const OWNER_REF_INVALID_NAMESPACE: &str = "OwnerRefInvalidNamespace";
 
 /// One garbage collection pass over every observed object of every kind.
 ///
+/// `objects` must be one consistent view of every served kind (lists at one revision, or
+/// informers that have all synced): Kubernetes confirms an owner is gone with a live GET before
+/// deleting a dependent, while this function trusts its input, so an owner missing from the
+/// input because its kind was left out or lags behind is taken for deleted.
+///
 /// The first batch holds the independent decisions (deletes with a uid precondition, patches
 /// that drop or unblock ownerReferences, removal of `foregroundDeletion` finalizers, events);
 /// the second removes `orphan` finalizers, and so only runs once every orphaning patch of the
@@ -233,6 +238,8 @@ fn remove_finalizer(item: &Object, finalizer: &str) -> Action {
     Action::Update { object: updated }
 }
 
+#[cfg(test)]
+mod property_tests;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
