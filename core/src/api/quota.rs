@@ -14,8 +14,8 @@ use crate::controllers::resourcequota::usage::{
     ResourceList, matching_resources, pod_constraints, pretty_print, quota_matches, usage,
 };
 use crate::controllers::resourcequota::{resource_list, wire_list};
-use crate::object::Object;
 use crate::object::kinds::GroupResource;
+use crate::object::{Object, Quantity};
 use crate::store::{ListOptions, Store};
 
 const RESOURCE_QUOTAS: GroupResource = GroupResource { group: "", resource: "resourcequotas" };
@@ -28,6 +28,40 @@ pub fn admit_create<S: Store>(
     object: &Object,
     dry_run: bool,
     now: Timestamp,
+) -> Result<(), ApiError> {
+    let delta = usage(object, now);
+    admit(store, path, object, delta, dry_run)
+}
+
+/// Admits an update of a Service or PersistentVolumeClaim (the kinds whose quota evaluators
+/// handle updates in Kubernetes 1.32): only the growth of each resource is charged
+/// (`SubtractWithNonNegativeResult`). Neither kind's usage depends on the time.
+pub fn admit_update<S: Store>(
+    store: &mut S,
+    path: &ResourcePath,
+    old: &Object,
+    object: &Object,
+    dry_run: bool,
+) -> Result<(), ApiError> {
+    if !matches!(object.kind.as_str(), "Service" | "PersistentVolumeClaim") {
+        return Ok(());
+    }
+    let previous = usage(old, Timestamp::UNIX_EPOCH);
+    let mut delta = usage(object, Timestamp::UNIX_EPOCH);
+    for (name, amount) in delta.iter_mut() {
+        let before = previous.get(name).copied().unwrap_or_default();
+        *amount = amount.checked_sub(before).filter(|growth| *growth > Quantity::ZERO).unwrap_or(Quantity::ZERO);
+    }
+    admit(store, path, object, delta, dry_run)
+}
+
+/// Checks `object` against every matching quota and charges `delta` (`checkRequest`).
+fn admit<S: Store>(
+    store: &mut S,
+    path: &ResourcePath,
+    object: &Object,
+    delta: ResourceList,
+    dry_run: bool,
 ) -> Result<(), ApiError> {
     let namespace = object.namespace();
     if namespace.is_empty() || !path.resource.is_namespaced() {
@@ -65,7 +99,7 @@ pub fn admit_create<S: Store>(
         }
         charged.push((Object::clone(stored), hard, used));
     }
-    let delta: ResourceList = usage(object, now).into_iter().filter(|(_, amount)| !amount.is_zero()).collect();
+    let delta: ResourceList = delta.into_iter().filter(|(_, amount)| !amount.is_zero()).collect();
     if delta.is_empty() {
         return Ok(());
     }

@@ -85,6 +85,9 @@ impl<S: Store> ApiServer<S> {
     ) -> Result<std::sync::Arc<Object>, ApiError> {
         let old = self.stored(path, name)?;
         let object = prepare_update(path, &old, object, name)?;
+        if path.subresource.is_none() {
+            super::quota::admit_update(&mut self.store, path, &old, &object, dry_run)?;
+        }
         if dry_run {
             return Ok(std::sync::Arc::new(object));
         }

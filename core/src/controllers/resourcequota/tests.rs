@@ -385,3 +385,29 @@ fn the_controller_and_admission_together_cap_a_namespace() {
     sync(&mut server);
     assert_eq!(create_pod(&mut server, "c", spec).0, 201);
 }
+
+#[test]
+fn turning_a_service_into_a_node_port_charges_only_the_growth() {
+    let quota = quota("services", json!({"services.nodeports": "2"}), Some(json!({"services.nodeports": "0"})));
+    let mut server = server_with(&[quota]);
+    let body = json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web"},
+        "spec": {"selector": {"app": "web"}, "ports": [{"name": "a", "port": 80}]}});
+    let path = "/api/v1/namespaces/test/services";
+    assert_eq!(send(&mut server, ApiRequest::new(Method::Post, path).with_json(&body)).0, 201);
+    let patch = |server: &mut ApiServer<MemoryStore>, patch: Value| {
+        let request = ApiRequest::new(Method::Patch, &format!("{path}/web"))
+            .with_body("application/merge-patch+json", serde_json::to_vec(&patch).unwrap());
+        send(server, request)
+    };
+    assert_eq!(patch(&mut server, json!({"spec": {"type": "NodePort"}})).0, 200);
+    assert_eq!(used_of(&mut server, "services")["services.nodeports"], "1");
+    let (status, body) = patch(
+        &mut server,
+        json!({"spec": {"ports": [{"name": "a", "port": 80}, {"name": "b", "port": 81}, {"name": "c", "port": 82}]}}),
+    );
+    assert_eq!(status, 403, "{body}");
+    assert_eq!(
+        body["message"],
+        "services \"web\" is forbidden: exceeded quota: services, requested: services.nodeports=2, used: services.nodeports=1, limited: services.nodeports=2"
+    );
+}
