@@ -71,6 +71,7 @@ pub fn prepare_create(path: &ResourcePath, object: Object) -> Result<Object, Api
     let mut object = to_storage(path.resource, object)?;
     object.metadata.resource_version = None;
     apply_defaults(&mut object).map_err(|error| ApiError::bad_request(error.to_string()))?;
+    default_service_account(&mut object);
     set_initial_status(&mut object);
     let errors = validate_create(&object);
     if !errors.is_empty() {
@@ -99,7 +100,18 @@ pub fn prepare_update(path: &ResourcePath, old: &Object, object: Object, name: &
     Ok(object)
 }
 
-fn display_name(object: &Object) -> String {
+/// The ServiceAccount admission plugin's default: a pod that names no ServiceAccount (nor the
+/// deprecated `serviceAccount`) runs as `default`.
+fn default_service_account(object: &mut Object) {
+    let Some(Value::Object(spec)) = object.fields.get_mut("spec").filter(|_| object.kind == "Pod") else { return };
+    let named =
+        |field: &str| spec.get(field).and_then(Value::as_str).filter(|name| !name.is_empty()).map(str::to_string);
+    let name = named("serviceAccountName").or_else(|| named("serviceAccount")).unwrap_or_else(|| "default".to_string());
+    spec.insert("serviceAccountName".into(), Value::from(name));
+}
+
+/// The name admission errors use: the name, or the generateName prefix before one is chosen.
+pub(super) fn display_name(object: &Object) -> String {
     match (object.name(), object.metadata.generate_name.as_deref()) {
         ("", Some(prefix)) => prefix.to_string(),
         (name, _) => name.to_string(),

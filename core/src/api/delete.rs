@@ -188,7 +188,8 @@ impl<S: Store> ApiServer<S> {
         marked.metadata.deletion_timestamp = Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
             Timestamp::from_second(now.as_second()).unwrap_or(now),
         ));
-        marked.metadata.deletion_grace_period_seconds = Some(0);
+        // Kubernetes leaves deletionGracePeriodSeconds unset on a namespace, so that updates
+        // (the namespace controller's status writes) do not delete it; only finalize does.
         marked.fields.insert("status".into(), json!({"phase": "Terminating"}));
         Ok((202, self.store.update(key.resource, marked)?))
     }

@@ -15,6 +15,7 @@ pub mod duration;
 pub mod openapi;
 pub mod patch;
 pub mod path;
+mod quota;
 mod read;
 pub mod request;
 mod server;

@@ -141,8 +141,8 @@ impl<S: Store> ApiServer<S> {
             .filter(|budget| {
                 let selector = budget.field("spec").and_then(|spec| spec.get("selector")).cloned();
                 let selector = selector.and_then(|selector| serde_json::from_value(selector).ok());
-                LabelSelector::from_label_selector(selector.as_ref())
-                    .is_ok_and(|selector| !selector.is_empty() && selector.matches(&labels))
+                // policy/v1: an empty selector matches every pod, a missing one none.
+                LabelSelector::from_label_selector(selector.as_ref()).is_ok_and(|selector| selector.matches(&labels))
             })
             .collect();
         let budget = match matching.as_slice() {

@@ -51,6 +51,7 @@ impl<S: Store> ApiServer<S> {
         settle_namespace(path, &mut object)?;
         check_namespace_accepts_new_objects(&self.store, path, object.name())?;
         let object = prepare_create(path, object)?;
+        super::quota::admit_create(&mut self.store, path, &object, dry_run, now)?;
         if dry_run {
             return Ok(std::sync::Arc::new(object));
         }
@@ -84,6 +85,9 @@ impl<S: Store> ApiServer<S> {
     ) -> Result<std::sync::Arc<Object>, ApiError> {
         let old = self.stored(path, name)?;
         let object = prepare_update(path, &old, object, name)?;
+        if path.subresource.is_none() {
+            super::quota::admit_update(&mut self.store, path, &old, &object, dry_run)?;
+        }
         if dry_run {
             return Ok(std::sync::Arc::new(object));
         }

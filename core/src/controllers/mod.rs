@@ -9,19 +9,33 @@
 
 pub mod action;
 pub mod deployment;
+pub mod disruption;
 pub mod expectations;
+pub mod garbage_collector;
 pub mod job;
 pub mod manager;
+pub mod namespace;
 pub mod owner;
 pub mod pods;
 pub mod replicaset;
+pub mod request;
+pub mod resourcequota;
+pub mod serviceaccount;
+#[cfg(test)]
+mod test_world;
 pub mod ttl_after_finished;
 
 pub use action::{Action, CreatedEvent, EventType, PatchType, PropagationPolicy, Reconciled};
 pub use deployment::{DeploymentError, reconcile_deployment};
+pub use disruption::{DisruptionError, reconcile_disruption_budget};
 pub use expectations::{ControllerExpectations, EXPECTATIONS_TIMEOUT};
+pub use garbage_collector::reconcile_garbage_collector;
 pub use job::{JobError, reconcile_job};
+pub use namespace::{NamespaceReconciled, reconcile_namespace};
 pub use replicaset::{ReplicaSetError, reconcile_replica_set, reconcile_replication_controller};
+pub use request::{RequestError, action_request, finalize_request};
+pub use resourcequota::{RESOURCE_QUOTA_SYNC_PERIOD, reconcile_resource_quota};
+pub use serviceaccount::{DEFAULT_SERVICE_ACCOUNT_NAME, reconcile_service_accounts};
 pub use ttl_after_finished::{TtlAfterFinishedError, reconcile_ttl_after_finished};
 
 /// Most pods a ReplicaSet creates or deletes in one sync, as Kubernetes' `BurstReplicas`.

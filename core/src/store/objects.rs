@@ -197,11 +197,12 @@ fn merge_update(resource_type: &ResourceType, stored: &Object, sent: Object, sco
 }
 
 /// Kubernetes' `ShouldDeleteDuringUpdate`: the update leaves no finalizers on an object that
-/// was asked to be deleted and has no grace period left.
+/// was asked to be deleted and has no grace period left. An object marked without a grace period
+/// (a Terminating namespace) is not: it goes when its own finalization says so.
 fn should_delete_during_update(next: &Object, stored: &Object) -> bool {
     next.metadata.finalizers.as_ref().is_none_or(Vec::is_empty)
         && stored.metadata.deletion_timestamp.is_some()
-        && stored.metadata.deletion_grace_period_seconds.unwrap_or(0) == 0
+        && stored.metadata.deletion_grace_period_seconds == Some(0)
 }
 
 /// Deletes an object: one with finalizers or a grace period is only marked (deletionTimestamp =
