@@ -50,6 +50,7 @@ impl<S: Store> ApiServer<S> {
         let revision = read_revision(request)?;
         let options = ListOptions {
             namespace: path.namespace.as_deref(),
+            label_selector: Some(&selectors.labels),
             predicate: Some(&predicate),
             limit,
             continue_token,

@@ -7,6 +7,7 @@
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::de::DeserializeOwned;
+use serde::de::value::MapDeserializer;
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
@@ -85,8 +86,18 @@ impl Object {
     }
 
     /// Converts this object into the typed `k8s_openapi` struct of its kind.
+    ///
+    /// The typed struct is read from the object's own fields where they lie; only the metadata
+    /// is encoded first. (Building the whole object as one JSON value would copy every field.)
     pub fn to_typed<T: DeserializeOwned>(&self) -> Result<T, ObjectError> {
-        serde_json::from_value(self.to_value()).map_err(|source| ObjectError::Typed { kind: self.kind.clone(), source })
+        let typed_error = |source| ObjectError::Typed { kind: self.kind.clone(), source };
+        let metadata = serde_json::to_value(&self.metadata).map_err(typed_error)?;
+        let api_version = Value::String(self.api_version.clone());
+        let kind = Value::String(self.kind.clone());
+        let entries = [("apiVersion", &api_version), ("kind", &kind), ("metadata", &metadata)]
+            .into_iter()
+            .chain(self.fields.iter().map(|(key, value)| (key.as_str(), value)));
+        T::deserialize(MapDeserializer::<_, serde_json::Error>::new(entries)).map_err(typed_error)
     }
 
     /// The object's name, or the empty string.

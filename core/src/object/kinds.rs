@@ -7,11 +7,10 @@ use k8s_openapi::api::{
     coordination::v1 as coordination, core::v1 as core, discovery::v1 as discovery, networking::v1 as networking,
     policy::v1 as policy, rbac::v1 as rbac, scheduling::v1 as scheduling, storage::v1 as storage,
 };
-use serde::Serialize;
-use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use super::field_error::{FieldError, FieldPath};
+use super::field_error::FieldError;
+use super::strict::Decoded;
 
 /// Whether objects of a kind live in a namespace or in the cluster as a whole.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -48,9 +47,9 @@ pub struct ResourceType {
     /// Whether the kind is stored and listed (false for request-only kinds such as `Binding` and
     /// `Eviction`, which are only ever created).
     pub stored: bool,
-    /// Decodes a JSON object into the typed struct and encodes it back, so that the caller can
-    /// compare the two to find unknown fields.
-    pub round_trip: fn(&Value) -> Result<Value, Box<FieldError>>,
+    /// Decodes a JSON object into the typed struct, noting the fields the struct does not know,
+    /// and encodes it back.
+    pub round_trip: fn(&Value) -> Result<Decoded, Box<FieldError>>,
 }
 
 impl PartialEq for ResourceType {
@@ -85,17 +84,6 @@ pub struct GroupResource {
     pub resource: &'static str,
 }
 
-/// Decodes `value` as `T`, reporting the path of the first field that does not fit, then
-/// encodes the typed value back to JSON.
-fn round_trip<T: DeserializeOwned + Serialize>(value: &Value) -> Result<Value, Box<FieldError>> {
-    let typed: T = serde_path_to_error::deserialize(value).map_err(|error| {
-        let path = FieldPath::new(&error.path().to_string().replace(".[", "["));
-        Box::new(FieldError::type_invalid(&path, &error.inner().to_string()))
-    })?;
-    serde_json::to_value(&typed)
-        .map_err(|error| Box::new(FieldError::type_invalid(&FieldPath::root(), &error.to_string())))
-}
-
 macro_rules! resource {
     ($ty:ty, $group:literal, $version:literal, $api_version:literal, $kind:tt, $plural:literal,
      $scope:ident, short: [$($short:literal),*], categories: [$($category:literal),*],
@@ -112,7 +100,7 @@ macro_rules! resource {
             categories: &[$($category),*],
             subresources: &[$($sub),*],
             stored: $stored,
-            round_trip: round_trip::<$ty>,
+            round_trip: super::strict::round_trip::<$ty>,
         }
     };
 }

@@ -2,6 +2,13 @@
 //! `fieldValidation=Strict` do it: the kind must be served at the named version, every field must
 //! be known, and every value must have the right type.
 
+mod unknown_fields;
+
+#[cfg(test)]
+mod equivalence_tests;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::dynamic::{Object, json_type_name};
@@ -65,13 +72,51 @@ pub fn decode_strict(value: &Value) -> Result<(&'static ResourceType, Object), D
 /// warn (`fieldValidation=Warn`) or refuse (`Strict`) as the client asked. A value that does not
 /// fit the typed struct at all is still an error.
 pub fn decode_strict_as(resource: &ResourceType, value: &Value) -> Result<(Object, Vec<FieldError>), DecodeError> {
-    let typed = (resource.round_trip)(value).map_err(|error| DecodeError::Fields { errors: vec![*error] })?;
-    let mut unknown = Vec::new();
-    find_unknown_fields(value, &typed, &FieldPath::root(), &mut unknown);
-    let object = Object::from_value(typed).map_err(|error| DecodeError::Fields {
+    let Decoded { kept, unknown } =
+        (resource.round_trip)(value).map_err(|error| DecodeError::Fields { errors: vec![*error] })?;
+    let object = Object::from_value(kept).map_err(|error| DecodeError::Fields {
         errors: vec![FieldError::type_invalid(&FieldPath::root(), &error.to_string())],
     })?;
     Ok((object, unknown))
+}
+
+/// A value decoded into the typed struct of its kind.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decoded {
+    /// The typed struct encoded back to JSON: nulls dropped, fields in the struct's order.
+    pub kept: Value,
+    /// The fields of the value that the struct does not know, in the order they came.
+    pub unknown: Vec<FieldError>,
+}
+
+/// Decodes `value` as `T`, noting the fields `T` does not know, and encodes the typed value back
+/// to JSON; a value that does not fit `T` is reported with the path of the first field that does
+/// not fit. One pass does the decoding and the noting; only a failure pays for the path.
+pub(crate) fn round_trip<T: DeserializeOwned + Serialize>(value: &Value) -> Result<Decoded, Box<FieldError>> {
+    let (typed, unknown) = match unknown_fields::deserialize_noting_unknown_fields::<T>(value) {
+        Ok(decoded) => decoded,
+        Err(_) => return round_trip_with_paths::<T>(value),
+    };
+    let kept = encode(&typed)?;
+    Ok(Decoded { kept, unknown })
+}
+
+/// The slow way round: decode with the path of every field tracked, encode back, and compare
+/// what came in with what was kept.
+fn round_trip_with_paths<T: DeserializeOwned + Serialize>(value: &Value) -> Result<Decoded, Box<FieldError>> {
+    let typed: T = serde_path_to_error::deserialize(value).map_err(|error| {
+        let path = FieldPath::new(&error.path().to_string().replace(".[", "["));
+        Box::new(FieldError::type_invalid(&path, &error.inner().to_string()))
+    })?;
+    let kept = encode(&typed)?;
+    let mut unknown = Vec::new();
+    find_unknown_fields(value, &kept, &FieldPath::root(), &mut unknown);
+    Ok(Decoded { kept, unknown })
+}
+
+fn encode<T: Serialize>(typed: &T) -> Result<Value, Box<FieldError>> {
+    serde_json::to_value(typed)
+        .map_err(|error| Box::new(FieldError::type_invalid(&FieldPath::root(), &error.to_string())))
 }
 
 /// Finds the served kind a value names with `apiVersion` and `kind`.

@@ -8,6 +8,7 @@ use serde_json::json;
 
 use crate::object::Object;
 use crate::object::kinds::GroupResource;
+use crate::selector::label::LabelSelector;
 
 use super::backend::Store;
 use super::error::StoreError;
@@ -27,6 +28,7 @@ pub fn run_all<S: Store>(make: impl Fn() -> S) {
     delete_checks_uid_and_resource_version_preconditions(&make);
     failed_writes_take_no_revision(&make);
     list_returns_objects_in_key_order_filtered(&make);
+    list_by_label_selector_returns_what_matching_every_object_returns(&make);
     list_pages_are_consistent_at_the_first_page_revision(&make);
     list_reads_an_exact_past_revision(&make);
     list_refuses_compacted_and_future_revisions(&make);
@@ -193,6 +195,68 @@ pub fn list_returns_objects_in_key_order_filtered<S: Store>(make: &impl Fn() -> 
     assert_eq!(names(&selected.items), ["a/w", "b/y"]);
     let empty = store.list(PODS, &ListOptions::in_namespace("none")).expect("list");
     assert!(empty.items.is_empty());
+}
+
+/// Every page of a list, read with `options` and followed through its continue tokens.
+fn all_pages<S: Store>(store: &S, options: ListOptions<'_>) -> Vec<String> {
+    let mut items = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        // A continue token carries its revision; the options may not name one as well.
+        let revision = if token.is_some() { ReadRevision::Latest } else { options.revision };
+        let page = ListOptions { continue_token: token.as_deref(), revision, ..options };
+        let result = store.list(PODS, &page).expect("list");
+        items.extend(names(&result.items));
+        match result.continue_token {
+            Some(next) => token = Some(next),
+            None => return items,
+        }
+    }
+}
+
+/// A list by label selector (which a store may answer from an index) returns the objects that
+/// testing every object's labels returns, in the same order, in one page or many, at the newest
+/// revision and at a past one, after labels are changed and objects deleted.
+pub fn list_by_label_selector_returns_what_matching_every_object_returns<S: Store>(make: &impl Fn() -> S) {
+    let mut store = make();
+    for index in 0..48 {
+        let app = ["web", "db", "cache", "queue", "batch", "api", "auth", "mail"][index % 8];
+        let namespace = ["a", "b", "c"][index % 4 % 3];
+        store.create(PODS, object("Pod", namespace, &format!("pod-{index:02}"), app)).expect("create");
+    }
+    let mut unlabelled = object("Pod", "b", "bare", "web");
+    unlabelled.metadata.labels = None;
+    store.create(PODS, unlabelled).expect("create");
+    let past = store.current_revision();
+    for index in [0, 4, 8] {
+        let namespace = ["a", "b", "c"][index % 4 % 3];
+        let mut relabelled = object("Pod", namespace, &format!("pod-{index:02}"), "db");
+        relabelled.metadata.labels.get_or_insert_default().insert("tier".into(), "front".into());
+        store.update(PODS, relabelled).expect("update");
+    }
+    for index in [3, 6] {
+        let namespace = ["a", "b", "c"][index % 4 % 3];
+        let key = ObjectKey::new(PODS, namespace, &format!("pod-{index:02}"));
+        store.delete(&key, &Preconditions::default()).expect("delete");
+    }
+    let selectors = ["app=web", "app in (web, db)", "app=db,tier=front", "app!=web", "tier", "app=none", ""];
+    for text in selectors {
+        let selector = LabelSelector::parse(text).expect("selector");
+        let matches = |object: &Object| selector.matches_optional(object.metadata.labels.as_ref());
+        for (namespace, limit, revision) in [
+            (None, 0, ReadRevision::Latest),
+            (Some("b"), 0, ReadRevision::Latest),
+            (None, 4, ReadRevision::Latest),
+            (Some("a"), 2, ReadRevision::Latest),
+            (None, 0, ReadRevision::Exact(past)),
+            (None, 3, ReadRevision::Exact(past)),
+        ] {
+            let base = ListOptions { namespace, limit, revision, ..ListOptions::all() };
+            let by_selector = all_pages(&store, ListOptions { label_selector: Some(&selector), ..base });
+            let by_predicate = all_pages(&store, ListOptions { predicate: Some(&matches), ..base });
+            assert_eq!(by_selector, by_predicate, "selector {text:?} in {namespace:?}, limit {limit}, {revision:?}");
+        }
+    }
 }
 
 /// Pages after the first read the first page's revision: later writes do not show, deleted

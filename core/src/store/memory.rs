@@ -14,6 +14,7 @@ use crate::object::kinds::GroupResource;
 
 use super::backend::Store;
 use super::error::StoreError;
+use super::label_index::LabelIndex;
 use super::types::{Change, ChangeType, ListOptions, ListResult, ObjectKey, Preconditions, Revision, parse_revision};
 
 /// Objects of one collection: namespace → name → object.
@@ -26,6 +27,8 @@ pub struct MemoryStore {
     pub(super) compacted: Revision,
     window_revisions: u64,
     pub(super) collections: BTreeMap<GroupResource, Collection>,
+    /// The label index of each collection whose objects carry labels.
+    pub(super) label_indexes: BTreeMap<GroupResource, LabelIndex>,
     /// `history[i]` is the change at revision `compacted + 1 + i`.
     pub(super) history: VecDeque<Arc<Change>>,
 }
@@ -50,6 +53,7 @@ impl MemoryStore {
             compacted: 0,
             window_revisions: window_revisions.max(1),
             collections: BTreeMap::new(),
+            label_indexes: BTreeMap::new(),
             history: VecDeque::new(),
         }
     }
@@ -76,6 +80,12 @@ impl MemoryStore {
         };
         if change_type == ChangeType::Deleted && names.is_empty() {
             self.collections.get_mut(&key.resource).map(|namespaces| namespaces.remove(&key.namespace));
+        }
+        let old_labels = previous.as_ref().and_then(|previous| previous.metadata.labels.as_ref());
+        let new_labels = if change_type == ChangeType::Deleted { None } else { object.metadata.labels.as_ref() };
+        if old_labels.is_some() || new_labels.is_some() {
+            let index = self.label_indexes.entry(key.resource).or_default();
+            index.relabel(&key.namespace, &key.name, old_labels, new_labels);
         }
         let revision = self.revision;
         self.history.push_back(Arc::new(Change { change_type, revision, key, object: Arc::clone(&object), previous }));

@@ -37,33 +37,39 @@ impl MemoryStore {
         let empty = Collection::new();
         let collection = self.collections.get(&resource).unwrap_or(&empty);
         let after = plan.after.as_ref().map(|key| (key.namespace.as_str(), key.name.as_str()));
-        let live = live_entries(collection, options.namespace, after);
-        let past = overlay_entries(&overlay, after);
         let limit = if options.limit == 0 { usize::MAX } else { options.limit };
-        if overlay.is_empty() && limit == usize::MAX {
-            // The newest revision in one page: no past state to merge in and no page to cut, so
-            // the only work per object is the predicate.
-            let items = unpaged(live, options.predicate, live_count(collection, options.namespace));
-            return Ok(ListResult { items, revision: plan.revision, continue_token: None });
+        let page = Page::new(options, plan.revision, limit);
+        if !overlay.is_empty() {
+            let live = live_entries(collection, options.namespace, after);
+            return Ok(page.fill(merge(live, overlay_entries(&overlay, after)), 0));
         }
-        // Without a predicate every candidate is an item, so the page's size is known up front.
-        let capacity =
-            if options.predicate.is_none() { limit.min(live_count(collection, options.namespace)) } else { 0 };
-        let mut page = Page {
-            options,
-            revision: plan.revision,
-            limit,
-            items: Vec::with_capacity(capacity),
-            continue_token: None,
-            last: None,
-        };
-        if overlay.is_empty() {
-            // The newest revision: no past state to merge in, so skip the merge's bookkeeping.
-            live.take_while(|entry| page.offer(*entry)).for_each(drop);
-        } else {
-            merge(live, past).take_while(|entry| page.offer(*entry)).for_each(drop);
+        // The newest revision: no past state to merge in.
+        let candidates = live_count(collection, options.namespace);
+        if let Some(keys) = self.indexed_candidates(resource, options, after, candidates) {
+            let count = keys.len();
+            let entries = keys.into_iter().filter_map(|(namespace, name)| {
+                let object = collection.get(namespace)?.get(name)?;
+                Some((namespace, name, Some(object)))
+            });
+            return Ok(page.fill(entries, count));
         }
-        Ok(ListResult { items: page.items, revision: plan.revision, continue_token: page.continue_token })
+        Ok(page.fill(live_entries(collection, options.namespace, after), candidates))
+    }
+
+    /// The keys of the objects that can match the list's label selector, from the collection's
+    /// label index, when the index narrows the list to a small part of its `candidates`.
+    fn indexed_candidates(
+        &self,
+        resource: GroupResource,
+        options: &ListOptions<'_>,
+        after: Option<(&str, &str)>,
+        candidates: usize,
+    ) -> Option<Vec<(&str, &str)>> {
+        let selector = options.label_selector?;
+        let index = self.label_indexes.get(&resource)?;
+        // Reading an object through the index costs a lookup; past a quarter of the candidates,
+        // reading them all in order is as cheap.
+        index.candidates(selector, options.namespace, after, candidates / INDEX_WORTH_DIVISOR)
     }
 
     /// The state at `revision` of every key of the collection (and namespace) written since.
@@ -84,6 +90,9 @@ impl MemoryStore {
     }
 }
 
+/// The index is read when it names at most one candidate in this many.
+const INDEX_WORTH_DIVISOR: usize = 4;
+
 /// A list page being filled, one candidate at a time in key order.
 struct Page<'a, 'o> {
     options: &'o ListOptions<'o>,
@@ -94,7 +103,33 @@ struct Page<'a, 'o> {
     last: Option<(&'a str, &'a str)>,
 }
 
-impl<'a> Page<'a, '_> {
+impl<'a, 'o> Page<'a, 'o> {
+    fn new(options: &'o ListOptions<'o>, revision: Revision, limit: usize) -> Page<'a, 'o> {
+        Page { options, revision, limit, items: Vec::new(), continue_token: None, last: None }
+    }
+
+    /// Fills the page from `entries` (at most `candidates` of them, a bound used to size it).
+    fn fill(mut self, entries: impl Iterator<Item = Entry<'a>>, candidates: usize) -> ListResult {
+        let unfiltered = self.options.predicate.is_none() && self.options.label_selector.is_none();
+        if self.limit == usize::MAX {
+            // One page: no page to cut and no token to make, so the only work per object is
+            // selecting it.
+            let objects = entries.filter_map(|(_, _, object)| object);
+            if unfiltered {
+                self.items.reserve(candidates);
+                self.items.extend(objects.cloned());
+            } else {
+                self.items.extend(objects.filter(|object| selected(self.options, object)).cloned());
+            }
+        } else {
+            if unfiltered {
+                self.items.reserve(self.limit.min(candidates));
+            }
+            entries.take_while(|entry| self.offer(*entry)).for_each(drop);
+        }
+        ListResult { items: self.items, revision: self.revision, continue_token: self.continue_token }
+    }
+
     /// Takes a candidate; returns false once the page is full (and has set its continue token).
     fn offer(&mut self, (namespace, name, object): Entry<'a>) -> bool {
         let Some(object) = object else { return true };
@@ -102,7 +137,7 @@ impl<'a> Page<'a, '_> {
             self.continue_token = self.last.map(|(namespace, name)| encode_continue(self.revision, namespace, name));
             return false;
         }
-        if self.options.predicate.is_none_or(|predicate| predicate(object)) {
+        if selected(self.options, object) {
             self.items.push(Arc::clone(object));
         }
         self.last = Some((namespace, name));
@@ -110,22 +145,10 @@ impl<'a> Page<'a, '_> {
     }
 }
 
-/// Every live entry that passes the predicate, in key order. `candidates` bounds the count and
-/// sizes the result when there is no predicate.
-fn unpaged<'a>(
-    live: impl Iterator<Item = Entry<'a>>,
-    predicate: Option<&dyn Fn(&Object) -> bool>,
-    candidates: usize,
-) -> Vec<Arc<Object>> {
-    let objects = live.filter_map(|(_, _, object)| object);
-    match predicate {
-        None => {
-            let mut items = Vec::with_capacity(candidates);
-            items.extend(objects.cloned());
-            items
-        }
-        Some(predicate) => objects.filter(|object| predicate(object)).cloned().collect(),
-    }
+/// Whether an object passes the list's label selector and predicate.
+fn selected(options: &ListOptions<'_>, object: &Object) -> bool {
+    options.label_selector.is_none_or(|selector| selector.matches_optional(object.metadata.labels.as_ref()))
+        && options.predicate.is_none_or(|predicate| predicate(object))
 }
 
 /// How many live objects a collection holds (in one namespace, or in all).

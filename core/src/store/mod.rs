@@ -8,6 +8,7 @@
 mod backend;
 pub mod conformance;
 mod error;
+mod label_index;
 mod memory;
 mod memory_list;
 pub mod names;

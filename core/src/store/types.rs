@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use crate::object::Object;
 use crate::object::kinds::GroupResource;
+use crate::selector::label::LabelSelector;
 
 use super::error::{PreconditionField, PreconditionMismatch, StoreError};
 
@@ -116,7 +117,11 @@ pub enum ReadRevision {
 pub struct ListOptions<'a> {
     /// Only this namespace, or every namespace.
     pub namespace: Option<&'a str>,
-    /// Only objects for which this holds (label and field selectors), or every object.
+    /// Only objects whose labels this selector matches, or every object. Unlike `predicate`, a
+    /// store can see into it: one that keeps a label index reads only the objects that carry a
+    /// label the selector pins.
+    pub label_selector: Option<&'a LabelSelector>,
+    /// Only objects for which this holds too (field selectors, say), or every object.
     pub predicate: Option<&'a dyn Fn(&Object) -> bool>,
     /// Most items to return; 0 for no limit.
     pub limit: usize,
@@ -129,7 +134,14 @@ pub struct ListOptions<'a> {
 impl<'a> ListOptions<'a> {
     /// Every object of the collection at the newest revision.
     pub fn all() -> ListOptions<'a> {
-        ListOptions { namespace: None, predicate: None, limit: 0, continue_token: None, revision: ReadRevision::Latest }
+        ListOptions {
+            namespace: None,
+            label_selector: None,
+            predicate: None,
+            limit: 0,
+            continue_token: None,
+            revision: ReadRevision::Latest,
+        }
     }
 
     /// Every object of one namespace at the newest revision.
