@@ -8,12 +8,18 @@
 //! keeps in memory and which the shell passes in explicitly.
 
 pub mod action;
+pub mod claims;
 pub mod deployment;
 pub mod expectations;
+pub mod history;
 pub mod job;
 pub mod owner;
+pub mod pod_template;
 pub mod pods;
 pub mod replicaset;
+pub mod statefulset;
+#[cfg(test)]
+mod testing;
 pub mod ttl_after_finished;
 
 pub use action::{Action, CreatedEvent, EventType, PatchType, PropagationPolicy, Reconciled};
@@ -21,6 +27,7 @@ pub use deployment::{DeploymentError, reconcile_deployment};
 pub use expectations::{ControllerExpectations, EXPECTATIONS_TIMEOUT};
 pub use job::{JobError, reconcile_job};
 pub use replicaset::{ReplicaSetError, reconcile_replica_set, reconcile_replication_controller};
+pub use statefulset::{StatefulSetError, reconcile_stateful_set};
 pub use ttl_after_finished::{TtlAfterFinishedError, reconcile_ttl_after_finished};
 
 /// Most pods a ReplicaSet creates or deletes in one sync, as Kubernetes' `BurstReplicas`.
