@@ -9,6 +9,7 @@
 
 pub mod action;
 pub mod claims;
+pub mod daemonset;
 pub mod deployment;
 pub mod expectations;
 pub mod history;
@@ -23,6 +24,7 @@ mod testing;
 pub mod ttl_after_finished;
 
 pub use action::{Action, CreatedEvent, EventType, PatchType, PropagationPolicy, Reconciled};
+pub use daemonset::{DaemonSetError, FailedPodsBackoff, reconcile_daemon_set};
 pub use deployment::{DeploymentError, reconcile_deployment};
 pub use expectations::{ControllerExpectations, EXPECTATIONS_TIMEOUT};
 pub use job::{JobError, reconcile_job};
