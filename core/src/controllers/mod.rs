@@ -8,24 +8,32 @@
 //! keeps in memory and which the shell passes in explicitly.
 
 pub mod action;
+pub mod claims;
+pub mod daemonset;
 pub mod deployment;
 pub mod disruption;
 pub mod expectations;
 pub mod garbage_collector;
+pub mod history;
 pub mod job;
 pub mod manager;
 pub mod namespace;
 pub mod owner;
+pub mod pod_template;
 pub mod pods;
 pub mod replicaset;
 pub mod request;
 pub mod resourcequota;
 pub mod serviceaccount;
+pub mod statefulset;
 #[cfg(test)]
 mod test_world;
+#[cfg(test)]
+mod testing;
 pub mod ttl_after_finished;
 
 pub use action::{Action, CreatedEvent, EventType, PatchType, PropagationPolicy, Reconciled};
+pub use daemonset::{DaemonSetError, FailedPodsBackoff, reconcile_daemon_set};
 pub use deployment::{DeploymentError, reconcile_deployment};
 pub use disruption::{DisruptionError, reconcile_disruption_budget};
 pub use expectations::{ControllerExpectations, EXPECTATIONS_TIMEOUT};
@@ -36,6 +44,7 @@ pub use replicaset::{ReplicaSetError, reconcile_replica_set, reconcile_replicati
 pub use request::{RequestError, action_request, finalize_request};
 pub use resourcequota::{RESOURCE_QUOTA_SYNC_PERIOD, reconcile_resource_quota};
 pub use serviceaccount::{DEFAULT_SERVICE_ACCOUNT_NAME, reconcile_service_accounts};
+pub use statefulset::{StatefulSetError, reconcile_stateful_set};
 pub use ttl_after_finished::{TtlAfterFinishedError, reconcile_ttl_after_finished};
 
 /// Most pods a ReplicaSet creates or deletes in one sync, as Kubernetes' `BurstReplicas`.
