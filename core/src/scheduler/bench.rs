@@ -21,12 +21,74 @@ use crate::jiff::Timestamp;
 /// How many zones the synthetic nodes spread over.
 pub const BENCH_ZONES: usize = 3;
 
+/// How many applications (`app` label values) the affinity and spread workloads' Pods belong to.
+pub const BENCH_APPS: usize = 100;
+
+/// The label naming a Pod's application in the affinity and spread workloads.
+pub const APP_LABEL: &str = "app";
+
+/// The weight of the affinity workload's preferred zone anti-affinity.
+pub const BENCH_PREFERRED_WEIGHT: i32 = 100;
+
 /// The Pods a benchmark schedules.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Workload {
     /// One container with small CPU and memory requests, no constraints.
     #[default]
     Basic,
+    /// Basic Pods of [`BENCH_APPS`] applications, each with required pod anti-affinity by
+    /// hostname and preferred pod anti-affinity by zone against its own application.
+    Affinity,
+    /// Basic Pods of [`BENCH_APPS`] applications, each spread by zone (maxSkew 1,
+    /// DoNotSchedule) and by hostname (maxSkew 1, ScheduleAnyway) over its own application.
+    Spread,
+}
+
+fn app_selector(app: &str) -> meta::LabelSelector {
+    meta::LabelSelector {
+        match_labels: Some(BTreeMap::from([(APP_LABEL.to_owned(), app.to_owned())])),
+        match_expressions: None,
+    }
+}
+
+/// Gives a Basic Pod an application label and the workload's constraints.
+fn shape(mut pod: core::Pod, index: usize, workload: Workload) -> core::Pod {
+    if workload == Workload::Basic {
+        return pod;
+    }
+    let app = format!("app-{:03}", index % BENCH_APPS);
+    pod.metadata.labels = Some(BTreeMap::from([(APP_LABEL.to_owned(), app.clone())]));
+    let Some(spec) = pod.spec.as_mut() else {
+        return pod;
+    };
+    let term = |topology_key: &str| core::PodAffinityTerm {
+        label_selector: Some(app_selector(&app)),
+        topology_key: topology_key.to_owned(),
+        ..core::PodAffinityTerm::default()
+    };
+    if workload == Workload::Affinity {
+        spec.affinity = Some(core::Affinity {
+            pod_anti_affinity: Some(core::PodAntiAffinity {
+                required_during_scheduling_ignored_during_execution: Some(vec![term(LABEL_HOSTNAME)]),
+                preferred_during_scheduling_ignored_during_execution: Some(vec![core::WeightedPodAffinityTerm {
+                    weight: BENCH_PREFERRED_WEIGHT,
+                    pod_affinity_term: term(LABEL_TOPOLOGY_ZONE),
+                }]),
+            }),
+            ..core::Affinity::default()
+        });
+    } else {
+        let constraint = |topology_key: &str, when_unsatisfiable: &str| core::TopologySpreadConstraint {
+            max_skew: 1,
+            topology_key: topology_key.to_owned(),
+            when_unsatisfiable: when_unsatisfiable.to_owned(),
+            label_selector: Some(app_selector(&app)),
+            ..core::TopologySpreadConstraint::default()
+        };
+        spec.topology_spread_constraints =
+            Some(vec![constraint(LABEL_TOPOLOGY_ZONE, "DoNotSchedule"), constraint(LABEL_HOSTNAME, "ScheduleAnyway")]);
+    }
+    pod
 }
 
 /// What to build and how to schedule it.
@@ -149,11 +211,9 @@ pub fn build_cluster(config: &BenchConfig) -> BenchCluster {
             Arc::new(pod(format!("existing-{index:06}"), node_name, &mut rng))
         })
         .collect();
-    let pending_pods = match config.workload {
-        Workload::Basic => {
-            (0..config.pods).map(|index| Arc::new(pod(format!("pod-{index:06}"), None, &mut rng))).collect()
-        }
-    };
+    let pending_pods = (0..config.pods)
+        .map(|index| Arc::new(shape(pod(format!("pod-{index:06}"), None, &mut rng), index, config.workload)))
+        .collect();
     BenchCluster { nodes, existing_pods, pending_pods }
 }
 
@@ -244,8 +304,57 @@ pub fn verify_placements(cluster: &BenchCluster, stats: &BenchStats) -> Result<(
             return Err(format!("node {name} is overcommitted: {requested:?} on {allocatable:?} with {pods} pods"));
         }
     }
-    match used.keys().next() {
-        Some(unknown) => Err(format!("pods were placed on unknown node {unknown:?}")),
-        None => Ok(()),
+    if let Some(unknown) = used.keys().next() {
+        return Err(format!("pods were placed on unknown node {unknown:?}"));
     }
+    verify_constraints(cluster, stats)
+}
+
+fn app_of(pod: &core::Pod) -> Option<&str> {
+    pod.metadata.labels.as_ref().and_then(|labels| labels.get(APP_LABEL)).map(String::as_str)
+}
+
+/// Checks the affinity and spread workloads' constraints on the final placements, independently
+/// of the plugins: no two Pods of one application on one node (required anti-affinity by
+/// hostname), and per application the zones differ by at most one Pod (zone spread, maxSkew 1).
+fn verify_constraints(cluster: &BenchCluster, stats: &BenchStats) -> Result<(), String> {
+    let pending: BTreeMap<&str, &core::Pod> = cluster
+        .pending_pods
+        .iter()
+        .map(|pod| (pod.metadata.name.as_deref().unwrap_or_default(), pod.as_ref()))
+        .collect();
+    let zones: BTreeMap<&str, &str> = cluster
+        .nodes
+        .iter()
+        .filter_map(|node| {
+            let zone = node.metadata.labels.as_ref()?.get(LABEL_TOPOLOGY_ZONE)?;
+            Some((node.metadata.name.as_deref()?, zone.as_str()))
+        })
+        .collect();
+    let mut per_app_node: BTreeMap<(&str, &str), usize> = BTreeMap::new();
+    let mut per_app_zone: BTreeMap<&str, BTreeMap<&str, usize>> = BTreeMap::new();
+    for (pod_name, node) in &stats.placements {
+        let Some(pod) = pending.get(pod_name.as_str()) else { continue };
+        let Some(app) = app_of(pod) else { continue };
+        let spec = pod.spec.as_ref();
+        if spec.and_then(|spec| spec.affinity.as_ref()).is_some() {
+            let count = per_app_node.entry((app, node.as_str())).or_default();
+            *count += 1;
+            if *count > 1 {
+                return Err(format!("two pods of {app} on node {node} despite required anti-affinity"));
+            }
+        }
+        if spec.and_then(|spec| spec.topology_spread_constraints.as_ref()).is_some() {
+            let zone = zones.get(node.as_str()).copied().unwrap_or_default();
+            *per_app_zone.entry(app).or_default().entry(zone).or_default() += 1;
+        }
+    }
+    for (app, counts) in per_app_zone {
+        let most = counts.values().copied().max().unwrap_or(0);
+        let least = if counts.len() < BENCH_ZONES { 0 } else { counts.values().copied().min().unwrap_or(0) };
+        if most - least > 1 {
+            return Err(format!("{app} is spread over zones as {counts:?}, skew above 1"));
+        }
+    }
+    Ok(())
 }

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use k8s_openapi::api::core::v1 as core;
 
 use super::limits::ASSUMED_POD_EXPIRATION;
+use super::listers::{ClusterObjects, ListerObject};
 use super::node_info::{NodeInfo, PodInfo, PodKey};
 use super::node_tree::{NodeTree, zone_key};
 use super::snapshot::Snapshot;
@@ -71,6 +72,8 @@ pub struct Cache {
     /// Which nodes hold each image.
     image_nodes: BTreeMap<String, BTreeSet<String>>,
     images_changed: bool,
+    /// Namespaces and workload selectors; shared with snapshots, copied on write.
+    objects: Arc<ClusterObjects>,
 }
 
 impl Cache {
@@ -280,6 +283,16 @@ impl Cache {
         self.pods.get(key).map(|state| (&state.pod, state.node_name.as_str()))
     }
 
+    /// A Namespace, Service, ReplicationController, ReplicaSet or StatefulSet was added or changed.
+    pub fn apply_object(&mut self, object: &ListerObject) {
+        Arc::make_mut(&mut self.objects).apply(object);
+    }
+
+    /// A lister object was deleted.
+    pub fn delete_object(&mut self, object: &ListerObject) {
+        Arc::make_mut(&mut self.objects).delete(object);
+    }
+
     /// How many nodes have a Node object.
     pub fn node_count(&self) -> usize {
         self.node_tree.len()
@@ -331,6 +344,9 @@ impl Cache {
             let counts = self.image_nodes.iter().map(|(image, nodes)| (image.clone(), nodes.len())).collect();
             snapshot.image_node_counts = Arc::new(counts);
             self.images_changed = false;
+        }
+        if !Arc::ptr_eq(&snapshot.objects, &self.objects) {
+            snapshot.objects = Arc::clone(&self.objects);
         }
         snapshot.generation = self.generation;
     }

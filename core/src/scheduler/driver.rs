@@ -13,6 +13,7 @@ use rand_chacha::ChaCha8Rng;
 use super::cache::{Cache, CacheError};
 use super::framework::{ActionType, ClusterEvent, Code, CycleState, EventResource};
 use super::limits::MAX_PODS_PER_STEP;
+use super::listers::ListerObject;
 use super::node_info::{PodInfo, PodKey};
 use super::profile::{DEFAULT_SCHEDULER_NAME, SchedulerConfig};
 use super::queue::{Failure, QueuedPodInfo, SchedulingQueue};
@@ -40,6 +41,12 @@ pub enum Input {
         /// Why, as the API said.
         message: String,
     },
+    /// A Namespace, Service, ReplicationController, ReplicaSet or StatefulSet was added or
+    /// changed (what InterPodAffinity's namespace selectors and PodTopologySpread's default
+    /// constraints read).
+    ObjectApplied(ListerObject),
+    /// One of those objects was deleted.
+    ObjectDeleted(ListerObject),
     /// Only time passed.
     Tick,
 }
@@ -201,6 +208,8 @@ impl Scheduler {
                 self.queue.delete(&key);
             }
             Input::BindingFailed { pod, message } => self.binding_failed(&pod, &message, now, effects),
+            Input::ObjectApplied(object) => self.cache.apply_object(&object),
+            Input::ObjectDeleted(object) => self.cache.delete_object(&object),
             Input::Tick => {}
         }
         for key in self.cache.cleanup_expired_assumed_pods(now) {

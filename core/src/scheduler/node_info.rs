@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use k8s_openapi::api::core::v1 as core;
 
+use super::pod_affinity::PodAffinityTerms;
 use super::resource::{PodRequests, Resource, pod_requests};
 
 /// The address a host port binds when none is given.
@@ -90,6 +91,8 @@ pub struct PodInfo {
     pub has_affinity: bool,
     /// Whether it declares required pod anti-affinity terms.
     pub has_required_anti_affinity: bool,
+    /// Its pod (anti-)affinity terms, parsed once; `None` when it declares none.
+    pub affinity_terms: Option<Arc<PodAffinityTerms>>,
 }
 
 impl PodInfo {
@@ -98,13 +101,10 @@ impl PodInfo {
         let spec = pod.spec.as_ref();
         let requests = spec.map(pod_requests).unwrap_or_default();
         let host_ports = spec.map(container_host_ports).unwrap_or_default();
-        let affinity = spec.and_then(|spec| spec.affinity.as_ref());
-        let has_affinity =
-            affinity.is_some_and(|affinity| affinity.pod_affinity.is_some() || affinity.pod_anti_affinity.is_some());
-        let has_required_anti_affinity = affinity
-            .and_then(|affinity| affinity.pod_anti_affinity.as_ref())
-            .and_then(|anti| anti.required_during_scheduling_ignored_during_execution.as_ref())
-            .is_some_and(|terms| !terms.is_empty());
+        let affinity_terms = PodAffinityTerms::of(&pod).map(Arc::new);
+        let has_affinity = affinity_terms.is_some();
+        let has_required_anti_affinity =
+            affinity_terms.as_ref().is_some_and(|terms| !terms.required_anti_affinity.is_empty());
         PodInfo {
             key: PodKey::of(&pod),
             priority: spec.and_then(|spec| spec.priority).unwrap_or(0),
@@ -113,6 +113,7 @@ impl PodInfo {
             host_ports,
             has_affinity,
             has_required_anti_affinity,
+            affinity_terms,
         }
     }
 

@@ -9,8 +9,9 @@ use serde::Deserialize;
 
 use super::limits::{MAX_PROFILES, POD_INITIAL_BACKOFF, POD_MAX_BACKOFF};
 use super::plugins::{
-    default_binder, default_preemption, image_locality, node_affinity, node_name, node_ports,
-    node_resources_balanced_allocation, node_resources_fit, node_unschedulable, priority_sort, taint_toleration,
+    default_binder, default_preemption, image_locality, inter_pod_affinity, node_affinity, node_name, node_ports,
+    node_resources_balanced_allocation, node_resources_fit, node_unschedulable, pod_topology_spread, priority_sort,
+    taint_toleration,
 };
 
 /// The scheduler name Pods get when they name none.
@@ -238,6 +239,8 @@ pub fn default_plugins() -> Plugins {
         PluginRef::named(node_affinity::NAME, Some(2)),
         PluginRef::named(node_ports::NAME, None),
         PluginRef::named(node_resources_fit::NAME, Some(1)),
+        PluginRef::named(pod_topology_spread::NAME, Some(2)),
+        PluginRef::named(inter_pod_affinity::NAME, Some(2)),
         PluginRef::named(default_preemption::NAME, None),
         PluginRef::named(node_resources_balanced_allocation::NAME, Some(1)),
         PluginRef::named(image_locality::NAME, Some(1)),

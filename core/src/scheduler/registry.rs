@@ -6,8 +6,9 @@ use std::sync::Arc;
 
 use super::framework::Plugin;
 use super::plugins::{
-    default_binder, default_preemption, image_locality, node_affinity, node_name, node_ports,
-    node_resources_balanced_allocation, node_resources_fit, node_unschedulable, priority_sort, taint_toleration,
+    default_binder, default_preemption, image_locality, inter_pod_affinity, node_affinity, node_name, node_ports,
+    node_resources_balanced_allocation, node_resources_fit, node_unschedulable, pod_topology_spread, priority_sort,
+    taint_toleration,
 };
 
 /// Why a plugin could not be built or configured.
@@ -96,7 +97,7 @@ impl Registry {
     /// Every in-tree plugin coxswain implements.
     pub fn in_tree() -> Registry {
         let mut registry = Registry::new();
-        let entries: [(&'static str, PluginFactory); 11] = [
+        let entries: [(&'static str, PluginFactory); 13] = [
             (priority_sort::NAME, plain::<priority_sort::PrioritySort>),
             (node_name::NAME, plain::<node_name::NodeName>),
             (node_unschedulable::NAME, plain::<node_unschedulable::NodeUnschedulable>),
@@ -108,6 +109,8 @@ impl Registry {
                 Ok(Arc::new(node_resources_balanced_allocation::BalancedAllocation::new(args)?))
             }),
             (image_locality::NAME, plain::<image_locality::ImageLocality>),
+            (pod_topology_spread::NAME, |args| Ok(Arc::new(pod_topology_spread::PodTopologySpread::new(args)?))),
+            (inter_pod_affinity::NAME, |args| Ok(Arc::new(inter_pod_affinity::InterPodAffinity::new(args)?))),
             (default_preemption::NAME, plain::<default_preemption::DefaultPreemption>),
             (default_binder::NAME, plain::<default_binder::DefaultBinder>),
         ];

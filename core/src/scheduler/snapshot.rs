@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
+use super::listers::ClusterObjects;
 use super::node_info::NodeInfo;
 
 /// An immutable view of the nodes for one scheduling cycle.
@@ -20,6 +21,8 @@ pub struct Snapshot {
     pub(super) have_pods_with_required_anti_affinity: Vec<Arc<NodeInfo>>,
     /// How many nodes hold each image, by normalized name.
     pub(super) image_node_counts: Arc<BTreeMap<String, usize>>,
+    /// Namespaces and workload selectors, as the listers hold them.
+    pub(super) objects: Arc<ClusterObjects>,
     /// The cache generation this snapshot reflects.
     pub(super) generation: u64,
     /// The cache's node-set generation this snapshot's list reflects.
@@ -62,6 +65,17 @@ impl Snapshot {
             .filter(|info| !info.pods_with_required_anti_affinity.is_empty())
             .cloned()
             .collect();
+    }
+
+    /// The same snapshot with these lister objects (tests and one-off evaluations).
+    pub fn with_objects(mut self, objects: ClusterObjects) -> Snapshot {
+        self.objects = Arc::new(objects);
+        self
+    }
+
+    /// Namespaces and workload selectors.
+    pub fn objects(&self) -> &ClusterObjects {
+        &self.objects
     }
 
     /// Every node, in evaluation order.

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use k8s_openapi::api::core::v1 as core;
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity as WireQuantity;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1 as meta;
 
 use super::framework::{CycleState, Plugin, Status};
 use super::node_info::{NodeInfo, PodInfo};
@@ -122,6 +123,130 @@ impl PodBuilder {
         self
     }
 
+    /// Sets the namespace (Kubernetes' `st.MakePod()` leaves it empty).
+    pub fn namespace(mut self, namespace: &str) -> PodBuilder {
+        self.0.metadata.namespace = Some(namespace.to_owned());
+        self
+    }
+
+    /// Adds a label.
+    pub fn label(mut self, key: &str, value: &str) -> PodBuilder {
+        self.0.metadata.labels.get_or_insert_with(BTreeMap::new).insert(key.to_owned(), value.to_owned());
+        self
+    }
+
+    /// Adds labels.
+    pub fn labels(self, labels: &[(&str, &str)]) -> PodBuilder {
+        labels.iter().fold(self, |pod, (key, value)| pod.label(key, value))
+    }
+
+    fn affinity(&mut self) -> &mut core::Affinity {
+        self.spec().affinity.get_or_insert_with(Default::default)
+    }
+
+    /// Adds a required pod affinity (`anti` false) or anti-affinity (`anti` true) term.
+    pub fn required_term(mut self, anti: bool, term: core::PodAffinityTerm) -> PodBuilder {
+        let affinity = self.affinity();
+        let terms = if anti {
+            &mut affinity
+                .pod_anti_affinity
+                .get_or_insert_with(Default::default)
+                .required_during_scheduling_ignored_during_execution
+        } else {
+            &mut affinity
+                .pod_affinity
+                .get_or_insert_with(Default::default)
+                .required_during_scheduling_ignored_during_execution
+        };
+        terms.get_or_insert_with(Vec::new).push(term);
+        self
+    }
+
+    /// Adds a preferred pod affinity (`anti` false) or anti-affinity (`anti` true) term.
+    pub fn preferred_term(mut self, anti: bool, weight: i32, term: core::PodAffinityTerm) -> PodBuilder {
+        let affinity = self.affinity();
+        let terms = if anti {
+            &mut affinity
+                .pod_anti_affinity
+                .get_or_insert_with(Default::default)
+                .preferred_during_scheduling_ignored_during_execution
+        } else {
+            &mut affinity
+                .pod_affinity
+                .get_or_insert_with(Default::default)
+                .preferred_during_scheduling_ignored_during_execution
+        };
+        terms.get_or_insert_with(Vec::new).push(core::WeightedPodAffinityTerm { weight, pod_affinity_term: term });
+        self
+    }
+
+    /// Sets the whole affinity.
+    pub fn with_affinity(mut self, affinity: core::Affinity) -> PodBuilder {
+        self.spec().affinity = Some(affinity);
+        self
+    }
+
+    /// Adds a required node affinity term with one expression (`NodeAffinityIn` / `NotIn`).
+    pub fn node_affinity(mut self, key: &str, operator: &str, values: &[&str]) -> PodBuilder {
+        let node_affinity = self.affinity().node_affinity.get_or_insert_with(Default::default);
+        let selector = node_affinity
+            .required_during_scheduling_ignored_during_execution
+            .get_or_insert_with(|| core::NodeSelector { node_selector_terms: vec![core::NodeSelectorTerm::default()] });
+        selector.node_selector_terms[0].match_expressions.get_or_insert_with(Vec::new).push(
+            core::NodeSelectorRequirement {
+                key: key.to_owned(),
+                operator: operator.to_owned(),
+                values: Some(values.iter().map(|value| (*value).to_owned()).collect()),
+            },
+        );
+        self
+    }
+
+    /// Adds a topology spread constraint (`SpreadConstraint`).
+    #[allow(clippy::too_many_arguments, reason = "mirrors Kubernetes' st.SpreadConstraint")]
+    pub fn spread_constraint(
+        mut self,
+        max_skew: i32,
+        topology_key: &str,
+        when_unsatisfiable: &str,
+        selector: Option<meta::LabelSelector>,
+        min_domains: Option<i32>,
+        node_affinity_policy: Option<&str>,
+        node_taints_policy: Option<&str>,
+        match_label_keys: Option<&[&str]>,
+    ) -> PodBuilder {
+        self.spec().topology_spread_constraints.get_or_insert_with(Vec::new).push(core::TopologySpreadConstraint {
+            max_skew,
+            topology_key: topology_key.to_owned(),
+            when_unsatisfiable: when_unsatisfiable.to_owned(),
+            label_selector: selector,
+            min_domains,
+            node_affinity_policy: node_affinity_policy.map(str::to_owned),
+            node_taints_policy: node_taints_policy.map(str::to_owned),
+            match_label_keys: match_label_keys.map(|keys| keys.iter().map(|key| (*key).to_owned()).collect()),
+        });
+        self
+    }
+
+    /// Marks the Pod terminating (`Terminating`).
+    pub fn terminating(mut self) -> PodBuilder {
+        self.0.metadata.deletion_timestamp = Some(meta::Time(crate::jiff::Timestamp::UNIX_EPOCH));
+        self
+    }
+
+    /// Adds a controller owner reference (`OwnerReference`).
+    pub fn owner(mut self, name: &str, api_version: &str, kind: &str) -> PodBuilder {
+        self.0.metadata.owner_references.get_or_insert_with(Vec::new).push(meta::OwnerReference {
+            api_version: api_version.to_owned(),
+            kind: kind.to_owned(),
+            name: name.to_owned(),
+            uid: format!("uid-{name}"),
+            controller: Some(true),
+            block_owner_deletion: None,
+        });
+        self
+    }
+
     /// The Pod.
     pub fn obj(self) -> core::Pod {
         self.0
@@ -159,6 +284,12 @@ impl NodeBuilder {
     pub fn labels(mut self, labels: &[(&str, &str)]) -> NodeBuilder {
         self.0.metadata.labels =
             Some(labels.iter().map(|(key, value)| ((*key).to_owned(), (*value).to_owned())).collect());
+        self
+    }
+
+    /// Adds a label.
+    pub fn label(mut self, key: &str, value: &str) -> NodeBuilder {
+        self.0.metadata.labels.get_or_insert_with(BTreeMap::new).insert(key.to_owned(), value.to_owned());
         self
     }
 
@@ -221,6 +352,48 @@ pub fn node_infos(nodes: &[core::Node], pods: &[core::Pod]) -> Vec<NodeInfo> {
             info
         })
         .collect()
+}
+
+/// A snapshot of nodes with Pods placed by `spec.nodeName`, every Pod given a unique uid (the
+/// Kubernetes tables leave many Pods unnamed).
+pub fn snapshot_of(nodes: &[core::Node], pods: &[core::Pod]) -> Snapshot {
+    let pods: Vec<core::Pod> = pods
+        .iter()
+        .enumerate()
+        .map(|(index, pod)| {
+            let mut pod = pod.clone();
+            pod.metadata.uid = Some(format!("pod-{index}"));
+            pod
+        })
+        .collect();
+    Snapshot::from_node_infos(node_infos(nodes, &pods))
+}
+
+/// A label selector from `matchLabels` and `matchExpressions` written as `(key, operator, values)`.
+pub fn label_selector(labels: &[(&str, &str)], expressions: &[(&str, &str, &[&str])]) -> meta::LabelSelector {
+    meta::LabelSelector {
+        match_labels: (!labels.is_empty())
+            .then(|| labels.iter().map(|(key, value)| ((*key).to_owned(), (*value).to_owned())).collect()),
+        match_expressions: (!expressions.is_empty()).then(|| {
+            expressions
+                .iter()
+                .map(|(key, operator, values)| meta::LabelSelectorRequirement {
+                    key: (*key).to_owned(),
+                    operator: (*operator).to_owned(),
+                    values: (!values.is_empty()).then(|| values.iter().map(|value| (*value).to_owned()).collect()),
+                })
+                .collect()
+        }),
+    }
+}
+
+/// A pod affinity term with one expression on `key` (`PodAffinityIn`, `NotIn`, `Exists`).
+pub fn affinity_term(key: &str, operator: &str, values: &[&str], topology_key: &str) -> core::PodAffinityTerm {
+    core::PodAffinityTerm {
+        label_selector: Some(label_selector(&[], &[(key, operator, values)])),
+        topology_key: topology_key.to_owned(),
+        ..Default::default()
+    }
 }
 
 /// Runs a plugin's PreScore, Score and NormalizeScore over every node, as the Kubernetes score

@@ -19,6 +19,12 @@ pub enum BenchCommand {
 pub enum WorkloadArg {
     /// One container with small CPU and memory requests, no constraints.
     Basic,
+    /// Basic pods of 100 apps with required anti-affinity by hostname and preferred
+    /// anti-affinity by zone against their own app.
+    Affinity,
+    /// Basic pods of 100 apps spread by zone (maxSkew 1, DoNotSchedule) and hostname
+    /// (maxSkew 1, ScheduleAnyway).
+    Spread,
 }
 
 /// Arguments of `cox bench schedule`.
@@ -53,6 +59,8 @@ pub fn run(command: &BenchCommand, output: &mut dyn Write) -> u8 {
         pods: arguments.pods,
         workload: match arguments.workload {
             WorkloadArg::Basic => Workload::Basic,
+            WorkloadArg::Affinity => Workload::Affinity,
+            WorkloadArg::Spread => Workload::Spread,
         },
         seed: arguments.seed,
         score_all: arguments.score_all,

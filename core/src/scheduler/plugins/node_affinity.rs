@@ -80,22 +80,25 @@ fn required_affinity(spec: &core::PodSpec) -> Option<&core::NodeSelector> {
         .and_then(|affinity| affinity.required_during_scheduling_ignored_during_execution.as_ref())
 }
 
-/// The Pod's `nodeSelector` and required affinity (`nodeaffinity.RequiredNodeAffinity`).
+/// The Pod's `nodeSelector` and required affinity (`nodeaffinity.RequiredNodeAffinity`);
+/// PodTopologySpread counts only nodes it matches.
 #[derive(Clone, Debug)]
-struct RequiredNodeAffinity {
+pub struct RequiredNodeAffinity {
     selector: Option<BTreeMap<String, String>>,
     affinity: Option<NodeSelectorMatcher>,
 }
 
 impl RequiredNodeAffinity {
-    fn of(pod: &PodInfo) -> RequiredNodeAffinity {
+    /// The Pod's required node affinity (`GetRequiredNodeAffinity`).
+    pub fn of(pod: &PodInfo) -> RequiredNodeAffinity {
         let spec = pod.spec();
         let required = required_affinity(spec);
         RequiredNodeAffinity { selector: spec.node_selector.clone(), affinity: required.map(NodeSelectorMatcher::lazy) }
     }
 
-    /// Parsing errors of the affinity count as no match, as Kubernetes ignores them here.
-    fn matches(&self, node: &NodeInfo) -> bool {
+    /// Whether the node matches; parsing errors of the affinity count as no match, as Kubernetes
+    /// ignores them here.
+    pub fn matches(&self, node: &NodeInfo) -> bool {
         if let Some(selector) = &self.selector
             && !matches_node_selector_map(selector, node.labels())
         {

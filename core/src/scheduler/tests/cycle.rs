@@ -158,7 +158,16 @@ profiles:
     assert_eq!(names["score"], vec!["NodeResourcesFit:5".to_owned()]);
     assert_eq!(
         names["filter"],
-        vec!["NodeUnschedulable", "NodeName", "TaintToleration", "NodeAffinity", "NodePorts", "NodeResourcesFit"]
+        vec![
+            "NodeUnschedulable",
+            "NodeName",
+            "TaintToleration",
+            "NodeAffinity",
+            "NodePorts",
+            "NodeResourcesFit",
+            "PodTopologySpread",
+            "InterPodAffinity"
+        ]
     );
     let unknown = "profiles:\n- schedulerName: x\n  plugins:\n    filterr: {}\n";
     assert!(SchedulerConfig::from_yaml(unknown).is_err());
@@ -174,8 +183,50 @@ fn default_profile_weights_are_kubernetes_weights() {
             "TaintToleration:3",
             "NodeAffinity:2",
             "NodeResourcesFit:1",
+            "PodTopologySpread:2",
+            "InterPodAffinity:2",
             "NodeResourcesBalancedAllocation:1",
             "ImageLocality:1"
         ]
     );
+}
+
+#[test]
+fn affinity_and_spread_workloads_place_every_pod_within_their_constraints() {
+    use crate::scheduler::bench::{BenchConfig, Workload, build_cluster, prepare, run_prepared, verify_placements};
+    for workload in [Workload::Affinity, Workload::Spread] {
+        let config = BenchConfig { nodes: 30, pods: 600, workload, seed: 3, ..BenchConfig::default() };
+        let cluster = build_cluster(&config);
+        let mut scheduler = prepare(&cluster, &config).expect("builds");
+        let stats = run_prepared(&mut scheduler);
+        assert_eq!(stats.scheduled, 600, "{workload:?}");
+        assert_eq!(verify_placements(&cluster, &stats), Ok(()), "{workload:?}");
+        // The check is independent of the plugins: moving one Pod next to a sibling breaks it.
+        let mut broken = stats.clone();
+        let sibling = broken.placements[BENCH_APPS_FOR_TEST].1.clone();
+        broken.placements[0].1 = sibling;
+        if workload == Workload::Affinity {
+            assert!(verify_placements(&cluster, &broken).is_err(), "{workload:?}");
+        }
+    }
+}
+
+/// Pods `i` and `i + BENCH_APPS` belong to the same application.
+const BENCH_APPS_FOR_TEST: usize = crate::scheduler::bench::BENCH_APPS;
+
+#[test]
+fn a_spread_workload_crowding_one_zone_fails_the_check() {
+    use crate::scheduler::bench::{BenchConfig, BenchStats, Workload, build_cluster, verify_placements};
+    let config = BenchConfig { nodes: 30, pods: 200, workload: Workload::Spread, ..BenchConfig::default() };
+    let cluster = build_cluster(&config);
+    // Every Pod in zone-0 (nodes 0, 3, …, 27): each application has 2 Pods there and none elsewhere.
+    let placements = cluster
+        .pending_pods
+        .iter()
+        .enumerate()
+        .map(|(index, pod)| (pod.metadata.name.clone().unwrap_or_default(), format!("node-{:05}", (index % 10) * 3)))
+        .collect();
+    let stats = BenchStats { scheduled: 200, placements, ..BenchStats::default() };
+    let error = verify_placements(&cluster, &stats).expect_err("crowded");
+    assert!(error.contains("skew above 1"), "{error}");
 }

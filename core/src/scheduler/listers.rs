@@ -1,0 +1,157 @@
+//! The objects besides Nodes and Pods that two plugins read through Kubernetes' informer
+//! listers: Namespace labels (InterPodAffinity's `namespaceSelector`) and the selectors of
+//! Services, ReplicationControllers, ReplicaSets and StatefulSets (PodTopologySpread's system
+//! default constraints select a Pod's siblings with them, `helper.DefaultSelector`).
+//!
+//! The shells feed these objects to the scheduler as [`ListerObject`] inputs; the cache keeps one
+//! [`ClusterObjects`] and every snapshot shares it behind an `Arc`. Without these inputs
+//! namespace selectors match only through explicit `namespaces`, and Pods get no default spread.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use k8s_openapi::api::apps::v1 as apps;
+use k8s_openapi::api::core::v1 as core;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1 as meta;
+
+use crate::selector::LabelSelector;
+
+/// One object the scheduler's listers hold.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ListerObject {
+    /// A Namespace (its labels).
+    Namespace(Arc<core::Namespace>),
+    /// A Service (its `spec.selector`).
+    Service(Arc<core::Service>),
+    /// A ReplicationController (its `spec.selector`).
+    ReplicationController(Arc<core::ReplicationController>),
+    /// A ReplicaSet (its `spec.selector`).
+    ReplicaSet(Arc<apps::ReplicaSet>),
+    /// A StatefulSet (its `spec.selector`).
+    StatefulSet(Arc<apps::StatefulSet>),
+}
+
+type NamespacedName = (String, String);
+
+fn key(metadata: &meta::ObjectMeta) -> NamespacedName {
+    (metadata.namespace.clone().unwrap_or_default(), metadata.name.clone().unwrap_or_default())
+}
+
+/// The listers' contents, ordered so that every lookup is deterministic.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ClusterObjects {
+    namespaces: BTreeMap<String, BTreeMap<String, String>>,
+    /// Services with a selector (a Service without one selects nothing).
+    services: BTreeMap<NamespacedName, BTreeMap<String, String>>,
+    replication_controllers: BTreeMap<NamespacedName, BTreeMap<String, String>>,
+    replica_sets: BTreeMap<NamespacedName, Option<meta::LabelSelector>>,
+    stateful_sets: BTreeMap<NamespacedName, Option<meta::LabelSelector>>,
+}
+
+impl ClusterObjects {
+    /// No objects.
+    pub fn new() -> ClusterObjects {
+        ClusterObjects::default()
+    }
+
+    /// Records an added or changed object.
+    pub fn apply(&mut self, object: &ListerObject) {
+        match object {
+            ListerObject::Namespace(namespace) => {
+                let name = namespace.metadata.name.clone().unwrap_or_default();
+                self.namespaces.insert(name, namespace.metadata.labels.clone().unwrap_or_default());
+            }
+            ListerObject::Service(service) => {
+                match service.spec.as_ref().and_then(|spec| spec.selector.clone()) {
+                    Some(selector) => self.services.insert(key(&service.metadata), selector),
+                    None => self.services.remove(&key(&service.metadata)),
+                };
+            }
+            ListerObject::ReplicationController(controller) => {
+                let selector = controller.spec.as_ref().and_then(|spec| spec.selector.clone()).unwrap_or_default();
+                self.replication_controllers.insert(key(&controller.metadata), selector);
+            }
+            ListerObject::ReplicaSet(set) => {
+                self.replica_sets.insert(key(&set.metadata), set.spec.as_ref().map(|spec| spec.selector.clone()));
+            }
+            ListerObject::StatefulSet(set) => {
+                self.stateful_sets.insert(key(&set.metadata), set.spec.as_ref().map(|spec| spec.selector.clone()));
+            }
+        }
+    }
+
+    /// Forgets a deleted object.
+    pub fn delete(&mut self, object: &ListerObject) {
+        match object {
+            ListerObject::Namespace(namespace) => {
+                self.namespaces.remove(namespace.metadata.name.as_deref().unwrap_or(""));
+            }
+            ListerObject::Service(service) => {
+                self.services.remove(&key(&service.metadata));
+            }
+            ListerObject::ReplicationController(controller) => {
+                self.replication_controllers.remove(&key(&controller.metadata));
+            }
+            ListerObject::ReplicaSet(set) => {
+                self.replica_sets.remove(&key(&set.metadata));
+            }
+            ListerObject::StatefulSet(set) => {
+                self.stateful_sets.remove(&key(&set.metadata));
+            }
+        }
+    }
+
+    /// A Namespace's labels, if the Namespace is known (`GetNamespaceLabelsSnapshot`).
+    pub fn namespace_labels(&self, name: &str) -> Option<&BTreeMap<String, String>> {
+        self.namespaces.get(name)
+    }
+
+    /// The names of the Namespaces whose labels match a selector, in name order.
+    pub fn namespaces_matching<'a>(&'a self, selector: &'a LabelSelector) -> impl Iterator<Item = &'a str> + 'a {
+        self.namespaces.iter().filter(|(_, labels)| selector.matches(labels)).map(|(name, _)| name.as_str())
+    }
+
+    /// The selector of a Pod's siblings: the union of the selectors of the Services selecting it
+    /// and of its controlling ReplicationController, ReplicaSet or StatefulSet
+    /// (`helper.DefaultSelector`). Empty when nothing selects the Pod.
+    pub fn default_selector(&self, pod: &core::Pod) -> LabelSelector {
+        let namespace = pod.metadata.namespace.clone().unwrap_or_default();
+        let labels = pod.metadata.labels.clone().unwrap_or_default();
+        let mut label_set: BTreeMap<String, String> = BTreeMap::new();
+        let range = (namespace.clone(), String::new())..;
+        for ((service_namespace, _), selector) in self.services.range(range) {
+            if *service_namespace != namespace {
+                break;
+            }
+            if LabelSelector::from_set(selector).matches(&labels) {
+                label_set.extend(selector.iter().map(|(key, value)| (key.clone(), value.clone())));
+            }
+        }
+        let selector = LabelSelector::from_set(&label_set);
+        let Some(owner) = pod.metadata.owner_references.iter().flatten().find(|owner| owner.controller == Some(true))
+        else {
+            return selector;
+        };
+        let owner_key = (namespace, owner.name.clone());
+        let set_selector = match (owner.api_version.as_str(), owner.kind.as_str()) {
+            ("v1", "ReplicationController") => {
+                if let Some(controller_selector) = self.replication_controllers.get(&owner_key) {
+                    label_set.extend(controller_selector.iter().map(|(key, value)| (key.clone(), value.clone())));
+                    return LabelSelector::from_set(&label_set);
+                }
+                return selector;
+            }
+            ("apps/v1", "ReplicaSet") => self.replica_sets.get(&owner_key),
+            ("apps/v1", "StatefulSet") => self.stateful_sets.get(&owner_key),
+            _ => None,
+        };
+        match set_selector.map(|set| LabelSelector::from_label_selector(set.as_ref())) {
+            Some(Ok(other)) if !other.matches_nothing() => {
+                let mut requirements = selector.requirements().to_vec();
+                requirements.extend(other.requirements().iter().cloned());
+                LabelSelector::from_requirements(requirements)
+            }
+            _ => selector,
+        }
+    }
+}

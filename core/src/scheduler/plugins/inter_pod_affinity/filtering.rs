@@ -1,0 +1,247 @@
+//! InterPodAffinity's PreFilter and Filter: PreFilter counts, per topology domain, the running
+//! Pods matching the incoming Pod's required affinity and anti-affinity terms and the running
+//! Pods whose required anti-affinity the incoming Pod matches; Filter then checks one node's
+//! domains against those counts (kube-scheduler 1.32 `interpodaffinity/filtering.go`).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use k8s_openapi::api::core::v1 as core;
+
+use super::{InterPodAffinity, TopologyCounts, merge_namespaces};
+use crate::scheduler::framework::{Code, CycleState, FilterPlugin, PreFilterPlugin, PreFilterResult, Status};
+use crate::scheduler::node_info::{NodeInfo, PodInfo};
+use crate::scheduler::plugins::node_not_found;
+use crate::scheduler::pod_affinity::{AffinityTerm, matches_all};
+use crate::scheduler::snapshot::Snapshot;
+
+/// The reason a node's domain has no Pod the incoming Pod's required affinity asks for.
+pub const ERR_REASON_AFFINITY_RULES_NOT_MATCH: &str = "node(s) didn't match pod affinity rules";
+
+/// The reason a node's domain has a Pod the incoming Pod's required anti-affinity refuses.
+pub const ERR_REASON_ANTI_AFFINITY_RULES_NOT_MATCH: &str = "node(s) didn't match pod anti-affinity rules";
+
+/// The reason a running Pod's required anti-affinity refuses the incoming Pod in the node's domain.
+pub const ERR_REASON_EXISTING_ANTI_AFFINITY_RULES_NOT_MATCH: &str =
+    "node(s) didn't satisfy existing pods anti-affinity rules";
+
+/// The CycleState key of the PreFilter state.
+pub const PRE_FILTER_STATE_KEY: &str = "PreFilterInterPodAffinity";
+
+/// What PreFilter computed for Filter and for the AddPod / RemovePod extensions.
+#[derive(Clone, Debug)]
+pub struct PreFilterState {
+    /// The incoming Pod.
+    pub pod: Arc<core::Pod>,
+    /// Its required affinity terms, namespace selectors resolved.
+    pub required_affinity: Vec<AffinityTerm>,
+    /// Its required anti-affinity terms, namespace selectors resolved.
+    pub required_anti_affinity: Vec<AffinityTerm>,
+    /// The labels of the incoming Pod's namespace, for running Pods' namespace selectors.
+    pub namespace_labels: Option<BTreeMap<String, String>>,
+    /// Running Pods whose required anti-affinity terms match the incoming Pod, per domain.
+    pub existing_anti_affinity_counts: TopologyCounts,
+    /// Running Pods matching all the incoming Pod's affinity terms, per domain and term.
+    pub affinity_counts: TopologyCounts,
+    /// Running Pods matching each of the incoming Pod's anti-affinity terms, per domain.
+    pub anti_affinity_counts: TopologyCounts,
+}
+
+impl PreFilterState {
+    /// Accounts (`delta` 1) or un-accounts (-1) a Pod placed on a node (`updateWithPod`).
+    fn update_with_pod(&mut self, other: &PodInfo, node: &NodeInfo, delta: i64) {
+        let labels = node.labels();
+        if let Some(terms) = &other.affinity_terms {
+            for term in &terms.required_anti_affinity {
+                if term.matches(&self.pod, self.namespace_labels.as_ref()) {
+                    self.existing_anti_affinity_counts.update(labels, &term.topology_key, delta);
+                }
+            }
+        }
+        if matches_all(&self.required_affinity, &other.pod) {
+            for term in &self.required_affinity {
+                self.affinity_counts.update(labels, &term.topology_key, delta);
+            }
+        }
+        for term in &self.required_anti_affinity {
+            if term.matches(&other.pod, None) {
+                self.anti_affinity_counts.update(labels, &term.topology_key, delta);
+            }
+        }
+    }
+
+    /// Whether the node's domains hold Pods matching every required affinity term, or the Pod
+    /// is the first of a group that matches its own terms (`satisfyPodAffinity`).
+    fn satisfies_pod_affinity(&self, labels: &BTreeMap<String, String>) -> bool {
+        let mut pods_exist = true;
+        for term in &self.required_affinity {
+            let Some(value) = labels.get(&term.topology_key) else {
+                return false;
+            };
+            if self.affinity_counts.get(&term.topology_key, value) <= 0 {
+                pods_exist = false;
+            }
+        }
+        pods_exist || (self.affinity_counts.is_empty() && matches_all(&self.required_affinity, &self.pod))
+    }
+
+    /// Whether no domain of the node holds a Pod the incoming Pod's anti-affinity refuses.
+    fn satisfies_pod_anti_affinity(&self, labels: &BTreeMap<String, String>) -> bool {
+        if self.anti_affinity_counts.is_empty() {
+            return true;
+        }
+        !self.required_anti_affinity.iter().any(|term| {
+            labels
+                .get(&term.topology_key)
+                .is_some_and(|value| self.anti_affinity_counts.get(&term.topology_key, value) > 0)
+        })
+    }
+
+    /// Whether no running Pod's anti-affinity refuses the incoming Pod in any domain of the node.
+    fn satisfies_existing_pods_anti_affinity(&self, labels: &BTreeMap<String, String>) -> bool {
+        if self.existing_anti_affinity_counts.is_empty() {
+            return true;
+        }
+        !labels.iter().any(|(key, value)| self.existing_anti_affinity_counts.get(key, value) > 0)
+    }
+}
+
+/// Counts the running Pods whose required anti-affinity matches the incoming Pod
+/// (`getExistingAntiAffinityCounts`).
+fn existing_anti_affinity_counts(
+    pod: &core::Pod,
+    namespace_labels: Option<&BTreeMap<String, String>>,
+    snapshot: &Snapshot,
+) -> TopologyCounts {
+    let mut counts = TopologyCounts::default();
+    for node in snapshot.have_pods_with_required_anti_affinity() {
+        if node.node().is_none() {
+            continue;
+        }
+        for existing in &node.pods_with_required_anti_affinity {
+            let Some(terms) = &existing.affinity_terms else { continue };
+            for term in &terms.required_anti_affinity {
+                if term.matches(pod, namespace_labels) {
+                    counts.update(node.labels(), &term.topology_key, 1);
+                }
+            }
+        }
+    }
+    counts
+}
+
+/// Counts the running Pods matching the incoming Pod's terms
+/// (`getIncomingAffinityAntiAffinityCounts`).
+fn incoming_counts(
+    affinity: &[AffinityTerm],
+    anti_affinity: &[AffinityTerm],
+    snapshot: &Snapshot,
+) -> (TopologyCounts, TopologyCounts) {
+    let mut affinity_counts = TopologyCounts::default();
+    let mut anti_affinity_counts = TopologyCounts::default();
+    if affinity.is_empty() && anti_affinity.is_empty() {
+        return (affinity_counts, anti_affinity_counts);
+    }
+    for node in snapshot.list() {
+        if node.pods.is_empty() || node.node().is_none() {
+            continue;
+        }
+        let labels = node.labels();
+        for existing in &node.pods {
+            if matches_all(affinity, &existing.pod) {
+                for term in affinity {
+                    affinity_counts.update(labels, &term.topology_key, 1);
+                }
+            }
+            for term in anti_affinity {
+                if term.matches(&existing.pod, None) {
+                    anti_affinity_counts.update(labels, &term.topology_key, 1);
+                }
+            }
+        }
+    }
+    (affinity_counts, anti_affinity_counts)
+}
+
+impl PreFilterPlugin for InterPodAffinity {
+    fn pre_filter(
+        &self,
+        state: &mut CycleState,
+        pod: &PodInfo,
+        snapshot: &Snapshot,
+    ) -> (Option<PreFilterResult>, Status) {
+        let terms = pod.affinity_terms.as_deref();
+        if let Some(error) = terms.and_then(|terms| terms.parse_error.as_ref()) {
+            return (None, Status::new(Code::UnschedulableAndUnresolvable, format!("parsing pod: {error}")));
+        }
+        let objects = snapshot.objects();
+        let resolve = |terms: &[AffinityTerm]| -> Vec<AffinityTerm> {
+            terms.iter().map(|term| merge_namespaces(term, objects)).collect()
+        };
+        let required_affinity = terms.map(|terms| resolve(&terms.required_affinity)).unwrap_or_default();
+        let required_anti_affinity = terms.map(|terms| resolve(&terms.required_anti_affinity)).unwrap_or_default();
+        let namespace_labels = objects.namespace_labels(pod.namespace()).cloned();
+        let existing_anti_affinity_counts =
+            existing_anti_affinity_counts(&pod.pod, namespace_labels.as_ref(), snapshot);
+        let (affinity_counts, anti_affinity_counts) =
+            incoming_counts(&required_affinity, &required_anti_affinity, snapshot);
+        if existing_anti_affinity_counts.is_empty() && required_affinity.is_empty() && required_anti_affinity.is_empty()
+        {
+            return (None, Status::code_only(Code::Skip));
+        }
+        state.write(
+            PRE_FILTER_STATE_KEY,
+            PreFilterState {
+                pod: Arc::clone(&pod.pod),
+                required_affinity,
+                required_anti_affinity,
+                namespace_labels,
+                existing_anti_affinity_counts,
+                affinity_counts,
+                anti_affinity_counts,
+            },
+        );
+        (None, Status::success())
+    }
+
+    fn add_pod(&self, state: &mut CycleState, _pod: &PodInfo, pod_to_add: &PodInfo, node: &NodeInfo) -> Status {
+        if let Some(state) = state.read_mut::<PreFilterState>(PRE_FILTER_STATE_KEY) {
+            state.update_with_pod(pod_to_add, node, 1);
+        }
+        Status::success()
+    }
+
+    fn remove_pod(&self, state: &mut CycleState, _pod: &PodInfo, pod_to_remove: &PodInfo, node: &NodeInfo) -> Status {
+        if let Some(state) = state.read_mut::<PreFilterState>(PRE_FILTER_STATE_KEY) {
+            state.update_with_pod(pod_to_remove, node, -1);
+        }
+        Status::success()
+    }
+}
+
+impl FilterPlugin for InterPodAffinity {
+    fn filter(&self, state: &CycleState, _pod: &PodInfo, node: &NodeInfo) -> Status {
+        let Some(state) = state.read::<PreFilterState>(PRE_FILTER_STATE_KEY) else {
+            return Status::error(format!("error reading {PRE_FILTER_STATE_KEY:?} from cycleState: not found"));
+        };
+        if node.node().is_none() {
+            return node_not_found();
+        }
+        let labels = node.labels();
+        if !state.satisfies_pod_affinity(labels) {
+            return Status::new(Code::UnschedulableAndUnresolvable, ERR_REASON_AFFINITY_RULES_NOT_MATCH);
+        }
+        if !state.satisfies_pod_anti_affinity(labels) {
+            return Status::new(Code::Unschedulable, ERR_REASON_ANTI_AFFINITY_RULES_NOT_MATCH);
+        }
+        if !state.satisfies_existing_pods_anti_affinity(labels) {
+            return Status::new(Code::Unschedulable, ERR_REASON_EXISTING_ANTI_AFFINITY_RULES_NOT_MATCH);
+        }
+        Status::success()
+    }
+}
+
+/// The PreFilter state a cycle holds, for tests and traces.
+pub fn pre_filter_state(state: &CycleState) -> Option<&PreFilterState> {
+    state.read::<PreFilterState>(PRE_FILTER_STATE_KEY)
+}

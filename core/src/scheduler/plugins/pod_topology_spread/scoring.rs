@@ -1,0 +1,175 @@
+//! PodTopologySpread's PreScore, Score and NormalizeScore for ScheduleAnyway constraints: a
+//! node's raw score sums, per constraint, `matching Pods in its domain × ln(domains + 2) +
+//! (maxSkew − 1)`; normalization maps the lowest raw score to 100 and the highest to
+//! `100 × min / max` (kube-scheduler 1.32 `podtopologyspread/scoring.go`).
+//!
+//! Nodes lacking a constraint's topology label are ignored: Score returns [`IGNORED_SCORE`] for
+//! them (Kubernetes tracks them by name, which NormalizeScore here does not see) and
+//! NormalizeScore gives them 0.
+
+use std::collections::{BTreeSet, HashMap};
+
+use super::{Constraint, PodTopologySpread, SCHEDULE_ANYWAY, count_matching_pods, node_has_all_keys};
+use crate::scheduler::framework::{Code, CycleState, PreScorePlugin, ScorePlugin, Status};
+use crate::scheduler::limits::MAX_NODE_SCORE;
+use crate::scheduler::node_info::{NodeInfo, PodInfo};
+use crate::scheduler::node_tree::LABEL_HOSTNAME;
+use crate::scheduler::plugins::node_affinity::RequiredNodeAffinity;
+use crate::scheduler::snapshot::Snapshot;
+
+/// The CycleState key of the PreScore state.
+pub const PRE_SCORE_STATE_KEY: &str = "PreScorePodTopologySpread";
+
+/// The raw score of an ignored node (`invalidScore`); real raw scores are never negative.
+pub const IGNORED_SCORE: i64 = -1;
+
+/// What PreScore computed for Score.
+#[derive(Clone, Debug)]
+pub struct PreScoreState {
+    /// The ScheduleAnyway constraints.
+    pub constraints: Vec<Constraint>,
+    /// Candidate nodes missing a topology label; they score 0.
+    pub ignored_nodes: BTreeSet<String>,
+    /// Per constraint (hostname constraints excepted, counted in Score): matching Pods per domain
+    /// of the candidate nodes. Looked up only, never iterated.
+    pub topology_value_pod_counts: Vec<HashMap<String, i64>>,
+    /// Per constraint: `ln(domains + 2)`, so that small topologies are not drowned by big ones.
+    pub topology_normalizing_weight: Vec<f64>,
+}
+
+/// `topologyNormalizingWeight`: the weight of a topology with `size` domains.
+pub fn topology_normalizing_weight(size: usize) -> f64 {
+    ((size + 2) as f64).ln()
+}
+
+/// `scoreForCount`: a domain's contribution.
+fn score_for_count(count: i64, max_skew: i32, weight: f64) -> f64 {
+    count as f64 * weight + f64::from(max_skew - 1)
+}
+
+impl PodTopologySpread {
+    fn init_pre_score_state(
+        &self,
+        pod: &PodInfo,
+        nodes: &[&NodeInfo],
+        snapshot: &Snapshot,
+        require_all_topologies: bool,
+    ) -> Result<PreScoreState, String> {
+        let constraints = self.constraints(pod, SCHEDULE_ANYWAY, snapshot.objects())?;
+        let mut counts = vec![HashMap::<String, i64>::new(); constraints.len()];
+        let mut ignored_nodes = BTreeSet::new();
+        for node in nodes {
+            let labels = node.labels();
+            if require_all_topologies && !node_has_all_keys(labels, &constraints) {
+                ignored_nodes.insert(node.name().to_owned());
+                continue;
+            }
+            for (index, constraint) in constraints.iter().enumerate() {
+                if constraint.topology_key == LABEL_HOSTNAME {
+                    continue;
+                }
+                let value = labels.get(&constraint.topology_key).map(String::as_str).unwrap_or("");
+                if !counts[index].contains_key(value) {
+                    counts[index].insert(value.to_owned(), 0);
+                }
+            }
+        }
+        let topology_normalizing_weight = constraints
+            .iter()
+            .zip(&counts)
+            .map(|(constraint, counts)| {
+                let size = if constraint.topology_key == LABEL_HOSTNAME {
+                    nodes.len() - ignored_nodes.len()
+                } else {
+                    counts.len()
+                };
+                topology_normalizing_weight(size)
+            })
+            .collect();
+        Ok(PreScoreState { constraints, ignored_nodes, topology_value_pod_counts: counts, topology_normalizing_weight })
+    }
+}
+
+impl PreScorePlugin for PodTopologySpread {
+    fn pre_score(&self, state: &mut CycleState, pod: &PodInfo, nodes: &[&NodeInfo], snapshot: &Snapshot) -> Status {
+        if nodes.is_empty() || snapshot.is_empty() {
+            return Status::code_only(Code::Skip);
+        }
+        let declares =
+            pod.spec().topology_spread_constraints.as_ref().is_some_and(|constraints| !constraints.is_empty());
+        let require_all_topologies = declares || !self.system_defaulted;
+        let mut pre_score = match self.init_pre_score_state(pod, nodes, snapshot, require_all_topologies) {
+            Ok(pre_score) => pre_score,
+            Err(error) => return Status::error(format!("calculating preScoreState: {error}")),
+        };
+        if pre_score.constraints.is_empty() {
+            return Status::code_only(Code::Skip);
+        }
+        let required = RequiredNodeAffinity::of(pod);
+        for node in snapshot.list() {
+            let labels = node.labels();
+            if node.node().is_none() || (require_all_topologies && !node_has_all_keys(labels, &pre_score.constraints)) {
+                continue;
+            }
+            for (index, constraint) in pre_score.constraints.iter().enumerate() {
+                if !constraint.includes_node(pod, node, &required) {
+                    continue;
+                }
+                let value = labels.get(&constraint.topology_key).map(String::as_str).unwrap_or("");
+                if let Some(total) = pre_score.topology_value_pod_counts[index].get_mut(value) {
+                    *total += count_matching_pods(&node.pods, &constraint.selector, pod.namespace());
+                }
+            }
+        }
+        state.write(PRE_SCORE_STATE_KEY, pre_score);
+        Status::success()
+    }
+}
+
+impl ScorePlugin for PodTopologySpread {
+    fn score(&self, state: &CycleState, pod: &PodInfo, node: &NodeInfo) -> Result<i64, Status> {
+        let state = state
+            .read::<PreScoreState>(PRE_SCORE_STATE_KEY)
+            .ok_or_else(|| Status::error(format!("reading {PRE_SCORE_STATE_KEY:?} from cycleState: not found")))?;
+        if state.ignored_nodes.contains(node.name()) {
+            return Ok(IGNORED_SCORE);
+        }
+        let labels = node.labels();
+        let mut score = 0.0;
+        for (index, constraint) in state.constraints.iter().enumerate() {
+            let Some(value) = labels.get(&constraint.topology_key) else { continue };
+            let count = if constraint.topology_key == LABEL_HOSTNAME {
+                count_matching_pods(&node.pods, &constraint.selector, pod.namespace())
+            } else {
+                state.topology_value_pod_counts[index].get(value.as_str()).copied().unwrap_or(0)
+            };
+            score += score_for_count(count, constraint.max_skew, state.topology_normalizing_weight[index]);
+        }
+        Ok(score.round() as i64)
+    }
+
+    /// Reverses and scales: the least crowded node scores 100; ignored nodes score 0.
+    fn normalize_score(&self, state: &CycleState, _pod: &PodInfo, scores: &mut [i64]) -> Status {
+        if state.read::<PreScoreState>(PRE_SCORE_STATE_KEY).is_none() {
+            return Status::success();
+        }
+        let valid = || scores.iter().copied().filter(|score| *score != IGNORED_SCORE);
+        let min = valid().min().unwrap_or(i64::MAX);
+        let max = valid().max().unwrap_or(0).max(0);
+        for score in scores.iter_mut() {
+            *score = if *score == IGNORED_SCORE {
+                0
+            } else if max == 0 {
+                MAX_NODE_SCORE
+            } else {
+                MAX_NODE_SCORE * (max + min - *score) / max
+            };
+        }
+        Status::success()
+    }
+}
+
+/// The PreScore state a cycle holds, for tests.
+pub fn pre_score_state(state: &CycleState) -> Option<&PreScoreState> {
+    state.read::<PreScoreState>(PRE_SCORE_STATE_KEY)
+}
