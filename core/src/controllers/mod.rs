@@ -9,18 +9,29 @@
 
 pub mod action;
 pub mod deployment;
+pub mod endpoints;
+pub mod endpointslice;
 pub mod expectations;
 pub mod job;
+pub mod node_ipam;
+pub mod node_lifecycle;
 pub mod owner;
 pub mod pods;
 pub mod replicaset;
+pub mod service_pods;
+pub mod taint_eviction;
 pub mod ttl_after_finished;
 
 pub use action::{Action, CreatedEvent, EventType, PatchType, PropagationPolicy, Reconciled};
 pub use deployment::{DeploymentError, reconcile_deployment};
+pub use endpoints::reconcile_endpoints;
+pub use endpointslice::reconcile_endpoint_slices;
 pub use expectations::{ControllerExpectations, EXPECTATIONS_TIMEOUT};
 pub use job::{JobError, reconcile_job};
+pub use node_ipam::{NodeIpamConfig, PodCidrAllocations, reconcile_node_ipam};
+pub use node_lifecycle::{NodeLifecycleConfig, NodeLifecycleState, reconcile_node_lifecycle};
 pub use replicaset::{ReplicaSetError, reconcile_replica_set, reconcile_replication_controller};
+pub use taint_eviction::reconcile_taint_eviction;
 pub use ttl_after_finished::{TtlAfterFinishedError, reconcile_ttl_after_finished};
 
 /// Most pods a ReplicaSet creates or deletes in one sync, as Kubernetes' `BurstReplicas`.
