@@ -300,3 +300,36 @@ fn a_lost_nodes_pods_are_evicted_after_their_300_second_toleration() {
     assert_eq!(health::condition(&nodes[1], "Ready").unwrap().status, "True");
     assert!(!taints::has_taint(&nodes[1], UNREACHABLE_TAINT_KEY));
 }
+
+/// Creates a pod through the API server and returns its tolerations.
+fn admitted_tolerations(tolerations: Value) -> Value {
+    use crate::api::{ApiRequest, ApiResponse, ApiServer, Method};
+    let mut server = ApiServer::new(crate::store::MemoryStore::new(), 1);
+    server.bootstrap(at(0)).unwrap();
+    let body = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
+        "spec": {"containers": [{"name": "c", "image": "nginx"}], "tolerations": tolerations}});
+    let request = ApiRequest::new(Method::Post, "/api/v1/namespaces/default/pods").with_json(&body);
+    let ApiResponse::Json { status: 201, body, .. } = server.handle(&request, at(0)) else { panic!("pod not created") };
+    body["spec"]["tolerations"].clone()
+}
+
+// DefaultTolerationSeconds admission (plugin/pkg/admission/defaulttolerationseconds tests): both
+// tolerations are added for 300 s unless the pod already tolerates the taint.
+#[test]
+fn admission_gives_pods_300_seconds_of_not_ready_and_unreachable_toleration() {
+    let added = admitted_tolerations(json!([]));
+    assert_eq!(
+        added,
+        json!([
+            {"key": "node.kubernetes.io/not-ready", "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300},
+            {"key": "node.kubernetes.io/unreachable", "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300},
+        ])
+    );
+    let own = json!([{"key": "node.kubernetes.io/unreachable", "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 60}]);
+    let kept = admitted_tolerations(own);
+    assert_eq!(kept.as_array().unwrap().len(), 2);
+    assert_eq!(kept[0]["tolerationSeconds"], 60);
+    assert_eq!(kept[1]["key"], "node.kubernetes.io/not-ready");
+    let everything = admitted_tolerations(json!([{"operator": "Exists"}]));
+    assert_eq!(everything, json!([{"operator": "Exists"}]));
+}
