@@ -153,7 +153,9 @@ impl<S: Store> ApiServer<S> {
         if let Some(finalizer) = finalizer {
             self.add_finalizer(path, &stored, finalizer)?;
         }
-        Ok(match objects::delete(&mut self.store, &key, &parsed.options, now)? {
+        let outcome = objects::delete(&mut self.store, &key, &parsed.options, now)?;
+        self.release_if_deleted(&outcome);
+        Ok(match outcome {
             Outcome::Deleted(object) | Outcome::Stored(object) => (200, object),
             Outcome::MarkedForDeletion(object) => (202, object),
         })

@@ -7,6 +7,7 @@
 //! subresources, with Kubernetes' `Status` errors.
 
 mod admission;
+pub mod allocation;
 mod body;
 pub mod conversion;
 mod delete;
@@ -25,7 +26,7 @@ pub mod table;
 pub mod watch;
 mod write;
 
-pub use admission::NAMESPACE_FINALIZER;
+pub use admission::{DEFAULT_TOLERATION_SECONDS, NAMESPACE_FINALIZER};
 pub use delete::{DEFAULT_TERMINATION_GRACE_PERIOD_SECONDS, FOREGROUND_DELETION_FINALIZER, ORPHAN_FINALIZER};
 pub use request::{ApiRequest, ApiResponse, Method};
 pub use server::{ApiServer, SYSTEM_NAMESPACES};

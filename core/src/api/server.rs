@@ -8,29 +8,48 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde_json::json;
 
+use super::allocation::{AllocationConfig, ServiceAllocators};
 use super::path::{ApiPath, ResourcePath, parse_path};
 use super::request::{ApiRequest, ApiResponse, Method};
 use super::status::ApiError;
 use crate::object::Object;
 use crate::object::kinds;
-use crate::store::Store;
+use crate::store::{ListOptions, Store};
 
 /// The namespaces every cluster has from its first moment, as Kubernetes creates them.
 pub const SYSTEM_NAMESPACES: [&str; 4] = ["default", "kube-system", "kube-public", "kube-node-lease"];
 
-/// The API server's state: the store and the generator for uids and generated names.
+const SERVICES: kinds::GroupResource = kinds::GroupResource { group: "", resource: "services" };
+
+/// The API server's state: the store, the generator for uids and generated names, and the
+/// Service cluster IP and node port ranges.
 pub struct ApiServer<S: Store> {
     pub(super) store: S,
     pub(super) random: ChaCha8Rng,
+    pub(super) allocators: ServiceAllocators,
 }
 
 impl<S: Store> ApiServer<S> {
-    /// An API server over `store`, drawing uids and generated names from `seed`.
+    /// An API server over `store`, drawing uids and generated names from `seed`, with the
+    /// default service CIDR and node port range.
     pub fn new(store: S, seed: u64) -> ApiServer<S> {
-        ApiServer { store, random: ChaCha8Rng::seed_from_u64(seed) }
+        ApiServer::with_allocation(store, seed, AllocationConfig::default())
     }
 
-    /// Creates the system namespaces that do not exist yet.
+    /// An API server with its own service CIDR and node port range. The ranges are rebuilt
+    /// from the Services already in `store`, as after a restart.
+    pub fn with_allocation(store: S, seed: u64, config: AllocationConfig) -> ApiServer<S> {
+        let services = store.list(SERVICES, &ListOptions::all()).map(|listed| listed.items).unwrap_or_default();
+        let allocators = ServiceAllocators::repair(config, services.iter().map(|service| service.as_ref()));
+        ApiServer { store, random: ChaCha8Rng::seed_from_u64(seed), allocators }
+    }
+
+    /// The Service cluster IP and node port ranges.
+    pub fn allocators(&self) -> &ServiceAllocators {
+        &self.allocators
+    }
+
+    /// Creates the system namespaces and the `kubernetes` Service that do not exist yet.
     pub fn bootstrap(&mut self, now: Timestamp) -> Result<(), ApiError> {
         for name in SYSTEM_NAMESPACES {
             let request = ApiRequest::new(Method::Post, "/api/v1/namespaces")
@@ -43,12 +62,17 @@ impl<S: Store> ApiServer<S> {
                 ApiResponse::Watch(_) => unreachable!("a create never answers with a watch"),
             }
         }
-        Ok(())
+        self.create_kubernetes_service(now)
     }
 
     /// The store, for shells that poll watches and compact history.
     pub fn store(&self) -> &S {
         &self.store
+    }
+
+    /// The store, given back, as when an API server stops and another starts over it.
+    pub fn into_store(self) -> S {
+        self.store
     }
 
     /// The store, mutably, for shells that compact history.

@@ -50,13 +50,16 @@ impl<S: Store> ApiServer<S> {
     ) -> Result<std::sync::Arc<Object>, ApiError> {
         settle_namespace(path, &mut object)?;
         check_namespace_accepts_new_objects(&self.store, path, object.name())?;
-        let object = prepare_create(path, object)?;
+        let mut object = prepare_create(path, object)?;
         super::quota::admit_create(&mut self.store, path, &object, dry_run, now)?;
+        let allocation = self.allocate_on_create(path.resource, &mut object, dry_run)?;
         if dry_run {
             return Ok(std::sync::Arc::new(object));
         }
         let resource = storage_resource(path);
-        Ok(objects::create(&mut self.store, resource, object, now, &mut self.random)?)
+        let created = objects::create(&mut self.store, resource, object, now, &mut self.random);
+        self.finish_allocation(allocation, created.is_ok());
+        Ok(created?)
     }
 
     pub(super) fn update(
@@ -84,16 +87,23 @@ impl<S: Store> ApiServer<S> {
         dry_run: bool,
     ) -> Result<std::sync::Arc<Object>, ApiError> {
         let old = self.stored(path, name)?;
-        let object = prepare_update(path, &old, object, name)?;
+        let mut object = prepare_update(path, &old, object, name)?;
         if path.subresource.is_none() {
             super::quota::admit_update(&mut self.store, path, &old, &object, dry_run)?;
         }
+        let scope =
+            if path.subresource.as_deref() == Some("status") { UpdateScope::Status } else { UpdateScope::Object };
+        let allocation = match scope {
+            UpdateScope::Object => self.allocate_on_update(path.resource, &old, &mut object, dry_run)?,
+            UpdateScope::Status => None,
+        };
         if dry_run {
             return Ok(std::sync::Arc::new(object));
         }
-        let scope =
-            if path.subresource.as_deref() == Some("status") { UpdateScope::Status } else { UpdateScope::Object };
-        let outcome = objects::update(&mut self.store, storage_resource(path), object, scope)?;
+        let written = objects::update(&mut self.store, storage_resource(path), object, scope);
+        self.finish_allocation(allocation, written.is_ok());
+        let outcome = written?;
+        self.release_if_deleted(&outcome);
         Ok(match outcome {
             Outcome::Stored(object) | Outcome::MarkedForDeletion(object) | Outcome::Deleted(object) => object,
         })

@@ -12,39 +12,50 @@ pub mod claims;
 pub mod daemonset;
 pub mod deployment;
 pub mod disruption;
+pub mod endpoints;
+pub mod endpointslice;
 pub mod expectations;
 pub mod garbage_collector;
 pub mod history;
 pub mod job;
 pub mod manager;
 pub mod namespace;
+pub mod node_ipam;
+pub mod node_lifecycle;
 pub mod owner;
 pub mod pod_template;
 pub mod pods;
 pub mod replicaset;
 pub mod request;
 pub mod resourcequota;
+pub mod service_pods;
 pub mod serviceaccount;
 pub mod statefulset;
+pub mod taint_eviction;
+pub mod ttl_after_finished;
 #[cfg(test)]
 mod test_world;
 #[cfg(test)]
 mod testing;
-pub mod ttl_after_finished;
 
 pub use action::{Action, CreatedEvent, EventType, PatchType, PropagationPolicy, Reconciled};
 pub use daemonset::{DaemonSetError, FailedPodsBackoff, reconcile_daemon_set};
 pub use deployment::{DeploymentError, reconcile_deployment};
 pub use disruption::{DisruptionError, reconcile_disruption_budget};
+pub use endpoints::reconcile_endpoints;
+pub use endpointslice::reconcile_endpoint_slices;
 pub use expectations::{ControllerExpectations, EXPECTATIONS_TIMEOUT};
 pub use garbage_collector::reconcile_garbage_collector;
 pub use job::{JobError, reconcile_job};
 pub use namespace::{NamespaceReconciled, reconcile_namespace};
+pub use node_ipam::{NodeIpamConfig, PodCidrAllocations, reconcile_node_ipam};
+pub use node_lifecycle::{NodeLifecycleConfig, NodeLifecycleState, reconcile_node_lifecycle};
 pub use replicaset::{ReplicaSetError, reconcile_replica_set, reconcile_replication_controller};
 pub use request::{RequestError, action_request, finalize_request};
 pub use resourcequota::{RESOURCE_QUOTA_SYNC_PERIOD, reconcile_resource_quota};
 pub use serviceaccount::{DEFAULT_SERVICE_ACCOUNT_NAME, reconcile_service_accounts};
 pub use statefulset::{StatefulSetError, reconcile_stateful_set};
+pub use taint_eviction::reconcile_taint_eviction;
 pub use ttl_after_finished::{TtlAfterFinishedError, reconcile_ttl_after_finished};
 
 /// Most pods a ReplicaSet creates or deletes in one sync, as Kubernetes' `BurstReplicas`.
