@@ -76,8 +76,8 @@ impl<S: Store> Loopback<S> {
     /// Steps every component and delivers requests, answers and watch frames until nothing is
     /// left to deliver at `now`. Returns how many inputs were delivered.
     pub fn settle(&mut self, components: &mut [&mut dyn Component], now: Timestamp) -> Result<usize, LoopbackError> {
-        for index in 0..components.len() {
-            let outgoing = components[index].step(None, now);
+        for (index, component) in components.iter_mut().enumerate() {
+            let outgoing = component.step(None, now);
             self.send_all(index, outgoing, now);
         }
         let mut delivered = 0;

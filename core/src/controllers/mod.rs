@@ -32,11 +32,11 @@ pub mod service_pods;
 pub mod serviceaccount;
 pub mod statefulset;
 pub mod taint_eviction;
-pub mod ttl_after_finished;
 #[cfg(test)]
 mod test_world;
 #[cfg(test)]
 mod testing;
+pub mod ttl_after_finished;
 
 pub use action::{Action, CreatedEvent, EventType, PatchType, PropagationPolicy, Reconciled};
 pub use daemonset::{DaemonSetError, FailedPodsBackoff, reconcile_daemon_set};

@@ -78,12 +78,12 @@ impl SchedulerComponent {
             return;
         }
         let Incoming::Response { id, status, body } = input else { return };
-        if let Some(pod) = self.bindings.remove(&id) {
-            if !is_success(status) {
-                self.refused_bindings += 1;
-                let message = body["message"].as_str().unwrap_or("binding refused").to_string();
-                self.scheduler.observe(Input::BindingFailed { pod, message }, now, effects);
-            }
+        if let Some(pod) = self.bindings.remove(&id)
+            && !is_success(status)
+        {
+            self.refused_bindings += 1;
+            let message = body["message"].as_str().unwrap_or("binding refused").to_string();
+            self.scheduler.observe(Input::BindingFailed { pod, message }, now, effects);
         }
     }
 

@@ -26,7 +26,7 @@ fn is_service(object: &Object) -> bool {
 
 fn to_api_error(error: AllocationError, resource: &ResourceType, name: &str) -> ApiError {
     match error {
-        AllocationError::Invalid(field_error) => ApiError::invalid(resource, name, vec![field_error]),
+        AllocationError::Invalid(field_error) => ApiError::invalid(resource, name, vec![*field_error]),
         other => ApiError::Internal { message: other.to_string() },
     }
 }

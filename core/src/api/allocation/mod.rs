@@ -72,7 +72,7 @@ impl AllocationConfig {
 pub enum AllocationError {
     /// A requested value is taken or out of range: a 422 on the field.
     #[error("{0}")]
-    Invalid(FieldError),
+    Invalid(Box<FieldError>),
     /// A range is full: Kubernetes answers 500 (`failed to allocate a serviceIP: range is full`).
     #[error("{message}")]
     Exhausted {
@@ -84,7 +84,7 @@ pub enum AllocationError {
     Unreadable {
         /// Why it did not decode.
         #[source]
-        source: crate::object::ObjectError,
+        source: Box<crate::object::ObjectError>,
     },
 }
 

@@ -87,11 +87,11 @@ fn spec_path() -> FieldPath {
 }
 
 fn read(object: &Object) -> Result<Service, AllocationError> {
-    object.to_typed::<Service>().map_err(|source| AllocationError::Unreadable { source })
+    object.to_typed::<Service>().map_err(|source| AllocationError::Unreadable { source: Box::new(source) })
 }
 
 fn write(object: &mut Object, service: &Service) -> Result<(), AllocationError> {
-    *object = Object::from_typed(service).map_err(|source| AllocationError::Unreadable { source })?;
+    *object = Object::from_typed(service).map_err(|source| AllocationError::Unreadable { source: Box::new(source) })?;
     Ok(())
 }
 
@@ -187,7 +187,7 @@ impl ServiceAllocators {
         } else {
             let invalid = |detail: String| {
                 let path = spec_path().child("clusterIPs");
-                AllocationError::Invalid(FieldError::invalid(&path, json!([requested]), &detail))
+                AllocationError::Invalid(Box::new(FieldError::invalid(&path, json!([requested]), &detail)))
             };
             let ip: Ipv4Addr =
                 requested.parse().map_err(|_| invalid("IPv6 is not configured on this cluster".into()))?;
@@ -250,7 +250,7 @@ impl ServiceAllocators {
             if !held.contains(&requested) && !claimed.contains(&requested) {
                 self.node_ports.allocate(requested).map_err(|error| {
                     let path = spec_path().child("ports").index(index).child("nodePort");
-                    AllocationError::Invalid(FieldError::invalid(&path, requested, &error.to_string()))
+                    AllocationError::Invalid(Box::new(FieldError::invalid(&path, requested, &error.to_string())))
                 })?;
                 transaction.allocated_ports.push(requested);
             }
