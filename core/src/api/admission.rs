@@ -2,12 +2,14 @@
 //! checks, conversion to the storage version, defaulting, the kind's initial status on create
 //! (Kubernetes' `PrepareForCreate`), and validation.
 
+use k8s_openapi::api::batch::v1::Job;
 use serde_json::{Value, json};
 
 use super::conversion::to_storage;
 use super::path::ResourcePath;
 use super::status::ApiError;
 use crate::object::defaults::apply_defaults;
+use crate::object::defaults::batch::generate_job_selector;
 use crate::object::kinds::{self, GroupResource};
 use crate::object::validation::{validate_create, validate_update};
 use crate::object::{FieldError, FieldPath, Object};
@@ -66,14 +68,18 @@ pub fn check_namespace_accepts_new_objects<S: Store>(
     Ok(())
 }
 
-/// Converts, defaults, sets the initial status and validates an object about to be created.
-pub fn prepare_create(path: &ResourcePath, object: Object) -> Result<Object, ApiError> {
+/// Converts, defaults, sets the initial status, runs the kind's create-time preparation and
+/// validates an object about to be created. `uid` is the uid the store will give the object:
+/// Kubernetes fills it in before `PrepareForCreate`, and a Job's generated selector needs it.
+pub fn prepare_create(path: &ResourcePath, object: Object, uid: &str) -> Result<Object, ApiError> {
     let mut object = to_storage(path.resource, object)?;
     object.metadata.resource_version = None;
+    object.metadata.uid = Some(uid.to_string());
     apply_defaults(&mut object).map_err(|error| ApiError::bad_request(error.to_string()))?;
     default_service_account(&mut object);
     add_default_toleration_seconds(&mut object);
     set_initial_status(&mut object);
+    prepare_job(&mut object)?;
     let errors = validate_create(&object);
     if !errors.is_empty() {
         return Err(ApiError::invalid(path.resource, &display_name(&object), errors));
@@ -109,6 +115,19 @@ fn default_service_account(object: &mut Object) {
         |field: &str| spec.get(field).and_then(Value::as_str).filter(|name| !name.is_empty()).map(str::to_string);
     let name = named("serviceAccountName").or_else(|| named("serviceAccount")).unwrap_or_else(|| "default".to_string());
     spec.insert("serviceAccountName".into(), Value::from(name));
+}
+
+/// The Job registry strategy's `PrepareForCreate`: generate the selector and template labels
+/// from the Job's uid unless it asks for `manualSelector: true`.
+fn prepare_job(object: &mut Object) -> Result<(), ApiError> {
+    if object.api_version != "batch/v1" || object.kind != "Job" {
+        return Ok(());
+    }
+    let mut job: Job = object.to_typed().map_err(|error| ApiError::bad_request(error.to_string()))?;
+    generate_job_selector(&mut job);
+    let prepared = Object::from_typed(&job).map_err(|error| ApiError::bad_request(error.to_string()))?;
+    *object = prepared;
+    Ok(())
 }
 
 /// The name admission errors use: the name, or the generateName prefix before one is chosen.
@@ -187,5 +206,73 @@ fn add_default_toleration_seconds(object: &mut Object) {
                 "key": key, "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": DEFAULT_TOLERATION_SECONDS,
             }));
         }
+    }
+}
+
+#[cfg(test)]
+mod job_tests {
+    //! A Job's selector is generated on create from the uid it is stored with, as Kubernetes'
+    //! Job strategy does (`TestJobStrategy_PrepareForCreate`, `TestJobStrategy_Validate` in
+    //! `pkg/registry/batch/job/strategy_test.go`).
+
+    use serde_json::{Value, json};
+
+    use crate::api::{ApiRequest, ApiResponse, ApiServer, Method};
+    use crate::store::MemoryStore;
+
+    fn create_job(spec_changes: Value) -> (u16, Value) {
+        let now = "2026-01-01T00:00:00Z".parse().unwrap();
+        let mut server = ApiServer::new(MemoryStore::new(), 7);
+        server.bootstrap(now).unwrap();
+        let mut job = json!({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "pi"},
+            "spec": {"template": {"metadata": {"labels": {"app": "pi"}},
+                "spec": {"restartPolicy": "Never", "containers": [{"name": "pi", "image": "perl"}]}}}});
+        for (key, value) in spec_changes.as_object().unwrap() {
+            job["spec"][key] = value.clone();
+        }
+        let request = ApiRequest::new(Method::Post, "/apis/batch/v1/namespaces/default/jobs").with_json(&job);
+        match server.handle(&request, now) {
+            ApiResponse::Json { status, body, .. } => (status, body),
+            ApiResponse::Watch(_) => panic!("unexpected watch"),
+        }
+    }
+
+    #[test]
+    fn a_created_job_selects_its_own_uid_and_labels_its_template() {
+        let (status, body) = create_job(json!({}));
+        assert_eq!(status, 201, "{body}");
+        let uid = body["metadata"]["uid"].as_str().unwrap();
+        assert_eq!(body["spec"]["selector"], json!({"matchLabels": {"batch.kubernetes.io/controller-uid": uid}}));
+        assert_eq!(
+            body["spec"]["template"]["metadata"]["labels"],
+            json!({"app": "pi", "batch.kubernetes.io/controller-uid": uid, "batch.kubernetes.io/job-name": "pi",
+                "controller-uid": uid, "job-name": "pi"})
+        );
+    }
+
+    #[test]
+    fn a_manual_selector_is_kept_as_given() {
+        let (status, body) = create_job(json!({"manualSelector": true, "selector": {"matchLabels": {"app": "pi"}}}));
+        assert_eq!(status, 201, "{body}");
+        assert_eq!(body["spec"]["selector"], json!({"matchLabels": {"app": "pi"}}));
+        assert_eq!(body["spec"]["template"]["metadata"]["labels"], json!({"app": "pi"}));
+    }
+
+    #[test]
+    fn a_selector_without_manual_selector_is_refused_as_not_auto_generated() {
+        let (status, body) = create_job(json!({"selector": {"matchLabels": {"app": "pi"}}}));
+        assert_eq!(status, 422, "{body}");
+        let causes = body["details"]["causes"].as_array().unwrap();
+        assert_eq!(causes.len(), 1, "{body}");
+        assert_eq!(causes[0]["field"], "spec.selector");
+        assert!(causes[0]["message"].as_str().unwrap().ends_with("`selector` not auto-generated"), "{body}");
+    }
+
+    #[test]
+    fn a_template_label_that_disagrees_with_the_uid_is_refused() {
+        let (status, body) = create_job(json!({"template": {"metadata": {"labels": {"controller-uid": "mine"}},
+            "spec": {"restartPolicy": "Never", "containers": [{"name": "pi", "image": "perl"}]}}}));
+        assert_eq!(status, 422, "{body}");
+        assert_eq!(body["details"]["causes"][0]["field"], "spec.template.metadata.labels[controller-uid]");
     }
 }

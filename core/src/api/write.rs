@@ -13,6 +13,7 @@ use super::server::{ApiServer, storage_resource};
 use super::status::ApiError;
 use crate::object::Object;
 use crate::store::Store;
+use crate::store::names::new_uid;
 use crate::store::objects::{self, Outcome, UpdateScope};
 
 /// Whether a request asks for a dry run (`dryRun=All`): everything but the write.
@@ -50,7 +51,10 @@ impl<S: Store> ApiServer<S> {
     ) -> Result<std::sync::Arc<Object>, ApiError> {
         settle_namespace(path, &mut object)?;
         check_namespace_accepts_new_objects(&self.store, path, object.name())?;
-        let mut object = prepare_create(path, object)?;
+        // The uid the store is about to draw, read from a copy of the generator so that a refused
+        // create leaves the generator as it was.
+        let uid = new_uid(&mut self.random.clone());
+        let mut object = prepare_create(path, object, &uid)?;
         super::quota::admit_create(&mut self.store, path, &object, dry_run, now)?;
         let allocation = self.allocate_on_create(path.resource, &mut object, dry_run)?;
         if dry_run {
@@ -59,7 +63,9 @@ impl<S: Store> ApiServer<S> {
         let resource = storage_resource(path);
         let created = objects::create(&mut self.store, resource, object, now, &mut self.random);
         self.finish_allocation(allocation, created.is_ok());
-        Ok(created?)
+        let stored = created?;
+        debug_assert_eq!(stored.metadata.uid.as_deref(), Some(uid.as_str()), "the store drew another uid");
+        Ok(stored)
     }
 
     pub(super) fn update(

@@ -1,9 +1,12 @@
-//! Defaults of Jobs and CronJobs (`pkg/apis/batch/v1/defaults.go`).
+//! Defaults of Jobs and CronJobs (`pkg/apis/batch/v1/defaults.go`), and the selector the Job
+//! registry strategy generates when a Job is created (`generateSelectorIfNeeded` in
+//! `pkg/registry/batch/job/strategy.go`, run by its `PrepareForCreate`).
 //!
-//! A Job's selector and its `batch.kubernetes.io/controller-uid` / `job-name` labels are not
-//! defaults: Kubernetes' Job registry strategy generates them at create time, from the uid.
+//! The generated selector is not a default: it needs the uid the API server gives the Job, so
+//! the API server's create path calls [`generate_job_selector`] once the uid is known.
 
 use k8s_openapi::api::batch::v1::{CronJob, Job};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 
 use super::pod::default_pod_template_spec;
 use super::{set_if_empty, set_if_none};
@@ -74,6 +77,39 @@ pub fn default_job(job: &mut Job) {
     set_if_none(&mut spec.pod_replacement_policy, replacement.to_string());
     set_if_none(&mut spec.manual_selector, JOB_MANUAL_SELECTOR);
     default_pod_template_spec(&mut spec.template);
+}
+
+/// Label naming the Job a pod belongs to.
+pub const JOB_NAME_LABEL: &str = "batch.kubernetes.io/job-name";
+/// Label carrying the uid of the Job a pod belongs to; the generated selector selects on it.
+pub const CONTROLLER_UID_LABEL: &str = "batch.kubernetes.io/controller-uid";
+/// The unprefixed job-name label, still set for older clients.
+pub const LEGACY_JOB_NAME_LABEL: &str = "job-name";
+/// The unprefixed controller-uid label, still set for older clients.
+pub const LEGACY_CONTROLLER_UID_LABEL: &str = "controller-uid";
+
+/// `generateSelectorIfNeeded`: unless the Job asks for `manualSelector: true`, label its pod
+/// template with its name and uid (keeping labels the user already set, which validation then
+/// refuses if they disagree) and select on `batch.kubernetes.io/controller-uid=<uid>`, added to
+/// whatever selector the user gave (which validation then refuses as not auto-generated).
+pub fn generate_job_selector(job: &mut Job) {
+    let name = job.metadata.name.clone().unwrap_or_default();
+    let uid = job.metadata.uid.clone().unwrap_or_default();
+    let Some(spec) = &mut job.spec else { return };
+    if spec.manual_selector == Some(true) {
+        return;
+    }
+    let labels =
+        spec.template.metadata.get_or_insert_with(Default::default).labels.get_or_insert_with(Default::default);
+    for key in [LEGACY_JOB_NAME_LABEL, JOB_NAME_LABEL] {
+        labels.entry(key.to_string()).or_insert_with(|| name.clone());
+    }
+    for key in [LEGACY_CONTROLLER_UID_LABEL, CONTROLLER_UID_LABEL] {
+        labels.entry(key.to_string()).or_insert_with(|| uid.clone());
+    }
+    let selector = spec.selector.get_or_insert_with(LabelSelector::default);
+    let match_labels = selector.match_labels.get_or_insert_with(Default::default);
+    match_labels.entry(CONTROLLER_UID_LABEL.to_string()).or_insert(uid);
 }
 
 /// `SetDefaults_CronJob`; the Job template gets only its pod template's defaults (the Job

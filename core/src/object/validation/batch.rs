@@ -1,12 +1,17 @@
 //! Jobs and CronJobs (`pkg/apis/batch/validation`): counts, completion mode, selector, a pod
 //! template that restarts `OnFailure` or `Never`, and the CronJob schedule.
 
+use std::collections::BTreeMap;
+
 use k8s_openapi::api::batch::v1::{CronJob, Job, JobSpec};
 
 use super::common::{invalid_string_map, nonnegative, to_json};
 use super::meta::{selector_matches, validate_label_selector};
 use super::pod::{template_labels, validate_pod_template_spec};
 use super::workloads::SELECTOR_DOES_NOT_MATCH;
+use crate::object::defaults::batch::{
+    CONTROLLER_UID_LABEL, JOB_NAME_LABEL, LEGACY_CONTROLLER_UID_LABEL, LEGACY_JOB_NAME_LABEL, generate_job_selector,
+};
 use crate::object::field_error::{FieldError, FieldPath};
 
 /// Completion modes a Job may have.
@@ -21,18 +26,39 @@ pub const CRON_JOB_NAME_MAX_LENGTH: usize = 52;
 pub const SCHEDULE_DESCRIPTORS: &[&str] =
     &["@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"];
 
-/// `ValidateJob` (spec part). A Job with neither selector nor `manualSelector: true` is accepted:
-/// the API server generates its selector when it is created.
+/// The uid a Job is validated with before the API server has given it one (`cox validate`):
+/// the selector is generated with it as the API server would generate it with the real uid.
+pub const PENDING_JOB_UID: &str = "00000000-0000-4000-8000-000000000000";
+
+/// `ValidateJob` (spec part) and `validateGeneratedSelector`. A Job without `manualSelector:
+/// true` must carry the selector and template labels the API server generates from its name
+/// and uid ([`generate_job_selector`]); a Job with no uid yet is checked as that generation
+/// would leave it.
 pub fn validate_job(job: &Job) -> Vec<FieldError> {
     let mut errors = Vec::new();
     let path = FieldPath::new("spec");
-    let Some(spec) = &job.spec else {
+    if job.spec.is_none() {
         errors.push(FieldError::required(&path, ""));
         return errors;
+    }
+    let manual = job.spec.as_ref().is_some_and(|spec| spec.manual_selector == Some(true));
+    let pending = !manual && job.metadata.uid.as_deref().unwrap_or("").is_empty();
+    let prepared;
+    let job = if pending {
+        let mut clone = job.clone();
+        clone.metadata.uid = Some(PENDING_JOB_UID.to_string());
+        generate_job_selector(&mut clone);
+        prepared = clone;
+        &prepared
+    } else {
+        job
     };
+    if !manual {
+        validate_generated_selector(job, &mut errors);
+    }
+    let Some(spec) = &job.spec else { return errors };
     match &spec.selector {
-        None if spec.manual_selector == Some(true) => errors.push(FieldError::required(&path.child("selector"), "")),
-        None => {}
+        None => errors.push(FieldError::required(&path.child("selector"), "")),
         Some(selector) => {
             validate_label_selector(selector, &path.child("selector"), &mut errors);
             if !selector_matches(selector, template_labels(&spec.template)) {
@@ -43,6 +69,53 @@ pub fn validate_job(job: &Job) -> Vec<FieldError> {
     }
     validate_job_spec(spec, &path, &mut errors);
     errors
+}
+
+/// `validateGeneratedSelector`: the template carries the name and uid labels (the prefixed ones
+/// wherever they are set, as Jobs created before they existed lack them) and the selector
+/// selects exactly what was generated.
+fn validate_generated_selector(job: &Job, errors: &mut Vec<FieldError>) {
+    let Some(selector) = job.spec.as_ref().and_then(|spec| spec.selector.as_ref()) else { return };
+    let uid = job.metadata.uid.clone().unwrap_or_default();
+    if uid.is_empty() {
+        errors.push(FieldError::required(&FieldPath::new("metadata").child("uid"), ""));
+    }
+    let name = job.metadata.name.clone().unwrap_or_default();
+    let labels = job.spec.as_ref().and_then(|spec| template_labels(&spec.template)).cloned().unwrap_or_default();
+    let metadata_path = FieldPath::new("spec").child("template").child("metadata");
+    let mut expected = BTreeMap::new();
+    let prefixed = labels.contains_key(CONTROLLER_UID_LABEL) || labels.contains_key(JOB_NAME_LABEL);
+    let mut keys = vec![(LEGACY_CONTROLLER_UID_LABEL, &uid), (LEGACY_JOB_NAME_LABEL, &name)];
+    if prefixed {
+        keys.extend([(CONTROLLER_UID_LABEL, &uid), (JOB_NAME_LABEL, &name)]);
+    }
+    for (key, value) in keys {
+        validate_has_label(&labels, &metadata_path, key, value, errors);
+        expected.insert(key.to_string(), value.clone());
+    }
+    if !selector_matches(selector, Some(&expected)) {
+        let message = "`selector` not auto-generated";
+        errors.push(FieldError::invalid(&FieldPath::new("spec").child("selector"), to_json(selector), message));
+    }
+}
+
+/// `ValidateHasLabel`: `Required` with the expected value when the label is missing, `Invalid`
+/// when it differs.
+fn validate_has_label(
+    labels: &BTreeMap<String, String>,
+    metadata_path: &FieldPath,
+    key: &str,
+    expected: &str,
+    errors: &mut Vec<FieldError>,
+) {
+    let path = metadata_path.child("labels").key(key);
+    match labels.get(key) {
+        None => errors.push(FieldError::required(&path, expected)),
+        Some(actual) if actual != expected => {
+            errors.push(invalid_string_map(&path, Some(labels), &format!("must be '{expected}'")));
+        }
+        Some(_) => {}
+    }
 }
 
 /// `validateJobSpec`: what a Job and a CronJob's job template have in common.

@@ -49,12 +49,12 @@ fn mask_trailing_dash(name: &str, prefix: bool) -> String {
 }
 
 /// The name rule Kubernetes uses for a kind: Services are DNS-1035 labels, Namespaces DNS-1123
-/// labels, PersistentVolumes and RBAC objects path segments, everything else DNS-1123 subdomains.
+/// labels, RBAC objects path segments, everything else DNS-1123 subdomains.
 pub fn name_rule_for_kind(kind: &str) -> NameRule {
     match kind {
         "Service" => name_is_dns1035_label,
         "Namespace" => name_is_dns_label,
-        "PersistentVolume" | "Role" | "ClusterRole" | "RoleBinding" | "ClusterRoleBinding" => name_is_path_segment,
+        "Role" | "ClusterRole" | "RoleBinding" | "ClusterRoleBinding" => name_is_path_segment,
         _ => name_is_dns_subdomain,
     }
 }

@@ -1,6 +1,9 @@
 //! Validation: what Kubernetes' API server checks before it stores an object, with its field
 //! paths and messages (`pkg/apis/core/validation`, `pkg/apis/apps/validation`,
-//! `pkg/apis/batch/validation`, `pkg/apis/autoscaling/validation`, `pkg/apis/policy/validation`).
+//! `pkg/apis/batch/validation`, `pkg/apis/autoscaling/validation`, `pkg/apis/policy/validation`,
+//! `pkg/apis/networking/validation`, `pkg/apis/rbac/validation`, `pkg/apis/discovery/validation`,
+//! `pkg/apis/storage/validation`, `pkg/apis/scheduling/validation`,
+//! `pkg/apis/coordination/validation`).
 //!
 //! Objects are expected to be defaulted first (`crate::object::defaults::apply_defaults`), as the
 //! API server does; undefaulted objects get `Required value` errors for the defaulted fields.
@@ -8,13 +11,24 @@
 
 pub mod autoscaling;
 pub mod batch;
+pub mod cluster;
 pub mod common;
+pub mod config;
+pub mod coordination;
+pub mod discovery;
 pub mod meta;
 pub mod name_rules;
+pub mod network;
+pub mod networking;
 pub mod pod;
+pub mod pod_scheduling;
+pub mod pod_security;
 pub mod policy;
+pub mod rbac;
 pub mod resources;
+pub mod scheduling;
 pub mod service;
+pub mod storage;
 pub mod update;
 pub mod workloads;
 
@@ -50,6 +64,18 @@ pub fn validate_update(old: &Object, new: &Object) -> Vec<FieldError> {
         ("apps/v1", "DaemonSet") => typed_pair(old, new, update::validate_daemon_set_update),
         ("apps/v1", "StatefulSet") => typed_pair(old, new, update::validate_stateful_set_update),
         ("batch/v1", "Job") => typed_pair(old, new, update::validate_job_update),
+        ("v1", "ConfigMap") => typed_pair(old, new, config::validate_config_map_update),
+        ("v1", "Secret") => typed_pair(old, new, config::validate_secret_update),
+        ("v1", "Node") => typed_pair(old, new, cluster::validate_node_update),
+        ("v1", "PersistentVolumeClaim") => typed_pair(old, new, storage::validate_persistent_volume_claim_update),
+        ("storage.k8s.io/v1", "StorageClass") => typed_pair(old, new, storage::validate_storage_class_update),
+        ("networking.k8s.io/v1", "IngressClass") => typed_pair(old, new, networking::validate_ingress_class_update),
+        ("rbac.authorization.k8s.io/v1", "RoleBinding") => typed_pair(old, new, rbac::validate_role_binding_update),
+        ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding") => {
+            typed_pair(old, new, rbac::validate_cluster_role_binding_update)
+        }
+        ("discovery.k8s.io/v1", "EndpointSlice") => typed_pair(old, new, discovery::validate_endpoint_slice_update),
+        ("scheduling.k8s.io/v1", "PriorityClass") => typed_pair(old, new, scheduling::validate_priority_class_update),
         _ => Vec::new(),
     };
     errors.extend(update_errors);
@@ -75,6 +101,24 @@ fn validate_kind(object: &Object) -> Vec<FieldError> {
             typed(object, autoscaling::validate_horizontal_pod_autoscaler_v1)
         }
         ("policy/v1", "PodDisruptionBudget") => typed(object, policy::validate_pod_disruption_budget),
+        ("v1", "ConfigMap") => typed(object, config::validate_config_map),
+        ("v1", "Secret") => typed(object, config::validate_secret),
+        ("v1", "Node") => typed(object, cluster::validate_node),
+        ("v1", "Namespace") => typed(object, cluster::validate_namespace),
+        ("v1", "PersistentVolume") => typed(object, storage::validate_persistent_volume),
+        ("v1", "PersistentVolumeClaim") => typed(object, storage::validate_persistent_volume_claim),
+        ("v1", "Endpoints") => typed(object, discovery::validate_endpoints),
+        ("storage.k8s.io/v1", "StorageClass") => typed(object, storage::validate_storage_class),
+        ("networking.k8s.io/v1", "Ingress") => typed(object, networking::validate_ingress),
+        ("networking.k8s.io/v1", "IngressClass") => typed(object, networking::validate_ingress_class),
+        ("networking.k8s.io/v1", "NetworkPolicy") => typed(object, networking::validate_network_policy),
+        ("rbac.authorization.k8s.io/v1", "Role") => typed(object, rbac::validate_role),
+        ("rbac.authorization.k8s.io/v1", "ClusterRole") => typed(object, rbac::validate_cluster_role),
+        ("rbac.authorization.k8s.io/v1", "RoleBinding") => typed(object, rbac::validate_role_binding),
+        ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding") => typed(object, rbac::validate_cluster_role_binding),
+        ("discovery.k8s.io/v1", "EndpointSlice") => typed(object, discovery::validate_endpoint_slice),
+        ("coordination.k8s.io/v1", "Lease") => typed(object, coordination::validate_lease),
+        ("scheduling.k8s.io/v1", "PriorityClass") => typed(object, scheduling::validate_priority_class),
         _ => Vec::new(),
     }
 }

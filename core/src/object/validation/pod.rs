@@ -11,6 +11,8 @@ use k8s_openapi::api::core::v1::{
 use super::common::{SUPPORTED_PORT_PROTOCOLS, is_valid_port_number, nonnegative, port_number_or_name};
 use super::meta::{validate_annotations, validate_labels};
 use super::name_rules::{is_dns1123_label, is_dns1123_subdomain};
+use super::pod_scheduling::{validate_affinity, validate_tolerations, validate_topology_spread_constraints};
+use super::pod_security::{validate_container_security_context, validate_pod_security_context};
 use super::resources::validate_resource_requirements;
 use crate::object::defaults::volume_source_names;
 use crate::object::field_error::{FieldError, FieldPath};
@@ -94,11 +96,41 @@ pub fn validate_pod_spec(spec: &PodSpec, extra_volumes: &[String], path: &FieldP
             }
         }
     }
+    validate_pod_security_context(spec, path, errors);
+    validate_container_security_contexts(spec, path, errors);
+    validate_affinity(spec.affinity.as_ref(), &path.child("affinity"), errors);
+    validate_tolerations(spec.tolerations.as_deref().unwrap_or_default(), &path.child("tolerations"), errors);
+    validate_topology_spread_constraints(
+        spec.topology_spread_constraints.as_deref().unwrap_or_default(),
+        &path.child("topologySpreadConstraints"),
+        errors,
+    );
     if let Some(seconds) = spec.active_deadline_seconds
         && !(1..=ACTIVE_DEADLINE_SECONDS_MAX).contains(&seconds)
     {
         let message = super::common::inclusive_range_error(1, ACTIVE_DEADLINE_SECONDS_MAX);
         errors.push(FieldError::invalid(&path.child("activeDeadlineSeconds"), seconds, &message));
+    }
+}
+
+/// Each container's own securityContext; pods share the host's user namespace unless
+/// `hostUsers: false`.
+fn validate_container_security_contexts(spec: &PodSpec, path: &FieldPath, errors: &mut Vec<FieldError>) {
+    let host_users = spec.host_users != Some(false);
+    let groups = [
+        ("containers", spec.containers.as_slice()),
+        ("initContainers", spec.init_containers.as_deref().unwrap_or_default()),
+    ];
+    for (field, containers) in groups {
+        for (index, container) in containers.iter().enumerate() {
+            let container_path = path.child(field).index(index);
+            validate_container_security_context(
+                container.security_context.as_ref(),
+                host_users,
+                &container_path,
+                errors,
+            );
+        }
     }
 }
 

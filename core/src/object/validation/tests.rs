@@ -13,7 +13,10 @@ use crate::object::defaults::apply_defaults;
 use crate::object::field_error::{FieldErrorType, join_field_errors};
 
 mod cases;
+mod cluster_network;
+mod config_storage;
 mod names;
+mod pod_details;
 mod snapshots;
 
 /// A defaulted object from JSON, as the API server would validate it.
@@ -89,6 +92,21 @@ type Case<'a> = (&'a str, Value, Vec<(&'a str, FieldErrorType)>);
 fn check_create_table(cases: Vec<Case>) {
     for (name, value, expected) in cases {
         let errors = validate_create(&defaulted(value));
+        let expected: Vec<(String, FieldErrorType)> =
+            expected.into_iter().map(|(path, error_type)| (path.to_string(), error_type)).collect();
+        assert_eq!(found(&errors), expected, "case {name:?}: {}", join_field_errors(&errors));
+    }
+}
+
+/// One update table row: a case name, the old and new objects, and the errors expected.
+type UpdateCase<'a> = (&'a str, Value, Value, Vec<(&'a str, FieldErrorType)>);
+
+/// Runs `validate_update` over (old, new) pairs and compares (path, type).
+fn check_update_table(cases: Vec<UpdateCase>) {
+    for (name, old, new, expected) in cases {
+        let mut old = defaulted(old);
+        old.metadata.resource_version = Some("1".into());
+        let errors = validate_update(&old, &defaulted(new));
         let expected: Vec<(String, FieldErrorType)> =
             expected.into_iter().map(|(path, error_type)| (path.to_string(), error_type)).collect();
         assert_eq!(found(&errors), expected, "case {name:?}: {}", join_field_errors(&errors));

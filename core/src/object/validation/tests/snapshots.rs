@@ -60,3 +60,50 @@ fn forbidden_updates_read_like_kubernetes() {
         .collect();
     insta::assert_snapshot!(errors.join("\n"));
 }
+
+#[test]
+fn config_storage_and_network_objects_with_mistakes_read_like_kubernetes() {
+    let objects = [
+        json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "namespace": "default"},
+            "data": {"a*b": "x", "key": "y"}, "binaryData": {"key": "eQ=="}}),
+        json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s", "namespace": "default"},
+            "type": "kubernetes.io/tls", "data": {"..": "eA=="}}),
+        json!({"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "p", "namespace": "default"},
+            "spec": {"accessModes": ["ReadWriteSometimes"], "resources": {"requests": {"storage": "0"}}}}),
+        json!({"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": {"name": "i", "namespace": "default"},
+            "spec": {"rules": [{"host": "*.*.example.com", "http": {"paths": [
+                {"path": "api", "pathType": "Prefix", "backend": {"service": {"name": "api", "port": {"number": 80, "name": "http"}}}},
+                {"path": "/x", "pathType": "Regex", "backend": {"service": {"name": "x"}}}]}}]}}),
+        json!({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": "n", "namespace": "default"},
+            "spec": {"podSelector": {}, "policyTypes": ["Inbound"], "ingress": [{"ports": [{"port": 80, "endPort": 79}],
+                "from": [{"ipBlock": {"cidr": "10.0.0.0/16", "except": ["10.1.0.0/24"]}}]}]}}),
+        json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding", "metadata": {"name": "b"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "r"},
+            "subjects": [{"kind": "ServiceAccount", "name": "default"}, {"kind": "Robot", "name": "r2"}]}),
+    ];
+    let text: Vec<String> = objects.into_iter().map(messages).collect();
+    insta::assert_snapshot!(text.join("\n"));
+}
+
+#[test]
+fn pod_scheduling_mistakes_read_like_kubernetes() {
+    let value = with(
+        valid_pod(),
+        &[
+            (
+                "/spec/tolerations",
+                json!([{"key": "a", "operator": "Exists", "value": "b"}, {"operator": "Equal", "tolerationSeconds": 5}]),
+            ),
+            (
+                "/spec/topologySpreadConstraints",
+                json!([{"maxSkew": 0, "topologyKey": "zone", "whenUnsatisfiable": "Sometimes", "minDomains": 2}]),
+            ),
+            (
+                "/spec/affinity",
+                json!({"podAntiAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": [{"weight": 200, "podAffinityTerm": {"topologyKey": "zone"}}]}}),
+            ),
+            ("/spec/securityContext", json!({"runAsUser": -1, "seccompProfile": {"type": "Localhost"}})),
+        ],
+    );
+    insta::assert_snapshot!(messages(value));
+}
