@@ -8,8 +8,10 @@
 //! keeps in memory and which the shell passes in explicitly.
 
 pub mod action;
+pub mod cronjob;
 pub mod deployment;
 pub mod expectations;
+pub mod hpa;
 pub mod job;
 pub mod owner;
 pub mod pods;
@@ -17,8 +19,10 @@ pub mod replicaset;
 pub mod ttl_after_finished;
 
 pub use action::{Action, CreatedEvent, EventType, PatchType, PropagationPolicy, Reconciled};
+pub use cronjob::reconcile_cron_job;
 pub use deployment::{DeploymentError, reconcile_deployment};
 pub use expectations::{ControllerExpectations, EXPECTATIONS_TIMEOUT};
+pub use hpa::reconcile_horizontal_pod_autoscaler;
 pub use job::{JobError, reconcile_job};
 pub use replicaset::{ReplicaSetError, reconcile_replica_set, reconcile_replication_controller};
 pub use ttl_after_finished::{TtlAfterFinishedError, reconcile_ttl_after_finished};
