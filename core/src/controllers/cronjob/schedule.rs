@@ -214,7 +214,7 @@ impl Schedule {
                 if !added {
                     added = true;
                     let (year, month, day) = (time.year().into(), time.month().into(), time.day().into());
-                    time = local(year, month, day, time.hour().into(), 0, time_zone)?;
+                    time = local(year, month, day, time.hour(), 0, time_zone)?;
                 }
                 time = time.checked_add(SignedDuration::from_hours(1)).ok()?;
                 if time.hour() == 0 {

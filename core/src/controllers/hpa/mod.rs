@@ -70,6 +70,9 @@ struct MetricProposal {
     status: MetricStatus,
 }
 
+/// The replica count the metrics ask for, the metric that asked, and every metric's status.
+type MetricsDecision = (i32, String, Vec<MetricStatus>);
+
 /// One metric's failure: the `ScalingActive` reason and the error.
 struct MetricFailure {
     reason: &'static str,
@@ -201,7 +204,7 @@ impl SyncHpa<'_> {
         scale: &Scale,
         observed: Observed<'_>,
         current: i32,
-    ) -> Result<(i32, String, Vec<MetricStatus>), (Vec<MetricStatus>, String)> {
+    ) -> Result<MetricsDecision, (Vec<MetricStatus>, String)> {
         let selector_text = scale.status.as_ref().and_then(|status| status.selector.clone()).unwrap_or_default();
         if selector_text.is_empty() {
             self.event(EventType::Warning, "SelectorRequired", "selector is required");
@@ -239,18 +242,18 @@ impl SyncHpa<'_> {
                 Err(failure) => failures.push(failure),
             }
         }
-        if let Some(first) = failures.first() {
-            if failures.len() >= specs.len() || replicas < current {
-                let message = format!("the HPA was unable to compute the replica count: {}", first.message);
-                self.condition(SCALING_ACTIVE, false, first.reason, &message);
-                let error = format!(
-                    "invalid metrics ({} invalid out of {}), first error is: {}",
-                    failures.len(),
-                    specs.len(),
-                    first.message
-                );
-                return Err((statuses, error));
-            }
+        if let Some(first) = failures.first()
+            && (failures.len() >= specs.len() || replicas < current)
+        {
+            let message = format!("the HPA was unable to compute the replica count: {}", first.message);
+            self.condition(SCALING_ACTIVE, false, first.reason, &message);
+            let error = format!(
+                "invalid metrics ({} invalid out of {}), first error is: {}",
+                failures.len(),
+                specs.len(),
+                first.message
+            );
+            return Err((statuses, error));
         }
         let message = format!("the HPA was able to successfully calculate a replica count from {metric}");
         self.condition(SCALING_ACTIVE, true, "ValidMetricFound", &message);
