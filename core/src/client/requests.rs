@@ -50,7 +50,14 @@ pub fn request_for_action(action: &Action) -> Result<ApiRequest, RequestError> {
             Ok(ApiRequest::new(Method::Put, &path).with_json(&object.to_value()))
         }
         Action::Patch { resource, namespace, name, patch_type, body } => {
-            let path = object_path(served(*resource)?, namespace, name);
+            // A subresource travels in the resource name (`deployments/scale`), as the HPA
+            // controller patches the scale of whatever it targets.
+            let (plural, subresource) = split_subresource(resource.resource);
+            let served = served(GroupResource { group: resource.group, resource: plural })?;
+            let path = match subresource {
+                Some(subresource) => subresource_path(served, namespace, name, subresource),
+                None => object_path(served, namespace, name),
+            };
             Ok(ApiRequest::new(Method::Patch, &path)
                 .with_body(patch_type.content_type(), body.to_string().into_bytes()))
         }
@@ -83,6 +90,14 @@ pub fn propagation_policy_name(policy: PropagationPolicy) -> &'static str {
         PropagationPolicy::Background => "Background",
         PropagationPolicy::Foreground => "Foreground",
         PropagationPolicy::Orphan => "Orphan",
+    }
+}
+
+/// Splits `deployments/scale` into the plural and the subresource.
+fn split_subresource(resource: &'static str) -> (&'static str, Option<&'static str>) {
+    match resource.split_once('/') {
+        Some((plural, subresource)) => (plural, Some(subresource)),
+        None => (resource, None),
     }
 }
 
@@ -143,6 +158,19 @@ mod tests {
         let request = request_for_action(&action).unwrap();
         assert_eq!(request.path, "/apis/apps/v1/namespaces/a/replicasets/web-abc");
         assert_eq!(request.header("Content-Type"), Some("application/strategic-merge-patch+json"));
+    }
+
+    #[test]
+    fn a_patch_of_a_scale_subresource_goes_to_the_subresource_path() {
+        let action = Action::Patch {
+            resource: GroupResource { group: "apps", resource: "deployments/scale" },
+            namespace: "a".into(),
+            name: "web".into(),
+            patch_type: PatchType::Merge,
+            body: json!({"spec": {"replicas": 4}}),
+        };
+        let request = request_for_action(&action).unwrap();
+        assert_eq!(request.path, "/apis/apps/v1/namespaces/a/deployments/web/scale");
     }
 
     #[test]

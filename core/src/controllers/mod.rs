@@ -9,6 +9,7 @@
 
 pub mod action;
 pub mod claims;
+pub mod cronjob;
 pub mod daemonset;
 pub mod deployment;
 pub mod disruption;
@@ -17,6 +18,7 @@ pub mod endpointslice;
 pub mod expectations;
 pub mod garbage_collector;
 pub mod history;
+pub mod hpa;
 pub mod job;
 pub mod manager;
 pub mod namespace;
@@ -39,6 +41,7 @@ mod testing;
 pub mod ttl_after_finished;
 
 pub use action::{Action, CreatedEvent, EventType, PatchType, PropagationPolicy, Reconciled};
+pub use cronjob::reconcile_cron_job;
 pub use daemonset::{DaemonSetError, FailedPodsBackoff, reconcile_daemon_set};
 pub use deployment::{DeploymentError, reconcile_deployment};
 pub use disruption::{DisruptionError, reconcile_disruption_budget};
@@ -46,6 +49,7 @@ pub use endpoints::reconcile_endpoints;
 pub use endpointslice::reconcile_endpoint_slices;
 pub use expectations::{ControllerExpectations, EXPECTATIONS_TIMEOUT};
 pub use garbage_collector::reconcile_garbage_collector;
+pub use hpa::reconcile_horizontal_pod_autoscaler;
 pub use job::{JobError, reconcile_job};
 pub use namespace::{NamespaceReconciled, reconcile_namespace};
 pub use node_ipam::{NodeIpamConfig, PodCidrAllocations, reconcile_node_ipam};
