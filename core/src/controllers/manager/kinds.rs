@@ -3,16 +3,21 @@
 
 use std::collections::BTreeSet;
 
-use k8s_openapi::api::apps::v1::ReplicaSet;
-use k8s_openapi::api::core::v1::Pod;
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::apps::v1::{ControllerRevision, ReplicaSet};
+use k8s_openapi::api::core::v1::{Node, PersistentVolumeClaim, Pod};
+use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::jiff::Timestamp;
 
 use super::caches::Caches;
+use crate::controllers::endpointslice::SERVICE_NAME_LABEL;
 use crate::controllers::expectations::ControllerExpectations;
 use crate::controllers::owner::controller_of;
+use crate::controllers::service_pods::service_selector;
 use crate::controllers::{
-    Reconciled, reconcile_deployment, reconcile_job, reconcile_replica_set, reconcile_replication_controller,
-    reconcile_ttl_after_finished,
+    Reconciled, reconcile_deployment, reconcile_endpoint_slices, reconcile_endpoints, reconcile_job,
+    reconcile_replica_set, reconcile_replication_controller, reconcile_stateful_set, reconcile_ttl_after_finished,
 };
 
 /// One controller of the manager.
@@ -28,16 +33,25 @@ pub enum ControllerKind {
     Job,
     /// `ttl-after-finished`.
     TtlAfterFinished,
+    /// `statefulset`.
+    StatefulSet,
+    /// `endpoints`.
+    Endpoints,
+    /// `endpointslice`.
+    EndpointSlice,
 }
 
 impl ControllerKind {
     /// Every controller, in the order the manager starts them.
-    pub const ALL: [ControllerKind; 5] = [
+    pub const ALL: [ControllerKind; 8] = [
         ControllerKind::ReplicaSet,
         ControllerKind::ReplicationController,
         ControllerKind::Deployment,
         ControllerKind::Job,
         ControllerKind::TtlAfterFinished,
+        ControllerKind::StatefulSet,
+        ControllerKind::Endpoints,
+        ControllerKind::EndpointSlice,
     ];
 
     /// The name `--controllers` uses.
@@ -48,6 +62,9 @@ impl ControllerKind {
             ControllerKind::Deployment => "deployment",
             ControllerKind::Job => "job",
             ControllerKind::TtlAfterFinished => "ttl-after-finished",
+            ControllerKind::StatefulSet => "statefulset",
+            ControllerKind::Endpoints => "endpoints",
+            ControllerKind::EndpointSlice => "endpointslice",
         }
     }
 
@@ -116,6 +133,57 @@ impl ControllerKind {
                 let Some(job) = caches.jobs.get(namespace, name) else { return Ok(None) };
                 reconcile_ttl_after_finished(job, now).map(Some).map_err(|e| text(&e))
             }
+            ControllerKind::StatefulSet => {
+                let Some(set) = caches.stateful_sets.get(namespace, name) else { return Ok(None) };
+                let uid = set.metadata.uid.as_deref();
+                let pods = candidate_pods(caches, namespace, uid);
+                // Claims are named `<template>-<set>-<ordinal>`.
+                let infix = format!("-{name}-");
+                let claims: Vec<PersistentVolumeClaim> = caches
+                    .persistent_volume_claims
+                    .in_namespace(namespace)
+                    .filter(|claim| claim.metadata.name.as_deref().is_some_and(|claim| claim.contains(&infix)))
+                    .map(|claim| claim.as_ref().clone())
+                    .collect();
+                let revisions: Vec<ControllerRevision> = caches
+                    .controller_revisions
+                    .in_namespace(namespace)
+                    .filter(|revision| {
+                        controller_of(&revision.metadata).is_none_or(|owner| Some(owner.uid.as_str()) == uid)
+                    })
+                    .map(|revision| revision.as_ref().clone())
+                    .collect();
+                reconcile_stateful_set(set, &pods, &claims, &revisions, now).map(Some).map_err(|e| text(&e))
+            }
+            ControllerKind::Endpoints => {
+                let service = caches.services.get(namespace, name).map(|service| service.as_ref());
+                let endpoints = caches.endpoints.get(namespace, name).map(|endpoints| endpoints.as_ref());
+                if service.is_none() && endpoints.is_none() {
+                    return Ok(None);
+                }
+                let pods = selected_pods(caches, namespace, service.and_then(service_selector));
+                Ok(Some(reconcile_endpoints(namespace, name, service, endpoints, &pods)))
+            }
+            ControllerKind::EndpointSlice => {
+                let Some(service) = caches.services.get(namespace, name) else { return Ok(None) };
+                let pods = selected_pods(caches, namespace, service_selector(service));
+                let slices: Vec<EndpointSlice> = caches
+                    .endpoint_slices
+                    .in_namespace(namespace)
+                    .filter(|slice| {
+                        slice
+                            .metadata
+                            .labels
+                            .as_ref()
+                            .and_then(|labels| labels.get(SERVICE_NAME_LABEL))
+                            .map(String::as_str)
+                            == Some(name)
+                    })
+                    .map(|slice| slice.as_ref().clone())
+                    .collect();
+                let nodes: Vec<Node> = caches.nodes.iter().map(|node| node.as_ref().clone()).collect();
+                Ok(Some(reconcile_endpoint_slices(service, &pods, &nodes, &slices)))
+            }
         }
     }
 }
@@ -129,4 +197,20 @@ fn candidate_pods(caches: &Caches, namespace: &str, owner_uid: Option<&str>) -> 
         .filter(|pod| controller_of(&pod.metadata).is_none_or(|owner| Some(owner.uid.as_str()) == owner_uid))
         .map(|pod| pod.as_ref().clone())
         .collect()
+}
+
+/// The namespace's pods a Service's selector selects; none without a selector.
+fn selected_pods(caches: &Caches, namespace: &str, selector: Option<&BTreeMap<String, String>>) -> Vec<Pod> {
+    let Some(selector) = selector else { return Vec::new() };
+    caches
+        .pods
+        .in_namespace(namespace)
+        .filter(|pod| labels_match(selector, pod.metadata.labels.as_ref()))
+        .map(|pod| pod.as_ref().clone())
+        .collect()
+}
+
+/// Whether `labels` carry every pair of a map selector.
+pub(super) fn labels_match(selector: &BTreeMap<String, String>, labels: Option<&BTreeMap<String, String>>) -> bool {
+    selector.iter().all(|(key, value)| labels.and_then(|labels| labels.get(key)) == Some(value))
 }

@@ -355,6 +355,13 @@ impl ControllerManager {
             keys.push((ControllerKind::Job, key_of(&job.metadata)));
             keys.push((ControllerKind::TtlAfterFinished, key_of(&job.metadata)));
         }
+        for set in self.caches.stateful_sets.iter() {
+            keys.push((ControllerKind::StatefulSet, key_of(&set.metadata)));
+        }
+        for service in self.caches.services.iter() {
+            keys.push((ControllerKind::Endpoints, key_of(&service.metadata)));
+            keys.push((ControllerKind::EndpointSlice, key_of(&service.metadata)));
+        }
         for (kind, key) in keys {
             if let Some(state) = self.controllers.get_mut(&kind) {
                 state.queue.add(&key);
