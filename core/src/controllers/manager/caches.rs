@@ -1,7 +1,7 @@
 //! The informers the controller manager shares between its controllers (client-go's shared
 //! informer factory): one list+watch per kind, whatever the number of controllers reading it.
 
-use k8s_openapi::api::apps::v1::{ControllerRevision, Deployment, ReplicaSet, StatefulSet};
+use k8s_openapi::api::apps::v1::{ControllerRevision, DaemonSet, Deployment, ReplicaSet, StatefulSet};
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{Endpoints, Node, PersistentVolumeClaim, Pod, ReplicationController, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
@@ -74,4 +74,5 @@ shared_caches! {
     endpoints: Endpoints => Endpoints,
     endpoint_slices: EndpointSlice => EndpointSlice,
     nodes: Node => Node,
+    daemon_sets: DaemonSet => DaemonSet,
 }

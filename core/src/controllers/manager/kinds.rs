@@ -16,8 +16,9 @@ use crate::controllers::expectations::ControllerExpectations;
 use crate::controllers::owner::controller_of;
 use crate::controllers::service_pods::service_selector;
 use crate::controllers::{
-    Reconciled, reconcile_deployment, reconcile_endpoint_slices, reconcile_endpoints, reconcile_job,
-    reconcile_replica_set, reconcile_replication_controller, reconcile_stateful_set, reconcile_ttl_after_finished,
+    FailedPodsBackoff, Reconciled, reconcile_daemon_set, reconcile_deployment, reconcile_endpoint_slices,
+    reconcile_endpoints, reconcile_job, reconcile_replica_set, reconcile_replication_controller,
+    reconcile_stateful_set, reconcile_ttl_after_finished,
 };
 
 /// One controller of the manager.
@@ -39,11 +40,13 @@ pub enum ControllerKind {
     Endpoints,
     /// `endpointslice`.
     EndpointSlice,
+    /// `daemonset`.
+    DaemonSet,
 }
 
 impl ControllerKind {
     /// Every controller, in the order the manager starts them.
-    pub const ALL: [ControllerKind; 8] = [
+    pub const ALL: [ControllerKind; 9] = [
         ControllerKind::ReplicaSet,
         ControllerKind::ReplicationController,
         ControllerKind::Deployment,
@@ -52,6 +55,7 @@ impl ControllerKind {
         ControllerKind::StatefulSet,
         ControllerKind::Endpoints,
         ControllerKind::EndpointSlice,
+        ControllerKind::DaemonSet,
     ];
 
     /// The name `--controllers` uses.
@@ -65,6 +69,7 @@ impl ControllerKind {
             ControllerKind::StatefulSet => "statefulset",
             ControllerKind::Endpoints => "endpoints",
             ControllerKind::EndpointSlice => "endpointslice",
+            ControllerKind::DaemonSet => "daemonset",
         }
     }
 
@@ -75,12 +80,20 @@ impl ControllerKind {
 
     /// Whether the controller keeps creation/deletion expectations.
     pub fn uses_expectations(self) -> bool {
-        matches!(self, ControllerKind::ReplicaSet | ControllerKind::ReplicationController | ControllerKind::Job)
+        matches!(
+            self,
+            ControllerKind::ReplicaSet
+                | ControllerKind::ReplicationController
+                | ControllerKind::Job
+                | ControllerKind::DaemonSet
+        )
     }
 
     /// Reconciles `namespace/name` from the caches. `Ok(None)`: the object is gone (its
     /// expectations are dropped). `manage_error` is the failure of the previous sync's writes,
-    /// which ReplicaSets report as the ReplicaFailure condition.
+    /// which ReplicaSets report as the ReplicaFailure condition. `backoff` is the DaemonSet
+    /// controller's memory of failed pods per node.
+    #[allow(clippy::too_many_arguments)]
     pub fn reconcile(
         self,
         caches: &Caches,
@@ -88,6 +101,7 @@ impl ControllerKind {
         name: &str,
         manage_error: Option<&str>,
         expectations: &mut ControllerExpectations,
+        backoff: &mut FailedPodsBackoff,
         now: Timestamp,
     ) -> Result<Option<Reconciled>, String> {
         let text = |error: &dyn std::fmt::Display| error.to_string();
@@ -145,14 +159,7 @@ impl ControllerKind {
                     .filter(|claim| claim.metadata.name.as_deref().is_some_and(|claim| claim.contains(&infix)))
                     .map(|claim| claim.as_ref().clone())
                     .collect();
-                let revisions: Vec<ControllerRevision> = caches
-                    .controller_revisions
-                    .in_namespace(namespace)
-                    .filter(|revision| {
-                        controller_of(&revision.metadata).is_none_or(|owner| Some(owner.uid.as_str()) == uid)
-                    })
-                    .map(|revision| revision.as_ref().clone())
-                    .collect();
+                let revisions = candidate_revisions(caches, namespace, uid);
                 reconcile_stateful_set(set, &pods, &claims, &revisions, now).map(Some).map_err(|e| text(&e))
             }
             ControllerKind::Endpoints => {
@@ -184,6 +191,16 @@ impl ControllerKind {
                 let nodes: Vec<Node> = caches.nodes.iter().map(|node| node.as_ref().clone()).collect();
                 Ok(Some(reconcile_endpoint_slices(service, &pods, &nodes, &slices)))
             }
+            ControllerKind::DaemonSet => {
+                let Some(daemon_set) = caches.daemon_sets.get(namespace, name) else { return Ok(None) };
+                let uid = daemon_set.metadata.uid.as_deref();
+                let pods = candidate_pods(caches, namespace, uid);
+                let revisions = candidate_revisions(caches, namespace, uid);
+                let nodes: Vec<Node> = caches.nodes.iter().map(|node| node.as_ref().clone()).collect();
+                reconcile_daemon_set(daemon_set, &nodes, &pods, &revisions, expectations, backoff, now)
+                    .map(Some)
+                    .map_err(|e| text(&e))
+            }
         }
     }
 }
@@ -213,4 +230,14 @@ fn selected_pods(caches: &Caches, namespace: &str, selector: Option<&BTreeMap<St
 /// Whether `labels` carry every pair of a map selector.
 pub(super) fn labels_match(selector: &BTreeMap<String, String>, labels: Option<&BTreeMap<String, String>>) -> bool {
     selector.iter().all(|(key, value)| labels.and_then(|labels| labels.get(key)) == Some(value))
+}
+
+/// The revisions a controller with `owner_uid` may claim: its own and the orphans.
+fn candidate_revisions(caches: &Caches, namespace: &str, owner_uid: Option<&str>) -> Vec<ControllerRevision> {
+    caches
+        .controller_revisions
+        .in_namespace(namespace)
+        .filter(|revision| controller_of(&revision.metadata).is_none_or(|owner| Some(owner.uid.as_str()) == owner_uid))
+        .map(|revision| revision.as_ref().clone())
+        .collect()
 }

@@ -63,8 +63,20 @@ pub fn route(observed: &Observed, caches: &Caches) -> Routed {
             primary(ControllerKind::StatefulSet, change, &change.object().metadata, &mut routed)
         }
         Observed::ControllerRevision(change) => {
-            if let Some(owner) = owner_of_kind(&change.object().metadata, "StatefulSet") {
+            let metadata = &change.object().metadata;
+            if let Some(owner) = owner_of_kind(metadata, "StatefulSet") {
                 routed.enqueue.push((ControllerKind::StatefulSet, owner));
+            } else if let Some(owner) = owner_of_kind(metadata, "DaemonSet") {
+                routed.enqueue.push((ControllerKind::DaemonSet, owner));
+            }
+        }
+        Observed::DaemonSet(change) => {
+            primary(ControllerKind::DaemonSet, change, &change.object().metadata, &mut routed)
+        }
+        Observed::Node(_) => {
+            // A node came, went or changed: every DaemonSet may want (or no longer want) a pod there.
+            for daemon_set in caches.daemon_sets.iter() {
+                routed.enqueue.push((ControllerKind::DaemonSet, key_of(&daemon_set.metadata)));
             }
         }
         Observed::Service(change) => {
@@ -81,7 +93,7 @@ pub fn route(observed: &Observed, caches: &Caches) -> Routed {
         }
         // Claims are read by the StatefulSet controller but, as in Kubernetes, not watched;
         // Endpoints are only written; node topology changes are not routed.
-        Observed::PersistentVolumeClaim(_) | Observed::Endpoints(_) | Observed::Node(_) => {}
+        Observed::PersistentVolumeClaim(_) | Observed::Endpoints(_) => {}
     }
     routed
 }
@@ -117,6 +129,7 @@ fn route_pod(change: &Change<Pod>, caches: &Caches, routed: &mut Routed) {
             ("ReplicationController", ControllerKind::ReplicationController),
             ("Job", ControllerKind::Job),
             ("StatefulSet", ControllerKind::StatefulSet),
+            ("DaemonSet", ControllerKind::DaemonSet),
         ] {
             if let Some(owner) = owner_of_kind(metadata, owner_kind) {
                 owners.insert((controller, owner), ());
@@ -146,6 +159,11 @@ fn route_pod(change: &Change<Pod>, caches: &Caches, routed: &mut Routed) {
         for set in caches.stateful_sets.in_namespace(namespace) {
             if selects(set.spec.as_ref().map(|spec| &spec.selector), &pod.metadata) {
                 routed.enqueue.push((ControllerKind::StatefulSet, key_of(&set.metadata)));
+            }
+        }
+        for daemon_set in caches.daemon_sets.in_namespace(namespace) {
+            if selects(daemon_set.spec.as_ref().map(|spec| &spec.selector), &pod.metadata) {
+                routed.enqueue.push((ControllerKind::DaemonSet, key_of(&daemon_set.metadata)));
             }
         }
     }

@@ -324,3 +324,42 @@ fn a_service_gets_endpoints_and_an_endpoint_slice_for_the_pods_it_selects() {
     assert_eq!(endpoints["subsets"][0]["ports"][0]["port"], 8080);
     assert_eq!(manager.stats().reconcile_errors, 0);
 }
+
+#[test]
+fn a_daemon_set_runs_one_pod_on_every_node_placed_by_the_scheduler() {
+    let mut cluster = TestCluster::new(3);
+    let mut manager = ControllerManager::new(ControllerManagerConfig::default());
+    let mut scheduler = scheduler();
+    let mut kubelet = InstantKubelet::new();
+    let daemon_set = json!({
+        "apiVersion": "apps/v1", "kind": "DaemonSet",
+        "metadata": {"name": "agent", "namespace": "default"},
+        "spec": {
+            "selector": {"matchLabels": {"app": "agent"}},
+            "template": {
+                "metadata": {"labels": {"app": "agent"}},
+                "spec": {"containers": [{"name": "agent", "image": "agent:v1"}]}
+            }
+        }
+    });
+    let (status, body) = cluster.send(Method::Post, "/apis/apps/v1/namespaces/default/daemonsets", Some(daemon_set));
+    assert_eq!(status, 201, "{body}");
+    let components: &mut [&mut dyn Component] = &mut [&mut manager, &mut scheduler, &mut kubelet];
+    assert!(cluster.run_until(components, Duration::from_secs(60), |cluster| {
+        cluster.get("/apis/apps/v1/namespaces/default/daemonsets/agent")["status"]["numberReady"] == 3
+    }));
+    let mut nodes: Vec<String> = pods(&mut cluster)
+        .iter()
+        .filter(|pod| pod["status"]["phase"] == "Running")
+        .map(|pod| {
+            // The controller pins the pod with node affinity; the scheduler binds it there.
+            let terms = &pod["spec"]["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"];
+            let pinned = &terms["nodeSelectorTerms"][0]["matchFields"][0]["values"][0];
+            assert_eq!(pinned, &pod["spec"]["nodeName"], "{pod}");
+            pod["spec"]["nodeName"].as_str().unwrap_or_default().to_string()
+        })
+        .collect();
+    nodes.sort();
+    assert_eq!(nodes, vec!["node-0", "node-1", "node-2"]);
+    assert_eq!(manager.stats().reconcile_errors, 0);
+}
