@@ -1,9 +1,10 @@
 //! The informers the controller manager shares between its controllers (client-go's shared
 //! informer factory): one list+watch per kind, whatever the number of controllers reading it.
 
-use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
+use k8s_openapi::api::apps::v1::{ControllerRevision, DaemonSet, Deployment, ReplicaSet, StatefulSet};
 use k8s_openapi::api::batch::v1::Job;
-use k8s_openapi::api::core::v1::{Pod, ReplicationController};
+use k8s_openapi::api::core::v1::{Endpoints, Node, PersistentVolumeClaim, Pod, ReplicationController, Service};
+use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::jiff::Timestamp;
 
 use crate::client::informer::{Change, Informer};
@@ -66,4 +67,12 @@ shared_caches! {
     replication_controllers: ReplicationController => ReplicationController,
     deployments: Deployment => Deployment,
     jobs: Job => Job,
+    stateful_sets: StatefulSet => StatefulSet,
+    controller_revisions: ControllerRevision => ControllerRevision,
+    persistent_volume_claims: PersistentVolumeClaim => PersistentVolumeClaim,
+    services: Service => Service,
+    endpoints: Endpoints => Endpoints,
+    endpoint_slices: EndpointSlice => EndpointSlice,
+    nodes: Node => Node,
+    daemon_sets: DaemonSet => DaemonSet,
 }

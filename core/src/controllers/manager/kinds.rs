@@ -3,16 +3,22 @@
 
 use std::collections::BTreeSet;
 
-use k8s_openapi::api::apps::v1::ReplicaSet;
-use k8s_openapi::api::core::v1::Pod;
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::apps::v1::{ControllerRevision, ReplicaSet};
+use k8s_openapi::api::core::v1::{Node, PersistentVolumeClaim, Pod};
+use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::jiff::Timestamp;
 
 use super::caches::Caches;
+use crate::controllers::endpointslice::SERVICE_NAME_LABEL;
 use crate::controllers::expectations::ControllerExpectations;
 use crate::controllers::owner::controller_of;
+use crate::controllers::service_pods::service_selector;
 use crate::controllers::{
-    Reconciled, reconcile_deployment, reconcile_job, reconcile_replica_set, reconcile_replication_controller,
-    reconcile_ttl_after_finished,
+    FailedPodsBackoff, Reconciled, reconcile_daemon_set, reconcile_deployment, reconcile_endpoint_slices,
+    reconcile_endpoints, reconcile_job, reconcile_replica_set, reconcile_replication_controller,
+    reconcile_stateful_set, reconcile_ttl_after_finished,
 };
 
 /// One controller of the manager.
@@ -28,16 +34,28 @@ pub enum ControllerKind {
     Job,
     /// `ttl-after-finished`.
     TtlAfterFinished,
+    /// `statefulset`.
+    StatefulSet,
+    /// `endpoints`.
+    Endpoints,
+    /// `endpointslice`.
+    EndpointSlice,
+    /// `daemonset`.
+    DaemonSet,
 }
 
 impl ControllerKind {
     /// Every controller, in the order the manager starts them.
-    pub const ALL: [ControllerKind; 5] = [
+    pub const ALL: [ControllerKind; 9] = [
         ControllerKind::ReplicaSet,
         ControllerKind::ReplicationController,
         ControllerKind::Deployment,
         ControllerKind::Job,
         ControllerKind::TtlAfterFinished,
+        ControllerKind::StatefulSet,
+        ControllerKind::Endpoints,
+        ControllerKind::EndpointSlice,
+        ControllerKind::DaemonSet,
     ];
 
     /// The name `--controllers` uses.
@@ -48,6 +66,10 @@ impl ControllerKind {
             ControllerKind::Deployment => "deployment",
             ControllerKind::Job => "job",
             ControllerKind::TtlAfterFinished => "ttl-after-finished",
+            ControllerKind::StatefulSet => "statefulset",
+            ControllerKind::Endpoints => "endpoints",
+            ControllerKind::EndpointSlice => "endpointslice",
+            ControllerKind::DaemonSet => "daemonset",
         }
     }
 
@@ -58,12 +80,20 @@ impl ControllerKind {
 
     /// Whether the controller keeps creation/deletion expectations.
     pub fn uses_expectations(self) -> bool {
-        matches!(self, ControllerKind::ReplicaSet | ControllerKind::ReplicationController | ControllerKind::Job)
+        matches!(
+            self,
+            ControllerKind::ReplicaSet
+                | ControllerKind::ReplicationController
+                | ControllerKind::Job
+                | ControllerKind::DaemonSet
+        )
     }
 
     /// Reconciles `namespace/name` from the caches. `Ok(None)`: the object is gone (its
     /// expectations are dropped). `manage_error` is the failure of the previous sync's writes,
-    /// which ReplicaSets report as the ReplicaFailure condition.
+    /// which ReplicaSets report as the ReplicaFailure condition. `backoff` is the DaemonSet
+    /// controller's memory of failed pods per node.
+    #[allow(clippy::too_many_arguments)]
     pub fn reconcile(
         self,
         caches: &Caches,
@@ -71,6 +101,7 @@ impl ControllerKind {
         name: &str,
         manage_error: Option<&str>,
         expectations: &mut ControllerExpectations,
+        backoff: &mut FailedPodsBackoff,
         now: Timestamp,
     ) -> Result<Option<Reconciled>, String> {
         let text = |error: &dyn std::fmt::Display| error.to_string();
@@ -116,6 +147,60 @@ impl ControllerKind {
                 let Some(job) = caches.jobs.get(namespace, name) else { return Ok(None) };
                 reconcile_ttl_after_finished(job, now).map(Some).map_err(|e| text(&e))
             }
+            ControllerKind::StatefulSet => {
+                let Some(set) = caches.stateful_sets.get(namespace, name) else { return Ok(None) };
+                let uid = set.metadata.uid.as_deref();
+                let pods = candidate_pods(caches, namespace, uid);
+                // Claims are named `<template>-<set>-<ordinal>`.
+                let infix = format!("-{name}-");
+                let claims: Vec<PersistentVolumeClaim> = caches
+                    .persistent_volume_claims
+                    .in_namespace(namespace)
+                    .filter(|claim| claim.metadata.name.as_deref().is_some_and(|claim| claim.contains(&infix)))
+                    .map(|claim| claim.as_ref().clone())
+                    .collect();
+                let revisions = candidate_revisions(caches, namespace, uid);
+                reconcile_stateful_set(set, &pods, &claims, &revisions, now).map(Some).map_err(|e| text(&e))
+            }
+            ControllerKind::Endpoints => {
+                let service = caches.services.get(namespace, name).map(|service| service.as_ref());
+                let endpoints = caches.endpoints.get(namespace, name).map(|endpoints| endpoints.as_ref());
+                if service.is_none() && endpoints.is_none() {
+                    return Ok(None);
+                }
+                let pods = selected_pods(caches, namespace, service.and_then(service_selector));
+                Ok(Some(reconcile_endpoints(namespace, name, service, endpoints, &pods)))
+            }
+            ControllerKind::EndpointSlice => {
+                let Some(service) = caches.services.get(namespace, name) else { return Ok(None) };
+                let pods = selected_pods(caches, namespace, service_selector(service));
+                let slices: Vec<EndpointSlice> = caches
+                    .endpoint_slices
+                    .in_namespace(namespace)
+                    .filter(|slice| {
+                        slice
+                            .metadata
+                            .labels
+                            .as_ref()
+                            .and_then(|labels| labels.get(SERVICE_NAME_LABEL))
+                            .map(String::as_str)
+                            == Some(name)
+                    })
+                    .map(|slice| slice.as_ref().clone())
+                    .collect();
+                let nodes: Vec<Node> = caches.nodes.iter().map(|node| node.as_ref().clone()).collect();
+                Ok(Some(reconcile_endpoint_slices(service, &pods, &nodes, &slices)))
+            }
+            ControllerKind::DaemonSet => {
+                let Some(daemon_set) = caches.daemon_sets.get(namespace, name) else { return Ok(None) };
+                let uid = daemon_set.metadata.uid.as_deref();
+                let pods = candidate_pods(caches, namespace, uid);
+                let revisions = candidate_revisions(caches, namespace, uid);
+                let nodes: Vec<Node> = caches.nodes.iter().map(|node| node.as_ref().clone()).collect();
+                reconcile_daemon_set(daemon_set, &nodes, &pods, &revisions, expectations, backoff, now)
+                    .map(Some)
+                    .map_err(|e| text(&e))
+            }
         }
     }
 }
@@ -128,5 +213,31 @@ fn candidate_pods(caches: &Caches, namespace: &str, owner_uid: Option<&str>) -> 
         .in_namespace(namespace)
         .filter(|pod| controller_of(&pod.metadata).is_none_or(|owner| Some(owner.uid.as_str()) == owner_uid))
         .map(|pod| pod.as_ref().clone())
+        .collect()
+}
+
+/// The namespace's pods a Service's selector selects; none without a selector.
+fn selected_pods(caches: &Caches, namespace: &str, selector: Option<&BTreeMap<String, String>>) -> Vec<Pod> {
+    let Some(selector) = selector else { return Vec::new() };
+    caches
+        .pods
+        .in_namespace(namespace)
+        .filter(|pod| labels_match(selector, pod.metadata.labels.as_ref()))
+        .map(|pod| pod.as_ref().clone())
+        .collect()
+}
+
+/// Whether `labels` carry every pair of a map selector.
+pub(super) fn labels_match(selector: &BTreeMap<String, String>, labels: Option<&BTreeMap<String, String>>) -> bool {
+    selector.iter().all(|(key, value)| labels.and_then(|labels| labels.get(key)) == Some(value))
+}
+
+/// The revisions a controller with `owner_uid` may claim: its own and the orphans.
+fn candidate_revisions(caches: &Caches, namespace: &str, owner_uid: Option<&str>) -> Vec<ControllerRevision> {
+    caches
+        .controller_revisions
+        .in_namespace(namespace)
+        .filter(|revision| controller_of(&revision.metadata).is_none_or(|owner| Some(owner.uid.as_str()) == owner_uid))
+        .map(|revision| revision.as_ref().clone())
         .collect()
 }

@@ -30,8 +30,8 @@ use crate::client::leader_election::{LeaderElectionConfig, LeaderElector};
 use crate::client::requests::request_for_action;
 use crate::client::workqueue::WorkQueue;
 use crate::client::{Component, Incoming, Outgoing, RequestId, is_success};
-use crate::controllers::Action;
 use crate::controllers::expectations::ControllerExpectations;
+use crate::controllers::{Action, FailedPodsBackoff};
 use crate::limits::CONTROLLER_WORKERS;
 
 /// Which controllers run, and whether to elect a leader first.
@@ -66,6 +66,8 @@ struct ControllerState {
     queue: WorkQueue,
     expectations: ControllerExpectations,
     manage_errors: BTreeMap<String, String>,
+    /// The DaemonSet controller's failed-pod back-off (empty for the others).
+    backoff: FailedPodsBackoff,
     in_flight: usize,
 }
 
@@ -268,6 +270,7 @@ impl ControllerManager {
                     name,
                     manage_error.as_deref(),
                     &mut state.expectations,
+                    &mut state.backoff,
                     now,
                 );
                 match result {
@@ -354,6 +357,16 @@ impl ControllerManager {
         for job in self.caches.jobs.iter() {
             keys.push((ControllerKind::Job, key_of(&job.metadata)));
             keys.push((ControllerKind::TtlAfterFinished, key_of(&job.metadata)));
+        }
+        for set in self.caches.stateful_sets.iter() {
+            keys.push((ControllerKind::StatefulSet, key_of(&set.metadata)));
+        }
+        for daemon_set in self.caches.daemon_sets.iter() {
+            keys.push((ControllerKind::DaemonSet, key_of(&daemon_set.metadata)));
+        }
+        for service in self.caches.services.iter() {
+            keys.push((ControllerKind::Endpoints, key_of(&service.metadata)));
+            keys.push((ControllerKind::EndpointSlice, key_of(&service.metadata)));
         }
         for (kind, key) in keys {
             if let Some(state) = self.controllers.get_mut(&kind) {

@@ -8,9 +8,11 @@ use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use super::caches::{Caches, Observed};
-use super::kinds::ControllerKind;
+use super::kinds::{ControllerKind, labels_match};
 use crate::client::informer::{Change, key_of};
+use crate::controllers::endpointslice::SERVICE_NAME_LABEL;
 use crate::controllers::owner::controller_of;
+use crate::controllers::service_pods::service_selector;
 use crate::selector::LabelSelector;
 
 /// What a change means for the controllers.
@@ -57,6 +59,41 @@ pub fn route(observed: &Observed, caches: &Caches) -> Routed {
             primary(ControllerKind::Job, change, &change.object().metadata, &mut routed);
             primary(ControllerKind::TtlAfterFinished, change, &change.object().metadata, &mut routed);
         }
+        Observed::StatefulSet(change) => {
+            primary(ControllerKind::StatefulSet, change, &change.object().metadata, &mut routed)
+        }
+        Observed::ControllerRevision(change) => {
+            let metadata = &change.object().metadata;
+            if let Some(owner) = owner_of_kind(metadata, "StatefulSet") {
+                routed.enqueue.push((ControllerKind::StatefulSet, owner));
+            } else if let Some(owner) = owner_of_kind(metadata, "DaemonSet") {
+                routed.enqueue.push((ControllerKind::DaemonSet, owner));
+            }
+        }
+        Observed::DaemonSet(change) => {
+            primary(ControllerKind::DaemonSet, change, &change.object().metadata, &mut routed)
+        }
+        Observed::Node(_) => {
+            // A node came, went or changed: every DaemonSet may want (or no longer want) a pod there.
+            for daemon_set in caches.daemon_sets.iter() {
+                routed.enqueue.push((ControllerKind::DaemonSet, key_of(&daemon_set.metadata)));
+            }
+        }
+        Observed::Service(change) => {
+            primary(ControllerKind::Endpoints, change, &change.object().metadata, &mut routed);
+            primary(ControllerKind::EndpointSlice, change, &change.object().metadata, &mut routed);
+        }
+        Observed::EndpointSlice(change) => {
+            // A managed slice changed or went away: its Service's slices are re-checked.
+            let slice = change.object();
+            if let Some(service) = slice.metadata.labels.as_ref().and_then(|labels| labels.get(SERVICE_NAME_LABEL)) {
+                let namespace = slice.metadata.namespace.as_deref().unwrap_or_default();
+                routed.enqueue.push((ControllerKind::EndpointSlice, format!("{namespace}/{service}")));
+            }
+        }
+        // Claims are read by the StatefulSet controller but, as in Kubernetes, not watched;
+        // Endpoints are only written; node topology changes are not routed.
+        Observed::PersistentVolumeClaim(_) | Observed::Endpoints(_) => {}
     }
     routed
 }
@@ -91,6 +128,8 @@ fn route_pod(change: &Change<Pod>, caches: &Caches, routed: &mut Routed) {
             ("ReplicaSet", ControllerKind::ReplicaSet),
             ("ReplicationController", ControllerKind::ReplicationController),
             ("Job", ControllerKind::Job),
+            ("StatefulSet", ControllerKind::StatefulSet),
+            ("DaemonSet", ControllerKind::DaemonSet),
         ] {
             if let Some(owner) = owner_of_kind(metadata, owner_kind) {
                 owners.insert((controller, owner), ());
@@ -111,6 +150,20 @@ fn route_pod(change: &Change<Pod>, caches: &Caches, routed: &mut Routed) {
                 caches.replica_sets.get(namespace, name).and_then(|set| owner_of_kind(&set.metadata, "Deployment"))
             {
                 routed.enqueue.push((ControllerKind::Deployment, deployment));
+            }
+        }
+    }
+    route_pod_to_services(change, caches, routed);
+    if controller_of(&pod.metadata).is_none() && !deleted {
+        let namespace = pod.metadata.namespace.as_deref().unwrap_or_default();
+        for set in caches.stateful_sets.in_namespace(namespace) {
+            if selects(set.spec.as_ref().map(|spec| &spec.selector), &pod.metadata) {
+                routed.enqueue.push((ControllerKind::StatefulSet, key_of(&set.metadata)));
+            }
+        }
+        for daemon_set in caches.daemon_sets.in_namespace(namespace) {
+            if selects(daemon_set.spec.as_ref().map(|spec| &spec.selector), &pod.metadata) {
+                routed.enqueue.push((ControllerKind::DaemonSet, key_of(&daemon_set.metadata)));
             }
         }
     }
@@ -138,6 +191,27 @@ fn route_pod(change: &Change<Pod>, caches: &Caches, routed: &mut Routed) {
             if matches {
                 routed.enqueue.push((ControllerKind::ReplicationController, key_of(&controller.metadata)));
             }
+        }
+    }
+}
+
+/// Every Service selecting the pod before or after the change re-syncs its Endpoints and
+/// EndpointSlices (`getPodServiceMemberships` of old and new).
+fn route_pod_to_services(change: &Change<Pod>, caches: &Caches, routed: &mut Routed) {
+    let pod = change.object();
+    let namespace = pod.metadata.namespace.as_deref().unwrap_or_default();
+    let old_labels = match change {
+        Change::Applied { old: Some(old), .. } => old.metadata.labels.as_ref(),
+        _ => None,
+    };
+    for service in caches.services.in_namespace(namespace) {
+        let Some(selector) = service_selector(service) else { continue };
+        let selected = labels_match(selector, pod.metadata.labels.as_ref())
+            || old_labels.is_some_and(|labels| labels_match(selector, Some(labels)));
+        if selected {
+            let key = key_of(&service.metadata);
+            routed.enqueue.push((ControllerKind::Endpoints, key.clone()));
+            routed.enqueue.push((ControllerKind::EndpointSlice, key));
         }
     }
 }

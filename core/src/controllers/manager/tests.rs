@@ -218,3 +218,148 @@ fn a_job_runs_to_completion_through_the_api() {
     let job = cluster.get("/apis/batch/v1/namespaces/default/jobs/pi");
     assert_eq!(job["status"]["succeeded"], 3);
 }
+
+fn stateful_set(replicas: i32) -> Value {
+    json!({
+        "apiVersion": "apps/v1", "kind": "StatefulSet",
+        "metadata": {"name": "web", "namespace": "default"},
+        "spec": {
+            "replicas": replicas,
+            "serviceName": "web",
+            "podManagementPolicy": "OrderedReady",
+            "selector": {"matchLabels": {"app": "web"}},
+            "template": {
+                "metadata": {"labels": {"app": "web"}},
+                "spec": {"containers": [{"name": "web", "image": "nginx",
+                    "volumeMounts": [{"name": "www", "mountPath": "/usr/share/nginx/html"}]}]}
+            },
+            "volumeClaimTemplates": [{
+                "metadata": {"name": "www"},
+                "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}
+            }]
+        }
+    })
+}
+
+fn running_pod_names(cluster: &mut TestCluster) -> Vec<String> {
+    let mut names: Vec<String> = pods(cluster)
+        .iter()
+        .filter(|pod| pod["status"]["phase"] == "Running")
+        .map(|pod| pod["metadata"]["name"].as_str().unwrap_or_default().to_string())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn a_stateful_set_creates_its_pods_in_order_with_their_claims_through_the_api() {
+    let mut cluster = TestCluster::new(3);
+    let mut manager = ControllerManager::new(ControllerManagerConfig::default());
+    let mut scheduler = scheduler();
+    let mut kubelet = InstantKubelet::new();
+    let (status, body) =
+        cluster.send(Method::Post, "/apis/apps/v1/namespaces/default/statefulsets", Some(stateful_set(3)));
+    assert_eq!(status, 201, "{body}");
+    let components: &mut [&mut dyn Component] = &mut [&mut manager, &mut scheduler, &mut kubelet];
+    assert!(cluster.run_until(components, Duration::from_secs(60), |cluster| {
+        cluster.get("/apis/apps/v1/namespaces/default/statefulsets/web")["status"]["readyReplicas"] == 3
+    }));
+    assert_eq!(running_pod_names(&mut cluster), vec!["web-0", "web-1", "web-2"]);
+    let mut claims: Vec<String> = cluster.get("/api/v1/namespaces/default/persistentvolumeclaims")["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|claim| claim["metadata"]["name"].as_str().unwrap_or_default().to_string())
+        .collect();
+    claims.sort();
+    assert_eq!(claims, vec!["www-web-0", "www-web-1", "www-web-2"]);
+    assert_eq!(manager.stats().reconcile_errors, 0);
+}
+
+#[test]
+fn a_service_gets_endpoints_and_an_endpoint_slice_for_the_pods_it_selects() {
+    let mut cluster = TestCluster::new(2);
+    let mut manager = ControllerManager::new(ControllerManagerConfig::default());
+    let mut scheduler = scheduler();
+    let mut kubelet = InstantKubelet::new();
+    cluster.send(Method::Post, "/apis/apps/v1/namespaces/default/deployments", Some(deployment(2, "web:v1")));
+    let service = json!({
+        "apiVersion": "v1", "kind": "Service",
+        "metadata": {"name": "web", "namespace": "default"},
+        "spec": {"selector": {"app": "web"}, "ports": [{"name": "http", "port": 80, "targetPort": 8080}]}
+    });
+    let (status, body) = cluster.send(Method::Post, "/api/v1/namespaces/default/services", Some(service));
+    assert_eq!(status, 201, "{body}");
+    let components: &mut [&mut dyn Component] = &mut [&mut manager, &mut scheduler, &mut kubelet];
+    let endpoint_ips = |cluster: &mut TestCluster| -> Vec<String> {
+        let endpoints = cluster.get("/api/v1/namespaces/default/endpoints/web");
+        let mut ips: Vec<String> = endpoints["subsets"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|subset| subset["addresses"].as_array().cloned().unwrap_or_default())
+            .map(|address| address["ip"].as_str().unwrap_or_default().to_string())
+            .collect();
+        ips.sort();
+        ips
+    };
+    let slice_endpoints = |cluster: &mut TestCluster| -> usize {
+        let slices = cluster.get("/apis/discovery.k8s.io/v1/namespaces/default/endpointslices");
+        slices["items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|slice| slice["metadata"]["labels"]["kubernetes.io/service-name"] == "web")
+            .map(|slice| slice["endpoints"].as_array().map_or(0, Vec::len))
+            .sum()
+    };
+    assert!(cluster.run_until(components, Duration::from_secs(60), |cluster| {
+        rolled_out(cluster, 2) && endpoint_ips(cluster).len() == 2 && slice_endpoints(cluster) == 2
+    }));
+    let mut pod_ips: Vec<String> =
+        pods(&mut cluster).iter().map(|pod| pod["status"]["podIP"].as_str().unwrap_or_default().to_string()).collect();
+    pod_ips.sort();
+    assert_eq!(endpoint_ips(&mut cluster), pod_ips);
+    let endpoints = cluster.get("/api/v1/namespaces/default/endpoints/web");
+    assert_eq!(endpoints["subsets"][0]["ports"][0]["port"], 8080);
+    assert_eq!(manager.stats().reconcile_errors, 0);
+}
+
+#[test]
+fn a_daemon_set_runs_one_pod_on_every_node_placed_by_the_scheduler() {
+    let mut cluster = TestCluster::new(3);
+    let mut manager = ControllerManager::new(ControllerManagerConfig::default());
+    let mut scheduler = scheduler();
+    let mut kubelet = InstantKubelet::new();
+    let daemon_set = json!({
+        "apiVersion": "apps/v1", "kind": "DaemonSet",
+        "metadata": {"name": "agent", "namespace": "default"},
+        "spec": {
+            "selector": {"matchLabels": {"app": "agent"}},
+            "template": {
+                "metadata": {"labels": {"app": "agent"}},
+                "spec": {"containers": [{"name": "agent", "image": "agent:v1"}]}
+            }
+        }
+    });
+    let (status, body) = cluster.send(Method::Post, "/apis/apps/v1/namespaces/default/daemonsets", Some(daemon_set));
+    assert_eq!(status, 201, "{body}");
+    let components: &mut [&mut dyn Component] = &mut [&mut manager, &mut scheduler, &mut kubelet];
+    assert!(cluster.run_until(components, Duration::from_secs(60), |cluster| {
+        cluster.get("/apis/apps/v1/namespaces/default/daemonsets/agent")["status"]["numberReady"] == 3
+    }));
+    let mut nodes: Vec<String> = pods(&mut cluster)
+        .iter()
+        .filter(|pod| pod["status"]["phase"] == "Running")
+        .map(|pod| {
+            // The controller pins the pod with node affinity; the scheduler binds it there.
+            let terms = &pod["spec"]["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"];
+            let pinned = &terms["nodeSelectorTerms"][0]["matchFields"][0]["values"][0];
+            assert_eq!(pinned, &pod["spec"]["nodeName"], "{pod}");
+            pod["spec"]["nodeName"].as_str().unwrap_or_default().to_string()
+        })
+        .collect();
+    nodes.sort();
+    assert_eq!(nodes, vec!["node-0", "node-1", "node-2"]);
+    assert_eq!(manager.stats().reconcile_errors, 0);
+}
