@@ -2,7 +2,7 @@
 //! informer factory): one list+watch per kind, whatever the number of controllers reading it.
 
 use k8s_openapi::api::apps::v1::{ControllerRevision, DaemonSet, Deployment, ReplicaSet, StatefulSet};
-use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::core::v1::{Endpoints, Node, PersistentVolumeClaim, Pod, ReplicationController, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::jiff::Timestamp;
@@ -75,4 +75,5 @@ shared_caches! {
     endpoint_slices: EndpointSlice => EndpointSlice,
     nodes: Node => Node,
     daemon_sets: DaemonSet => DaemonSet,
+    cron_jobs: CronJob => CronJob,
 }

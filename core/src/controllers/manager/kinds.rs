@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::{ControllerRevision, ReplicaSet};
+use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{Node, PersistentVolumeClaim, Pod};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::jiff::Timestamp;
@@ -16,9 +17,9 @@ use crate::controllers::expectations::ControllerExpectations;
 use crate::controllers::owner::controller_of;
 use crate::controllers::service_pods::service_selector;
 use crate::controllers::{
-    FailedPodsBackoff, Reconciled, reconcile_daemon_set, reconcile_deployment, reconcile_endpoint_slices,
-    reconcile_endpoints, reconcile_job, reconcile_replica_set, reconcile_replication_controller,
-    reconcile_stateful_set, reconcile_ttl_after_finished,
+    FailedPodsBackoff, Reconciled, reconcile_cron_job, reconcile_daemon_set, reconcile_deployment,
+    reconcile_endpoint_slices, reconcile_endpoints, reconcile_job, reconcile_replica_set,
+    reconcile_replication_controller, reconcile_stateful_set, reconcile_ttl_after_finished,
 };
 
 /// One controller of the manager.
@@ -42,11 +43,13 @@ pub enum ControllerKind {
     EndpointSlice,
     /// `daemonset`.
     DaemonSet,
+    /// `cronjob`.
+    CronJob,
 }
 
 impl ControllerKind {
     /// Every controller, in the order the manager starts them.
-    pub const ALL: [ControllerKind; 9] = [
+    pub const ALL: [ControllerKind; 10] = [
         ControllerKind::ReplicaSet,
         ControllerKind::ReplicationController,
         ControllerKind::Deployment,
@@ -56,6 +59,7 @@ impl ControllerKind {
         ControllerKind::Endpoints,
         ControllerKind::EndpointSlice,
         ControllerKind::DaemonSet,
+        ControllerKind::CronJob,
     ];
 
     /// The name `--controllers` uses.
@@ -70,6 +74,7 @@ impl ControllerKind {
             ControllerKind::Endpoints => "endpoints",
             ControllerKind::EndpointSlice => "endpointslice",
             ControllerKind::DaemonSet => "daemonset",
+            ControllerKind::CronJob => "cronjob",
         }
     }
 
@@ -200,6 +205,17 @@ impl ControllerKind {
                 reconcile_daemon_set(daemon_set, &nodes, &pods, &revisions, expectations, backoff, now)
                     .map(Some)
                     .map_err(|e| text(&e))
+            }
+            ControllerKind::CronJob => {
+                let Some(cron_job) = caches.cron_jobs.get(namespace, name) else { return Ok(None) };
+                let uid = cron_job.metadata.uid.as_deref();
+                let jobs: Vec<Job> = caches
+                    .jobs
+                    .in_namespace(namespace)
+                    .filter(|job| controller_of(&job.metadata).is_some_and(|owner| Some(owner.uid.as_str()) == uid))
+                    .map(|job| job.as_ref().clone())
+                    .collect();
+                Ok(Some(reconcile_cron_job(cron_job, &jobs, now)))
             }
         }
     }

@@ -361,6 +361,9 @@ impl ControllerManager {
         for set in self.caches.stateful_sets.iter() {
             keys.push((ControllerKind::StatefulSet, key_of(&set.metadata)));
         }
+        for cron_job in self.caches.cron_jobs.iter() {
+            keys.push((ControllerKind::CronJob, key_of(&cron_job.metadata)));
+        }
         for daemon_set in self.caches.daemon_sets.iter() {
             keys.push((ControllerKind::DaemonSet, key_of(&daemon_set.metadata)));
         }

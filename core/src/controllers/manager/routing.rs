@@ -58,7 +58,11 @@ pub fn route(observed: &Observed, caches: &Caches) -> Routed {
         Observed::Job(change) => {
             primary(ControllerKind::Job, change, &change.object().metadata, &mut routed);
             primary(ControllerKind::TtlAfterFinished, change, &change.object().metadata, &mut routed);
+            if let Some(owner) = owner_of_kind(&change.object().metadata, "CronJob") {
+                routed.enqueue.push((ControllerKind::CronJob, owner));
+            }
         }
+        Observed::CronJob(change) => primary(ControllerKind::CronJob, change, &change.object().metadata, &mut routed),
         Observed::StatefulSet(change) => {
             primary(ControllerKind::StatefulSet, change, &change.object().metadata, &mut routed)
         }

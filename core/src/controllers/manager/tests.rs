@@ -363,3 +363,33 @@ fn a_daemon_set_runs_one_pod_on_every_node_placed_by_the_scheduler() {
     assert_eq!(nodes, vec!["node-0", "node-1", "node-2"]);
     assert_eq!(manager.stats().reconcile_errors, 0);
 }
+
+#[test]
+fn a_cron_job_creates_a_job_once_the_clock_passes_the_minute() {
+    let mut cluster = TestCluster::new(1);
+    let mut manager = ControllerManager::new(ControllerManagerConfig::default());
+    let cron_job = json!({
+        "apiVersion": "batch/v1", "kind": "CronJob",
+        "metadata": {"name": "tick", "namespace": "default"},
+        "spec": {
+            "schedule": "*/1 * * * *",
+            "jobTemplate": {"spec": {"template": {"spec": {"restartPolicy": "Never",
+                "containers": [{"name": "tick", "image": "busybox"}]}}}}
+        }
+    });
+    let (status, body) = cluster.send(Method::Post, "/apis/batch/v1/namespaces/default/cronjobs", Some(cron_job));
+    assert_eq!(status, 201, "{body}");
+    let jobs = |cluster: &mut TestCluster| -> Vec<Value> {
+        cluster.get("/apis/batch/v1/namespaces/default/jobs")["items"].as_array().cloned().unwrap_or_default()
+    };
+    let components: &mut [&mut dyn Component] = &mut [&mut manager];
+    cluster.run_until(components, Duration::from_secs(1), |_| false);
+    assert!(jobs(&mut cluster).is_empty(), "nothing before the minute passes");
+    assert!(cluster.run_until(components, Duration::from_secs(61), |cluster| !jobs(cluster).is_empty()));
+    let job = &jobs(&mut cluster)[0];
+    assert_eq!(job["metadata"]["ownerReferences"][0]["kind"], "CronJob");
+    assert_eq!(job["metadata"]["ownerReferences"][0]["name"], "tick");
+    let cron_job = cluster.get("/apis/batch/v1/namespaces/default/cronjobs/tick");
+    assert!(cron_job["status"]["lastScheduleTime"].is_string(), "{cron_job}");
+    assert_eq!(manager.stats().reconcile_errors, 0);
+}
