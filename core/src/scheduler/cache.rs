@@ -16,6 +16,7 @@ use super::listers::{ClusterObjects, ListerObject};
 use super::node_info::{NodeInfo, PodInfo, PodKey};
 use super::node_tree::{NodeTree, zone_key};
 use super::snapshot::Snapshot;
+use super::topology_domains::DenseTopology;
 use crate::jiff::{SignedDuration, Timestamp};
 
 /// Why the cache refused an update.
@@ -313,6 +314,7 @@ impl Cache {
     pub fn update_snapshot(&mut self, snapshot: &mut Snapshot) {
         let rebuild_list = snapshot.tree_generation != self.tree_generation;
         let mut affinity_changed = false;
+        let mut topology_changed = false;
         if !rebuild_list {
             for name in self.by_generation.range(snapshot.generation + 1..).map(|(_, name)| name) {
                 let (Some(info), Some(position)) = (self.nodes.get(name), snapshot.index.get(name)) else {
@@ -323,6 +325,8 @@ impl Cache {
                     || !info.pods_with_affinity.is_empty()
                     || !old.pods_with_required_anti_affinity.is_empty()
                     || !info.pods_with_required_anti_affinity.is_empty();
+                snapshot.pod_index.replace_node(*position, old, info);
+                topology_changed |= DenseTopology::affected_by(old, info);
                 snapshot.node_info_list[*position] = Arc::clone(info);
             }
         }
@@ -337,8 +341,13 @@ impl Cache {
                 .collect();
             snapshot.rebuild_indexes();
             snapshot.tree_generation = self.tree_generation;
-        } else if affinity_changed {
-            snapshot.rebuild_affinity_lists();
+        } else {
+            if affinity_changed {
+                snapshot.rebuild_affinity_lists();
+            }
+            if topology_changed {
+                snapshot.dense_topology = DenseTopology::build(&snapshot.node_info_list);
+            }
         }
         if self.images_changed || rebuild_list {
             let counts = self.image_nodes.iter().map(|(image, nodes)| (image.clone(), nodes.len())).collect();

@@ -15,6 +15,7 @@ pub mod node_info;
 pub mod node_tree;
 pub mod plugins;
 pub mod pod_affinity;
+pub mod pod_index;
 pub mod profile;
 pub mod queue;
 pub mod registry;
@@ -22,6 +23,7 @@ pub mod resource;
 pub mod runtime;
 pub mod schedule_one;
 pub mod snapshot;
+pub mod topology_domains;
 
 #[cfg(test)]
 pub mod testing;

@@ -7,6 +7,10 @@ use std::sync::Arc;
 
 use super::listers::ClusterObjects;
 use super::node_info::NodeInfo;
+use super::node_info::PodInfo;
+use super::pod_index::{Candidates, PodIndex};
+use super::topology_domains::{DenseTopology, TopologyDomains};
+use crate::selector::LabelSelector;
 
 /// An immutable view of the nodes for one scheduling cycle.
 #[derive(Clone, Debug, Default)]
@@ -21,6 +25,10 @@ pub struct Snapshot {
     pub(super) have_pods_with_required_anti_affinity: Vec<Arc<NodeInfo>>,
     /// How many nodes hold each image, by normalized name.
     pub(super) image_node_counts: Arc<BTreeMap<String, usize>>,
+    /// The placed Pods by label and by the labels their affinity terms pin.
+    pub(super) pod_index: PodIndex,
+    /// The well-known topology labels of every node, as dense arrays.
+    pub(super) dense_topology: DenseTopology,
     /// Namespaces and workload selectors, as the listers hold them.
     pub(super) objects: Arc<ClusterObjects>,
     /// The cache generation this snapshot reflects.
@@ -53,6 +61,8 @@ impl Snapshot {
     pub(super) fn rebuild_indexes(&mut self) {
         self.index =
             self.node_info_list.iter().enumerate().map(|(position, info)| (info.name().to_owned(), position)).collect();
+        self.pod_index = PodIndex::build(&self.node_info_list);
+        self.dense_topology = DenseTopology::build(&self.node_info_list);
         self.rebuild_affinity_lists();
     }
 
@@ -76,6 +86,54 @@ impl Snapshot {
     /// Namespaces and workload selectors.
     pub fn objects(&self) -> &ClusterObjects {
         &self.objects
+    }
+
+    /// The placed Pods, indexed by label (each with its node's position in [`list`](Self::list)).
+    pub fn pod_index(&self) -> &PodIndex {
+        &self.pod_index
+    }
+
+    /// Calls `visit` with the position (in [`list`](Self::list)) and NodeInfo of a node and a
+    /// placed Pod on it, for every placed Pod whose labels may satisfy `selector`:
+    /// the Pods under the label values the selector pins, or every Pod when it pins none.
+    /// Callers match each Pod in full; only how many are visited depends on the index.
+    pub fn for_each_pod_possibly_matching(
+        &self,
+        selector: &LabelSelector,
+        mut visit: impl FnMut(usize, &NodeInfo, &Arc<PodInfo>),
+    ) {
+        match self.pod_index.candidates(selector) {
+            Candidates::Some(pods) => {
+                for entry in pods {
+                    visit(entry.node, &self.node_info_list[entry.node], &entry.pod);
+                }
+            }
+            Candidates::All => {
+                for (position, node) in self.node_info_list.iter().enumerate() {
+                    for pod in &node.pods {
+                        visit(position, node, pod);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Calls `visit` with every placed Pod that has affinity terms one of which may match a Pod
+    /// with these labels, and its node.
+    pub fn for_each_pod_with_terms_possibly_matching(
+        &self,
+        labels: Option<&BTreeMap<String, String>>,
+        mut visit: impl FnMut(&NodeInfo, &Arc<PodInfo>),
+    ) {
+        for entry in self.pod_index.with_terms_possibly_matching(labels) {
+            visit(&self.node_info_list[entry.node], &entry.pod);
+        }
+    }
+
+    /// Each node's domain for a well-known topology label (hostname, zone, region), by position
+    /// in [`list`](Self::list); `None` for other labels.
+    pub fn topology_domains(&self, key: &str) -> Option<&TopologyDomains> {
+        self.dense_topology.get(key)
     }
 
     /// Every node, in evaluation order.

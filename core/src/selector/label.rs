@@ -305,6 +305,18 @@ impl LabelSelector {
             _ => None,
         }
     }
+
+    /// A label the selector pins to a few values (the first `=`, `==` or `in` requirement, by
+    /// key): a set of labels can only match if it carries the key with one of these values.
+    /// Lets an index read the few objects under those values instead of testing every object.
+    pub fn pinned_values(&self) -> Option<(&str, &[String])> {
+        self.requirements.iter().find_map(|requirement| match requirement.operator {
+            Operator::Equals | Operator::DoubleEquals | Operator::In => {
+                Some((requirement.key.as_str(), requirement.values.as_slice()))
+            }
+            _ => None,
+        })
+    }
 }
 
 impl fmt::Display for LabelSelector {

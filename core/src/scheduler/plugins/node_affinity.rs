@@ -89,6 +89,12 @@ pub struct RequiredNodeAffinity {
 }
 
 impl RequiredNodeAffinity {
+    /// Whether the Pod requires nothing of nodes (no `nodeSelector`, no required node affinity),
+    /// so every node matches.
+    pub fn is_empty(&self) -> bool {
+        self.selector.as_ref().is_none_or(BTreeMap::is_empty) && self.affinity.is_none()
+    }
+
     /// The Pod's required node affinity (`GetRequiredNodeAffinity`).
     pub fn of(pod: &PodInfo) -> RequiredNodeAffinity {
         let spec = pod.spec();

@@ -114,24 +114,22 @@ fn existing_anti_affinity_counts(
     snapshot: &Snapshot,
 ) -> TopologyCounts {
     let mut counts = TopologyCounts::default();
-    for node in snapshot.have_pods_with_required_anti_affinity() {
-        if node.node().is_none() {
-            continue;
-        }
-        for existing in &node.pods_with_required_anti_affinity {
-            let Some(terms) = &existing.affinity_terms else { continue };
-            for term in &terms.required_anti_affinity {
-                if term.matches(pod, namespace_labels) {
-                    counts.update(node.labels(), &term.topology_key, 1);
-                }
+    snapshot.for_each_pod_with_terms_possibly_matching(pod.metadata.labels.as_ref(), |node, existing| {
+        let Some(terms) = existing.affinity_terms.as_ref().filter(|_| existing.has_required_anti_affinity) else {
+            return;
+        };
+        for term in &terms.required_anti_affinity {
+            if term.matches(pod, namespace_labels) {
+                counts.update(node.labels(), &term.topology_key, 1);
             }
         }
-    }
+    });
     counts
 }
 
 /// Counts the running Pods matching the incoming Pod's terms
-/// (`getIncomingAffinityAntiAffinityCounts`).
+/// (`getIncomingAffinityAntiAffinityCounts`), visiting only the Pods each term's selector can
+/// match.
 fn incoming_counts(
     affinity: &[AffinityTerm],
     anti_affinity: &[AffinityTerm],
@@ -139,26 +137,21 @@ fn incoming_counts(
 ) -> (TopologyCounts, TopologyCounts) {
     let mut affinity_counts = TopologyCounts::default();
     let mut anti_affinity_counts = TopologyCounts::default();
-    if affinity.is_empty() && anti_affinity.is_empty() {
-        return (affinity_counts, anti_affinity_counts);
-    }
-    for node in snapshot.list() {
-        if node.pods.is_empty() || node.node().is_none() {
-            continue;
-        }
-        let labels = node.labels();
-        for existing in &node.pods {
+    if let Some(first) = affinity.first() {
+        snapshot.for_each_pod_possibly_matching(&first.selector, |_, node, existing| {
             if matches_all(affinity, &existing.pod) {
                 for term in affinity {
-                    affinity_counts.update(labels, &term.topology_key, 1);
+                    affinity_counts.update(node.labels(), &term.topology_key, 1);
                 }
             }
-            for term in anti_affinity {
-                if term.matches(&existing.pod, None) {
-                    anti_affinity_counts.update(labels, &term.topology_key, 1);
-                }
+        });
+    }
+    for term in anti_affinity {
+        snapshot.for_each_pod_possibly_matching(&term.selector, |_, node, existing| {
+            if term.matches(&existing.pod, None) {
+                anti_affinity_counts.update(node.labels(), &term.topology_key, 1);
             }
-        }
+        });
     }
     (affinity_counts, anti_affinity_counts)
 }

@@ -9,6 +9,8 @@ pub mod scoring;
 #[cfg(test)]
 mod filtering_tests;
 #[cfg(test)]
+mod index_tests;
+#[cfg(test)]
 mod scoring_tests;
 
 use std::collections::{BTreeMap, HashMap};

@@ -94,8 +94,9 @@ struct IncomingPod<'a> {
 }
 
 impl InterPodAffinity {
-    /// Adds one running Pod's contributions (`processExistingPod`).
-    fn process_existing_pod(
+    /// Adds the contributions of a running Pod's own terms that the incoming Pod matches (the
+    /// second half of `processExistingPod`).
+    fn process_terms_of_existing_pod(
         &self,
         incoming: &IncomingPod<'_>,
         existing: &PodInfo,
@@ -103,12 +104,7 @@ impl InterPodAffinity {
         score: &mut TopologyScore,
     ) {
         let labels = node.labels();
-        if labels.is_empty() {
-            return;
-        }
-        score.process_weighted(&incoming.preferred_affinity, 1, &existing.pod, None, labels);
-        score.process_weighted(&incoming.preferred_anti_affinity, -1, &existing.pod, None, labels);
-        let Some(terms) = &existing.affinity_terms else {
+        let Some(terms) = existing.affinity_terms.as_ref().filter(|_| !labels.is_empty()) else {
             return;
         };
         if self.hard_pod_affinity_weight > 0 {
@@ -124,6 +120,19 @@ impl InterPodAffinity {
         }
         score.process_weighted(&terms.preferred_affinity, 1, incoming.pod, incoming.namespace_labels, labels);
         score.process_weighted(&terms.preferred_anti_affinity, -1, incoming.pod, incoming.namespace_labels, labels);
+    }
+}
+
+/// Adds the contributions of the incoming Pod's preferred terms over the running Pods they
+/// match (the first half of `processExistingPod`), visiting only the Pods each term's selector
+/// can match.
+fn process_incoming_terms(incoming: &IncomingPod<'_>, snapshot: &Snapshot, score: &mut TopologyScore) {
+    for (terms, sign) in [(&incoming.preferred_affinity, 1), (&incoming.preferred_anti_affinity, -1)] {
+        for weighted in terms {
+            snapshot.for_each_pod_possibly_matching(&weighted.term.selector, |_, node, existing| {
+                score.process_term(&weighted.term, weighted.weight * sign, &existing.pod, None, node.labels());
+            });
+        }
     }
 }
 
@@ -157,13 +166,12 @@ impl PreScorePlugin for InterPodAffinity {
             namespace_labels: objects.namespace_labels(pod.namespace()),
         };
         let mut topology_score = TopologyScore::default();
-        let all_nodes = if has_constraints { snapshot.list() } else { snapshot.have_pods_with_affinity() };
-        for node in all_nodes {
-            let pods = if has_constraints { &node.pods } else { &node.pods_with_affinity };
-            for existing in pods {
-                self.process_existing_pod(&incoming, existing, node, &mut topology_score);
-            }
+        if has_constraints {
+            process_incoming_terms(&incoming, snapshot, &mut topology_score);
         }
+        snapshot.for_each_pod_with_terms_possibly_matching(pod.pod.metadata.labels.as_ref(), |node, existing| {
+            self.process_terms_of_existing_pod(&incoming, existing, node, &mut topology_score);
+        });
         if topology_score.is_empty() {
             return Status::code_only(Code::Skip);
         }

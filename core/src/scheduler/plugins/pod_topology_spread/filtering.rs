@@ -10,7 +10,7 @@ use k8s_openapi::api::core::v1 as core;
 
 use super::{
     Constraint, DO_NOT_SCHEDULE, ERR_REASON_CONSTRAINTS_NOT_MATCH, ERR_REASON_NODE_LABEL_NOT_MATCH, PodTopologySpread,
-    count_matching_pods, node_has_all_keys,
+    counted_domains, for_each_matching_pod_domain, node_has_all_keys,
 };
 use crate::scheduler::framework::{Code, CycleState, FilterPlugin, PreFilterPlugin, PreFilterResult, Status};
 use crate::scheduler::node_info::{NodeInfo, PodInfo};
@@ -129,25 +129,15 @@ impl PreFilterPlugin for PodTopologySpread {
             return (None, Status::code_only(Code::Skip));
         }
         let required = RequiredNodeAffinity::of(pod);
-        let mut match_counts = vec![BTreeMap::<String, i64>::new(); constraints.len()];
-        for node in snapshot.list() {
-            let labels = node.labels();
-            if node.node().is_none() || !node_has_all_keys(labels, &constraints) {
-                continue;
-            }
-            for (index, constraint) in constraints.iter().enumerate() {
-                if !constraint.includes_node(pod, node, &required) {
-                    continue;
+        let (domains, distinct) = counted_domains(snapshot, &constraints, pod, &required, true, true);
+        let mut match_counts: Vec<BTreeMap<String, i64>> =
+            distinct.iter().map(|values| values.iter().map(|value| ((*value).to_owned(), 0)).collect()).collect();
+        for ((constraint, counts), domains) in constraints.iter().zip(&mut match_counts).zip(&domains) {
+            for_each_matching_pod_domain(snapshot, &constraint.selector, pod.namespace(), domains, |value| {
+                if let Some(total) = counts.get_mut(value) {
+                    *total += 1;
                 }
-                let value = labels.get(&constraint.topology_key).map(String::as_str).unwrap_or("");
-                let count = count_matching_pods(&node.pods, &constraint.selector, pod.namespace());
-                match match_counts[index].get_mut(value) {
-                    Some(total) => *total += count,
-                    None => {
-                        match_counts[index].insert(value.to_owned(), count);
-                    }
-                }
-            }
+            });
         }
         let critical_paths = match_counts
             .iter()

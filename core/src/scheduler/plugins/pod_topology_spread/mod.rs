@@ -12,11 +12,13 @@ pub mod filtering;
 pub mod scoring;
 
 #[cfg(test)]
+mod dense_tests;
+#[cfg(test)]
 mod filtering_tests;
 #[cfg(test)]
 mod scoring_tests;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use k8s_openapi::api::core::v1 as core;
@@ -32,6 +34,7 @@ use crate::scheduler::listers::ClusterObjects;
 use crate::scheduler::node_info::{NodeInfo, PodInfo};
 use crate::scheduler::node_tree::{LABEL_HOSTNAME, LABEL_TOPOLOGY_ZONE};
 use crate::scheduler::registry::RegistryError;
+use crate::scheduler::snapshot::Snapshot;
 use crate::selector::{LabelSelector, SelectorError};
 
 /// The plugin's registered name.
@@ -153,12 +156,111 @@ pub fn count_matching_pods(pods: &[Arc<PodInfo>], selector: &LabelSelector, name
     if selector.is_empty() {
         return 0;
     }
-    let matching = pods.iter().filter(|pod| {
-        pod.pod.metadata.deletion_timestamp.is_none()
-            && pod.namespace() == namespace
-            && selector.matches_optional(pod.pod.metadata.labels.as_ref())
+    pods.iter().filter(|pod| counts_towards(pod, selector, namespace)).count() as i64
+}
+
+/// Whether a placed Pod counts towards a constraint: in the incoming Pod's namespace, not being
+/// deleted, its labels matching the selector.
+fn counts_towards(pod: &PodInfo, selector: &LabelSelector, namespace: &str) -> bool {
+    pod.pod.metadata.deletion_timestamp.is_none()
+        && pod.namespace() == namespace
+        && selector.matches_optional(pod.pod.metadata.labels.as_ref())
+}
+
+/// Per constraint: the domain of each node that counts (by node position, `None` for nodes that
+/// do not), and the distinct domains (only with `want_distinct`: hostname has one per node). A node counts when it has every constraint's topology
+/// label (with `require_all_keys`) and passes the constraint's node inclusion policies.
+///
+/// When no inclusion policy applies (the usual case: the Pod requires nothing of nodes and
+/// taints are ignored) and every topology label is a well-known one, the domains come from the
+/// snapshot's dense arrays without touching the nodes.
+pub fn counted_domains<'a>(
+    snapshot: &'a Snapshot,
+    constraints: &[Constraint],
+    pod: &PodInfo,
+    required: &RequiredNodeAffinity,
+    require_all_keys: bool,
+    want_distinct: bool,
+) -> (Vec<Vec<Option<&'a str>>>, Vec<BTreeSet<&'a str>>) {
+    let nodes = snapshot.list();
+    let mut domains = vec![vec![None; nodes.len()]; constraints.len()];
+    let mut distinct = vec![BTreeSet::new(); constraints.len()];
+    let every_node_included = constraints.iter().all(|constraint| {
+        (constraint.node_affinity_policy == NodeInclusionPolicy::Ignore || required.is_empty())
+            && constraint.node_taints_policy == NodeInclusionPolicy::Ignore
     });
-    matching.count() as i64
+    let dense: Option<Vec<_>> = constraints
+        .iter()
+        .map(|constraint| snapshot.topology_domains(&constraint.topology_key))
+        .collect::<Option<_>>()
+        .filter(|_| every_node_included);
+    if let Some(dense) = dense {
+        let mut seen = vec![Vec::new(); constraints.len()];
+        for position in 0..nodes.len() {
+            if require_all_keys && dense.iter().any(|domains| domains.domain_of_node[position].is_none()) {
+                continue;
+            }
+            for (index, of_key) in dense.iter().enumerate() {
+                let Some(id) = of_key.domain_of_node[position] else {
+                    // Only without `require_all_keys`: Kubernetes reads a missing label as "".
+                    domains[index][position] = Some("");
+                    distinct[index].insert("");
+                    continue;
+                };
+                let seen = &mut seen[index];
+                if seen.len() <= id as usize {
+                    seen.resize(id as usize + 1, false);
+                }
+                seen[id as usize] = true;
+                domains[index][position] = dense[index].value_of(position);
+            }
+        }
+        for (index, seen) in seen.iter().enumerate().filter(|_| want_distinct) {
+            let values = &dense[index].values;
+            distinct[index]
+                .extend(seen.iter().enumerate().filter(|(_, seen)| **seen).map(|(id, _)| values[id].as_str()));
+        }
+        return (domains, distinct);
+    }
+    for (position, node) in nodes.iter().enumerate() {
+        let labels = node.labels();
+        if node.node().is_none() || (require_all_keys && !node_has_all_keys(labels, constraints)) {
+            continue;
+        }
+        for (index, constraint) in constraints.iter().enumerate() {
+            let value = labels.get(&constraint.topology_key).map(String::as_str).unwrap_or("");
+            if constraint.includes_node(pod, node, required) {
+                domains[index][position] = Some(value);
+                if want_distinct {
+                    distinct[index].insert(value);
+                }
+            }
+        }
+    }
+    (domains, distinct)
+}
+
+/// Calls `add` with the domain of every placed Pod that counts towards a constraint and sits on
+/// a node with a domain in `domains` (by node position; `None` for nodes that do not count).
+/// Visits only the Pods the selector can match, through the snapshot's label index; an empty
+/// selector counts nothing, as [`count_matching_pods`].
+pub fn for_each_matching_pod_domain<'a>(
+    snapshot: &Snapshot,
+    selector: &LabelSelector,
+    namespace: &str,
+    domains: &[Option<&'a str>],
+    mut add: impl FnMut(&'a str),
+) {
+    if selector.is_empty() {
+        return;
+    }
+    snapshot.for_each_pod_possibly_matching(selector, |position, _, pod| {
+        if let Some(domain) = domains[position]
+            && counts_towards(pod, selector, namespace)
+        {
+            add(domain);
+        }
+    });
 }
 
 /// The constraints of `action`, parsed, with `matchLabelKeys` merged from the Pod's labels

@@ -9,7 +9,10 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use super::{Constraint, PodTopologySpread, SCHEDULE_ANYWAY, count_matching_pods, node_has_all_keys};
+use super::{
+    Constraint, PodTopologySpread, SCHEDULE_ANYWAY, count_matching_pods, counted_domains, for_each_matching_pod_domain,
+    node_has_all_keys,
+};
 use crate::scheduler::framework::{Code, CycleState, PreScorePlugin, ScorePlugin, Status};
 use crate::scheduler::limits::MAX_NODE_SCORE;
 use crate::scheduler::node_info::{NodeInfo, PodInfo};
@@ -106,20 +109,19 @@ impl PreScorePlugin for PodTopologySpread {
             return Status::code_only(Code::Skip);
         }
         let required = RequiredNodeAffinity::of(pod);
-        for node in snapshot.list() {
-            let labels = node.labels();
-            if node.node().is_none() || (require_all_topologies && !node_has_all_keys(labels, &pre_score.constraints)) {
+        let (domains, _) =
+            counted_domains(snapshot, &pre_score.constraints, pod, &required, require_all_topologies, false);
+        for ((constraint, counts), domains) in
+            pre_score.constraints.iter().zip(&mut pre_score.topology_value_pod_counts).zip(&domains)
+        {
+            if counts.is_empty() {
                 continue;
             }
-            for (index, constraint) in pre_score.constraints.iter().enumerate() {
-                if !constraint.includes_node(pod, node, &required) {
-                    continue;
+            for_each_matching_pod_domain(snapshot, &constraint.selector, pod.namespace(), domains, |value| {
+                if let Some(total) = counts.get_mut(value) {
+                    *total += 1;
                 }
-                let value = labels.get(&constraint.topology_key).map(String::as_str).unwrap_or("");
-                if let Some(total) = pre_score.topology_value_pod_counts[index].get_mut(value) {
-                    *total += count_matching_pods(&node.pods, &constraint.selector, pod.namespace());
-                }
-            }
+            });
         }
         state.write(PRE_SCORE_STATE_KEY, pre_score);
         Status::success()
