@@ -120,9 +120,8 @@ impl ControllerManager {
     /// A manager that has not listed anything yet.
     pub fn new(config: ControllerManagerConfig) -> ControllerManager {
         let controllers = config.controllers.iter().map(|kind| (*kind, ControllerState::default())).collect();
-        let mut caches = Caches::default();
         // The node lifecycle controller watches only the node heartbeats, not every Lease.
-        caches.leases = Informer::for_namespace(NODE_LEASE_NAMESPACE);
+        let caches = Caches { leases: Informer::for_namespace(NODE_LEASE_NAMESPACE), ..Caches::default() };
         ControllerManager {
             caches,
             controllers,
