@@ -31,6 +31,7 @@ pub use delete::{DEFAULT_TERMINATION_GRACE_PERIOD_SECONDS, FOREGROUND_DELETION_F
 pub use request::{ApiRequest, ApiResponse, Method};
 pub use server::{ApiServer, SYSTEM_NAMESPACES};
 pub use status::ApiError;
+pub(crate) use subresource::scale_of;
 pub use watch::WatchStream;
 
 use path::{ApiPath, ResourcePath};

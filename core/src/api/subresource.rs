@@ -211,8 +211,9 @@ fn set_pod_scheduled(pod: &mut Object, now: Timestamp) {
         "lastTransitionTime": whole_seconds(now).to_string()}));
 }
 
-/// The `autoscaling/v1` Scale of a scalable object.
-fn scale_of(object: &Object) -> Value {
+/// The `autoscaling/v1` Scale of a scalable object (also what the HPA controller reads from its
+/// cache).
+pub(crate) fn scale_of(object: &Object) -> Value {
     let spec = object.field("spec");
     let replicas = spec.and_then(|spec| spec.get("replicas")).and_then(Value::as_i64).unwrap_or(1);
     let status_replicas =

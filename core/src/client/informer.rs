@@ -76,6 +76,7 @@ enum State {
 #[derive(Debug)]
 pub struct Informer<T> {
     resource: &'static ResourceType,
+    namespace: Option<String>,
     objects: BTreeMap<String, Arc<T>>,
     resource_version: String,
     state: State,
@@ -96,6 +97,7 @@ where
             .expect("informers are only built for kinds the kinds table serves");
         Informer {
             resource,
+            namespace: None,
             objects: BTreeMap::new(),
             resource_version: String::new(),
             state: State::NeedList { not_before: None },
@@ -105,6 +107,12 @@ where
             undecodable: 0,
             kind: PhantomData,
         }
+    }
+
+    /// An informer for `T` that lists and watches one namespace only (client-go's
+    /// `WithNamespace`), as the node lifecycle controller watches `kube-node-lease`.
+    pub fn for_namespace(namespace: &str) -> Informer<T> {
+        Informer { namespace: Some(namespace.to_string()), ..Informer::new() }
     }
 
     /// Whether the first full list has arrived, so the cache reflects the cluster.
@@ -150,7 +158,7 @@ where
 
     /// The next request to send, if one is due at `now`; `next_id` is the owner's counter.
     pub fn poll_request(&mut self, now: Timestamp, next_id: &mut RequestId) -> Option<Outgoing> {
-        let path = collection_path(self.resource, None);
+        let path = collection_path(self.resource, self.namespace.as_deref());
         let (request, next_state) = match &self.state {
             State::NeedList { not_before } if not_before.is_none_or(|at| at <= now) => {
                 self.pages.clear();

@@ -1,12 +1,14 @@
 //! A small cluster for end-to-end tests of the components: an in-memory API server behind the
 //! [`Loopback`] shell, nodes that report Ready, and a stand-in kubelet that starts every bound
-//! pod at once (Running, Ready, an IP) and confirms graceful deletions. The real kubelet state
+//! pod at once (Running, Ready, an IP), confirms graceful deletions and renews every node's
+//! Lease in kube-node-lease (and can fall silent for one node, as a lost node does). The real kubelet state
 //! machine replaces the stand-in when it exists; until then this is the least that lets
 //! controllers see pods become ready.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::api::core::v1::{Node, Pod};
 use k8s_openapi::jiff::{SignedDuration, Timestamp};
 use serde_json::{Value, json};
 
@@ -15,6 +17,7 @@ use super::loopback::Loopback;
 use super::paths::{object_path, subresource_path};
 use super::{Component, Incoming, Outgoing, RequestId};
 use crate::api::{ApiRequest, ApiResponse, ApiServer, Method};
+use crate::controllers::node_lifecycle::NODE_LEASE_NAMESPACE;
 use crate::object::kinds;
 use crate::store::MemoryStore;
 
@@ -116,19 +119,33 @@ pub fn node(name: &str) -> Value {
     })
 }
 
-/// Starts every bound pod at once and confirms graceful deletions, as a kubelet with instant
-/// containers would.
+/// How often a kubelet renews its node's Lease: 10 s, a quarter of the Lease's duration
+/// (kubelet's `nodeLeaseRenewIntervalFraction` 0.25 of 40 s).
+pub const NODE_LEASE_RENEW_INTERVAL: Duration = Duration::from_secs(10);
+/// The duration a kubelet writes in its node's Lease (`nodeLeaseDurationSeconds`).
+pub const NODE_LEASE_DURATION_SECONDS: i64 = 40;
+
+/// Starts every bound pod at once, confirms graceful deletions and renews each node's Lease
+/// every [`NODE_LEASE_RENEW_INTERVAL`], as the kubelets of every node with instant containers
+/// would. A node can be made to fall silent ([`InstantKubelet::stop_node`]): its Lease is no
+/// longer renewed and its pods are neither started nor confirmed deleted.
 #[derive(Debug, Default)]
 pub struct InstantKubelet {
     pods: Informer<Pod>,
+    nodes: Informer<Node>,
     next_id: RequestId,
     started: u64,
+    /// When each node's Lease was last renewed.
+    renewed: BTreeMap<String, Timestamp>,
+    /// Lease renewals awaiting an answer: a 404 means the Lease must be created first.
+    renewals: BTreeMap<RequestId, String>,
+    stopped: BTreeSet<String>,
 }
 
 impl InstantKubelet {
     /// A kubelet for every node.
     pub fn new() -> InstantKubelet {
-        InstantKubelet { pods: Informer::new(), next_id: 1, started: 0 }
+        InstantKubelet { next_id: 1, ..InstantKubelet::default() }
     }
 
     /// Pods it reported Running.
@@ -136,11 +153,72 @@ impl InstantKubelet {
         self.started
     }
 
+    /// The kubelet of `node` stops, as when the node loses power or its network: no more Lease
+    /// renewals, pod starts or deletion confirmations there.
+    pub fn stop_node(&mut self, node: &str) {
+        self.stopped.insert(node.to_string());
+    }
+
+    /// When `node`'s Lease was last renewed.
+    pub fn last_renewal(&self, node: &str) -> Option<Timestamp> {
+        self.renewed.get(node).copied()
+    }
+
+    /// Renews the Lease of every running node whose renewal is due: a merge patch of its
+    /// renewTime, or a create when the patch found no Lease.
+    fn renew_leases(&mut self, now: Timestamp, outgoing: &mut Vec<Outgoing>) {
+        let interval = SignedDuration::try_from(NODE_LEASE_RENEW_INTERVAL).expect("a small interval");
+        let due: Vec<String> = self
+            .nodes
+            .iter()
+            .filter_map(|node| node.metadata.name.clone())
+            .filter(|name| !self.stopped.contains(name))
+            .filter(|name| self.renewed.get(name).is_none_or(|at| *at + interval <= now))
+            .collect();
+        for name in due {
+            self.renewed.insert(name.clone(), now);
+            let body = json!({"spec": {"holderIdentity": name, "renewTime": lease_time(now)}});
+            let request = ApiRequest::new(Method::Patch, &lease_path(&name))
+                .with_body("application/merge-patch+json", body.to_string().into_bytes());
+            self.renewals.insert(self.next_id, name);
+            self.push(request, outgoing);
+        }
+    }
+
+    fn lease_answered(&mut self, id: RequestId, status: u16, now: Timestamp, outgoing: &mut Vec<Outgoing>) {
+        let Some(name) = self.renewals.remove(&id) else { return };
+        if status != 404 || self.stopped.contains(&name) {
+            return;
+        }
+        let leases = kinds::by_api_version_kind("coordination.k8s.io/v1", "Lease").expect("Lease is served");
+        let lease = json!({
+            "apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+            "metadata": {"name": name, "namespace": NODE_LEASE_NAMESPACE},
+            "spec": {"holderIdentity": name, "leaseDurationSeconds": NODE_LEASE_DURATION_SECONDS,
+                     "renewTime": lease_time(now)}
+        });
+        let path = super::paths::collection_path(leases, Some(NODE_LEASE_NAMESPACE));
+        self.push(ApiRequest::new(Method::Post, &path).with_json(&lease), outgoing);
+    }
+
+    fn next_renewal(&self) -> Option<Timestamp> {
+        let interval = SignedDuration::try_from(NODE_LEASE_RENEW_INTERVAL).expect("a small interval");
+        let running = self.nodes.iter().filter_map(|node| node.metadata.name.as_deref());
+        running
+            .filter(|name| !self.stopped.contains(*name))
+            .map(|name| self.renewed.get(name).map_or(Timestamp::MIN, |at| *at + interval))
+            .min()
+    }
+
     fn react(&mut self, pod: &Pod, now: Timestamp, outgoing: &mut Vec<Outgoing>) {
         let pods = kinds::by_api_version_kind("v1", "Pod").expect("Pod is served");
         let namespace = pod.metadata.namespace.as_deref().unwrap_or_default();
         let name = pod.metadata.name.as_deref().unwrap_or_default();
-        let bound = pod.spec.as_ref().and_then(|spec| spec.node_name.as_deref()).is_some();
+        let node = pod.spec.as_ref().and_then(|spec| spec.node_name.as_deref());
+        if node.is_some_and(|node| self.stopped.contains(node)) {
+            return;
+        }
+        let bound = node.is_some();
         if pod.metadata.deletion_timestamp.is_some() {
             let options = json!({"apiVersion": "v1", "kind": "DeleteOptions", "gracePeriodSeconds": 0});
             let request = ApiRequest::new(Method::Delete, &object_path(pods, namespace, name)).with_json(&options);
@@ -181,22 +259,39 @@ impl InstantKubelet {
 impl Component for InstantKubelet {
     fn step(&mut self, input: Option<Incoming>, now: Timestamp) -> Vec<Outgoing> {
         let mut outgoing = Vec::new();
-        if let Some(input) = input
-            && let Some(changes) = self.pods.handle(&input, now)
-        {
-            for change in changes {
-                if let Change::Applied { new, .. } = change {
-                    self.react(&new, now, &mut outgoing);
+        if let Some(input) = input {
+            if let Some(changes) = self.pods.handle(&input, now) {
+                for change in changes {
+                    if let Change::Applied { new, .. } = change {
+                        self.react(&new, now, &mut outgoing);
+                    }
                 }
+            } else if self.nodes.handle(&input, now).is_none()
+                && let Incoming::Response { id, status, .. } = input
+            {
+                self.lease_answered(id, status, now, &mut outgoing);
             }
         }
         outgoing.extend(self.pods.poll_request(now, &mut self.next_id));
+        outgoing.extend(self.nodes.poll_request(now, &mut self.next_id));
+        self.renew_leases(now, &mut outgoing);
         outgoing
     }
 
     fn next_wake(&self) -> Option<Timestamp> {
-        self.pods.next_wake()
+        [self.pods.next_wake(), self.nodes.next_wake(), self.next_renewal()].into_iter().flatten().min()
     }
+}
+
+/// The path of `node`'s Lease.
+fn lease_path(node: &str) -> String {
+    let leases = kinds::by_api_version_kind("coordination.k8s.io/v1", "Lease").expect("Lease is served");
+    object_path(leases, NODE_LEASE_NAMESPACE, node)
+}
+
+/// A Lease time, serialized as a MicroTime.
+fn lease_time(now: Timestamp) -> Value {
+    serde_json::to_value(k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTime(now)).unwrap_or(Value::Null)
 }
 
 /// A component that can be stopped like a killed process: while stopped it is never stepped

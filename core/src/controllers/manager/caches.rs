@@ -2,7 +2,9 @@
 //! informer factory): one list+watch per kind, whatever the number of controllers reading it.
 
 use k8s_openapi::api::apps::v1::{ControllerRevision, DaemonSet, Deployment, ReplicaSet, StatefulSet};
+use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::batch::v1::{CronJob, Job};
+use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::{Endpoints, Node, PersistentVolumeClaim, Pod, ReplicationController, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::jiff::Timestamp;
@@ -76,4 +78,6 @@ shared_caches! {
     nodes: Node => Node,
     daemon_sets: DaemonSet => DaemonSet,
     cron_jobs: CronJob => CronJob,
+    leases: Lease => Lease,
+    horizontal_pod_autoscalers: HorizontalPodAutoscaler => HorizontalPodAutoscaler,
 }

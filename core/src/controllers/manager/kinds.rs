@@ -19,7 +19,7 @@ use crate::controllers::service_pods::service_selector;
 use crate::controllers::{
     FailedPodsBackoff, Reconciled, reconcile_cron_job, reconcile_daemon_set, reconcile_deployment,
     reconcile_endpoint_slices, reconcile_endpoints, reconcile_job, reconcile_replica_set,
-    reconcile_replication_controller, reconcile_stateful_set, reconcile_ttl_after_finished,
+    reconcile_replication_controller, reconcile_stateful_set, reconcile_taint_eviction, reconcile_ttl_after_finished,
 };
 
 /// One controller of the manager.
@@ -45,11 +45,19 @@ pub enum ControllerKind {
     DaemonSet,
     /// `cronjob`.
     CronJob,
+    /// `nodeipam`.
+    NodeIpam,
+    /// `node-lifecycle`.
+    NodeLifecycle,
+    /// `taint-eviction-controller`.
+    TaintEviction,
+    /// `horizontalpodautoscaling`.
+    HorizontalPodAutoscaling,
 }
 
 impl ControllerKind {
     /// Every controller, in the order the manager starts them.
-    pub const ALL: [ControllerKind; 10] = [
+    pub const ALL: [ControllerKind; 14] = [
         ControllerKind::ReplicaSet,
         ControllerKind::ReplicationController,
         ControllerKind::Deployment,
@@ -60,6 +68,10 @@ impl ControllerKind {
         ControllerKind::EndpointSlice,
         ControllerKind::DaemonSet,
         ControllerKind::CronJob,
+        ControllerKind::NodeIpam,
+        ControllerKind::NodeLifecycle,
+        ControllerKind::TaintEviction,
+        ControllerKind::HorizontalPodAutoscaling,
     ];
 
     /// The name `--controllers` uses.
@@ -75,6 +87,10 @@ impl ControllerKind {
             ControllerKind::EndpointSlice => "endpointslice",
             ControllerKind::DaemonSet => "daemonset",
             ControllerKind::CronJob => "cronjob",
+            ControllerKind::NodeIpam => "nodeipam",
+            ControllerKind::NodeLifecycle => "node-lifecycle",
+            ControllerKind::TaintEviction => "taint-eviction-controller",
+            ControllerKind::HorizontalPodAutoscaling => "horizontalpodautoscaling",
         }
     }
 
@@ -91,6 +107,15 @@ impl ControllerKind {
                 | ControllerKind::ReplicationController
                 | ControllerKind::Job
                 | ControllerKind::DaemonSet
+        )
+    }
+
+    /// Whether the controller keeps memory between syncs that the manager's
+    /// [`NodeControllers`](super::node_state::NodeControllers) holds, and is reconciled there.
+    pub fn uses_node_state(self) -> bool {
+        matches!(
+            self,
+            ControllerKind::NodeIpam | ControllerKind::NodeLifecycle | ControllerKind::HorizontalPodAutoscaling
         )
     }
 
@@ -216,6 +241,19 @@ impl ControllerKind {
                     .map(|job| job.as_ref().clone())
                     .collect();
                 Ok(Some(reconcile_cron_job(cron_job, &jobs, now)))
+            }
+            ControllerKind::TaintEviction => {
+                let Some(node) = caches.nodes.get("", name) else { return Ok(None) };
+                let pods: Vec<Pod> = caches
+                    .pods
+                    .iter()
+                    .filter(|pod| pod.spec.as_ref().and_then(|spec| spec.node_name.as_deref()) == Some(name))
+                    .map(|pod| pod.as_ref().clone())
+                    .collect();
+                Ok(Some(reconcile_taint_eviction(node, &pods, now)))
+            }
+            ControllerKind::NodeIpam | ControllerKind::NodeLifecycle | ControllerKind::HorizontalPodAutoscaling => {
+                Err(format!("{} is reconciled with the manager's node state", self.name()))
             }
         }
     }

@@ -11,27 +11,37 @@
 
 pub mod caches;
 pub mod kinds;
+pub mod node_routing;
+pub mod node_state;
 pub mod routing;
 pub mod sync;
 
 #[cfg(test)]
+mod node_tests;
+#[cfg(test)]
 mod tests;
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use k8s_openapi::jiff::Timestamp;
 use serde_json::Value;
 
 use self::caches::Caches;
 use self::kinds::ControllerKind;
+use self::node_routing::node_controller_keys;
+use self::node_state::{NodeControllers, SharedMetricsSource};
 use self::routing::route;
 use self::sync::{RunningSync, SyncOutcome};
+use crate::client::informer::Informer;
 use crate::client::leader_election::{LeaderElectionConfig, LeaderElector};
 use crate::client::requests::request_for_action;
 use crate::client::workqueue::WorkQueue;
 use crate::client::{Component, Incoming, Outgoing, RequestId, is_success};
 use crate::controllers::expectations::ControllerExpectations;
-use crate::controllers::{Action, FailedPodsBackoff};
+use crate::controllers::hpa::MetricsSource;
+use crate::controllers::node_lifecycle::NODE_LEASE_NAMESPACE;
+use crate::controllers::{Action, FailedPodsBackoff, NodeIpamConfig, NodeLifecycleConfig};
 use crate::limits::CONTROLLER_WORKERS;
 
 /// Which controllers run, and whether to elect a leader first.
@@ -41,12 +51,23 @@ pub struct ControllerManagerConfig {
     pub controllers: Vec<ControllerKind>,
     /// The Lease to hold before acting (`--leader-elect`), if any.
     pub leader_election: Option<LeaderElectionConfig>,
+    /// The cluster CIDR and node CIDR size of the node IPAM controller (`--cluster-cidr`,
+    /// `--node-cidr-mask-size`; default 10.244.0.0/16 and /24).
+    pub node_ipam: NodeIpamConfig,
+    /// The node lifecycle controller's grace periods and eviction rates (Kubernetes'
+    /// defaults: 40 s grace, 0.1 node/s).
+    pub node_lifecycle: NodeLifecycleConfig,
 }
 
 impl Default for ControllerManagerConfig {
     /// Every controller, no leader election.
     fn default() -> ControllerManagerConfig {
-        ControllerManagerConfig { controllers: ControllerKind::ALL.to_vec(), leader_election: None }
+        ControllerManagerConfig {
+            controllers: ControllerKind::ALL.to_vec(),
+            leader_election: None,
+            node_ipam: NodeIpamConfig::default(),
+            node_lifecycle: NodeLifecycleConfig::default(),
+        }
     }
 }
 
@@ -92,14 +113,17 @@ pub struct ControllerManager {
     syncs: BTreeMap<u64, RunningSync>,
     pending: BTreeMap<RequestId, Pending>,
     stats: ManagerStats,
+    node_state: NodeControllers,
 }
 
 impl ControllerManager {
     /// A manager that has not listed anything yet.
     pub fn new(config: ControllerManagerConfig) -> ControllerManager {
         let controllers = config.controllers.iter().map(|kind| (*kind, ControllerState::default())).collect();
+        // The node lifecycle controller watches only the node heartbeats, not every Lease.
+        let caches = Caches { leases: Informer::for_namespace(NODE_LEASE_NAMESPACE), ..Caches::default() };
         ControllerManager {
-            caches: Caches::default(),
+            caches,
             controllers,
             elector: config.leader_election.map(LeaderElector::new),
             leading: false,
@@ -108,7 +132,20 @@ impl ControllerManager {
             syncs: BTreeMap::new(),
             pending: BTreeMap::new(),
             stats: ManagerStats::default(),
+            node_state: NodeControllers::new(config.node_ipam, config.node_lifecycle),
         }
+    }
+
+    /// The manager, with the HPA controller reading pod usage from `source` (the simulator's
+    /// load model or the node agents); without one every HPA reports its metrics unavailable.
+    pub fn with_metrics(mut self, source: Arc<dyn MetricsSource + Send + Sync>) -> ControllerManager {
+        self.node_state.set_metrics(SharedMetricsSource(source));
+        self
+    }
+
+    /// What the node controllers and the HPA controller remember, for inspection.
+    pub fn node_controllers(&self) -> &NodeControllers {
+        &self.node_state
     }
 
     /// The shared caches, for inspection.
@@ -167,7 +204,11 @@ impl ControllerManager {
                 state.queue.add(&key);
             }
         }
-        let _ = now;
+        for (kind, key, delay) in routed.enqueue_after {
+            if let Some(state) = self.controllers.get_mut(&kind) {
+                state.queue.add_after(&key, delay, now);
+            }
+        }
     }
 
     fn action_answered(
@@ -244,6 +285,7 @@ impl ControllerManager {
                 if sync.controller.uses_expectations() {
                     state.expectations.actions_not_done(&sync.key, &skipped);
                 }
+                self.node_state.actions_not_done(sync.controller, &skipped);
                 state.manage_errors.insert(sync.key.clone(), message);
                 state.queue.done(&sync.key);
                 state.queue.add_rate_limited(&sync.key, now);
@@ -264,15 +306,19 @@ impl ControllerManager {
                 let (namespace, name) = key.split_once('/').unwrap_or(("", key.as_str()));
                 let manage_error = state.manage_errors.get(&key).cloned();
                 self.stats.syncs += 1;
-                let result = kind.reconcile(
-                    &self.caches,
-                    namespace,
-                    name,
-                    manage_error.as_deref(),
-                    &mut state.expectations,
-                    &mut state.backoff,
-                    now,
-                );
+                let result = if kind.uses_node_state() {
+                    self.node_state.reconcile(kind, &self.caches, &key, now)
+                } else {
+                    kind.reconcile(
+                        &self.caches,
+                        namespace,
+                        name,
+                        manage_error.as_deref(),
+                        &mut state.expectations,
+                        &mut state.backoff,
+                        now,
+                    )
+                };
                 match result {
                     Ok(None) => {
                         state.expectations.forget(&key);
@@ -305,6 +351,7 @@ impl ControllerManager {
         }
         self.syncs.clear();
         self.pending.clear();
+        self.node_state.reset();
     }
 }
 
@@ -371,6 +418,7 @@ impl ControllerManager {
             keys.push((ControllerKind::Endpoints, key_of(&service.metadata)));
             keys.push((ControllerKind::EndpointSlice, key_of(&service.metadata)));
         }
+        keys.extend(node_controller_keys(&self.caches));
         for (kind, key) in keys {
             if let Some(state) = self.controllers.get_mut(&kind) {
                 state.queue.add(&key);

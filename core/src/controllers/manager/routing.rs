@@ -3,12 +3,14 @@
 //! `enqueueDeployment`, …), as one pure function.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use super::caches::{Caches, Observed};
 use super::kinds::{ControllerKind, labels_match};
+use super::node_routing::route_node_controllers;
 use crate::client::informer::{Change, key_of};
 use crate::controllers::endpointslice::SERVICE_NAME_LABEL;
 use crate::controllers::owner::controller_of;
@@ -26,6 +28,8 @@ pub struct Routed {
     pub deleted: Vec<(ControllerKind, String, String)>,
     /// Controllers whose object is gone: drop their expectations.
     pub forget: Vec<(ControllerKind, String)>,
+    /// Keys to queue once a delay has passed, per controller.
+    pub enqueue_after: Vec<(ControllerKind, String, Duration)>,
 }
 
 /// Routes one observed change. `caches` already holds the change.
@@ -98,7 +102,10 @@ pub fn route(observed: &Observed, caches: &Caches) -> Routed {
         // Claims are read by the StatefulSet controller but, as in Kubernetes, not watched;
         // Endpoints are only written; node topology changes are not routed.
         Observed::PersistentVolumeClaim(_) | Observed::Endpoints(_) => {}
+        // Routed below with the other node-controller changes.
+        Observed::Lease(_) | Observed::HorizontalPodAutoscaler(_) => {}
     }
+    route_node_controllers(observed, caches, &mut routed);
     routed
 }
 

@@ -13,6 +13,7 @@
 //! the controller's own observation times, so a node's clock skew counts.
 
 mod health;
+mod no_schedule;
 mod taints;
 #[cfg(test)]
 mod tests;
@@ -28,6 +29,10 @@ use k8s_openapi::jiff::Timestamp;
 pub use health::{
     KUBELET_NEVER_POSTED, KUBELET_STOPPED_POSTING, MONITORED_CONDITIONS, NODE_LEASE_NAMESPACE,
     NODE_STATUS_NEVER_UPDATED, NODE_STATUS_UNKNOWN, last_heartbeat,
+};
+pub use no_schedule::{
+    DISK_PRESSURE_TAINT_KEY, MEMORY_PRESSURE_TAINT_KEY, NETWORK_UNAVAILABLE_TAINT_KEY, NO_SCHEDULE,
+    PID_PRESSURE_TAINT_KEY, UNSCHEDULABLE_TAINT_KEY, reconcile_node_no_schedule_taints, wanted_no_schedule_taints,
 };
 pub use taints::{NO_EXECUTE, NOT_READY_TAINT_KEY, UNREACHABLE_TAINT_KEY};
 pub use zones::{REGION_LABEL, TokenBucket, ZONE_LABEL, ZoneState, compute_zone_state, zone_key};
