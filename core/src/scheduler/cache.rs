@@ -284,7 +284,13 @@ impl Cache {
         self.pods.get(key).map(|state| (&state.pod, state.node_name.as_str()))
     }
 
-    /// A Namespace, Service, ReplicationController, ReplicaSet or StatefulSet was added or changed.
+    /// The lister objects the cache holds.
+    pub fn objects(&self) -> &ClusterObjects {
+        &self.objects
+    }
+
+    /// A lister object (Namespace, Service, workload, PersistentVolume, PersistentVolumeClaim,
+    /// StorageClass) was added or changed.
     pub fn apply_object(&mut self, object: &ListerObject) {
         Arc::make_mut(&mut self.objects).apply(object);
     }

@@ -1,5 +1,6 @@
-//! The scheduler as a component of the cluster: list+watch of Pods and Nodes feeding the pure
-//! [`Scheduler`], and its effects carried out through the API — a POST to the `binding`
+//! The scheduler as a component of the cluster: list+watch of Pods, Nodes and every lister kind
+//! (Namespaces, Services, workloads, PersistentVolumes, PersistentVolumeClaims, StorageClasses)
+//! feeding the pure [`Scheduler`], and its effects carried out through the API — a POST to the `binding`
 //! subresource per placement, a status patch for PodScheduled=False, events, preemption
 //! deletions. A refused binding comes back to the scheduler as `BindingFailed`, which forgets
 //! the assumed pod and retries it.
@@ -12,6 +13,7 @@ use k8s_openapi::jiff::Timestamp;
 use serde_json::{Value, json};
 
 use super::driver::{Effect, Input, Scheduler};
+use super::lister_informers::ListerInformers;
 use super::node_info::PodKey;
 use crate::api::{ApiRequest, Method};
 use crate::client::informer::{Change, Informer};
@@ -26,6 +28,7 @@ pub struct SchedulerComponent {
     scheduler: Scheduler,
     pods: Informer<Pod>,
     nodes: Informer<Node>,
+    listers: ListerInformers,
     next_id: RequestId,
     bindings: BTreeMap<RequestId, PodKey>,
     wake: Option<Timestamp>,
@@ -39,6 +42,7 @@ impl SchedulerComponent {
             scheduler,
             pods: Informer::new(),
             nodes: Informer::new(),
+            listers: ListerInformers::new(),
             next_id: 1,
             bindings: BTreeMap::new(),
             wake: None,
@@ -73,6 +77,12 @@ impl SchedulerComponent {
                     Change::Applied { new, .. } => Input::NodeApplied(new),
                     Change::Deleted(old) => Input::NodeDeleted(old),
                 };
+                self.scheduler.observe(input, now, effects);
+            }
+            return;
+        }
+        if let Some(inputs) = self.listers.handle(&input, now) {
+            for input in inputs {
                 self.scheduler.observe(input, now, effects);
             }
             return;
@@ -143,7 +153,8 @@ impl Component for SchedulerComponent {
         let mut outgoing = Vec::new();
         self.pods.poll_request(now, &mut self.next_id).into_iter().for_each(|request| outgoing.push(request));
         self.nodes.poll_request(now, &mut self.next_id).into_iter().for_each(|request| outgoing.push(request));
-        if self.pods.has_synced() && self.nodes.has_synced() {
+        self.listers.poll_requests(now, &mut self.next_id, &mut outgoing);
+        if self.pods.has_synced() && self.nodes.has_synced() && self.listers.has_synced() {
             self.scheduler.schedule_pending(now, SCHEDULER_PODS_PER_STEP, &mut effects);
         }
         self.wake = self.scheduler.queue().next_wakeup();
@@ -158,6 +169,6 @@ impl Component for SchedulerComponent {
     }
 
     fn next_wake(&self) -> Option<Timestamp> {
-        [self.wake, self.pods.next_wake(), self.nodes.next_wake()].into_iter().flatten().min()
+        [self.wake, self.pods.next_wake(), self.nodes.next_wake(), self.listers.next_wake()].into_iter().flatten().min()
     }
 }

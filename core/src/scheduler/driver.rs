@@ -41,14 +41,27 @@ pub enum Input {
         /// Why, as the API said.
         message: String,
     },
-    /// A Namespace, Service, ReplicationController, ReplicaSet or StatefulSet was added or
-    /// changed (what InterPodAffinity's namespace selectors and PodTopologySpread's default
-    /// constraints read).
+    /// A Namespace, Service, ReplicationController, ReplicaSet or StatefulSet (what
+    /// InterPodAffinity's namespace selectors and PodTopologySpread's default constraints
+    /// read), or a PersistentVolume, PersistentVolumeClaim or StorageClass (what the volume
+    /// plugins read) was added or changed. Volume objects move the unschedulable Pods whose
+    /// rejecting plugins registered for them.
     ObjectApplied(ListerObject),
     /// One of those objects was deleted.
     ObjectDeleted(ListerObject),
     /// Only time passed.
     Tick,
+}
+
+/// The event resource of a lister object whose changes plugins register for (the volume
+/// plugins'); no plugin coxswain implements registers for the other listers' objects.
+fn lister_event_resource(object: &ListerObject) -> Option<EventResource> {
+    match object {
+        ListerObject::PersistentVolume(_) => Some(EventResource::PersistentVolume),
+        ListerObject::PersistentVolumeClaim(_) => Some(EventResource::PersistentVolumeClaim),
+        ListerObject::StorageClass(_) => Some(EventResource::StorageClass),
+        _ => None,
+    }
 }
 
 /// What the scheduler asks the shell to do.
@@ -208,8 +221,20 @@ impl Scheduler {
                 self.queue.delete(&key);
             }
             Input::BindingFailed { pod, message } => self.binding_failed(&pod, &message, now, effects),
-            Input::ObjectApplied(object) => self.cache.apply_object(&object),
-            Input::ObjectDeleted(object) => self.cache.delete_object(&object),
+            Input::ObjectApplied(object) => {
+                let action = if self.cache.objects().contains(&object) { ActionType::UPDATE } else { ActionType::ADD };
+                self.cache.apply_object(&object);
+                if let Some(resource) = lister_event_resource(&object) {
+                    self.queue.move_all_to_active_or_backoff(ClusterEvent { resource, action }, now);
+                }
+            }
+            Input::ObjectDeleted(object) => {
+                self.cache.delete_object(&object);
+                if let Some(resource) = lister_event_resource(&object) {
+                    let event = ClusterEvent { resource, action: ActionType::DELETE };
+                    self.queue.move_all_to_active_or_backoff(event, now);
+                }
+            }
             Input::Tick => {}
         }
         for key in self.cache.cleanup_expired_assumed_pods(now) {
@@ -236,13 +261,20 @@ impl Scheduler {
                 }
                 return;
             }
-            let result: Result<(), CacheError> = if known && !self.cache.is_assumed(&key) {
-                self.cache.update_pod(info)
+            let updating = known && !self.cache.is_assumed(&key);
+            let labels_changed = updating
+                && self.cache.pod(&key).is_some_and(|(old, _)| old.pod.metadata.labels != info.pod.metadata.labels);
+            let result: Result<(), CacheError> =
+                if updating { self.cache.update_pod(info) } else { self.cache.add_pod(info) };
+            let action = if !known {
+                Some(ActionType::ADD)
+            } else if labels_changed {
+                Some(ActionType::UPDATE_POD_LABEL)
             } else {
-                self.cache.add_pod(info)
+                None
             };
-            if result.is_ok() && !known {
-                let event = ClusterEvent { resource: EventResource::AssignedPod, action: ActionType::ADD };
+            if let (Ok(()), Some(action)) = (result, action) {
+                let event = ClusterEvent { resource: EventResource::AssignedPod, action };
                 self.queue.move_all_to_active_or_backoff(event, now);
             }
             return;

@@ -280,6 +280,12 @@ pub enum EventResource {
     UnscheduledPod,
     /// A Node.
     Node,
+    /// A PersistentVolume.
+    PersistentVolume,
+    /// A PersistentVolumeClaim.
+    PersistentVolumeClaim,
+    /// A StorageClass.
+    StorageClass,
     /// Anything: used for the periodic flush and forced moves.
     WildCard,
 }

@@ -1,7 +1,9 @@
-//! The objects besides Nodes and Pods that two plugins read through Kubernetes' informer
-//! listers: Namespace labels (InterPodAffinity's `namespaceSelector`) and the selectors of
+//! The objects besides Nodes and Pods that plugins read through Kubernetes' informer
+//! listers: Namespace labels (InterPodAffinity's `namespaceSelector`), the selectors of
 //! Services, ReplicationControllers, ReplicaSets and StatefulSets (PodTopologySpread's system
-//! default constraints select a Pod's siblings with them, `helper.DefaultSelector`).
+//! default constraints select a Pod's siblings with them, `helper.DefaultSelector`), and the
+//! PersistentVolumes, PersistentVolumeClaims and StorageClasses the volume plugins
+//! (VolumeBinding, VolumeRestrictions, NodeVolumeLimits) match Pods' claims against.
 //!
 //! The shells feed these objects to the scheduler as [`ListerObject`] inputs; the cache keeps one
 //! [`ClusterObjects`] and every snapshot shares it behind an `Arc`. Without these inputs
@@ -12,6 +14,7 @@ use std::sync::Arc;
 
 use k8s_openapi::api::apps::v1 as apps;
 use k8s_openapi::api::core::v1 as core;
+use k8s_openapi::api::storage::v1 as storage;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1 as meta;
 
 use crate::selector::LabelSelector;
@@ -29,6 +32,12 @@ pub enum ListerObject {
     ReplicaSet(Arc<apps::ReplicaSet>),
     /// A StatefulSet (its `spec.selector`).
     StatefulSet(Arc<apps::StatefulSet>),
+    /// A PersistentVolume (the whole object: capacity, claimRef, node affinity, phase).
+    PersistentVolume(Arc<core::PersistentVolume>),
+    /// A PersistentVolumeClaim (the whole object: volumeName, class, access modes).
+    PersistentVolumeClaim(Arc<core::PersistentVolumeClaim>),
+    /// A StorageClass (binding mode, provisioner, allowed topologies).
+    StorageClass(Arc<storage::StorageClass>),
 }
 
 type NamespacedName = (String, String);
@@ -46,6 +55,13 @@ pub struct ClusterObjects {
     replication_controllers: BTreeMap<NamespacedName, BTreeMap<String, String>>,
     replica_sets: BTreeMap<NamespacedName, Option<meta::LabelSelector>>,
     stateful_sets: BTreeMap<NamespacedName, Option<meta::LabelSelector>>,
+    persistent_volumes: BTreeMap<String, Arc<core::PersistentVolume>>,
+    persistent_volume_claims: BTreeMap<NamespacedName, Arc<core::PersistentVolumeClaim>>,
+    storage_classes: BTreeMap<String, Arc<storage::StorageClass>>,
+}
+
+fn name_of(metadata: &meta::ObjectMeta) -> String {
+    metadata.name.clone().unwrap_or_default()
 }
 
 impl ClusterObjects {
@@ -77,6 +93,34 @@ impl ClusterObjects {
             ListerObject::StatefulSet(set) => {
                 self.stateful_sets.insert(key(&set.metadata), set.spec.as_ref().map(|spec| spec.selector.clone()));
             }
+            ListerObject::PersistentVolume(volume) => {
+                self.persistent_volumes.insert(name_of(&volume.metadata), Arc::clone(volume));
+            }
+            ListerObject::PersistentVolumeClaim(claim) => {
+                self.persistent_volume_claims.insert(key(&claim.metadata), Arc::clone(claim));
+            }
+            ListerObject::StorageClass(class) => {
+                self.storage_classes.insert(name_of(&class.metadata), Arc::clone(class));
+            }
+        }
+    }
+
+    /// Whether the listers already hold an object of this kind, namespace and name (so a
+    /// change is an update rather than an addition).
+    pub fn contains(&self, object: &ListerObject) -> bool {
+        match object {
+            ListerObject::Namespace(namespace) => self.namespaces.contains_key(&name_of(&namespace.metadata)),
+            ListerObject::Service(service) => self.services.contains_key(&key(&service.metadata)),
+            ListerObject::ReplicationController(controller) => {
+                self.replication_controllers.contains_key(&key(&controller.metadata))
+            }
+            ListerObject::ReplicaSet(set) => self.replica_sets.contains_key(&key(&set.metadata)),
+            ListerObject::StatefulSet(set) => self.stateful_sets.contains_key(&key(&set.metadata)),
+            ListerObject::PersistentVolume(volume) => self.persistent_volumes.contains_key(&name_of(&volume.metadata)),
+            ListerObject::PersistentVolumeClaim(claim) => {
+                self.persistent_volume_claims.contains_key(&key(&claim.metadata))
+            }
+            ListerObject::StorageClass(class) => self.storage_classes.contains_key(&name_of(&class.metadata)),
         }
     }
 
@@ -98,7 +142,36 @@ impl ClusterObjects {
             ListerObject::StatefulSet(set) => {
                 self.stateful_sets.remove(&key(&set.metadata));
             }
+            ListerObject::PersistentVolume(volume) => {
+                self.persistent_volumes.remove(&name_of(&volume.metadata));
+            }
+            ListerObject::PersistentVolumeClaim(claim) => {
+                self.persistent_volume_claims.remove(&key(&claim.metadata));
+            }
+            ListerObject::StorageClass(class) => {
+                self.storage_classes.remove(&name_of(&class.metadata));
+            }
         }
+    }
+
+    /// A PersistentVolume by name (`PersistentVolumeLister.Get`).
+    pub fn persistent_volume(&self, name: &str) -> Option<&Arc<core::PersistentVolume>> {
+        self.persistent_volumes.get(name)
+    }
+
+    /// Every PersistentVolume, in name order.
+    pub fn persistent_volumes(&self) -> impl Iterator<Item = &Arc<core::PersistentVolume>> {
+        self.persistent_volumes.values()
+    }
+
+    /// A PersistentVolumeClaim by namespace and name (`PersistentVolumeClaimLister.Get`).
+    pub fn persistent_volume_claim(&self, namespace: &str, name: &str) -> Option<&Arc<core::PersistentVolumeClaim>> {
+        self.persistent_volume_claims.get(&(namespace.to_owned(), name.to_owned()))
+    }
+
+    /// A StorageClass by name (`StorageClassLister.Get`).
+    pub fn storage_class(&self, name: &str) -> Option<&Arc<storage::StorageClass>> {
+        self.storage_classes.get(name)
     }
 
     /// A Namespace's labels, if the Namespace is known (`GetNamespaceLabelsSnapshot`).

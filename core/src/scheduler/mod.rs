@@ -10,6 +10,7 @@ pub mod driver;
 pub mod fit_error;
 pub mod framework;
 pub mod limits;
+pub mod lister_informers;
 pub mod listers;
 pub mod node_info;
 pub mod node_tree;

@@ -13,6 +13,7 @@ use super::plugins::{
     node_resources_balanced_allocation, node_resources_fit, node_unschedulable, pod_topology_spread, priority_sort,
     taint_toleration,
 };
+use super::plugins::{node_volume_limits, volume_binding, volume_restrictions};
 
 /// The scheduler name Pods get when they name none.
 pub const DEFAULT_SCHEDULER_NAME: &str = "default-scheduler";
@@ -239,6 +240,9 @@ pub fn default_plugins() -> Plugins {
         PluginRef::named(node_affinity::NAME, Some(2)),
         PluginRef::named(node_ports::NAME, None),
         PluginRef::named(node_resources_fit::NAME, Some(1)),
+        PluginRef::named(volume_restrictions::NAME, None),
+        PluginRef::named(node_volume_limits::NAME, None),
+        PluginRef::named(volume_binding::NAME, None),
         PluginRef::named(pod_topology_spread::NAME, Some(2)),
         PluginRef::named(inter_pod_affinity::NAME, Some(2)),
         PluginRef::named(default_preemption::NAME, None),

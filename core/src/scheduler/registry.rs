@@ -10,6 +10,7 @@ use super::plugins::{
     node_resources_balanced_allocation, node_resources_fit, node_unschedulable, pod_topology_spread, priority_sort,
     taint_toleration,
 };
+use super::plugins::{node_volume_limits, volume_binding, volume_restrictions};
 
 /// Why a plugin could not be built or configured.
 #[derive(Debug, thiserror::Error)]
@@ -97,7 +98,7 @@ impl Registry {
     /// Every in-tree plugin coxswain implements.
     pub fn in_tree() -> Registry {
         let mut registry = Registry::new();
-        let entries: [(&'static str, PluginFactory); 13] = [
+        let entries: [(&'static str, PluginFactory); 16] = [
             (priority_sort::NAME, plain::<priority_sort::PrioritySort>),
             (node_name::NAME, plain::<node_name::NodeName>),
             (node_unschedulable::NAME, plain::<node_unschedulable::NodeUnschedulable>),
@@ -113,6 +114,9 @@ impl Registry {
             (inter_pod_affinity::NAME, |args| Ok(Arc::new(inter_pod_affinity::InterPodAffinity::new(args)?))),
             (default_preemption::NAME, plain::<default_preemption::DefaultPreemption>),
             (default_binder::NAME, plain::<default_binder::DefaultBinder>),
+            (volume_restrictions::NAME, plain::<volume_restrictions::VolumeRestrictions>),
+            (node_volume_limits::NAME, plain::<node_volume_limits::NodeVolumeLimits>),
+            (volume_binding::NAME, plain::<volume_binding::VolumeBinding>),
         ];
         for (name, factory) in entries {
             registry.factories.insert(name, factory);

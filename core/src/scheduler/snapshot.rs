@@ -136,6 +136,12 @@ impl Snapshot {
         self.dense_topology.get(key)
     }
 
+    /// The listers' objects behind their shared pointer, for plugins that keep them in the
+    /// cycle state for Filter (which sees only a node).
+    pub fn shared_objects(&self) -> Arc<ClusterObjects> {
+        Arc::clone(&self.objects)
+    }
+
     /// Every node, in evaluation order.
     pub fn list(&self) -> &[Arc<NodeInfo>] {
         &self.node_info_list

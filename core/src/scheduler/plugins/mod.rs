@@ -11,10 +11,16 @@ pub mod node_ports;
 pub mod node_resources_balanced_allocation;
 pub mod node_resources_fit;
 pub mod node_unschedulable;
+pub mod node_volume_limits;
 pub mod pod_topology_spread;
 pub mod priority_sort;
 pub mod resource_allocation;
 pub mod taint_toleration;
+pub mod volume_binding;
+pub mod volume_helpers;
+pub mod volume_restrictions;
+#[cfg(test)]
+pub mod volume_testing;
 
 use super::framework::{Code, Status};
 use super::limits::MAX_NODE_SCORE;

@@ -18,7 +18,7 @@ fn scheduler(config: &SchedulerConfig) -> Scheduler {
         .expect("profile builds")
 }
 
-fn at(seconds: i64) -> Timestamp {
+pub(super) fn at(seconds: i64) -> Timestamp {
     Timestamp::from_second(seconds).expect("in range")
 }
 
@@ -29,7 +29,7 @@ fn failed_scheduling_message(effects: &[Effect]) -> Option<String> {
     })
 }
 
-fn bound_nodes(effects: &[Effect]) -> Vec<String> {
+pub(super) fn bound_nodes(effects: &[Effect]) -> Vec<String> {
     effects
         .iter()
         .filter_map(|effect| match effect {
@@ -165,6 +165,9 @@ profiles:
             "NodeAffinity",
             "NodePorts",
             "NodeResourcesFit",
+            "VolumeRestrictions",
+            "NodeVolumeLimits",
+            "VolumeBinding",
             "PodTopologySpread",
             "InterPodAffinity"
         ]
@@ -183,6 +186,7 @@ fn default_profile_weights_are_kubernetes_weights() {
             "TaintToleration:3",
             "NodeAffinity:2",
             "NodeResourcesFit:1",
+            "VolumeBinding:1",
             "PodTopologySpread:2",
             "InterPodAffinity:2",
             "NodeResourcesBalancedAllocation:1",

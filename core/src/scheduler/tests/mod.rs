@@ -4,3 +4,4 @@ mod cycle;
 mod least_allocated;
 mod node_resources_fit;
 mod taint_toleration;
+mod volumes;
