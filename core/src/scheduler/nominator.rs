@@ -2,7 +2,7 @@
 //! `PodNominator`): filtering counts them on their node as if they ran there, so that the room
 //! preemption made is kept for the Pod it was made for rather than taken by a lower-priority Pod.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::node_info::{PodInfo, PodKey};
@@ -10,7 +10,9 @@ use super::node_info::{PodInfo, PodKey};
 /// Nominated Pods by node, in the order they were nominated.
 #[derive(Clone, Debug, Default)]
 pub struct Nominator {
-    by_node: BTreeMap<String, Vec<Arc<PodInfo>>>,
+    /// Looked up once per node per filter pass, so hashed; never iterated, so its order cannot
+    /// leak.
+    by_node: HashMap<String, Vec<Arc<PodInfo>>>,
     /// The node of each nominated Pod, for lookups only (never iterated).
     node_of: HashMap<PodKey, String>,
 }

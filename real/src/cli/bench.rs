@@ -97,6 +97,7 @@ pub fn run(command: &BenchCommand, output: &mut dyn Write) -> u8 {
     };
     let build_seconds = build_started.elapsed().as_secs_f64();
     let resident_loaded = resident_kibibytes();
+    let cached_pods = scheduler.cache().pod_count();
     let started = Instant::now();
     let stats = run_prepared(&mut scheduler, &cluster);
     let seconds = started.elapsed().as_secs_f64();
@@ -110,7 +111,7 @@ pub fn run(command: &BenchCommand, output: &mut dyn Write) -> u8 {
         "resident memory: {} before building, {} with the cluster in the cache ({} cached pods)",
         mebibytes(resident_before),
         mebibytes(resident_loaded),
-        scheduler.cache().pod_count()
+        cached_pods
     );
     let _ = writeln!(
         output,
@@ -124,9 +125,15 @@ pub fn run(command: &BenchCommand, output: &mut dyn Write) -> u8 {
     );
     let _ = writeln!(
         output,
-        "preemptions: {}, evictions: {}, failed attempts: {}, rounds: {}",
+        "preemptions: {}, evictions: {} ({} distinct pods), failed attempts: {}, rounds: {}",
         stats.preemptions,
         stats.evictions.len(),
+        stats
+            .evictions
+            .iter()
+            .map(|eviction| eviction.victim.as_str())
+            .collect::<std::collections::BTreeSet<_>>()
+            .len(),
         stats.failed_attempts,
         stats.rounds
     );
