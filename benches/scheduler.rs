@@ -1,6 +1,8 @@
 //! Scheduler throughput: the `basic` workload (5,000 nodes, 1,000 Pods) through the real queue,
 //! framework and cache, with kube-scheduler's adaptive node sampling and with every node scored;
-//! and the `affinity` and `spread` workloads (pod anti-affinity, topology spread) with sampling.
+//! the `affinity` and `spread` workloads (pod anti-affinity, topology spread) with sampling; and
+//! the `preemption` and `mixed` workloads on nodes filled by 20,000 low-priority Pods (every
+//! preemption's evictions fed back until the Pods bind).
 
 use std::hint::black_box;
 use std::time::Duration;
@@ -20,7 +22,7 @@ fn bench_runs(criterion: &mut Criterion, group_name: &str, configs: &[(&str, Ben
                 || prepare(&cluster, config).expect("the default profile builds"),
                 // The scheduler is returned so that dropping it happens outside the measurement.
                 |mut scheduler| {
-                    let stats = black_box(run_prepared(&mut scheduler));
+                    let stats = black_box(run_prepared(&mut scheduler, &cluster));
                     (scheduler, stats)
                 },
                 BatchSize::LargeInput,
@@ -46,5 +48,14 @@ fn schedule_constrained(criterion: &mut Criterion) {
     bench_runs(criterion, "schedule_constrained_5000_nodes", &configs);
 }
 
-criterion_group!(benches, schedule_basic, schedule_constrained);
+fn schedule_preempting(criterion: &mut Criterion) {
+    let filled = BenchConfig { existing_pods: 20_000, pods: 500, ..BenchConfig::default() };
+    let configs = [
+        ("preemption", BenchConfig { workload: Workload::Preemption, ..filled }),
+        ("mixed", BenchConfig { workload: Workload::Mixed, ..filled }),
+    ];
+    bench_runs(criterion, "schedule_preempting_5000_nodes", &configs);
+}
+
+criterion_group!(benches, schedule_basic, schedule_constrained, schedule_preempting);
 criterion_main!(benches);

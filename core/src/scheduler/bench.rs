@@ -1,6 +1,7 @@
 //! A synthetic cluster for `cox bench schedule` and the criterion bench: N nodes with zone and
 //! hostname labels and capacities, E Pods already bound, P pending Pods of a workload, all drawn
-//! from a seed; and a run through the real queue, framework and cache. Timing is the caller's.
+//! from a seed; and a run through the real queue, framework and cache, with preemption's
+//! evictions fed back as deletions. Timing is the caller's.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -30,6 +31,24 @@ pub const APP_LABEL: &str = "app";
 /// The weight of the affinity workload's preferred zone anti-affinity.
 pub const BENCH_PREFERRED_WEIGHT: i32 = 100;
 
+/// The share of each node's CPU the preemption and mixed workloads' existing Pods fill.
+pub const BENCH_FILL_PERCENT: i64 = 90;
+
+/// How many low priorities (0, 10, 20, …) the filling Pods are spread over.
+pub const BENCH_FILLER_PRIORITIES: usize = 4;
+
+/// The priority of the preemption and mixed workloads' pending Pods.
+pub const BENCH_HIGH_PRIORITY: i32 = 1000;
+
+/// What a preempting Pod asks for: more CPU than the unfilled share of the largest node.
+pub const BENCH_PREEMPTOR_MILLI_CPU: i64 = 8_000;
+
+/// At most this many rounds of scheduling, feeding evictions back, and waiting out backoff.
+pub const BENCH_MAX_ROUNDS: usize = 32;
+
+/// The virtual time between rounds: longer than the longest Pod backoff (10 s).
+pub const BENCH_ROUND_PAUSE: crate::jiff::SignedDuration = crate::jiff::SignedDuration::from_secs(11);
+
 /// The Pods a benchmark schedules.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Workload {
@@ -42,6 +61,28 @@ pub enum Workload {
     /// Basic Pods of [`BENCH_APPS`] applications, each spread by zone (maxSkew 1,
     /// DoNotSchedule) and by hostname (maxSkew 1, ScheduleAnyway) over its own application.
     Spread,
+    /// The existing Pods fill [`BENCH_FILL_PERCENT`] of every node's CPU at low priorities;
+    /// every pending Pod has [`BENCH_HIGH_PRIORITY`] and asks for [`BENCH_PREEMPTOR_MILLI_CPU`],
+    /// so it fits only by preempting.
+    Preemption,
+    /// The cluster of [`Workload::Preemption`], and pending Pods that cycle through basic,
+    /// affinity, spread and preempting ones, all of [`BENCH_HIGH_PRIORITY`].
+    Mixed,
+}
+
+impl Workload {
+    /// Whether the existing Pods fill the nodes at low priority.
+    pub fn fills_nodes(self) -> bool {
+        matches!(self, Workload::Preemption | Workload::Mixed)
+    }
+
+    /// The shape of the pending Pod with this index.
+    fn kind_of(self, index: usize) -> Workload {
+        match self {
+            Workload::Mixed => [Workload::Basic, Workload::Affinity, Workload::Spread, Workload::Preemption][index % 4],
+            other => other,
+        }
+    }
 }
 
 fn app_selector(app: &str) -> meta::LabelSelector {
@@ -51,8 +92,20 @@ fn app_selector(app: &str) -> meta::LabelSelector {
     }
 }
 
-/// Gives a Basic Pod an application label and the workload's constraints.
+/// Gives a Basic Pod the workload's priority, size, application label and constraints.
 fn shape(mut pod: core::Pod, index: usize, workload: Workload) -> core::Pod {
+    if workload.fills_nodes()
+        && let Some(spec) = pod.spec.as_mut()
+    {
+        spec.priority = Some(BENCH_HIGH_PRIORITY);
+    }
+    let workload = workload.kind_of(index);
+    if workload == Workload::Preemption {
+        if let Some(container) = pod.spec.as_mut().and_then(|spec| spec.containers.first_mut()) {
+            container.resources = Some(requests(BENCH_PREEMPTOR_MILLI_CPU, 1024));
+        }
+        return pod;
+    }
     if workload == Workload::Basic {
         return pod;
     }
@@ -132,26 +185,52 @@ pub struct BenchCluster {
     pub pending_pods: Vec<Arc<core::Pod>>,
 }
 
+/// One eviction a preemption asked for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Eviction {
+    /// The evicted Pod's name.
+    pub victim: String,
+    /// The Pod it made room for.
+    pub preemptor: String,
+    /// The node the preemptor was nominated to.
+    pub node: String,
+}
+
 /// What a run produced.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct BenchStats {
     /// Pods bound.
     pub scheduled: usize,
-    /// Pods that fit nowhere on their attempt.
+    /// Pods still unbound when the run ended.
     pub unschedulable: usize,
+    /// Failed attempts (a preempting Pod fails once before it binds).
+    pub failed_attempts: usize,
     /// Placements, pod name to node name, in binding order.
     pub placements: Vec<(String, String)>,
     /// The most Pods placed on one node by the run.
     pub max_pods_per_node: usize,
+    /// Successful preemptions (nominations).
+    pub preemptions: usize,
+    /// Every eviction, in order.
+    pub evictions: Vec<Eviction>,
+    /// Rounds of scheduling run.
+    pub rounds: usize,
 }
 
 fn quantity(text: String) -> WireQuantity {
     WireQuantity(text)
 }
 
-fn node(index: usize, rng: &mut ChaCha8Rng) -> core::Node {
+fn requests(milli_cpu: i64, memory_mebibytes: i64) -> core::ResourceRequirements {
+    let requests = BTreeMap::from([
+        ("cpu".to_owned(), quantity(format!("{milli_cpu}m"))),
+        ("memory".to_owned(), quantity(format!("{memory_mebibytes}Mi"))),
+    ]);
+    core::ResourceRequirements { requests: Some(requests), ..Default::default() }
+}
+
+fn node(index: usize, cores: i64) -> core::Node {
     let name = format!("node-{index:05}");
-    let cores = [16, 32, 64][rng.random_range(0..3usize)];
     let labels = BTreeMap::from([
         (LABEL_HOSTNAME.to_owned(), name.clone()),
         (LABEL_TOPOLOGY_ZONE.to_owned(), format!("zone-{}", index % BENCH_ZONES)),
@@ -176,10 +255,6 @@ fn node(index: usize, rng: &mut ChaCha8Rng) -> core::Node {
 fn pod(name: String, node_name: Option<String>, rng: &mut ChaCha8Rng) -> core::Pod {
     let milli_cpu = [100, 200, 250, 500][rng.random_range(0..4usize)];
     let memory_mebibytes = [128, 256, 512][rng.random_range(0..3usize)];
-    let requests = BTreeMap::from([
-        ("cpu".to_owned(), quantity(format!("{milli_cpu}m"))),
-        ("memory".to_owned(), quantity(format!("{memory_mebibytes}Mi"))),
-    ]);
     core::Pod {
         metadata: meta::ObjectMeta {
             namespace: Some("default".to_owned()),
@@ -192,7 +267,7 @@ fn pod(name: String, node_name: Option<String>, rng: &mut ChaCha8Rng) -> core::P
             containers: vec![core::Container {
                 name: "app".to_owned(),
                 image: Some("registry.example/app:1".to_owned()),
-                resources: Some(core::ResourceRequirements { requests: Some(requests), ..Default::default() }),
+                resources: Some(requests(milli_cpu, memory_mebibytes)),
                 ..core::Container::default()
             }],
             ..core::PodSpec::default()
@@ -201,12 +276,35 @@ fn pod(name: String, node_name: Option<String>, rng: &mut ChaCha8Rng) -> core::P
     }
 }
 
-/// Builds the cluster deterministically from the seed.
+/// A low-priority Pod filling its share of a node: the node's `cores` filled to
+/// [`BENCH_FILL_PERCENT`] by `count` such Pods.
+fn filler(index: usize, node_index: usize, cores: i64, count: usize, rng: &mut ChaCha8Rng) -> core::Pod {
+    let mut pod = pod(format!("existing-{index:06}"), Some(format!("node-{node_index:05}")), rng);
+    let milli_cpu = cores * 1000 * BENCH_FILL_PERCENT / 100 / count.max(1) as i64;
+    if let Some(spec) = pod.spec.as_mut() {
+        spec.priority = Some((index % BENCH_FILLER_PRIORITIES) as i32 * 10);
+        if let Some(container) = spec.containers.first_mut() {
+            container.resources = Some(requests(milli_cpu, 256));
+        }
+    }
+    pod
+}
+
+/// Builds the cluster deterministically from the seed. The existing Pods land on random nodes,
+/// or, when the workload fills the nodes, round-robin as fillers.
 pub fn build_cluster(config: &BenchConfig) -> BenchCluster {
     let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
-    let nodes: Vec<Arc<core::Node>> = (0..config.nodes).map(|index| Arc::new(node(index, &mut rng))).collect();
+    let cores: Vec<i64> = (0..config.nodes).map(|_| [16, 32, 64][rng.random_range(0..3usize)]).collect();
+    let nodes: Vec<Arc<core::Node>> =
+        cores.iter().enumerate().map(|(index, cores)| Arc::new(node(index, *cores))).collect();
     let existing_pods = (0..config.existing_pods)
         .map(|index| {
+            if config.workload.fills_nodes() && !nodes.is_empty() {
+                let node_index = index % nodes.len();
+                let count =
+                    config.existing_pods / nodes.len() + usize::from(node_index < config.existing_pods % nodes.len());
+                return Arc::new(filler(index, node_index, cores[node_index], count, &mut rng));
+            }
             let node_name = (!nodes.is_empty()).then(|| format!("node-{:05}", rng.random_range(0..nodes.len())));
             Arc::new(pod(format!("existing-{index:06}"), node_name, &mut rng))
         })
@@ -238,24 +336,61 @@ pub fn prepare(cluster: &BenchCluster, config: &BenchConfig) -> Result<Scheduler
     Ok(scheduler)
 }
 
-/// Schedules every queued Pod once and summarizes.
-pub fn run_prepared(scheduler: &mut Scheduler) -> BenchStats {
-    let mut effects = Vec::new();
-    scheduler.schedule_pending(bench_now(), usize::MAX, &mut effects);
+/// Schedules every queued Pod, then, while preemptions evicted Pods, feeds the evictions back
+/// as deletions (what the API's watch would report), lets the backoff pass, and schedules
+/// again; summarizes. `cluster` supplies the evicted Pods' objects.
+pub fn run_prepared(scheduler: &mut Scheduler, cluster: &BenchCluster) -> BenchStats {
+    let existing: BTreeMap<&str, &Arc<core::Pod>> =
+        cluster.existing_pods.iter().map(|pod| (pod.metadata.name.as_deref().unwrap_or_default(), pod)).collect();
     let mut stats = BenchStats::default();
     let mut per_node: BTreeMap<String, usize> = BTreeMap::new();
-    for effect in effects {
-        match effect {
-            Effect::Bind(binding) => {
-                let node = binding.target.name.unwrap_or_default();
-                *per_node.entry(node.clone()).or_default() += 1;
-                stats.placements.push((binding.metadata.name.unwrap_or_default(), node));
-                stats.scheduled += 1;
+    let mut unbound: BTreeMap<String, bool> = BTreeMap::new();
+    let mut now = bench_now();
+    while stats.rounds < BENCH_MAX_ROUNDS {
+        stats.rounds += 1;
+        let mut effects = Vec::new();
+        scheduler.schedule_pending(now, usize::MAX, &mut effects);
+        let first_eviction = stats.evictions.len();
+        let mut pending_evictions: Vec<String> = Vec::new();
+        for effect in effects {
+            match effect {
+                Effect::Bind(binding) => {
+                    let node = binding.target.name.unwrap_or_default();
+                    let name = binding.metadata.name.unwrap_or_default();
+                    *per_node.entry(node.clone()).or_default() += 1;
+                    unbound.remove(&name);
+                    stats.placements.push((name, node));
+                    stats.scheduled += 1;
+                }
+                Effect::DeletePod { name, .. } => pending_evictions.push(name),
+                Effect::PatchPodStatus { name, condition, nominated_node_name, .. }
+                    if condition.type_ == "PodScheduled" =>
+                {
+                    stats.failed_attempts += 1;
+                    unbound.insert(name.clone(), true);
+                    if let Some(node) = nominated_node_name.filter(|node| !node.is_empty()) {
+                        stats.preemptions += 1;
+                        for victim in pending_evictions.drain(..) {
+                            stats.evictions.push(Eviction { victim, preemptor: name.clone(), node: node.clone() });
+                        }
+                    }
+                }
+                _ => {}
             }
-            Effect::PatchPodStatus { .. } => stats.unschedulable += 1,
-            _ => {}
         }
+        let evicted: std::collections::BTreeSet<&str> =
+            stats.evictions[first_eviction..].iter().map(|eviction| eviction.victim.as_str()).collect();
+        if evicted.is_empty() {
+            break;
+        }
+        let deleted: Vec<Arc<core::Pod>> =
+            evicted.iter().filter_map(|name| existing.get(name)).map(|pod| Arc::clone(pod)).collect();
+        for pod in deleted {
+            scheduler.observe(Input::PodDeleted(pod), now, &mut Vec::new());
+        }
+        now = now.checked_add(BENCH_ROUND_PAUSE).unwrap_or(now);
     }
+    stats.unschedulable = unbound.len();
     stats.max_pods_per_node = per_node.values().copied().max().unwrap_or(0);
     stats
 }
@@ -264,14 +399,16 @@ pub fn run_prepared(scheduler: &mut Scheduler) -> BenchStats {
 pub fn run(config: &BenchConfig) -> Result<BenchStats, SchedulerError> {
     let cluster = build_cluster(config);
     let mut scheduler = prepare(&cluster, config)?;
-    Ok(run_prepared(&mut scheduler))
+    Ok(run_prepared(&mut scheduler, &cluster))
 }
 
-/// Checks every placement of a run against the resource filters, independently of the
-/// framework: per node, the summed requests of existing and placed Pods stay within allocatable
-/// CPU, memory and Pod count. Returns the first violation found.
+/// Checks every placement and eviction of a run independently of the framework: each evicted
+/// Pod was an existing Pod on the node its preemptor was nominated to, of lower priority than
+/// the preemptor; and per node, the summed requests of the existing Pods left and the placed
+/// Pods stay within allocatable CPU, memory and Pod count. Returns the first violation found.
 pub fn verify_placements(cluster: &BenchCluster, stats: &BenchStats) -> Result<(), String> {
     use super::resource::{Resource, pod_requests};
+    let evicted = verify_evictions(cluster, stats)?;
     let mut used: BTreeMap<String, (Resource, i64)> = BTreeMap::new();
     let mut charge = |node: &str, spec: Option<&core::PodSpec>| {
         let entry = used.entry(node.to_owned()).or_insert_with(|| (Resource::default(), 0));
@@ -281,6 +418,9 @@ pub fn verify_placements(cluster: &BenchCluster, stats: &BenchStats) -> Result<(
         entry.1 += 1;
     };
     for pod in &cluster.existing_pods {
+        if evicted.contains(pod.metadata.name.as_deref().unwrap_or_default()) {
+            continue;
+        }
         let spec = pod.spec.as_ref();
         charge(spec.and_then(|spec| spec.node_name.as_deref()).unwrap_or_default(), spec);
     }
@@ -308,6 +448,48 @@ pub fn verify_placements(cluster: &BenchCluster, stats: &BenchStats) -> Result<(
         return Err(format!("pods were placed on unknown node {unknown:?}"));
     }
     verify_constraints(cluster, stats)
+}
+
+fn priority_of(pod: &core::Pod) -> i32 {
+    pod.spec.as_ref().and_then(|spec| spec.priority).unwrap_or(0)
+}
+
+/// Checks each eviction against the cluster as built; returns the evicted Pods' names.
+fn verify_evictions<'a>(
+    cluster: &BenchCluster,
+    stats: &'a BenchStats,
+) -> Result<std::collections::BTreeSet<&'a str>, String> {
+    let existing: BTreeMap<&str, &core::Pod> = cluster
+        .existing_pods
+        .iter()
+        .map(|pod| (pod.metadata.name.as_deref().unwrap_or_default(), pod.as_ref()))
+        .collect();
+    let pending: BTreeMap<&str, &core::Pod> = cluster
+        .pending_pods
+        .iter()
+        .map(|pod| (pod.metadata.name.as_deref().unwrap_or_default(), pod.as_ref()))
+        .collect();
+    let mut evicted = std::collections::BTreeSet::new();
+    for eviction in &stats.evictions {
+        let victim = existing
+            .get(eviction.victim.as_str())
+            .ok_or_else(|| format!("evicted pod {} was not an existing pod", eviction.victim))?;
+        let preemptor = pending
+            .get(eviction.preemptor.as_str())
+            .ok_or_else(|| format!("preemptor {} was never pending", eviction.preemptor))?;
+        let victim_node = victim.spec.as_ref().and_then(|spec| spec.node_name.as_deref()).unwrap_or_default();
+        if victim_node != eviction.node {
+            return Err(format!(
+                "{} evicted {} from {victim_node} for node {}",
+                eviction.preemptor, eviction.victim, eviction.node
+            ));
+        }
+        if priority_of(victim) >= priority_of(preemptor) {
+            return Err(format!("{} evicted {} of no lower priority", eviction.preemptor, eviction.victim));
+        }
+        evicted.insert(eviction.victim.as_str());
+    }
+    Ok(evicted)
 }
 
 fn app_of(pod: &core::Pod) -> Option<&str> {

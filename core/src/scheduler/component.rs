@@ -115,7 +115,7 @@ impl SchedulerComponent {
             Effect::PatchPodStatus { namespace, name, condition, nominated_node_name } => {
                 let mut status = json!({"conditions": [condition]});
                 if let Some(node) = nominated_node_name {
-                    status["nominatedNodeName"] = json!(node);
+                    status["nominatedNodeName"] = if node.is_empty() { Value::Null } else { json!(node) };
                 }
                 let body = json!({"status": status}).to_string().into_bytes();
                 ApiRequest::new(Method::Patch, &subresource_path(pods, &namespace, &name, "status"))
@@ -131,6 +131,11 @@ impl SchedulerComponent {
             }
             Effect::DeletePod { namespace, name } => {
                 ApiRequest::new(Method::Delete, &object_path(pods, &namespace, &name))
+            }
+            Effect::ClearNominatedNodeName { namespace, name } => {
+                let body = json!({"status": {"nominatedNodeName": null}}).to_string().into_bytes();
+                ApiRequest::new(Method::Patch, &subresource_path(pods, &namespace, &name, "status"))
+                    .with_body("application/strategic-merge-patch+json", body)
             }
             Effect::WakeAt(at) => {
                 self.wake = Some(self.wake.map_or(at, |wake| wake.min(at)));

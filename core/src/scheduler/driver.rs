@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use k8s_openapi::api::core::v1 as core;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1 as meta;
+use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
 
 use super::cache::{Cache, CacheError};
@@ -15,6 +16,8 @@ use super::framework::{ActionType, ClusterEvent, Code, CycleState, EventResource
 use super::limits::MAX_PODS_PER_STEP;
 use super::listers::ListerObject;
 use super::node_info::{PodInfo, PodKey};
+use super::nominator::Nominator;
+use super::plugins::default_preemption::{DISRUPTION_TARGET, REASON_PREEMPTION_BY_SCHEDULER};
 use super::profile::{DEFAULT_SCHEDULER_NAME, SchedulerConfig};
 use super::queue::{Failure, QueuedPodInfo, SchedulingQueue};
 use super::registry::{Registry, RegistryError};
@@ -70,21 +73,30 @@ fn lister_event_resource(object: &ListerObject) -> Option<EventResource> {
 pub enum Effect {
     /// POST this Binding to `pods/{name}/binding`.
     Bind(core::Binding),
-    /// Patch a Pod's status: the PodScheduled condition and, after preemption, the nominated node.
+    /// Patch a Pod's status: a condition (PodScheduled, or DisruptionTarget on a preemption
+    /// victim) and, after preemption, the nominated node.
     PatchPodStatus {
         /// Namespace.
         namespace: String,
         /// Pod name.
         name: String,
-        /// The PodScheduled condition.
+        /// The condition to set.
         condition: core::PodCondition,
-        /// `status.nominatedNodeName` to set, if any.
+        /// `status.nominatedNodeName` to set, if any; an empty name clears it.
         nominated_node_name: Option<String>,
     },
     /// Record this Event.
     RecordEvent(core::Event),
     /// Delete a preemption victim.
     DeletePod {
+        /// Namespace.
+        namespace: String,
+        /// Pod name.
+        name: String,
+    },
+    /// Clear a Pod's `status.nominatedNodeName`: a higher-priority Pod took the room its
+    /// nomination was waiting for (`clearNominatedNodeName`).
+    ClearNominatedNodeName {
         /// Namespace.
         namespace: String,
         /// Pod name.
@@ -108,6 +120,9 @@ pub enum SchedulerError {
     },
 }
 
+/// The ChaCha stream preemption draws its offsets from.
+const PREEMPTION_STREAM: u64 = 1;
+
 /// The result of one scheduling attempt, for the simulator's trace.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Attempt {
@@ -130,6 +145,10 @@ pub struct Scheduler {
     queue: SchedulingQueue,
     cursor: NodeCursor,
     rng: ChaCha8Rng,
+    /// A separate stream of the same seed for preemption's offsets, so that preempting does
+    /// not shift the tie-breaking draws.
+    preemption_rng: ChaCha8Rng,
+    nominator: Nominator,
     options: SamplingOptions,
     event_sequence: u64,
     attempts: Vec<Attempt>,
@@ -161,7 +180,13 @@ impl Scheduler {
             snapshot: Snapshot::new(),
             queue: SchedulingQueue::new(config.pod_initial_backoff, config.pod_max_backoff, events),
             cursor: NodeCursor::default(),
+            preemption_rng: {
+                let mut stream = rng.clone();
+                stream.set_stream(PREEMPTION_STREAM);
+                stream
+            },
             rng,
+            nominator: Nominator::new(),
             options,
             event_sequence: 0,
             attempts: Vec::new(),
@@ -171,6 +196,11 @@ impl Scheduler {
     /// The cache (read-only), for inspection.
     pub fn cache(&self) -> &Cache {
         &self.cache
+    }
+
+    /// The Pods nominated by preemption (read-only), for inspection.
+    pub fn nominator(&self) -> &Nominator {
+        &self.nominator
     }
 
     /// The queue (read-only), for inspection.
@@ -219,6 +249,7 @@ impl Scheduler {
                     self.queue.move_all_to_active_or_backoff(event, now);
                 }
                 self.queue.delete(&key);
+                self.nominator.delete(&key);
             }
             Input::BindingFailed { pod, message } => self.binding_failed(&pod, &message, now, effects),
             Input::ObjectApplied(object) => {
@@ -252,6 +283,7 @@ impl Scheduler {
         let key = info.key.clone();
         if assigned {
             self.queue.delete(&key);
+            self.nominator.delete(&key);
             let known = self.cache.pod(&key).is_some();
             if terminal {
                 if known {
@@ -281,10 +313,15 @@ impl Scheduler {
         }
         if terminal || info.pod.metadata.deletion_timestamp.is_some() || self.framework_for(&info.pod).is_none() {
             self.queue.delete(&key);
+            self.nominator.delete(&key);
             return;
         }
         if self.cache.is_assumed(&key) {
             return;
+        }
+        let nominated = info.pod.status.as_ref().and_then(|status| status.nominated_node_name.as_deref());
+        if let Some(node_name) = nominated.filter(|name| !name.is_empty()) {
+            self.nominator.add(Arc::clone(&info), node_name);
         }
         self.queue.add(info, now);
     }
@@ -345,6 +382,7 @@ impl Scheduler {
             &mut self.cursor,
             &mut self.rng,
             &self.options,
+            &self.nominator,
         );
         match result {
             Ok(result) => self.assume_and_bind(profile, info, &mut state, &result.suggested_host, trace, now, effects),
@@ -374,6 +412,7 @@ impl Scheduler {
             self.fail(info, "SchedulerError", &error.to_string(), Failure::Error, trace, now, effects);
             return;
         }
+        self.nominator.delete(&info.pod.key);
         let framework = &self.frameworks[profile];
         let mut status = framework.run_reserve(state, &assumed_info, host);
         if status.is_success() {
@@ -448,17 +487,21 @@ impl Scheduler {
             }
             ScheduleError::Unfit(mut fit_error) => {
                 let framework = &self.frameworks[profile];
-                let (result, status) =
-                    framework.run_post_filter(state, &info.pod, &fit_error.diagnosis.node_to_status, &self.snapshot);
+                let random = self.preemption_rng.random::<u64>();
+                let (result, status) = framework.run_post_filter(
+                    state,
+                    &info.pod,
+                    &fit_error.diagnosis.node_to_status,
+                    &self.snapshot,
+                    &self.nominator,
+                    random,
+                );
                 fit_error.diagnosis.post_filter_message =
                     if status.is_success() { String::new() } else { status.message() };
-                let mut nominated = None;
-                if let Some(result) = result.filter(|_| status.is_success()) {
-                    for (namespace, name) in result.victims {
-                        effects.push(Effect::DeletePod { namespace, name });
-                    }
-                    nominated = result.nominated_node_name;
-                }
+                let nominated = match result {
+                    Some(result) => self.carry_out_preemption(&info.pod, result, status.is_success(), now, effects),
+                    None => None,
+                };
                 let plugins = fit_error.diagnosis.unschedulable_plugins.clone();
                 let message = fit_error.to_string();
                 self.report_failure(&info, "Unschedulable", &message, nominated, now, effects);
@@ -466,6 +509,69 @@ impl Scheduler {
                 self.queue.add_unschedulable(info, Failure::Unschedulable(plugins), now);
             }
         }
+    }
+
+    /// Carries out a PostFilter result (`prepareCandidate`): each victim not already terminating
+    /// gets the DisruptionTarget condition, is deleted, and gets a `Preempted` event; Pods of
+    /// lower priority nominated to the node lose their nomination; the preemptor is nominated.
+    /// A result without a node clears the preemptor's nomination. Returns the
+    /// `status.nominatedNodeName` to patch onto the preemptor.
+    fn carry_out_preemption(
+        &mut self,
+        preemptor: &Arc<PodInfo>,
+        result: super::framework::PostFilterResult,
+        succeeded: bool,
+        now: Timestamp,
+        effects: &mut Vec<Effect>,
+    ) -> Option<String> {
+        let node_name = result.nominated_node_name.filter(|name| !name.is_empty());
+        let Some(node_name) = node_name.filter(|_| succeeded) else {
+            let was_nominated = self.nominator.delete(&preemptor.key).is_some()
+                || preemptor.pod.status.as_ref().and_then(|status| status.nominated_node_name.as_deref()).is_some();
+            return was_nominated.then(String::new);
+        };
+        let scheduler_name =
+            preemptor.spec().scheduler_name.clone().unwrap_or_else(|| DEFAULT_SCHEDULER_NAME.to_owned());
+        for victim in result.victims.iter().filter(|victim| victim.pod.metadata.deletion_timestamp.is_none()) {
+            let condition = core::PodCondition {
+                type_: DISRUPTION_TARGET.to_owned(),
+                status: "True".to_owned(),
+                reason: Some(REASON_PREEMPTION_BY_SCHEDULER.to_owned()),
+                message: Some(format!("{scheduler_name}: preempting to accommodate a higher priority pod")),
+                last_transition_time: Some(meta::Time(now)),
+                ..core::PodCondition::default()
+            };
+            let (namespace, name) = (victim.namespace().to_owned(), victim.name().to_owned());
+            effects.push(Effect::PatchPodStatus {
+                namespace: namespace.clone(),
+                name: name.clone(),
+                condition,
+                nominated_node_name: None,
+            });
+            effects.push(Effect::DeletePod { namespace, name });
+            let uid = preemptor.pod.metadata.uid.as_deref().unwrap_or("");
+            let message = format!("Preempted by pod {uid} on node {node_name}");
+            let mut event = self.event(victim, "Normal", "Preempted", &message, now);
+            event.action = Some("Preempting".to_owned());
+            event.related = Some(object_reference(preemptor));
+            effects.push(Effect::RecordEvent(event));
+        }
+        let lower: Vec<Arc<PodInfo>> = self
+            .nominator
+            .pods_for_node(&node_name)
+            .iter()
+            .filter(|other| other.priority < preemptor.priority)
+            .cloned()
+            .collect();
+        for other in lower {
+            self.nominator.delete(&other.key);
+            effects.push(Effect::ClearNominatedNodeName {
+                namespace: other.namespace().to_owned(),
+                name: other.name().to_owned(),
+            });
+        }
+        self.nominator.add(Arc::clone(preemptor), &node_name);
+        Some(node_name)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -523,14 +629,7 @@ impl Scheduler {
                 name: Some(format!("{}.{:x}", pod.name(), self.event_sequence)),
                 ..meta::ObjectMeta::default()
             },
-            involved_object: core::ObjectReference {
-                api_version: Some("v1".to_owned()),
-                kind: Some("Pod".to_owned()),
-                namespace: Some(pod.namespace().to_owned()),
-                name: Some(pod.name().to_owned()),
-                uid: pod.pod.metadata.uid.clone(),
-                ..core::ObjectReference::default()
-            },
+            involved_object: object_reference(pod),
             reason: Some(reason.to_owned()),
             message: Some(message.to_owned()),
             type_: Some(kind.to_owned()),
@@ -543,5 +642,17 @@ impl Scheduler {
             count: Some(1),
             ..core::Event::default()
         }
+    }
+}
+
+/// A reference to a Pod, for events.
+fn object_reference(pod: &PodInfo) -> core::ObjectReference {
+    core::ObjectReference {
+        api_version: Some("v1".to_owned()),
+        kind: Some("Pod".to_owned()),
+        namespace: Some(pod.namespace().to_owned()),
+        name: Some(pod.name().to_owned()),
+        uid: pod.pod.metadata.uid.clone(),
+        ..core::ObjectReference::default()
     }
 }

@@ -11,11 +11,13 @@ use std::any::Any;
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1 as core;
 
 use super::node_info::{NodeInfo, PodInfo};
+use super::nominator::Nominator;
 use super::snapshot::Snapshot;
 
 /// What a plugin concluded (`framework.Code`).
@@ -136,9 +138,28 @@ impl fmt::Display for Status {
     }
 }
 
-/// Data one plugin stores in one cycle for its later points (`framework.StateData`).
-pub trait StateData: Any + Send + Sync {}
-impl<T: Any + Send + Sync> StateData for T {}
+/// Data one plugin stores in one cycle for its later points (`framework.StateData`). It must
+/// be cloneable because preemption evaluates each candidate node on its own copy of the state
+/// (`CycleState.Clone`), updated through the PreFilter AddPod/RemovePod extensions.
+pub trait StateData: Any + Send + Sync + Clone {}
+impl<T: Any + Send + Sync + Clone> StateData for T {}
+
+/// One stored entry: any [`StateData`], cloneable behind a box.
+trait StateEntry: Any + Send + Sync {
+    fn clone_entry(&self) -> Box<dyn StateEntry>;
+}
+
+impl<T: StateData> StateEntry for T {
+    fn clone_entry(&self) -> Box<dyn StateEntry> {
+        Box::new(self.clone())
+    }
+}
+
+/// The concrete type behind an entry, read through `dyn Any` so the vtable answers.
+fn entry_type_id(entry: &dyn StateEntry) -> std::any::TypeId {
+    let any: &dyn Any = entry;
+    any.type_id()
+}
 
 /// Per-Pod, per-cycle scratch space shared by the plugins of one profile
 /// (`framework.CycleState`). Keys are the plugins' own names, so plugins cannot collide.
@@ -146,7 +167,7 @@ impl<T: Any + Send + Sync> StateData for T {}
 pub struct CycleState {
     /// A handful of entries, searched linearly: cheaper than a map for the few plugins of a
     /// profile, and read once per node per plugin.
-    data: Vec<(&'static str, Box<dyn Any + Send + Sync>)>,
+    data: Vec<(&'static str, Box<dyn StateEntry>)>,
     /// Filter plugins whose PreFilter returned Skip.
     pub skip_filter_plugins: BTreeSet<&'static str>,
     /// Score plugins whose PreScore returned Skip.
@@ -163,6 +184,16 @@ impl fmt::Debug for CycleState {
     }
 }
 
+impl Clone for CycleState {
+    fn clone(&self) -> CycleState {
+        CycleState {
+            data: self.data.iter().map(|(key, value)| (*key, (**value).clone_entry())).collect(),
+            skip_filter_plugins: self.skip_filter_plugins.clone(),
+            skip_score_plugins: self.skip_score_plugins.clone(),
+        }
+    }
+}
+
 impl CycleState {
     /// An empty state for a new cycle.
     pub fn new() -> CycleState {
@@ -175,12 +206,12 @@ impl CycleState {
         let type_id = std::any::TypeId::of::<T>();
         let mut found = None;
         for (index, (stored, value)) in self.data.iter().enumerate() {
-            if (**value).type_id() == type_id {
+            if entry_type_id(value.as_ref()) == type_id {
                 if found.is_some() {
                     return self
                         .data
                         .iter()
-                        .position(|(stored, value)| (**value).type_id() == type_id && *stored == key);
+                        .position(|(stored, value)| entry_type_id(value.as_ref()) == type_id && *stored == key);
                 }
                 found = Some((index, *stored));
             }
@@ -198,12 +229,18 @@ impl CycleState {
 
     /// Reads a plugin's data, if stored with this type.
     pub fn read<T: StateData>(&self, key: &'static str) -> Option<&T> {
-        self.position::<T>(key).and_then(|index| self.data[index].1.downcast_ref::<T>())
+        self.position::<T>(key).and_then(|index| {
+            let any: &dyn Any = self.data[index].1.as_ref();
+            any.downcast_ref::<T>()
+        })
     }
 
     /// Reads a plugin's data mutably, if stored with this type.
     pub fn read_mut<T: StateData>(&mut self, key: &'static str) -> Option<&mut T> {
-        self.position::<T>(key).and_then(|index| self.data[index].1.downcast_mut::<T>())
+        self.position::<T>(key).and_then(|index| {
+            let any: &mut dyn Any = self.data[index].1.as_mut();
+            any.downcast_mut::<T>()
+        })
     }
 }
 
@@ -251,13 +288,14 @@ impl NodeToStatus {
 }
 
 /// A PostFilter's proposal (`framework.PostFilterResult`): the node the Pod should be
-/// nominated to after preemption.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// nominated to after preemption, and the Pods to evict for it.
+#[derive(Clone, Debug, Default)]
 pub struct PostFilterResult {
-    /// The nominated node name.
+    /// The nominated node name; `Some("")` clears the Pod's earlier nomination
+    /// (`NewPostFilterResultWithNominatedNode("")`).
     pub nominated_node_name: Option<String>,
-    /// Pods to evict so the preemptor fits, as namespace/name.
-    pub victims: Vec<(String, String)>,
+    /// Pods to evict so the preemptor fits, most important first.
+    pub victims: Vec<Arc<PodInfo>>,
 }
 
 /// What a Bind plugin decided.
@@ -472,19 +510,36 @@ pub trait PostFilterPlugin: Plugin {
     ) -> (Option<PostFilterResult>, Status);
 }
 
-/// What a PostFilter may use: the snapshot and the profile's Filter plugins, to re-run them on
-/// hypothetical nodes.
+/// What a PostFilter may use: the snapshot, the profile's Filter plugins (to re-run them on
+/// hypothetical nodes), the nominated Pods, and a draw from the scheduler's seeded generator.
 pub struct PostFilterContext<'a> {
     /// The cycle's snapshot.
     pub snapshot: &'a Snapshot,
     /// Re-runs PreFilter extensions and Filters on a modified node.
     pub filters: &'a dyn FilterRunner,
+    /// The Pods nominated to nodes and not bound yet.
+    pub nominator: &'a Nominator,
+    /// A number drawn from the scheduler's seeded generator for this cycle (preemption's random
+    /// offset into the candidate nodes).
+    pub random: u64,
 }
 
-/// Running the profile's filters on one node (the framework's `RunFilterPluginsWithNominatedPods`).
+/// Running the profile's filters on one node.
 pub trait FilterRunner {
     /// Runs every Filter on the node; the first rejection wins.
     fn run_filters(&self, state: &CycleState, pod: &PodInfo, node: &NodeInfo) -> Status;
+    /// Runs the Filters as if the Pods nominated to the node with at least the Pod's priority
+    /// were running there, then (if that passed) without them
+    /// (`RunFilterPluginsWithNominatedPods`).
+    fn run_filters_with_nominated(
+        &self,
+        state: &CycleState,
+        pod: &PodInfo,
+        node: &NodeInfo,
+        nominator: &Nominator,
+    ) -> Status;
+    /// Runs every PreFilter's AddPod extension.
+    fn run_add_pod(&self, state: &mut CycleState, pod: &PodInfo, added: &PodInfo, node: &NodeInfo) -> Status;
     /// Runs every PreFilter's RemovePod extension.
     fn run_remove_pod(&self, state: &mut CycleState, pod: &PodInfo, victim: &PodInfo, node: &NodeInfo) -> Status;
 }

@@ -68,3 +68,11 @@ pub const MAX_PROFILES: usize = 64;
 
 /// The most Pods one `schedule_pending` call schedules, so one step stays bounded.
 pub const MAX_PODS_PER_STEP: usize = 10_000;
+
+/// DefaultPreemption's `minCandidateNodesPercentage` default: the share of the potential nodes
+/// a preemption dry-runs before picking one.
+pub const MIN_CANDIDATE_NODES_PERCENTAGE: u32 = 10;
+
+/// DefaultPreemption's `minCandidateNodesAbsolute` default: at least this many potential nodes
+/// are dry-run (fewer only when fewer exist).
+pub const MIN_CANDIDATE_NODES_ABSOLUTE: u32 = 100;

@@ -8,12 +8,16 @@
 //! The shells feed these objects to the scheduler as [`ListerObject`] inputs; the cache keeps one
 //! [`ClusterObjects`] and every snapshot shares it behind an `Arc`. Without these inputs
 //! namespace selectors match only through explicit `namespaces`, and Pods get no default spread.
+//!
+//! DefaultPreemption reads PodDisruptionBudgets here too: their selectors and
+//! `status.disruptionsAllowed`/`status.disruptedPods` decide which victims would violate them.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use k8s_openapi::api::apps::v1 as apps;
 use k8s_openapi::api::core::v1 as core;
+use k8s_openapi::api::policy::v1 as policy;
 use k8s_openapi::api::storage::v1 as storage;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1 as meta;
 
@@ -38,6 +42,50 @@ pub enum ListerObject {
     PersistentVolumeClaim(Arc<core::PersistentVolumeClaim>),
     /// A StorageClass (binding mode, provisioner, allowed topologies).
     StorageClass(Arc<storage::StorageClass>),
+    /// A PodDisruptionBudget (its selector and disruption status).
+    PodDisruptionBudget(Arc<policy::PodDisruptionBudget>),
+}
+
+/// What preemption needs of one PodDisruptionBudget, parsed once.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DisruptionBudget {
+    /// The budget's namespace; it only covers Pods there.
+    pub namespace: String,
+    /// Its selector; `None` when missing, empty or invalid, all of which match no Pod.
+    pub selector: Option<LabelSelector>,
+    /// `status.disruptionsAllowed`.
+    pub disruptions_allowed: i32,
+    /// `status.disruptedPods` names: evictions the API already counted against the budget.
+    pub disrupted_pods: BTreeSet<String>,
+}
+
+impl DisruptionBudget {
+    /// Parses a PodDisruptionBudget.
+    pub fn of(budget: &policy::PodDisruptionBudget) -> DisruptionBudget {
+        let selector = budget
+            .spec
+            .as_ref()
+            .and_then(|spec| spec.selector.as_ref())
+            .and_then(|selector| LabelSelector::from_label_selector(Some(selector)).ok())
+            .filter(|selector| !selector.is_empty() && !selector.matches_nothing());
+        let status = budget.status.as_ref();
+        DisruptionBudget {
+            namespace: budget.metadata.namespace.clone().unwrap_or_default(),
+            selector,
+            disruptions_allowed: status.map_or(0, |status| status.disruptions_allowed),
+            disrupted_pods: status
+                .and_then(|status| status.disrupted_pods.as_ref())
+                .map(|pods| pods.keys().cloned().collect())
+                .unwrap_or_default(),
+        }
+    }
+
+    /// Whether the budget covers a Pod: same namespace and the selector matches its labels.
+    pub fn covers(&self, pod: &core::Pod) -> bool {
+        let Some(selector) = &self.selector else { return false };
+        pod.metadata.namespace.as_deref().unwrap_or("") == self.namespace
+            && pod.metadata.labels.as_ref().is_some_and(|labels| selector.matches(labels))
+    }
 }
 
 type NamespacedName = (String, String);
@@ -55,6 +103,7 @@ pub struct ClusterObjects {
     replication_controllers: BTreeMap<NamespacedName, BTreeMap<String, String>>,
     replica_sets: BTreeMap<NamespacedName, Option<meta::LabelSelector>>,
     stateful_sets: BTreeMap<NamespacedName, Option<meta::LabelSelector>>,
+    pod_disruption_budgets: BTreeMap<NamespacedName, DisruptionBudget>,
     persistent_volumes: BTreeMap<String, Arc<core::PersistentVolume>>,
     persistent_volume_claims: BTreeMap<NamespacedName, Arc<core::PersistentVolumeClaim>>,
     storage_classes: BTreeMap<String, Arc<storage::StorageClass>>,
@@ -93,6 +142,9 @@ impl ClusterObjects {
             ListerObject::StatefulSet(set) => {
                 self.stateful_sets.insert(key(&set.metadata), set.spec.as_ref().map(|spec| spec.selector.clone()));
             }
+            ListerObject::PodDisruptionBudget(budget) => {
+                self.pod_disruption_budgets.insert(key(&budget.metadata), DisruptionBudget::of(budget));
+            }
             ListerObject::PersistentVolume(volume) => {
                 self.persistent_volumes.insert(name_of(&volume.metadata), Arc::clone(volume));
             }
@@ -121,6 +173,9 @@ impl ClusterObjects {
                 self.persistent_volume_claims.contains_key(&key(&claim.metadata))
             }
             ListerObject::StorageClass(class) => self.storage_classes.contains_key(&name_of(&class.metadata)),
+            ListerObject::PodDisruptionBudget(budget) => {
+                self.pod_disruption_budgets.contains_key(&key(&budget.metadata))
+            }
         }
     }
 
@@ -151,6 +206,9 @@ impl ClusterObjects {
             ListerObject::StorageClass(class) => {
                 self.storage_classes.remove(&name_of(&class.metadata));
             }
+            ListerObject::PodDisruptionBudget(budget) => {
+                self.pod_disruption_budgets.remove(&key(&budget.metadata));
+            }
         }
     }
 
@@ -172,6 +230,11 @@ impl ClusterObjects {
     /// A StorageClass by name (`StorageClassLister.Get`).
     pub fn storage_class(&self, name: &str) -> Option<&Arc<storage::StorageClass>> {
         self.storage_classes.get(name)
+    }
+
+    /// Every PodDisruptionBudget, ordered by namespace and name (the PDB lister's `List`).
+    pub fn pod_disruption_budgets(&self) -> impl Iterator<Item = &DisruptionBudget> {
+        self.pod_disruption_budgets.values()
     }
 
     /// A Namespace's labels, if the Namespace is known (`GetNamespaceLabelsSnapshot`).

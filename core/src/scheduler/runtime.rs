@@ -10,10 +10,11 @@ use k8s_openapi::api::core::v1 as core;
 
 use super::framework::{
     BindDecision, ClusterEvent, Code, CycleState, FilterPlugin, FilterRunner, NodeToStatus, Plugin, PostFilterContext,
-    PostFilterResult, PreFilterResult, Status,
+    PostFilterResult, PreFilterPlugin, PreFilterResult, Status,
 };
 use super::limits::{MAX_NODE_SCORE, MIN_NODE_SCORE};
 use super::node_info::{NodeInfo, PodInfo};
+use super::nominator::Nominator;
 use super::profile::{PluginSet, Plugins, Profile};
 use super::registry::{Registry, RegistryError};
 use super::snapshot::Snapshot;
@@ -280,15 +281,18 @@ impl Framework {
             .collect()
     }
 
-    /// Runs the PostFilters until one succeeds; otherwise their messages joined.
+    /// Runs the PostFilters until one succeeds; otherwise their messages joined. `random` is a
+    /// draw from the scheduler's seeded generator.
     pub fn run_post_filter(
         &self,
         state: &CycleState,
         pod: &PodInfo,
         statuses: &NodeToStatus,
         snapshot: &Snapshot,
+        nominator: &Nominator,
+        random: u64,
     ) -> (Option<PostFilterResult>, Status) {
-        let context = PostFilterContext { snapshot, filters: self };
+        let context = PostFilterContext { snapshot, filters: self, nominator, random };
         let mut rejections = Vec::new();
         for plugin in &self.post_filter {
             let Some(post_filter) = plugin.as_post_filter() else { continue };
@@ -450,17 +454,88 @@ pub fn run_filter_list(
     Status::success()
 }
 
+/// Runs resolved Filters on one node with the Pods nominated to it that are at least as
+/// important as the Pod counted as running there, then, if that passed, without them
+/// (`RunFilterPluginsWithNominatedPods`): the Pod must fit both when the nominated Pods arrive
+/// and when they never do (their affinity may be what lets it fit).
+pub fn run_filter_list_with_nominated(
+    framework: &Framework,
+    filters: &[(&'static str, &dyn FilterPlugin)],
+    state: &CycleState,
+    pod: &PodInfo,
+    node: &NodeInfo,
+    nominator: &Nominator,
+) -> Status {
+    let mut nominated = nominator
+        .pods_for_node(node.name())
+        .iter()
+        .filter(|other| other.key != pod.key && other.priority >= pod.priority)
+        .peekable();
+    if nominated.peek().is_none() {
+        return run_filter_list(filters, state, pod, node);
+    }
+    let mut state_with_nominated = state.clone();
+    let mut node_with_nominated = node.clone();
+    for other in nominated {
+        node_with_nominated.add_pod(Arc::clone(other));
+        let status = framework.run_add_pod(&mut state_with_nominated, pod, other, &node_with_nominated);
+        if !status.is_success() {
+            return status;
+        }
+    }
+    let status = run_filter_list(filters, &state_with_nominated, pod, &node_with_nominated);
+    if !status.is_success() {
+        return status;
+    }
+    run_filter_list(filters, state, pod, node)
+}
+
 impl FilterRunner for Framework {
     fn run_filters(&self, state: &CycleState, pod: &PodInfo, node: &NodeInfo) -> Status {
         self.run_filter(state, pod, node)
     }
 
+    fn run_filters_with_nominated(
+        &self,
+        state: &CycleState,
+        pod: &PodInfo,
+        node: &NodeInfo,
+        nominator: &Nominator,
+    ) -> Status {
+        run_filter_list_with_nominated(self, &self.active_filters(state), state, pod, node, nominator)
+    }
+
+    fn run_add_pod(&self, state: &mut CycleState, pod: &PodInfo, added: &PodInfo, node: &NodeInfo) -> Status {
+        self.run_pre_filter_extension(state, "AddPod", |pre_filter, state| pre_filter.add_pod(state, pod, added, node))
+    }
+
     fn run_remove_pod(&self, state: &mut CycleState, pod: &PodInfo, victim: &PodInfo, node: &NodeInfo) -> Status {
+        self.run_pre_filter_extension(state, "RemovePod", |pre_filter, state| {
+            pre_filter.remove_pod(state, pod, victim, node)
+        })
+    }
+}
+
+impl Framework {
+    /// Runs one PreFilter extension (AddPod or RemovePod) of every PreFilter not skipped this
+    /// cycle; the first failure is an error naming the extension and the plugin
+    /// (`RunPreFilterExtensionAddPod` / `RunPreFilterExtensionRemovePod`).
+    fn run_pre_filter_extension(
+        &self,
+        state: &mut CycleState,
+        extension: &str,
+        call: impl Fn(&dyn PreFilterPlugin, &mut CycleState) -> Status,
+    ) -> Status {
         for plugin in &self.pre_filter {
+            if state.skip_filter_plugins.contains(plugin.name()) {
+                continue;
+            }
             if let Some(pre_filter) = plugin.as_pre_filter() {
-                let status = pre_filter.remove_pod(state, pod, victim, node);
+                let status = call(pre_filter, state);
                 if !status.is_success() {
-                    return status.with_plugin(plugin.name());
+                    let message =
+                        format!("running {extension} on PreFilter plugin {:?}: {}", plugin.name(), status.message());
+                    return Status::error(message).with_plugin(plugin.name());
                 }
             }
         }

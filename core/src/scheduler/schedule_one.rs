@@ -15,7 +15,8 @@ use super::limits::{
     MIN_FEASIBLE_NODES_TO_FIND,
 };
 use super::node_info::{NodeInfo, PodInfo};
-use super::runtime::{Framework, run_filter_list};
+use super::nominator::Nominator;
+use super::runtime::{Framework, run_filter_list, run_filter_list_with_nominated};
 use super::snapshot::Snapshot;
 
 /// How many of the best nodes a trace lists (`numberOfHighestScoredNodesToReport`).
@@ -136,6 +137,7 @@ fn find_nodes_that_pass_filters<'a>(
     diagnosis: &mut Diagnosis,
     options: &SamplingOptions,
     cursor: usize,
+    nominator: &Nominator,
     trace: &mut Option<DecisionTrace>,
 ) -> Result<Vec<&'a NodeInfo>, Status> {
     let count = nodes.len();
@@ -152,7 +154,11 @@ fn find_nodes_that_pass_filters<'a>(
     let filters = framework.active_filters(state);
     for offset in 0..count {
         let node: &'a NodeInfo = nodes[(cursor + offset) % count];
-        let status = run_filter_list(&filters, state, pod, node);
+        let status = if nominator.is_empty() {
+            run_filter_list(&filters, state, pod, node)
+        } else {
+            run_filter_list_with_nominated(framework, &filters, state, pod, node, nominator)
+        };
         if status.is_success() {
             feasible.push(node);
             if feasible.len() >= to_find {
@@ -186,7 +192,9 @@ pub fn select_host(totals: &[i64], rng: &mut ChaCha8Rng) -> Option<usize> {
 
 #[allow(clippy::result_large_err, reason = "the FitError is the answer people read; it is built once per failure")]
 /// One attempt to find a node for a Pod. `state` is the cycle's fresh state; `cursor` is
-/// advanced by the nodes processed, whatever the outcome. Returns the trace when asked for.
+/// advanced by the nodes processed, whatever the outcome; `nominator` holds the Pods nominated
+/// by earlier preemptions. Returns the trace when asked for.
+#[allow(clippy::too_many_arguments)]
 pub fn schedule_pod(
     framework: &Framework,
     state: &mut CycleState,
@@ -195,11 +203,12 @@ pub fn schedule_pod(
     cursor: &mut NodeCursor,
     rng: &mut ChaCha8Rng,
     options: &SamplingOptions,
+    nominator: &Nominator,
 ) -> (Result<ScheduleResult, ScheduleError>, Option<DecisionTrace>) {
     let mut trace = options
         .trace
         .then(|| DecisionTrace { pod: format!("{}/{}", pod.namespace(), pod.name()), ..DecisionTrace::default() });
-    let result = schedule_pod_traced(framework, state, pod, snapshot, cursor, rng, options, &mut trace);
+    let result = schedule_pod_traced(framework, state, pod, snapshot, cursor, rng, options, nominator, &mut trace);
     if let (Some(trace), Ok(result)) = (trace.as_mut(), result.as_ref()) {
         trace.selected = Some(result.suggested_host.clone());
     }
@@ -215,6 +224,7 @@ fn schedule_pod_traced(
     cursor: &mut NodeCursor,
     rng: &mut ChaCha8Rng,
     options: &SamplingOptions,
+    nominator: &Nominator,
     trace: &mut Option<DecisionTrace>,
 ) -> Result<ScheduleResult, ScheduleError> {
     let all_nodes = snapshot.list();
@@ -249,8 +259,20 @@ fn schedule_pod_traced(
             narrowed
         }
     };
-    let filtered =
-        find_nodes_that_pass_filters(framework, state, pod, &nodes, &mut diagnosis, options, cursor.0, trace);
+    if let Some(result) = evaluate_nominated_node(framework, state, pod, snapshot, cursor, nominator, trace) {
+        return Ok(result);
+    }
+    let filtered = find_nodes_that_pass_filters(
+        framework,
+        state,
+        pod,
+        &nodes,
+        &mut diagnosis,
+        options,
+        cursor.0,
+        nominator,
+        trace,
+    );
     let processed = filtered.as_ref().map_or(0, Vec::len) + diagnosis.node_to_status.statuses.len();
     cursor.0 = (cursor.0 + processed) % all_nodes.len();
     let feasible = filtered.map_err(ScheduleError::Internal)?;
@@ -293,6 +315,30 @@ fn schedule_pod_traced(
         evaluated_nodes,
         feasible_nodes: feasible.len(),
     })
+}
+
+/// A Pod nominated by an earlier preemption tries its nominated node first: it is likely the
+/// only node that fits, and a pass there skips the scan of every other node
+/// (`evaluateNominatedNode`). The node counts as one processed node for the cursor.
+fn evaluate_nominated_node(
+    framework: &Framework,
+    state: &CycleState,
+    pod: &PodInfo,
+    snapshot: &Snapshot,
+    cursor: &mut NodeCursor,
+    nominator: &Nominator,
+    trace: &mut Option<DecisionTrace>,
+) -> Option<ScheduleResult> {
+    let node = snapshot.get(nominator.node_of(&pod.key)?)?;
+    cursor.0 = (cursor.0 + 1) % snapshot.len().max(1);
+    let filters = framework.active_filters(state);
+    if !run_filter_list_with_nominated(framework, &filters, state, pod, node, nominator).is_success() {
+        return None;
+    }
+    if let Some(trace) = trace {
+        trace.nodes.push(verdict_feasible(node, Vec::new(), None));
+    }
+    Some(ScheduleResult { suggested_host: node.name().to_owned(), evaluated_nodes: 1, feasible_nodes: 1 })
 }
 
 fn verdict_feasible(node: &NodeInfo, scores: Vec<(String, i64)>, total: Option<i64>) -> NodeVerdict {

@@ -228,6 +228,38 @@ impl PodBuilder {
         self
     }
 
+    /// Sets `status.startTime` to this many nanoseconds after the epoch (`StartTime`).
+    pub fn start_time(mut self, nanoseconds: i64) -> PodBuilder {
+        let time = crate::jiff::Timestamp::from_nanosecond(i128::from(nanoseconds)).expect("in range");
+        self.0.status.get_or_insert_with(Default::default).start_time = Some(meta::Time(time));
+        self
+    }
+
+    /// Sets `status.nominatedNodeName` (`NominatedNodeName`).
+    pub fn nominated_node_name(mut self, node: &str) -> PodBuilder {
+        self.0.status.get_or_insert_with(Default::default).nominated_node_name = Some(node.to_owned());
+        self
+    }
+
+    /// Adds a status condition (`Condition`).
+    pub fn condition(mut self, type_: &str, status: &str, reason: &str) -> PodBuilder {
+        self.0.status.get_or_insert_with(Default::default).conditions.get_or_insert_with(Vec::new).push(
+            core::PodCondition {
+                type_: type_.to_owned(),
+                status: status.to_owned(),
+                reason: Some(reason.to_owned()),
+                ..Default::default()
+            },
+        );
+        self
+    }
+
+    /// Sets `spec.preemptionPolicy` (`PreemptionPolicy`).
+    pub fn preemption_policy(mut self, policy: &str) -> PodBuilder {
+        self.spec().preemption_policy = Some(policy.to_owned());
+        self
+    }
+
     /// Marks the Pod terminating (`Terminating`).
     pub fn terminating(mut self) -> PodBuilder {
         self.0.metadata.deletion_timestamp = Some(meta::Time(crate::jiff::Timestamp::UNIX_EPOCH));

@@ -1,5 +1,6 @@
 //! `cox bench schedule`: builds a synthetic cluster in memory, schedules its pending pods through
-//! the real queue, framework and cache, checks every placement, and prints throughput.
+//! the real queue, framework and cache, checks every placement and eviction, and prints
+//! throughput and the resident memory once the cache holds the cluster.
 
 use std::io::Write;
 use std::time::Instant;
@@ -25,6 +26,23 @@ pub enum WorkloadArg {
     /// Basic pods of 100 apps spread by zone (maxSkew 1, DoNotSchedule) and hostname
     /// (maxSkew 1, ScheduleAnyway).
     Spread,
+    /// The existing pods fill 90% of every node's CPU at low priorities; every pending pod has
+    /// a high priority and asks for 8 CPUs, so it fits only by preempting.
+    Preemption,
+    /// The preemption workload's cluster; pending pods cycle through basic, affinity, spread
+    /// and preempting ones.
+    Mixed,
+}
+
+/// The process's resident memory in kibibytes (`VmRSS` of /proc/self/status), if readable.
+fn resident_kibibytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|line| line.starts_with("VmRSS:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+fn mebibytes(kibibytes: Option<u64>) -> String {
+    kibibytes.map_or_else(|| "unknown".to_owned(), |kibibytes| format!("{:.0} MiB", kibibytes as f64 / 1024.0))
 }
 
 /// Arguments of `cox bench schedule`.
@@ -61,10 +79,13 @@ pub fn run(command: &BenchCommand, output: &mut dyn Write) -> u8 {
             WorkloadArg::Basic => Workload::Basic,
             WorkloadArg::Affinity => Workload::Affinity,
             WorkloadArg::Spread => Workload::Spread,
+            WorkloadArg::Preemption => Workload::Preemption,
+            WorkloadArg::Mixed => Workload::Mixed,
         },
         seed: arguments.seed,
         score_all: arguments.score_all,
     };
+    let resident_before = resident_kibibytes();
     let build_started = Instant::now();
     let cluster = build_cluster(&config);
     let mut scheduler = match prepare(&cluster, &config) {
@@ -75,13 +96,22 @@ pub fn run(command: &BenchCommand, output: &mut dyn Write) -> u8 {
         }
     };
     let build_seconds = build_started.elapsed().as_secs_f64();
+    let resident_loaded = resident_kibibytes();
+    let cached_pods = scheduler.cache().pod_count();
     let started = Instant::now();
-    let stats = run_prepared(&mut scheduler);
+    let stats = run_prepared(&mut scheduler, &cluster);
     let seconds = started.elapsed().as_secs_f64();
     let _ = writeln!(
         output,
         "cluster: {} nodes, {} existing pods (built in {build_seconds:.2} s)",
         config.nodes, config.existing_pods
+    );
+    let _ = writeln!(
+        output,
+        "resident memory: {} before building, {} with the cluster in the cache ({} cached pods)",
+        mebibytes(resident_before),
+        mebibytes(resident_loaded),
+        cached_pods
     );
     let _ = writeln!(
         output,
@@ -92,6 +122,20 @@ pub fn run(command: &BenchCommand, output: &mut dyn Write) -> u8 {
         output,
         "scheduled: {}, unschedulable: {}, most pods on one node: {}",
         stats.scheduled, stats.unschedulable, stats.max_pods_per_node
+    );
+    let _ = writeln!(
+        output,
+        "preemptions: {}, evictions: {} ({} distinct pods), failed attempts: {}, rounds: {}",
+        stats.preemptions,
+        stats.evictions.len(),
+        stats
+            .evictions
+            .iter()
+            .map(|eviction| eviction.victim.as_str())
+            .collect::<std::collections::BTreeSet<_>>()
+            .len(),
+        stats.failed_attempts,
+        stats.rounds
     );
     let verdict = verify_placements(&cluster, &stats);
     let _ = writeln!(

@@ -18,6 +18,7 @@ pub struct ImageLocality;
 
 /// The Pod's images (init containers first, one entry per container) with how many nodes hold
 /// each, and the node count: what Kubernetes reads from the snapshot lister.
+#[derive(Clone)]
 struct PreScoreState {
     images: Vec<(String, usize)>,
     total_nodes: usize,

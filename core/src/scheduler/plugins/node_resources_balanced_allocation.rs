@@ -76,6 +76,7 @@ pub fn balanced_resource_score(requested: &[i64], allocatable: &[i64]) -> i64 {
     ((1.0 - deviation) * MAX_NODE_SCORE as f64) as i64
 }
 
+#[derive(Clone)]
 struct PreScoreState {
     pod_requests: Vec<i64>,
 }

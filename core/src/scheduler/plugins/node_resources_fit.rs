@@ -378,6 +378,7 @@ impl FilterPlugin for Fit {
     }
 }
 
+#[derive(Clone)]
 struct PreScoreState {
     pod_requests: Vec<i64>,
 }

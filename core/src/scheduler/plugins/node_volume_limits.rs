@@ -112,6 +112,7 @@ impl Plugin for NodeVolumeLimits {
 }
 
 /// The listers, kept from PreFilter for Filter.
+#[derive(Clone)]
 struct Listers(Arc<ClusterObjects>);
 
 impl PreFilterPlugin for NodeVolumeLimits {

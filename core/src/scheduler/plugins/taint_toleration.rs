@@ -102,6 +102,7 @@ impl FilterPlugin for TaintToleration {
 
 /// The Pod's tolerations that can tolerate PreferNoSchedule taints (effect empty or
 /// PreferNoSchedule), computed once per cycle.
+#[derive(Clone)]
 struct PreScoreState {
     tolerations: Arc<[core::Toleration]>,
 }

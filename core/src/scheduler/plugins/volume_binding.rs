@@ -79,6 +79,18 @@ struct StateData {
     all_bound: bool,
 }
 
+/// Preemption evaluates candidates on copies of the cycle state (`CycleState.Clone`).
+impl Clone for StateData {
+    fn clone(&self) -> StateData {
+        let found = self
+            .pod_volumes_by_node
+            .lock()
+            .map(|found| found.clone())
+            .unwrap_or_else(|poisoned| poisoned.into_inner().clone());
+        StateData { claims: self.claims.clone(), pod_volumes_by_node: Mutex::new(found), all_bound: self.all_bound }
+    }
+}
+
 /// Binds a Pod's volumes as part of scheduling it.
 #[derive(Clone, Debug, Default)]
 pub struct VolumeBinding;
@@ -305,6 +317,7 @@ fn find_pod_volumes(claims: &PodVolumeClaims, node: &NodeInfo, objects: &Cluster
 
 /// The objects the state was computed against: Filter sees only the node, so PreFilter keeps
 /// the snapshot's listers alongside the claims.
+#[derive(Clone)]
 struct Listers(Arc<ClusterObjects>);
 
 impl PreFilterPlugin for VolumeBinding {

@@ -202,7 +202,7 @@ fn affinity_and_spread_workloads_place_every_pod_within_their_constraints() {
         let config = BenchConfig { nodes: 30, pods: 600, workload, seed: 3, ..BenchConfig::default() };
         let cluster = build_cluster(&config);
         let mut scheduler = prepare(&cluster, &config).expect("builds");
-        let stats = run_prepared(&mut scheduler);
+        let stats = run_prepared(&mut scheduler, &cluster);
         assert_eq!(stats.scheduled, 600, "{workload:?}");
         assert_eq!(verify_placements(&cluster, &stats), Ok(()), "{workload:?}");
         // The check is independent of the plugins: moving one Pod next to a sibling breaks it.

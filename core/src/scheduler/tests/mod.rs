@@ -1,6 +1,8 @@
 //! Scheduler tests: Kubernetes' plugin tables ported, and the cycle, queue, cache and driver.
 
+mod bench_workloads;
 mod cycle;
+mod default_preemption;
 mod least_allocated;
 mod node_resources_fit;
 mod taint_toleration;
