@@ -428,9 +428,15 @@ impl ControllerManager {
 }
 
 /// Why an answered action counts as failed, or `None` when it succeeded. Deleting what is
-/// already gone succeeded: the goal is reached.
+/// already gone succeeded: the goal is reached. An event that could not be recorded fails
+/// nothing: client-go's recorder is fire-and-forget, so a refused event (say, a name taken by
+/// another event of the same object at the same instant) must not keep the status write
+/// after it from going out.
 fn failure_of(action: &Action, status: u16, body: &Value) -> Option<String> {
-    if is_success(status) || (status == 404 && matches!(action, Action::Delete { .. })) {
+    if is_success(status)
+        || matches!(action, Action::Event { .. })
+        || (status == 404 && matches!(action, Action::Delete { .. }))
+    {
         return None;
     }
     let message = body["message"].as_str().map_or_else(|| format!("HTTP {status}"), str::to_string);

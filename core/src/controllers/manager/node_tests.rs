@@ -339,3 +339,30 @@ fn an_hpa_scales_a_deployment_up_under_load_and_down_only_after_the_stabilizatio
     assert!(manager.node_controllers().scaling_history("default/web").is_some());
     assert_eq!(manager.stats().reconcile_errors, 0);
 }
+
+#[test]
+fn an_hpa_without_a_metrics_source_reports_that_it_cannot_compute_a_replica_count() {
+    let mut cluster = TestCluster::new(1);
+    let mut manager = ControllerManager::new(ControllerManagerConfig::default());
+    let mut scheduler = scheduler();
+    let mut kubelet = InstantKubelet::new();
+    cluster.send(Method::Post, "/apis/apps/v1/namespaces/default/deployments", Some(web(2)));
+    let components: &mut [&mut dyn Component] = &mut [&mut manager, &mut scheduler, &mut kubelet];
+    assert!(cluster.run_until(components, Duration::from_secs(30), |cluster| running_pods(cluster).len() == 2));
+    cluster.send(Method::Post, "/apis/autoscaling/v2/namespaces/default/horizontalpodautoscalers", Some(hpa()));
+    let hpa_path = "/apis/autoscaling/v2/namespaces/default/horizontalpodautoscalers/web";
+    let scaling_active = |cluster: &mut TestCluster| {
+        let conditions = cluster.get(hpa_path)["status"]["conditions"].as_array().cloned().unwrap_or_default();
+        conditions.into_iter().find(|condition| condition["type"] == "ScalingActive")
+    };
+    // Two warnings at one instant (FailedGetResourceMetric, FailedComputeMetricsReplicas) share an
+    // event name; the second is refused, and the status must go out all the same.
+    assert!(cluster.run_until(components, Duration::from_secs(30), |cluster| scaling_active(cluster).is_some()));
+    let condition = scaling_active(&mut cluster).unwrap();
+    assert_eq!(condition["status"], "False");
+    assert_eq!(condition["reason"], "FailedGetResourceMetric");
+    let message = condition["message"].as_str().unwrap_or_default();
+    assert!(message.contains(super::node_state::NO_METRICS_SOURCE), "{message}");
+    assert_eq!(replicas(&mut cluster), 2, "nothing is scaled without metrics");
+    assert_eq!(manager.stats().reconcile_errors, 0);
+}
