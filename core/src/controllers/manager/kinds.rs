@@ -12,6 +12,7 @@ use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::jiff::Timestamp;
 
 use super::caches::Caches;
+use super::dynamic_kinds;
 use crate::controllers::endpointslice::SERVICE_NAME_LABEL;
 use crate::controllers::expectations::ControllerExpectations;
 use crate::controllers::owner::controller_of;
@@ -45,11 +46,21 @@ pub enum ControllerKind {
     DaemonSet,
     /// `cronjob`.
     CronJob,
+    /// `garbagecollector`.
+    GarbageCollector,
+    /// `namespace`.
+    Namespace,
+    /// `disruption`.
+    Disruption,
+    /// `serviceaccount`.
+    ServiceAccount,
+    /// `resourcequota`.
+    ResourceQuota,
 }
 
 impl ControllerKind {
     /// Every controller, in the order the manager starts them.
-    pub const ALL: [ControllerKind; 10] = [
+    pub const ALL: [ControllerKind; 15] = [
         ControllerKind::ReplicaSet,
         ControllerKind::ReplicationController,
         ControllerKind::Deployment,
@@ -60,6 +71,11 @@ impl ControllerKind {
         ControllerKind::EndpointSlice,
         ControllerKind::DaemonSet,
         ControllerKind::CronJob,
+        ControllerKind::GarbageCollector,
+        ControllerKind::Namespace,
+        ControllerKind::Disruption,
+        ControllerKind::ServiceAccount,
+        ControllerKind::ResourceQuota,
     ];
 
     /// The name `--controllers` uses.
@@ -75,12 +91,30 @@ impl ControllerKind {
             ControllerKind::EndpointSlice => "endpointslice",
             ControllerKind::DaemonSet => "daemonset",
             ControllerKind::CronJob => "cronjob",
+            ControllerKind::GarbageCollector => "garbagecollector",
+            ControllerKind::Namespace => "namespace",
+            ControllerKind::Disruption => "disruption",
+            ControllerKind::ServiceAccount => "serviceaccount",
+            ControllerKind::ResourceQuota => "resourcequota",
         }
     }
 
     /// The controller named `name`, if any.
     pub fn from_name(name: &str) -> Option<ControllerKind> {
         ControllerKind::ALL.into_iter().find(|kind| kind.name() == name)
+    }
+
+    /// Whether the controller reads every served kind, so the manager must run the dynamic
+    /// informers for it.
+    pub fn reads_every_kind(self) -> bool {
+        matches!(
+            self,
+            ControllerKind::GarbageCollector
+                | ControllerKind::Namespace
+                | ControllerKind::Disruption
+                | ControllerKind::ServiceAccount
+                | ControllerKind::ResourceQuota
+        )
     }
 
     /// Whether the controller keeps creation/deletion expectations.
@@ -217,6 +251,11 @@ impl ControllerKind {
                     .collect();
                 Ok(Some(reconcile_cron_job(cron_job, &jobs, now)))
             }
+            ControllerKind::GarbageCollector => dynamic_kinds::reconcile_garbage_collector_key(caches, name, now),
+            ControllerKind::Namespace => dynamic_kinds::reconcile_namespace_key(caches, name, now),
+            ControllerKind::Disruption => dynamic_kinds::reconcile_disruption_key(caches, namespace, name, now),
+            ControllerKind::ServiceAccount => dynamic_kinds::reconcile_service_account_key(caches, name),
+            ControllerKind::ResourceQuota => dynamic_kinds::reconcile_resource_quota_key(caches, namespace, name, now),
         }
     }
 }

@@ -10,10 +10,17 @@
 //! the Lease, so two managers never both act.
 
 pub mod caches;
+pub mod dynamic;
+pub mod dynamic_kinds;
+pub mod dynamic_routing;
 pub mod kinds;
 pub mod routing;
 pub mod sync;
 
+#[cfg(test)]
+mod dynamic_tests;
+#[cfg(test)]
+mod gc_tests;
 #[cfg(test)]
 mod tests;
 
@@ -23,6 +30,7 @@ use k8s_openapi::jiff::Timestamp;
 use serde_json::Value;
 
 use self::caches::Caches;
+use self::dynamic::DynamicCaches;
 use self::kinds::ControllerKind;
 use self::routing::route;
 use self::sync::{RunningSync, SyncOutcome};
@@ -98,8 +106,12 @@ impl ControllerManager {
     /// A manager that has not listed anything yet.
     pub fn new(config: ControllerManagerConfig) -> ControllerManager {
         let controllers = config.controllers.iter().map(|kind| (*kind, ControllerState::default())).collect();
+        let mut caches = Caches::default();
+        if config.controllers.iter().any(|kind| kind.reads_every_kind()) {
+            caches.dynamic = DynamicCaches::for_every_served_kind();
+        }
         ControllerManager {
-            caches: Caches::default(),
+            caches,
             controllers,
             elector: config.leader_election.map(LeaderElector::new),
             leading: false,
@@ -371,6 +383,7 @@ impl ControllerManager {
             keys.push((ControllerKind::Endpoints, key_of(&service.metadata)));
             keys.push((ControllerKind::EndpointSlice, key_of(&service.metadata)));
         }
+        keys.extend(self::dynamic_routing::every_key(&self.caches.dynamic));
         for (kind, key) in keys {
             if let Some(state) = self.controllers.get_mut(&kind) {
                 state.queue.add(&key);

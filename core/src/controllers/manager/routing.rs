@@ -8,6 +8,7 @@ use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use super::caches::{Caches, Observed};
+use super::dynamic_routing::route_dynamic;
 use super::kinds::{ControllerKind, labels_match};
 use crate::client::informer::{Change, key_of};
 use crate::controllers::endpointslice::SERVICE_NAME_LABEL;
@@ -98,6 +99,7 @@ pub fn route(observed: &Observed, caches: &Caches) -> Routed {
         // Claims are read by the StatefulSet controller but, as in Kubernetes, not watched;
         // Endpoints are only written; node topology changes are not routed.
         Observed::PersistentVolumeClaim(_) | Observed::Endpoints(_) => {}
+        Observed::Dynamic(change) => return route_dynamic(change, caches),
     }
     routed
 }
