@@ -19,6 +19,7 @@ use serde_json::Value;
 use super::paths::collection_path;
 use super::{Incoming, Outgoing, RequestId, is_success};
 use crate::api::{ApiRequest, Method};
+use crate::object::Object;
 use crate::object::kinds::{self, ResourceType};
 
 /// Items per list page, as client-go's pager (`defaultPageSize`).
@@ -33,6 +34,46 @@ pub const RETRY_INITIAL: Duration = Duration::from_millis(800);
 
 /// Longest delay between retries (client-go caps the reflector back-off at 30 s).
 pub const RETRY_MAX: Duration = Duration::from_secs(30);
+
+/// What an informer can cache: an object with `ObjectMeta`, decoded from the wire. Every typed
+/// kind is one; so is the dynamic [`Object`], which lets one informer type serve the typed
+/// informers and the metadata-style informers over every served kind (client-go's dynamic
+/// informers) that the garbage collector, namespace and quota controllers read.
+pub trait Cached: Sized {
+    /// The object's metadata.
+    fn object_meta(&self) -> &ObjectMeta;
+
+    /// Decodes one listed or watched object of `resource`; `None` when it does not decode.
+    fn decode(value: &Value, resource: &ResourceType) -> Option<Self>;
+}
+
+impl<T> Cached for T
+where
+    T: Resource + Metadata<Ty = ObjectMeta> + DeserializeOwned,
+{
+    fn object_meta(&self) -> &ObjectMeta {
+        self.metadata()
+    }
+
+    fn decode(value: &Value, _resource: &ResourceType) -> Option<T> {
+        serde_json::from_value(value.clone()).ok()
+    }
+}
+
+impl Cached for Object {
+    fn object_meta(&self) -> &ObjectMeta {
+        &self.metadata
+    }
+
+    /// List items may leave out `apiVersion` and `kind`; they are the resource's.
+    fn decode(value: &Value, resource: &ResourceType) -> Option<Object> {
+        let mut value = value.clone();
+        let fields = value.as_object_mut()?;
+        fields.entry("apiVersion").or_insert_with(|| Value::from(resource.api_version));
+        fields.entry("kind").or_insert_with(|| Value::from(resource.kind));
+        Object::from_value(value).ok()
+    }
+}
 
 /// One observed change of a cached object.
 #[derive(Clone, Debug)]
@@ -95,6 +136,19 @@ where
     pub fn new() -> Informer<T> {
         let resource = kinds::by_api_version_kind(T::API_VERSION, T::KIND)
             .expect("informers are only built for kinds the kinds table serves");
+        Informer::for_resource(resource)
+    }
+
+    /// An informer for `T` that lists and watches one namespace only (client-go's
+    /// `WithNamespace`), as the node lifecycle controller watches `kube-node-lease`.
+    pub fn for_namespace(namespace: &str) -> Informer<T> {
+        Informer { namespace: Some(namespace.to_string()), ..Informer::new() }
+    }
+}
+
+impl<T: Cached> Informer<T> {
+    /// An empty informer for the objects of `resource`.
+    pub fn for_resource(resource: &'static ResourceType) -> Informer<T> {
         Informer {
             resource,
             namespace: None,
@@ -109,10 +163,9 @@ where
         }
     }
 
-    /// An informer for `T` that lists and watches one namespace only (client-go's
-    /// `WithNamespace`), as the node lifecycle controller watches `kube-node-lease`.
-    pub fn for_namespace(namespace: &str) -> Informer<T> {
-        Informer { namespace: Some(namespace.to_string()), ..Informer::new() }
+    /// The resource this informer lists and watches.
+    pub fn resource(&self) -> &'static ResourceType {
+        self.resource
     }
 
     /// Whether the first full list has arrived, so the cache reflects the cluster.
@@ -220,9 +273,9 @@ where
             return Vec::new();
         }
         for item in body["items"].as_array().into_iter().flatten() {
-            match serde_json::from_value::<T>(item.clone()) {
-                Ok(object) => self.pages.push(Arc::new(object)),
-                Err(_) => self.undecodable += 1,
+            match T::decode(item, self.resource) {
+                Some(object) => self.pages.push(Arc::new(object)),
+                None => self.undecodable += 1,
             }
         }
         let metadata = &body["metadata"];
@@ -242,7 +295,7 @@ where
     fn replace(&mut self, listed: Vec<Arc<T>>) -> Vec<Change<T>> {
         let mut fresh: BTreeMap<String, Arc<T>> = BTreeMap::new();
         for object in listed {
-            fresh.insert(key_of(object.metadata()), object);
+            fresh.insert(key_of(object.object_meta()), object);
         }
         let mut changes = Vec::new();
         for (key, old) in &self.objects {
@@ -252,7 +305,7 @@ where
         }
         for (key, new) in &fresh {
             let old = self.objects.get(key);
-            if old.is_none_or(|old| old.metadata().resource_version != new.metadata().resource_version) {
+            if old.is_none_or(|old| old.object_meta().resource_version != new.object_meta().resource_version) {
                 changes.push(Change::Applied { old: old.cloned(), new: new.clone() });
             }
         }
@@ -280,16 +333,16 @@ where
                 Vec::new()
             }
             "ADDED" | "MODIFIED" | "DELETED" => {
-                let Ok(typed) = serde_json::from_value::<T>(object.clone()) else {
+                let Some(typed) = T::decode(object, self.resource) else {
                     self.undecodable += 1;
                     return Vec::new();
                 };
                 self.failures = 0;
                 let typed = Arc::new(typed);
-                if let Some(revision) = typed.metadata().resource_version.as_deref() {
+                if let Some(revision) = typed.object_meta().resource_version.as_deref() {
                     self.resource_version = revision.to_string();
                 }
-                let key = key_of(typed.metadata());
+                let key = key_of(typed.object_meta());
                 if event_type == "DELETED" {
                     self.objects.remove(&key);
                     vec![Change::Deleted(typed)]

@@ -49,6 +49,11 @@ pub fn request_for_action(action: &Action) -> Result<ApiRequest, RequestError> {
             let path = subresource_path(resource, object.namespace(), object.name(), "status");
             Ok(ApiRequest::new(Method::Put, &path).with_json(&object.to_value()))
         }
+        Action::Finalize { object } => {
+            let resource = resource_of(object)?;
+            let path = subresource_path(resource, object.namespace(), object.name(), "finalize");
+            Ok(ApiRequest::new(Method::Put, &path).with_json(&object.to_value()))
+        }
         Action::Patch { resource, namespace, name, patch_type, body } => {
             // A subresource travels in the resource name (`deployments/scale`), as the HPA
             // controller patches the scale of whatever it targets.

@@ -118,6 +118,12 @@ pub enum Action {
         /// What happens to the object's dependents; `None` is the resource's default.
         propagation_policy: Option<PropagationPolicy>,
     },
+    /// PUT a Namespace to its `finalize` subresource: the namespace controller's last step,
+    /// which sets `spec.finalizers` (and removes a Terminating namespace left with none).
+    Finalize {
+        /// The Namespace with the finalizers it should keep.
+        object: Object,
+    },
     /// POST a core/v1 Event, as Kubernetes' event recorder does.
     Event {
         /// The event object.

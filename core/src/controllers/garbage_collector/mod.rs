@@ -40,8 +40,24 @@ pub const OWNER_REF_INVALID_NAMESPACE: &str = "OwnerRefInvalidNamespace";
 /// first batch has succeeded. Nothing is requeued: every decision waits for a change of the
 /// objects it reads.
 pub fn reconcile_garbage_collector(objects: &[Object], now: Timestamp) -> Reconciled {
+    collect(objects, None, now)
+}
+
+/// The pass for one item only (the controller manager's `attemptToDelete`/`attemptToOrphan` of
+/// the object with `uid`), from a neighbourhood of the graph: `objects` must hold the item, the
+/// live owners its references resolve to, every dependent of the item, and the item's
+/// `OwnerRefInvalidNamespace` events. An owner left out is taken for deleted, so the caller
+/// leaves one out only once it knows it is gone.
+pub fn reconcile_garbage_collector_item(objects: &[Object], uid: &str, now: Timestamp) -> Reconciled {
+    collect(objects, Some(uid), now)
+}
+
+fn collect(objects: &[Object], only: Option<&str>, now: Timestamp) -> Reconciled {
     let graph = DependencyGraph::build(objects);
-    let mut items: Vec<&Object> = objects.iter().filter(|object| uid_of(object).is_some()).collect();
+    let mut items: Vec<&Object> = objects
+        .iter()
+        .filter(|object| uid_of(object).is_some() && only.is_none_or(|uid| uid_of(object) == Some(uid)))
+        .collect();
     items.sort_by(|left, right| identity_key(left).cmp(&identity_key(right)));
     let reported = reported_invalid_namespace(objects);
     let mut first = Vec::new();

@@ -9,6 +9,7 @@ use k8s_openapi::api::core::v1::{Endpoints, Node, PersistentVolumeClaim, Pod, Re
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::jiff::Timestamp;
 
+use super::dynamic::{DynamicCaches, DynamicObserved};
 use crate::client::informer::{Change, Informer};
 use crate::client::{Incoming, Outgoing, RequestId};
 
@@ -23,6 +24,8 @@ macro_rules! shared_caches {
                 #[doc = concat!("Every `", stringify!($kind), "` in the cluster.")]
                 pub $field: Informer<$kind>,
             )*
+            /// Every object of every served kind, when a controller that reads them all runs.
+            pub dynamic: DynamicCaches,
         }
 
         /// One change seen by one of the shared informers.
@@ -32,12 +35,15 @@ macro_rules! shared_caches {
                 #[doc = concat!("A `", stringify!($kind), "` changed.")]
                 $variant(Change<$kind>),
             )*
+            /// The dynamic caches saw a change.
+            Dynamic(DynamicObserved),
         }
 
         impl Caches {
             /// Adds the informers' due requests to `outgoing`.
             pub fn poll_requests(&mut self, now: Timestamp, next_id: &mut RequestId, outgoing: &mut Vec<Outgoing>) {
                 $( outgoing.extend(self.$field.poll_request(now, next_id)); )*
+                self.dynamic.poll_requests(now, next_id, outgoing);
             }
 
             /// Offers an input to each informer; `None` when none of them sent its request.
@@ -47,17 +53,17 @@ macro_rules! shared_caches {
                         return Some(changes.into_iter().map(Observed::$variant).collect());
                     }
                 )*
-                None
+                self.dynamic.handle(input, now).map(|changes| changes.into_iter().map(Observed::Dynamic).collect())
             }
 
             /// Whether every informer has finished its first list.
             pub fn has_synced(&self) -> bool {
-                true $( && self.$field.has_synced() )*
+                self.dynamic.has_synced() $( && self.$field.has_synced() )*
             }
 
             /// The earliest retry an informer is waiting for.
             pub fn next_wake(&self) -> Option<Timestamp> {
-                [$( self.$field.next_wake() ),*].into_iter().flatten().min()
+                [$( self.$field.next_wake(), )* self.dynamic.next_wake()].into_iter().flatten().min()
             }
         }
     };

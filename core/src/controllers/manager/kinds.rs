@@ -12,6 +12,7 @@ use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::jiff::Timestamp;
 
 use super::caches::Caches;
+use super::dynamic_kinds;
 use crate::controllers::endpointslice::SERVICE_NAME_LABEL;
 use crate::controllers::expectations::ControllerExpectations;
 use crate::controllers::owner::controller_of;
@@ -53,11 +54,21 @@ pub enum ControllerKind {
     TaintEviction,
     /// `horizontalpodautoscaling`.
     HorizontalPodAutoscaling,
+    /// `garbagecollector`.
+    GarbageCollector,
+    /// `namespace`.
+    Namespace,
+    /// `disruption`.
+    Disruption,
+    /// `serviceaccount`.
+    ServiceAccount,
+    /// `resourcequota`.
+    ResourceQuota,
 }
 
 impl ControllerKind {
     /// Every controller, in the order the manager starts them.
-    pub const ALL: [ControllerKind; 14] = [
+    pub const ALL: [ControllerKind; 19] = [
         ControllerKind::ReplicaSet,
         ControllerKind::ReplicationController,
         ControllerKind::Deployment,
@@ -72,6 +83,11 @@ impl ControllerKind {
         ControllerKind::NodeLifecycle,
         ControllerKind::TaintEviction,
         ControllerKind::HorizontalPodAutoscaling,
+        ControllerKind::GarbageCollector,
+        ControllerKind::Namespace,
+        ControllerKind::Disruption,
+        ControllerKind::ServiceAccount,
+        ControllerKind::ResourceQuota,
     ];
 
     /// The name `--controllers` uses.
@@ -91,12 +107,30 @@ impl ControllerKind {
             ControllerKind::NodeLifecycle => "node-lifecycle",
             ControllerKind::TaintEviction => "taint-eviction-controller",
             ControllerKind::HorizontalPodAutoscaling => "horizontalpodautoscaling",
+            ControllerKind::GarbageCollector => "garbagecollector",
+            ControllerKind::Namespace => "namespace",
+            ControllerKind::Disruption => "disruption",
+            ControllerKind::ServiceAccount => "serviceaccount",
+            ControllerKind::ResourceQuota => "resourcequota",
         }
     }
 
     /// The controller named `name`, if any.
     pub fn from_name(name: &str) -> Option<ControllerKind> {
         ControllerKind::ALL.into_iter().find(|kind| kind.name() == name)
+    }
+
+    /// Whether the controller reads every served kind, so the manager must run the dynamic
+    /// informers for it.
+    pub fn reads_every_kind(self) -> bool {
+        matches!(
+            self,
+            ControllerKind::GarbageCollector
+                | ControllerKind::Namespace
+                | ControllerKind::Disruption
+                | ControllerKind::ServiceAccount
+                | ControllerKind::ResourceQuota
+        )
     }
 
     /// Whether the controller keeps creation/deletion expectations.
@@ -255,6 +289,11 @@ impl ControllerKind {
             ControllerKind::NodeIpam | ControllerKind::NodeLifecycle | ControllerKind::HorizontalPodAutoscaling => {
                 Err(format!("{} is reconciled with the manager's node state", self.name()))
             }
+            ControllerKind::GarbageCollector => dynamic_kinds::reconcile_garbage_collector_key(caches, name, now),
+            ControllerKind::Namespace => dynamic_kinds::reconcile_namespace_key(caches, name, now),
+            ControllerKind::Disruption => dynamic_kinds::reconcile_disruption_key(caches, namespace, name, now),
+            ControllerKind::ServiceAccount => dynamic_kinds::reconcile_service_account_key(caches, name),
+            ControllerKind::ResourceQuota => dynamic_kinds::reconcile_resource_quota_key(caches, namespace, name, now),
         }
     }
 }

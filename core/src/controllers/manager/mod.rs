@@ -10,12 +10,19 @@
 //! the Lease, so two managers never both act.
 
 pub mod caches;
+pub mod dynamic;
+pub mod dynamic_kinds;
+pub mod dynamic_routing;
 pub mod kinds;
 pub mod node_routing;
 pub mod node_state;
 pub mod routing;
 pub mod sync;
 
+#[cfg(test)]
+mod dynamic_tests;
+#[cfg(test)]
+mod gc_tests;
 #[cfg(test)]
 mod node_tests;
 #[cfg(test)]
@@ -28,6 +35,7 @@ use k8s_openapi::jiff::Timestamp;
 use serde_json::Value;
 
 use self::caches::Caches;
+use self::dynamic::DynamicCaches;
 use self::kinds::ControllerKind;
 use self::node_routing::node_controller_keys;
 use self::node_state::{NodeControllers, SharedMetricsSource};
@@ -121,7 +129,10 @@ impl ControllerManager {
     pub fn new(config: ControllerManagerConfig) -> ControllerManager {
         let controllers = config.controllers.iter().map(|kind| (*kind, ControllerState::default())).collect();
         // The node lifecycle controller watches only the node heartbeats, not every Lease.
-        let caches = Caches { leases: Informer::for_namespace(NODE_LEASE_NAMESPACE), ..Caches::default() };
+        let mut caches = Caches { leases: Informer::for_namespace(NODE_LEASE_NAMESPACE), ..Caches::default() };
+        if config.controllers.iter().any(|kind| kind.reads_every_kind()) {
+            caches.dynamic = DynamicCaches::for_every_served_kind();
+        }
         ControllerManager {
             caches,
             controllers,
@@ -419,6 +430,7 @@ impl ControllerManager {
             keys.push((ControllerKind::EndpointSlice, key_of(&service.metadata)));
         }
         keys.extend(node_controller_keys(&self.caches));
+        keys.extend(self::dynamic_routing::every_key(&self.caches.dynamic));
         for (kind, key) in keys {
             if let Some(state) = self.controllers.get_mut(&kind) {
                 state.queue.add(&key);

@@ -9,6 +9,7 @@ use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use super::caches::{Caches, Observed};
+use super::dynamic_routing::route_dynamic;
 use super::kinds::{ControllerKind, labels_match};
 use super::node_routing::route_node_controllers;
 use crate::client::informer::{Change, key_of};
@@ -104,6 +105,7 @@ pub fn route(observed: &Observed, caches: &Caches) -> Routed {
         Observed::PersistentVolumeClaim(_) | Observed::Endpoints(_) => {}
         // Routed below with the other node-controller changes.
         Observed::Lease(_) | Observed::HorizontalPodAutoscaler(_) => {}
+        Observed::Dynamic(change) => return route_dynamic(change, caches),
     }
     route_node_controllers(observed, caches, &mut routed);
     routed
