@@ -105,9 +105,12 @@ fn gce_two() -> core::Pod {
     claims_pod("gce-two", &["csi-pd.csi.storage.gke.io-1", "csi-pd.csi.storage.gke.io-2"])
 }
 
+/// A row: name, new Pod, existing Pods, per-driver limit, drivers, expected Filter status.
+type Case = (&'static str, core::Pod, Vec<core::Pod>, Option<i64>, Vec<&'static str>, Option<Status>);
+
 #[test]
 fn csi_volumes_count_against_the_driver_limit() {
-    let cases: Vec<(&str, core::Pod, Vec<core::Pod>, Option<i64>, Vec<&str>, Option<Status>)> = vec![
+    let cases: Vec<Case> = vec![
         (
             "fits when node volume limit >= new pods CSI volume",
             ebs_one(),

@@ -184,11 +184,9 @@ fn pod_volume_claims(
     }
     for claim in &sorted.unbound_claims_delay_binding {
         let class = claim_class(claim).to_owned();
-        if !sorted.unbound_volumes_delay_binding.contains_key(&class) {
-            let volumes =
-                objects.persistent_volumes().filter(|volume| volume_class(volume) == class).cloned().collect();
-            sorted.unbound_volumes_delay_binding.insert(class, volumes);
-        }
+        sorted.unbound_volumes_delay_binding.entry(class).or_insert_with_key(|class| {
+            objects.persistent_volumes().filter(|volume| volume_class(volume) == class.as_str()).cloned().collect()
+        });
     }
     Ok(sorted)
 }

@@ -195,7 +195,7 @@ fn access_mode_table() {
         "failed to get PVC"
     );
 
-    let (pre_filter, _, _) = run(&one_pvc, node_running(&[read_write_many.clone()]), access_mode_objects());
+    let (pre_filter, _, _) = run(&one_pvc, node_running(std::slice::from_ref(&read_write_many)), access_mode_objects());
     assert_eq!(pre_filter, Status::code_only(Code::Skip), "no access mode conflict");
 
     let (pre_filter, filter, _) =

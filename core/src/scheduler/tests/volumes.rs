@@ -1,7 +1,7 @@
 //! The volume plugins end to end through the API: the scheduler component lists and watches
 //! PersistentVolumeClaims, PersistentVolumes and StorageClasses, keeps a Pod with an unbound
 //! immediate claim Pending, and places it on the volume's node once the claim binds. Also the
-//! driver's re-queueing on volume events, without the API.
+//! driver's re-queueing on volume events and on an assigned Pod's label change, without the API.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,7 +22,7 @@ use crate::scheduler::plugins::volume_testing::{
 use crate::scheduler::profile::SchedulerConfig;
 use crate::scheduler::registry::Registry;
 use crate::scheduler::schedule_one::SamplingOptions;
-use crate::scheduler::testing::{make_node, make_pod};
+use crate::scheduler::testing::{affinity_term, make_node, make_pod};
 
 fn scheduler() -> Scheduler {
     Scheduler::new(
@@ -162,4 +162,30 @@ fn a_claim_update_requeues_only_through_the_volume_plugins_registration() {
     let claim = bound(claim, "pv-data");
     let effects = scheduler.step(Input::ObjectApplied(ListerObject::PersistentVolumeClaim(Arc::new(claim))), at(20));
     assert_eq!(bound_nodes(&effects), vec!["node-b".to_owned()]);
+}
+
+#[test]
+fn an_assigned_pod_label_change_requeues_a_pod_waiting_for_pod_affinity() {
+    let mut scheduler = scheduler();
+    let node =
+        make_node("node-a").capacity(&[("cpu", "4"), ("pods", "10")]).label("kubernetes.io/hostname", "node-a").obj();
+    scheduler.step(Input::NodeApplied(Arc::new(node)), at(0));
+    let cache = make_pod("cache").label("app", "old").node("node-a").obj();
+    scheduler.step(Input::PodApplied(Arc::new(cache.clone())), at(0));
+    let web =
+        make_pod("web").required_term(false, affinity_term("app", "In", &["cache"], "kubernetes.io/hostname")).obj();
+    let effects = scheduler.step(Input::PodApplied(Arc::new(web)), at(1));
+    assert!(bound_nodes(&effects).is_empty());
+    assert_eq!(scheduler.queue().lengths(), (0, 0, 1));
+
+    // An update that leaves the labels alone is no UpdatePodLabel event.
+    let mut annotated = cache.clone();
+    annotated.metadata.annotations = Some([("note".to_owned(), "x".to_owned())].into());
+    scheduler.step(Input::PodApplied(Arc::new(annotated)), at(10));
+    assert_eq!(scheduler.queue().lengths(), (0, 0, 1));
+
+    let mut relabelled = cache;
+    relabelled.metadata.labels = Some([("app".to_owned(), "cache".to_owned())].into());
+    let effects = scheduler.step(Input::PodApplied(Arc::new(relabelled)), at(20));
+    assert_eq!(bound_nodes(&effects), vec!["node-a".to_owned()]);
 }
