@@ -1,12 +1,14 @@
 //! The scheduler component's informers for everything its plugins read besides Pods and Nodes
 //! (kube-scheduler's shared informer factory): Namespaces, Services, ReplicationControllers,
-//! ReplicaSets, StatefulSets, PersistentVolumes, PersistentVolumeClaims and StorageClasses.
+//! ReplicaSets, StatefulSets, PersistentVolumes, PersistentVolumeClaims, StorageClasses and
+//! PodDisruptionBudgets (preemption prefers victims whose budgets allow a disruption).
 //! Their changes become the scheduler's [`Input::ObjectApplied`] and [`Input::ObjectDeleted`].
 
 use std::sync::Arc;
 
 use k8s_openapi::api::apps::v1::{ReplicaSet, StatefulSet};
 use k8s_openapi::api::core::v1::{Namespace, PersistentVolume, PersistentVolumeClaim, ReplicationController, Service};
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::api::storage::v1::StorageClass;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::jiff::Timestamp;
@@ -29,6 +31,7 @@ pub struct ListerInformers {
     persistent_volumes: Informer<PersistentVolume>,
     persistent_volume_claims: Informer<PersistentVolumeClaim>,
     storage_classes: Informer<StorageClass>,
+    pod_disruption_budgets: Informer<PodDisruptionBudget>,
 }
 
 /// Offers an input to one informer; its changes, wrapped as lister objects, if it was its.
@@ -70,6 +73,7 @@ impl ListerInformers {
             .or_else(|| offer(&mut self.persistent_volumes, input, now, ListerObject::PersistentVolume))
             .or_else(|| offer(&mut self.persistent_volume_claims, input, now, ListerObject::PersistentVolumeClaim))
             .or_else(|| offer(&mut self.storage_classes, input, now, ListerObject::StorageClass))
+            .or_else(|| offer(&mut self.pod_disruption_budgets, input, now, ListerObject::PodDisruptionBudget))
     }
 
     /// The list and watch requests due at `now`.
@@ -82,6 +86,7 @@ impl ListerInformers {
         outgoing.extend(self.persistent_volumes.poll_request(now, next_id));
         outgoing.extend(self.persistent_volume_claims.poll_request(now, next_id));
         outgoing.extend(self.storage_classes.poll_request(now, next_id));
+        outgoing.extend(self.pod_disruption_budgets.poll_request(now, next_id));
     }
 
     /// Whether every informer has listed once (`WaitForCacheSync`).
@@ -94,6 +99,7 @@ impl ListerInformers {
             && self.persistent_volumes.has_synced()
             && self.persistent_volume_claims.has_synced()
             && self.storage_classes.has_synced()
+            && self.pod_disruption_budgets.has_synced()
     }
 
     /// The earliest retry any informer waits for.
@@ -107,6 +113,7 @@ impl ListerInformers {
             self.persistent_volumes.next_wake(),
             self.persistent_volume_claims.next_wake(),
             self.storage_classes.next_wake(),
+            self.pod_disruption_budgets.next_wake(),
         ]
         .into_iter()
         .flatten()

@@ -102,7 +102,7 @@ impl PreFilterState {
         if self.existing_anti_affinity_counts.is_empty() {
             return true;
         }
-        !labels.iter().any(|(key, value)| self.existing_anti_affinity_counts.get(key, value) > 0)
+        !self.existing_anti_affinity_counts.any_in_domains_of(labels)
     }
 }
 

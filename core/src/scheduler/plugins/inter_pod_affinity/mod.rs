@@ -159,6 +159,14 @@ impl TopologyCounts {
         self.0.get(topology_key).and_then(|values| values.get(value)).copied().unwrap_or(0)
     }
 
+    /// Whether any domain of the node (any of its labels, by the topology keys counted) has a
+    /// positive count; visits the few counted keys rather than every label of the node.
+    pub fn any_in_domains_of(&self, node_labels: &BTreeMap<String, String>) -> bool {
+        self.0.iter().any(|(key, values)| {
+            node_labels.get(key).and_then(|value| values.get(value.as_str())).is_some_and(|count| *count > 0)
+        })
+    }
+
     /// Whether no domain has a count.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
