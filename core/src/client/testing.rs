@@ -10,6 +10,8 @@ use std::time::Duration;
 
 use k8s_openapi::api::core::v1::{Node, Pod};
 use k8s_openapi::jiff::{SignedDuration, Timestamp};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
 use serde_json::{Value, json};
 
 use super::informer::{Change, Informer};
@@ -19,6 +21,8 @@ use super::{Component, Incoming, Outgoing, RequestId};
 use crate::api::{ApiRequest, ApiResponse, ApiServer, Method};
 use crate::controllers::node_lifecycle::NODE_LEASE_NAMESPACE;
 use crate::object::kinds;
+use crate::scheduler::component::SchedulerComponent;
+use crate::scheduler::{Registry, SamplingOptions, Scheduler, SchedulerConfig};
 use crate::store::MemoryStore;
 
 /// The instant tests start at.
@@ -104,6 +108,19 @@ impl TestCluster {
     pub fn advance(&mut self, by: Duration) {
         self.now += SignedDuration::try_from(by).expect("test durations are small");
     }
+}
+
+/// The scheduler component with the default profile and a fixed seed, as the end-to-end tests
+/// run it next to the controller manager.
+pub fn default_scheduler() -> SchedulerComponent {
+    let scheduler = Scheduler::new(
+        &SchedulerConfig::default(),
+        &Registry::in_tree(),
+        ChaCha8Rng::seed_from_u64(1),
+        SamplingOptions::default(),
+    )
+    .expect("the default profile builds");
+    SchedulerComponent::new(scheduler)
 }
 
 /// A Ready node with 4 CPUs, 8 GiB and 110 pods.

@@ -4,17 +4,14 @@
 
 use std::time::Duration;
 
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
 use serde_json::{Value, json};
 
 use super::kinds::ControllerKind;
 use super::{ControllerManager, ControllerManagerConfig};
 use crate::api::Method;
 use crate::client::Component;
-use crate::client::testing::{InstantKubelet, TestCluster};
+use crate::client::testing::{InstantKubelet, TestCluster, default_scheduler};
 use crate::scheduler::component::SchedulerComponent;
-use crate::scheduler::{Registry, SamplingOptions, Scheduler, SchedulerConfig};
 
 const DEPLOYMENT: &str = "/apis/apps/v1/namespaces/default/deployments/web";
 const REPLICA_SETS: &str = "/apis/apps/v1/namespaces/default/replicasets";
@@ -30,17 +27,10 @@ struct Cluster {
 
 impl Cluster {
     fn new() -> Cluster {
-        let scheduler = Scheduler::new(
-            &SchedulerConfig::default(),
-            &Registry::in_tree(),
-            ChaCha8Rng::seed_from_u64(1),
-            SamplingOptions::default(),
-        )
-        .expect("the default profile builds");
         Cluster {
             api: TestCluster::new(2),
             manager: ControllerManager::new(ControllerManagerConfig::default()),
-            scheduler: SchedulerComponent::new(scheduler),
+            scheduler: default_scheduler(),
             kubelet: InstantKubelet::new(),
         }
     }

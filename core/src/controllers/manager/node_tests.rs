@@ -8,33 +8,18 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use k8s_openapi::jiff::Timestamp;
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
 use serde_json::{Value, json};
 
 use super::{ControllerManager, ControllerManagerConfig};
 use crate::api::Method;
 use crate::client::Component;
-use crate::client::testing::{InstantKubelet, Stoppable, TestCluster, node};
+use crate::client::testing::{InstantKubelet, Stoppable, TestCluster, default_scheduler, node};
 use crate::controllers::NodeIpamConfig;
 use crate::controllers::hpa::{MetricsSource, MetricsUnavailable, PodMetrics, PodUsage};
 use crate::controllers::node_lifecycle::{NODE_LEASE_NAMESPACE, NODE_MONITOR_GRACE_PERIOD, NODE_MONITOR_PERIOD};
-use crate::scheduler::component::SchedulerComponent;
-use crate::scheduler::{Registry, SamplingOptions, Scheduler, SchedulerConfig};
 use crate::selector::LabelSelector;
 
 const UNREACHABLE: &str = "node.kubernetes.io/unreachable";
-
-fn scheduler() -> SchedulerComponent {
-    let scheduler = Scheduler::new(
-        &SchedulerConfig::default(),
-        &Registry::in_tree(),
-        ChaCha8Rng::seed_from_u64(1),
-        SamplingOptions::default(),
-    )
-    .expect("the default profile builds");
-    SchedulerComponent::new(scheduler)
-}
 
 fn web(replicas: i32) -> Value {
     json!({
@@ -91,7 +76,7 @@ fn seconds_between(from: Timestamp, to: Timestamp) -> f64 {
 fn a_silent_node_turns_unknown_is_tainted_and_its_pods_are_replaced_on_the_healthy_nodes() {
     let mut cluster = TestCluster::new(3);
     let mut manager = ControllerManager::new(ControllerManagerConfig::default());
-    let mut scheduler = scheduler();
+    let mut scheduler = default_scheduler();
     let mut kubelet = InstantKubelet::new();
     cluster.send(Method::Post, "/apis/apps/v1/namespaces/default/deployments", Some(web(6)));
     {
@@ -288,7 +273,7 @@ fn an_hpa_scales_a_deployment_up_under_load_and_down_only_after_the_stabilizatio
     let mut cluster = TestCluster::new(3);
     let metrics = Arc::new(FixedMetrics::default());
     let mut manager = ControllerManager::new(ControllerManagerConfig::default()).with_metrics(metrics.clone());
-    let mut scheduler = scheduler();
+    let mut scheduler = default_scheduler();
     let mut kubelet = InstantKubelet::new();
     cluster.send(Method::Post, "/apis/apps/v1/namespaces/default/deployments", Some(web(2)));
     let components: &mut [&mut dyn Component] = &mut [&mut manager, &mut scheduler, &mut kubelet];
@@ -344,7 +329,7 @@ fn an_hpa_scales_a_deployment_up_under_load_and_down_only_after_the_stabilizatio
 fn an_hpa_without_a_metrics_source_reports_that_it_cannot_compute_a_replica_count() {
     let mut cluster = TestCluster::new(1);
     let mut manager = ControllerManager::new(ControllerManagerConfig::default());
-    let mut scheduler = scheduler();
+    let mut scheduler = default_scheduler();
     let mut kubelet = InstantKubelet::new();
     cluster.send(Method::Post, "/apis/apps/v1/namespaces/default/deployments", Some(web(2)));
     let components: &mut [&mut dyn Component] = &mut [&mut manager, &mut scheduler, &mut kubelet];

@@ -4,28 +4,13 @@
 
 use std::time::Duration;
 
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
 use serde_json::{Value, json};
 
 use super::{ControllerManager, ControllerManagerConfig};
 use crate::api::Method;
 use crate::client::Component;
 use crate::client::leader_election::LeaderElectionConfig;
-use crate::client::testing::{InstantKubelet, Stoppable, TestCluster};
-use crate::scheduler::component::SchedulerComponent;
-use crate::scheduler::{Registry, SamplingOptions, Scheduler, SchedulerConfig};
-
-fn scheduler() -> SchedulerComponent {
-    let scheduler = Scheduler::new(
-        &SchedulerConfig::default(),
-        &Registry::in_tree(),
-        ChaCha8Rng::seed_from_u64(1),
-        SamplingOptions::default(),
-    )
-    .expect("the default profile builds");
-    SchedulerComponent::new(scheduler)
-}
+use crate::client::testing::{InstantKubelet, Stoppable, TestCluster, default_scheduler};
 
 fn deployment(replicas: i32, image: &str) -> Value {
     json!({
@@ -72,7 +57,7 @@ fn rolled_out(cluster: &mut TestCluster, replicas: i64) -> bool {
 fn a_deployment_rolls_out_scales_and_rolls_back_through_the_api() {
     let mut cluster = TestCluster::new(3);
     let mut manager = ControllerManager::new(ControllerManagerConfig::default());
-    let mut scheduler = scheduler();
+    let mut scheduler = default_scheduler();
     let mut kubelet = InstantKubelet::new();
     let (status, body) =
         cluster.send(Method::Post, "/apis/apps/v1/namespaces/default/deployments", Some(deployment(3, "web:v1")));
@@ -120,7 +105,7 @@ fn a_deployment_rolls_out_scales_and_rolls_back_through_the_api() {
 fn lost_watches_resume_without_creating_a_pod_twice() {
     let mut cluster = TestCluster::new(2);
     let mut manager = ControllerManager::new(ControllerManagerConfig::default());
-    let mut scheduler = scheduler();
+    let mut scheduler = default_scheduler();
     let mut kubelet = InstantKubelet::new();
     cluster.send(Method::Post, "/apis/apps/v1/namespaces/default/deployments", Some(deployment(4, "web:v1")));
     let components: &mut [&mut dyn Component] = &mut [&mut manager, &mut scheduler, &mut kubelet];
@@ -143,7 +128,7 @@ fn only_the_lease_holder_acts_and_a_standby_takes_over_after_the_lease_expires()
     };
     let mut first = Stoppable::new(ControllerManager::new(config("first")));
     let mut second = ControllerManager::new(config("second"));
-    let mut scheduler = scheduler();
+    let mut scheduler = default_scheduler();
     let mut kubelet = InstantKubelet::new();
     cluster.send(Method::Post, "/apis/apps/v1/namespaces/default/deployments", Some(deployment(2, "web:v1")));
     {
@@ -176,7 +161,7 @@ fn only_the_lease_holder_acts_and_a_standby_takes_over_after_the_lease_expires()
 fn a_job_runs_to_completion_through_the_api() {
     let mut cluster = TestCluster::new(2);
     let mut manager = ControllerManager::new(ControllerManagerConfig::default());
-    let mut scheduler = scheduler();
+    let mut scheduler = default_scheduler();
     let mut kubelet = InstantKubelet::new();
     let job = json!({
         "apiVersion": "batch/v1", "kind": "Job",
@@ -279,7 +264,7 @@ fn bind_claims_as_the_persistent_volume_controller(cluster: &mut TestCluster) {
 fn a_stateful_set_creates_its_pods_in_order_with_their_claims_through_the_api() {
     let mut cluster = TestCluster::new(3);
     let mut manager = ControllerManager::new(ControllerManagerConfig::default());
-    let mut scheduler = scheduler();
+    let mut scheduler = default_scheduler();
     let mut kubelet = InstantKubelet::new();
     let (status, body) =
         cluster.send(Method::Post, "/apis/apps/v1/namespaces/default/statefulsets", Some(stateful_set(3)));
@@ -305,7 +290,7 @@ fn a_stateful_set_creates_its_pods_in_order_with_their_claims_through_the_api() 
 fn a_service_gets_endpoints_and_an_endpoint_slice_for_the_pods_it_selects() {
     let mut cluster = TestCluster::new(2);
     let mut manager = ControllerManager::new(ControllerManagerConfig::default());
-    let mut scheduler = scheduler();
+    let mut scheduler = default_scheduler();
     let mut kubelet = InstantKubelet::new();
     cluster.send(Method::Post, "/apis/apps/v1/namespaces/default/deployments", Some(deployment(2, "web:v1")));
     let service = json!({
@@ -354,7 +339,7 @@ fn a_service_gets_endpoints_and_an_endpoint_slice_for_the_pods_it_selects() {
 fn a_daemon_set_runs_one_pod_on_every_node_placed_by_the_scheduler() {
     let mut cluster = TestCluster::new(3);
     let mut manager = ControllerManager::new(ControllerManagerConfig::default());
-    let mut scheduler = scheduler();
+    let mut scheduler = default_scheduler();
     let mut kubelet = InstantKubelet::new();
     let daemon_set = json!({
         "apiVersion": "apps/v1", "kind": "DaemonSet",
