@@ -2,6 +2,8 @@
 //! `{"type": …, "object": …}` frames Kubernetes sends, with selector transitions (an object that
 //! starts matching is ADDED, one that stops matching is DELETED) and bookmarks.
 
+use std::sync::Arc;
+
 use jiff::Timestamp;
 use serde_json::{Value, json};
 
@@ -11,7 +13,7 @@ use crate::object::Object;
 use crate::object::kinds::ResourceType;
 use crate::selector::field::{FieldSelector, field_value};
 use crate::selector::label::LabelSelector;
-use crate::store::{ChangeType, Store, WatchCursor, WatchEvent};
+use crate::store::{Change, ChangeType, Store, WatchCursor, WatchEvent};
 
 /// Label and field selectors of a list or watch.
 #[derive(Clone, Debug)]
@@ -65,6 +67,22 @@ impl WatchStream {
             }
         };
         events.into_iter().filter_map(|event| self.frame(event)).collect()
+    }
+
+    /// The frame for one change, for a shell that dispatches each change once to the watches its
+    /// index says the change may concern, instead of polling every watch after every write (so a
+    /// write costs the same with ten watchers or ten thousand). The cursor moves past the change
+    /// whether or not it matches. Use it only on a stream whose initial events [`Self::poll`] has
+    /// drained, with changes in revision order; an older change is ignored.
+    pub fn deliver(&mut self, change: &Arc<Change>) -> Option<Value> {
+        if self.finished || change.revision <= self.cursor.revision() {
+            return None;
+        }
+        self.cursor.advance_to(change.revision);
+        if !self.cursor.watches(change) {
+            return None;
+        }
+        self.frame(WatchEvent::Change(Arc::clone(change)))
     }
 
     /// A BOOKMARK frame at the cursor's revision, if the client allows bookmarks.

@@ -110,8 +110,10 @@ impl WatchCursor {
         !self.end_bookmark_pending
     }
 
-    /// Records that every change up to `revision` has been delivered or skipped.
-    pub(super) fn advance_to(&mut self, revision: Revision) {
+    /// Records that every change up to `revision` has been delivered or skipped. Shells that
+    /// dispatch each change to the watches an index names (instead of polling every cursor) move
+    /// the cursors they deliver to with this.
+    pub fn advance_to(&mut self, revision: Revision) {
         assert!(revision >= self.revision, "a watch cursor never moves backwards");
         self.revision = revision;
     }

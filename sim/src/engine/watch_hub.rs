@@ -1,0 +1,220 @@
+//! The API server's side of every open watch: each change in the store is visited once and
+//! handed only to the watches it may concern — by collection, and for pods watched with a
+//! `spec.nodeName=` field selector (every node agent's watch) by node — as kube-apiserver's watch
+//! cache does with its indexed triggers. A write therefore costs the same whether ten or ten
+//! thousand watches are open (DESIGN.md principle 10).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use coxswain_core::api::WatchStream;
+use coxswain_core::client::RequestId;
+use coxswain_core::store::{Change, Store};
+use serde_json::Value;
+
+use super::hosts::HostId;
+
+/// The field every node agent selects its pods by.
+const NODE_NAME_FIELD: &str = "spec.nodeName";
+
+/// Most changes visited per call into the store while catching up.
+const DISPATCH_BATCH: usize = 1_024;
+
+/// One open watch: who holds it.
+pub type WatchKey = (HostId, RequestId);
+
+/// Collections are keyed by group and plural resource name.
+type Collection = (&'static str, &'static str);
+
+#[derive(Debug)]
+struct OpenWatch {
+    stream: Box<WatchStream>,
+    epoch: u64,
+    node: Option<String>,
+}
+
+/// What a dispatch produced.
+#[derive(Debug, Default)]
+pub struct Dispatch {
+    /// Frames to deliver, in order, with the receiving host's epoch.
+    pub frames: Vec<(WatchKey, u64, Value)>,
+    /// Watches the server ended (an ERROR frame was sent).
+    pub ended: Vec<(WatchKey, u64)>,
+    /// Every change visited, in revision order (for the checkers).
+    pub changes: Vec<Arc<Change>>,
+}
+
+/// Every open watch, indexed.
+#[derive(Debug, Default)]
+pub struct WatchHub {
+    watches: BTreeMap<WatchKey, OpenWatch>,
+    by_collection: BTreeMap<Collection, BTreeSet<WatchKey>>,
+    by_node: BTreeMap<String, BTreeSet<WatchKey>>,
+    dispatched: u64,
+}
+
+impl WatchHub {
+    /// A hub that has seen the store up to `revision`.
+    pub fn new(revision: u64) -> WatchHub {
+        WatchHub { dispatched: revision, ..WatchHub::default() }
+    }
+
+    /// Watches open now.
+    pub fn len(&self) -> usize {
+        self.watches.len()
+    }
+
+    /// Whether no watch is open.
+    pub fn is_empty(&self) -> bool {
+        self.watches.is_empty()
+    }
+
+    /// Whether a watch is open.
+    pub fn contains(&self, key: WatchKey) -> bool {
+        self.watches.contains_key(&key)
+    }
+
+    /// The revision up to which changes have been dispatched.
+    pub fn dispatched(&self) -> u64 {
+        self.dispatched
+    }
+
+    /// Opens a watch the server just answered with: its initial frames (a watch from an older
+    /// revision replays what it missed; `sendInitialEvents` lists) are returned at once, then
+    /// later changes come through [`WatchHub::dispatch`]. The flag says whether the watch stays
+    /// open (it does not when its first frame was an ERROR, such as 410 Gone).
+    pub fn open<S: Store>(
+        &mut self,
+        key: WatchKey,
+        epoch: u64,
+        mut stream: Box<WatchStream>,
+        store: &S,
+    ) -> (Vec<Value>, bool) {
+        let mut frames = Vec::new();
+        // Catch the cursor up to what this hub has dispatched, so that later changes are
+        // delivered exactly once.
+        loop {
+            let batch = stream.poll(store);
+            if batch.is_empty() || stream.finished {
+                frames.extend(batch);
+                break;
+            }
+            frames.extend(batch);
+            if !stream.cursor.has_pending(self.dispatched) {
+                break;
+            }
+        }
+        if stream.finished {
+            return (frames, false);
+        }
+        let collection = (stream.cursor.resource().group, stream.cursor.resource().resource);
+        let node = (collection == ("", "pods"))
+            .then(|| stream.selectors.fields.requires_exact_match(NODE_NAME_FIELD).map(str::to_string))
+            .flatten();
+        match &node {
+            Some(node) => self.by_node.entry(node.clone()).or_default().insert(key),
+            None => self.by_collection.entry(collection).or_default().insert(key),
+        };
+        self.watches.insert(key, OpenWatch { stream, epoch, node });
+        (frames, true)
+    }
+
+    /// Closes one watch (the client went away, the connection broke, or it timed out).
+    pub fn close(&mut self, key: WatchKey) -> bool {
+        let Some(watch) = self.watches.remove(&key) else { return false };
+        let collection = (watch.stream.cursor.resource().group, watch.stream.cursor.resource().resource);
+        match &watch.node {
+            Some(node) => remove_from(&mut self.by_node, node, key),
+            None => remove_from(&mut self.by_collection, &collection, key),
+        }
+        true
+    }
+
+    /// Closes every watch of one host; returns their keys and epochs.
+    pub fn close_host(&mut self, host: HostId) -> Vec<(WatchKey, u64)> {
+        let keys: Vec<(WatchKey, u64)> = self
+            .watches
+            .range((host, RequestId::MIN)..=(host, RequestId::MAX))
+            .map(|(key, watch)| (*key, watch.epoch))
+            .collect();
+        for (key, _) in &keys {
+            self.close(*key);
+        }
+        keys
+    }
+
+    /// Closes every watch (the server went down); returns their keys and epochs.
+    pub fn close_all(&mut self) -> Vec<(WatchKey, u64)> {
+        let keys: Vec<(WatchKey, u64)> = self.watches.iter().map(|(key, watch)| (*key, watch.epoch)).collect();
+        self.watches.clear();
+        self.by_collection.clear();
+        self.by_node.clear();
+        keys
+    }
+
+    /// The server-side deadline of a watch, if it has one.
+    pub fn deadline(&self, key: WatchKey) -> Option<coxswain_core::jiff::Timestamp> {
+        self.watches.get(&key).and_then(|watch| watch.stream.deadline)
+    }
+
+    /// Visits every change since the last dispatch once and hands it to the watches it may
+    /// concern.
+    pub fn dispatch<S: Store>(&mut self, store: &S) -> Dispatch {
+        let mut dispatch = Dispatch::default();
+        while self.dispatched < store.current_revision() {
+            let mut changes = Vec::new();
+            let visited = store.visit_changes_after(self.dispatched, DISPATCH_BATCH, &mut |change| {
+                changes.push(Arc::clone(change));
+            });
+            let Ok(last) = visited else {
+                // The store compacted past this hub (it cannot while the hub dispatches after
+                // every write); every watch must start over.
+                self.dispatched = store.current_revision();
+                dispatch.ended.extend(self.close_all());
+                break;
+            };
+            self.dispatched = last.max(self.dispatched + 1).min(store.current_revision());
+            for change in changes {
+                self.deliver(&change, &mut dispatch);
+                dispatch.changes.push(change);
+            }
+        }
+        dispatch
+    }
+
+    fn deliver(&mut self, change: &Arc<Change>, dispatch: &mut Dispatch) {
+        let collection = (change.key.resource.group, change.key.resource.resource);
+        let mut candidates: Vec<WatchKey> =
+            self.by_collection.get(&collection).into_iter().flatten().copied().collect();
+        if collection == ("", "pods") {
+            for object in [Some(&change.object), change.previous.as_ref()].into_iter().flatten() {
+                let node = object.field("spec").and_then(|spec| spec.get("nodeName")).and_then(Value::as_str);
+                if let Some(watchers) = node.and_then(|node| self.by_node.get(node)) {
+                    candidates.extend(watchers.iter().copied());
+                }
+            }
+            candidates.sort_unstable();
+            candidates.dedup();
+        }
+        for key in candidates {
+            let Some(watch) = self.watches.get_mut(&key) else { continue };
+            if let Some(frame) = watch.stream.deliver(change) {
+                dispatch.frames.push((key, watch.epoch, frame));
+            }
+            if watch.stream.finished {
+                let epoch = watch.epoch;
+                self.close(key);
+                dispatch.ended.push((key, epoch));
+            }
+        }
+    }
+}
+
+fn remove_from<K: Ord>(index: &mut BTreeMap<K, BTreeSet<WatchKey>>, key: &K, watch: WatchKey) {
+    if let Some(set) = index.get_mut(key) {
+        set.remove(&watch);
+        if set.is_empty() {
+            index.remove(key);
+        }
+    }
+}
