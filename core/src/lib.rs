@@ -9,9 +9,11 @@
 pub mod api;
 pub mod client;
 pub mod controllers;
+pub mod kubelet;
 pub mod limits;
 pub mod manifest;
 pub mod object;
+pub mod proxy;
 pub mod scheduler;
 pub mod selector;
 pub mod store;

@@ -118,6 +118,7 @@ enum State {
 pub struct Informer<T> {
     resource: &'static ResourceType,
     namespace: Option<String>,
+    field_selector: Option<String>,
     objects: BTreeMap<String, Arc<T>>,
     resource_version: String,
     state: State,
@@ -144,6 +145,13 @@ where
     pub fn for_namespace(namespace: &str) -> Informer<T> {
         Informer { namespace: Some(namespace.to_string()), ..Informer::new() }
     }
+
+    /// An informer for `T` across all namespaces that lists and watches only the objects a
+    /// field selector matches (client-go's `WithTweakListOptions` setting `FieldSelector`), as a
+    /// kubelet watches `spec.nodeName=<its node>` so its work never grows with other nodes' pods.
+    pub fn with_field_selector(selector: &str) -> Informer<T> {
+        Informer { field_selector: Some(selector.to_string()), ..Informer::new() }
+    }
 }
 
 impl<T: Cached> Informer<T> {
@@ -152,6 +160,7 @@ impl<T: Cached> Informer<T> {
         Informer {
             resource,
             namespace: None,
+            field_selector: None,
             objects: BTreeMap::new(),
             resource_version: String::new(),
             state: State::NeedList { not_before: None },
@@ -215,18 +224,22 @@ impl<T: Cached> Informer<T> {
         let (request, next_state) = match &self.state {
             State::NeedList { not_before } if not_before.is_none_or(|at| at <= now) => {
                 self.pages.clear();
-                (list_request(&path, None), State::Listing { id: *next_id })
+                (list_request(&path, None, self.field_selector.as_deref()), State::Listing { id: *next_id })
             }
-            State::NeedPage { continue_token } => {
-                (list_request(&path, Some(continue_token)), State::Listing { id: *next_id })
-            }
+            State::NeedPage { continue_token } => (
+                list_request(&path, Some(continue_token), self.field_selector.as_deref()),
+                State::Listing { id: *next_id },
+            ),
             State::NeedWatch { not_before } if not_before.is_none_or(|at| at <= now) => {
-                let query = format!(
-                    "{path}?watch=1&allowWatchBookmarks=true&resourceVersion={}&timeoutSeconds={}",
-                    self.resource_version,
-                    WATCH_TIMEOUT.as_secs()
-                );
-                (ApiRequest::new(Method::Get, &query), State::Watching { id: *next_id })
+                let mut request = ApiRequest::new(Method::Get, &path);
+                request.query.push(("watch".into(), "1".into()));
+                request.query.push(("allowWatchBookmarks".into(), "true".into()));
+                request.query.push(("resourceVersion".into(), self.resource_version.clone()));
+                request.query.push(("timeoutSeconds".into(), WATCH_TIMEOUT.as_secs().to_string()));
+                if let Some(selector) = &self.field_selector {
+                    request.query.push(("fieldSelector".into(), selector.clone()));
+                }
+                (request, State::Watching { id: *next_id })
             }
             _ => return None,
         };
@@ -378,9 +391,12 @@ where
     }
 }
 
-fn list_request(path: &str, continue_token: Option<&str>) -> ApiRequest {
+fn list_request(path: &str, continue_token: Option<&str>, field_selector: Option<&str>) -> ApiRequest {
     let mut request = ApiRequest::new(Method::Get, path);
     request.query.push(("limit".into(), LIST_PAGE_SIZE.to_string()));
+    if let Some(selector) = field_selector {
+        request.query.push(("fieldSelector".into(), selector.to_string()));
+    }
     if let Some(token) = continue_token {
         request.query.push(("continue".into(), token.to_string()));
     }

@@ -1,0 +1,718 @@
+//! The node agent as a [`Component`]: it registers its Node, renews its Lease, reports node
+//! status, watches the pods bound to its node (`spec.nodeName=<node>`, so its work never grows
+//! with other nodes' pods), admits them, drives each through [`PodRecord`] with the runtime it
+//! owns, and writes pod status only when it changed.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::Ipv4Addr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::{Node, Pod};
+use k8s_openapi::jiff::{SignedDuration, Timestamp};
+use serde_json::{Value, json};
+
+use super::admission::{Rejection, admit, requests_of};
+use super::config::KubeletConfig;
+use super::node::{lease_object, lease_renewal, node_object, node_status, node_status_content};
+use super::pod::{FinalDelete, PodKey, PodRecord, SyncEffects};
+use super::pod_status::{pod_status, rejected_status, status_patch};
+use super::runtime::{ContainerRuntime, PodRef, RuntimeCommand, RuntimeReport};
+use crate::api::allocation::cidr::Ipv4Cidr;
+use crate::api::{ApiRequest, Method};
+use crate::client::informer::{Change, Informer};
+use crate::client::paths::{collection_path, object_path, subresource_path};
+use crate::client::{Component, Incoming, Outgoing, RequestId, is_success};
+use crate::controllers::hpa::{PodMetrics, PodUsage};
+use crate::controllers::node_lifecycle::NODE_LEASE_NAMESPACE;
+use crate::object::Object;
+use crate::object::kinds::{self, ResourceType};
+use crate::object::qos::pod_qos_class;
+use crate::scheduler::resource::Resource;
+use crate::selector::LabelSelector;
+
+/// First delay before retrying a failed registration (`registerWithAPIServer` starts at 100 ms).
+pub const REGISTRATION_RETRY_INITIAL: Duration = Duration::from_millis(100);
+/// Longest delay between registration attempts (7 s, as Kubernetes).
+pub const REGISTRATION_RETRY_MAX: Duration = Duration::from_secs(7);
+/// How soon a failed pod status write or final delete is retried (the status manager's
+/// `syncPeriod`, 10 s).
+pub const STATUS_RETRY: Duration = Duration::from_secs(10);
+/// Most rounds of runtime reports handled at one instant: a zero-latency runtime answers at the
+/// same instant, so a pod goes from pull to running in one step; a runtime that keeps answering
+/// beyond this is a bug.
+pub const MAX_RUNTIME_ROUNDS: usize = 1_000;
+
+/// The first pod IP offset handed out: `.1` is the node's bridge (cni0).
+const FIRST_POD_IP_OFFSET: u64 = 2;
+
+fn after(at: Timestamp, duration: Duration) -> Timestamp {
+    at.saturating_add(SignedDuration::try_from(duration).unwrap_or(SignedDuration::MAX)).unwrap_or(Timestamp::MAX)
+}
+
+fn resource(api_version: &str, kind: &str) -> &'static ResourceType {
+    kinds::by_api_version_kind(api_version, kind).expect("the kinds table serves the kubelet's kinds")
+}
+
+fn pods_resource() -> &'static ResourceType {
+    resource("v1", "Pod")
+}
+
+fn key_of(pod: &Pod) -> PodKey {
+    (pod.metadata.namespace.clone().unwrap_or_default(), pod.metadata.name.clone().unwrap_or_default())
+}
+
+fn uid_of(pod: &Pod) -> &str {
+    pod.metadata.uid.as_deref().unwrap_or_default()
+}
+
+fn api_phase(pod: &Pod) -> &str {
+    pod.status.as_ref().and_then(|status| status.phase.as_deref()).unwrap_or_default()
+}
+
+/// What a request in flight was for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Pending {
+    Register,
+    NodeStatus,
+    LeaseRenew,
+    LeaseCreate,
+    PodStatus { key: PodKey, uid: String },
+    FinalDelete { key: PodKey, uid: String },
+}
+
+/// Where registration is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Registration {
+    Due { at: Option<Timestamp>, failures: u32 },
+    InFlight { failures: u32 },
+    Done,
+}
+
+/// A pod the kubelet refused.
+#[derive(Clone, Debug)]
+struct Refused {
+    uid: String,
+    rejection: Rejection,
+}
+
+/// One node's agent: a [`Component`] that also owns its container runtime.
+#[derive(Debug)]
+pub struct Kubelet<R: ContainerRuntime> {
+    config: KubeletConfig,
+    runtime: R,
+    pods: Informer<Pod>,
+    nodes: Informer<Node>,
+    next_id: RequestId,
+    requests: BTreeMap<RequestId, Pending>,
+    registration: Registration,
+    /// The node status last written (without heartbeats) and when.
+    node_status_written: Option<(Value, Timestamp)>,
+    node_status_transitioned: Option<Timestamp>,
+    next_node_status: Option<Timestamp>,
+    next_lease: Option<Timestamp>,
+    next_stats: Option<Timestamp>,
+    records: BTreeMap<PodKey, PodRecord>,
+    refused: BTreeMap<PodKey, Refused>,
+    awaiting_node: BTreeSet<PodKey>,
+    images: BTreeSet<String>,
+    pull_waiters: BTreeMap<String, BTreeSet<(PodKey, String)>>,
+    wakes: BTreeSet<(Timestamp, PodKey)>,
+    wake_of: BTreeMap<PodKey, Timestamp>,
+    dirty: BTreeSet<PodKey>,
+    written: BTreeMap<PodKey, Value>,
+    pod_ips: BTreeSet<Ipv4Addr>,
+    usage: BTreeMap<PodKey, PodUsage>,
+    status_writes: u64,
+    lease_renewals: u64,
+    node_status_writes: u64,
+}
+
+impl<R: ContainerRuntime> Kubelet<R> {
+    /// An agent for `config.node_name` driving `runtime`. It registers its Node on its first step.
+    pub fn new(config: KubeletConfig, runtime: R) -> Kubelet<R> {
+        let pods = Informer::with_field_selector(&format!("spec.nodeName={}", config.node_name));
+        let nodes = Informer::with_field_selector(&format!("metadata.name={}", config.node_name));
+        Kubelet {
+            config,
+            runtime,
+            pods,
+            nodes,
+            next_id: 1,
+            requests: BTreeMap::new(),
+            registration: Registration::Due { at: None, failures: 0 },
+            node_status_written: None,
+            node_status_transitioned: None,
+            next_node_status: None,
+            next_lease: None,
+            next_stats: None,
+            records: BTreeMap::new(),
+            refused: BTreeMap::new(),
+            awaiting_node: BTreeSet::new(),
+            images: BTreeSet::new(),
+            pull_waiters: BTreeMap::new(),
+            wakes: BTreeSet::new(),
+            wake_of: BTreeMap::new(),
+            dirty: BTreeSet::new(),
+            written: BTreeMap::new(),
+            pod_ips: BTreeSet::new(),
+            usage: BTreeMap::new(),
+            status_writes: 0,
+            lease_renewals: 0,
+            node_status_writes: 0,
+        }
+    }
+
+    /// The runtime, to inspect.
+    pub fn runtime(&self) -> &R {
+        &self.runtime
+    }
+
+    /// The runtime, to inject faults through.
+    pub fn runtime_mut(&mut self) -> &mut R {
+        &mut self.runtime
+    }
+
+    /// The node's name.
+    pub fn node_name(&self) -> &str {
+        &self.config.node_name
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &KubeletConfig {
+        &self.config
+    }
+
+    /// Whether the Node is registered (created, or found existing).
+    pub fn is_registered(&self) -> bool {
+        self.registration == Registration::Done
+    }
+
+    /// The latest usage sample of each pod on this node, by (namespace, name).
+    pub fn pod_usage(&self) -> &BTreeMap<PodKey, PodUsage> {
+        &self.usage
+    }
+
+    /// The usage of this node's pods of `namespace` that `selector` matches, as a metrics
+    /// source answers the HPA (merge the answers of every node's kubelet).
+    pub fn pod_metrics(&self, namespace: &str, selector: &LabelSelector) -> PodMetrics {
+        let start = (namespace.to_string(), String::new());
+        self.usage
+            .range(start..)
+            .take_while(|((pod_namespace, _), _)| pod_namespace == namespace)
+            .filter(|(key, _)| {
+                let labels = self.records.get(*key).and_then(|record| record.pod.metadata.labels.as_ref());
+                selector.matches_optional(labels)
+            })
+            .map(|((_, name), usage)| (name.clone(), *usage))
+            .collect()
+    }
+
+    /// Pod status writes sent so far.
+    pub fn status_writes(&self) -> u64 {
+        self.status_writes
+    }
+
+    /// Lease renewals (and creations) sent so far.
+    pub fn lease_renewals(&self) -> u64 {
+        self.lease_renewals
+    }
+
+    /// Node status writes sent so far (registration excluded).
+    pub fn node_status_writes(&self) -> u64 {
+        self.node_status_writes
+    }
+
+    /// How many pods the kubelet runs (admitted, not yet gone).
+    pub fn pod_count(&self) -> usize {
+        self.records.len()
+    }
+
+    fn push(&mut self, request: ApiRequest, pending: Pending, outgoing: &mut Vec<Outgoing>) {
+        self.requests.insert(self.next_id, pending);
+        outgoing.push(Outgoing { id: self.next_id, request });
+        self.next_id += 1;
+    }
+
+    fn node(&self) -> Option<&Arc<Node>> {
+        self.nodes.get("", &self.config.node_name)
+    }
+
+    // ---- node: registration, status, lease -------------------------------------------------
+
+    fn register(&mut self, now: Timestamp, outgoing: &mut Vec<Outgoing>) {
+        let Registration::Due { at, failures } = self.registration else { return };
+        if at.is_some_and(|at| at > now) {
+            return;
+        }
+        self.registration = Registration::InFlight { failures };
+        let body = node_object(&self.config, now);
+        let request = ApiRequest::new(Method::Post, &collection_path(resource("v1", "Node"), None)).with_json(&body);
+        self.push(request, Pending::Register, outgoing);
+    }
+
+    fn registered(&mut self, status: u16, now: Timestamp) {
+        let Registration::InFlight { failures } = self.registration else { return };
+        if is_success(status) || status == 409 {
+            self.registration = Registration::Done;
+            self.node_status_transitioned = Some(now);
+            // A created Node carries the status; an existing one (a restarted node) gets it now.
+            self.node_status_written = is_success(status).then(|| (node_status_content(&self.config), now));
+            self.next_node_status =
+                Some(if is_success(status) { after(now, self.config.node_status_update_frequency) } else { now });
+            self.next_lease = Some(now);
+        } else {
+            let delay = REGISTRATION_RETRY_INITIAL.saturating_mul(1 << failures.min(10)).min(REGISTRATION_RETRY_MAX);
+            self.registration = Registration::Due { at: Some(after(now, delay)), failures: failures + 1 };
+        }
+    }
+
+    fn report_node_status(&mut self, now: Timestamp, outgoing: &mut Vec<Outgoing>) {
+        if self.next_node_status.is_none_or(|at| at > now) {
+            return;
+        }
+        self.next_node_status = Some(after(now, self.config.node_status_update_frequency));
+        let content = node_status_content(&self.config);
+        let report_due = self.node_status_written.as_ref().is_none_or(|(written, at)| {
+            *written != content || after(*at, self.config.node_status_report_frequency) <= now
+        });
+        if !report_due {
+            return;
+        }
+        let transitioned = self.node_status_transitioned.unwrap_or(now);
+        let body = json!({"status": node_status(&content, now, transitioned)});
+        let path = subresource_path(resource("v1", "Node"), "", &self.config.node_name, "status");
+        let request = ApiRequest::new(Method::Patch, &path)
+            .with_body("application/merge-patch+json", body.to_string().into_bytes());
+        self.node_status_written = Some((content, now));
+        self.node_status_writes += 1;
+        self.push(request, Pending::NodeStatus, outgoing);
+    }
+
+    fn renew_lease(&mut self, now: Timestamp, outgoing: &mut Vec<Outgoing>) {
+        if self.next_lease.is_none_or(|at| at > now) {
+            return;
+        }
+        self.next_lease = Some(after(now, self.config.node_lease_renew_interval));
+        let body = lease_renewal(&self.config.node_name, now);
+        let path =
+            object_path(resource("coordination.k8s.io/v1", "Lease"), NODE_LEASE_NAMESPACE, &self.config.node_name);
+        let request = ApiRequest::new(Method::Patch, &path)
+            .with_body("application/merge-patch+json", body.to_string().into_bytes());
+        self.lease_renewals += 1;
+        self.push(request, Pending::LeaseRenew, outgoing);
+    }
+
+    fn lease_answered(&mut self, status: u16, now: Timestamp, outgoing: &mut Vec<Outgoing>) {
+        if status != 404 {
+            return;
+        }
+        let node_uid = self.node().and_then(|node| node.metadata.uid.clone());
+        let body = lease_object(&self.config.node_name, node_uid.as_deref(), now);
+        let path = collection_path(resource("coordination.k8s.io/v1", "Lease"), Some(NODE_LEASE_NAMESPACE));
+        self.push(ApiRequest::new(Method::Post, &path).with_json(&body), Pending::LeaseCreate, outgoing);
+    }
+
+    // ---- pods: admission and removal -----------------------------------------------------
+
+    fn pod_changes(&mut self, changes: Vec<Change<Pod>>, now: Timestamp) {
+        let mut applied: Vec<Arc<Pod>> = Vec::new();
+        for change in changes {
+            match change {
+                Change::Applied { new, .. } => applied.push(new),
+                Change::Deleted(pod) => self.pod_gone(&key_of(&pod), uid_of(&pod), now),
+            }
+        }
+        // Admission goes in creation order, as the kubelet sorts pods on restart.
+        applied.sort_by(|a, b| {
+            let created = |pod: &Pod| pod.metadata.creation_timestamp.as_ref().map(|time| time.0);
+            created(a).cmp(&created(b)).then_with(|| key_of(a).cmp(&key_of(b)))
+        });
+        for pod in applied {
+            self.pod_applied(pod, now);
+        }
+    }
+
+    fn pod_applied(&mut self, pod: Arc<Pod>, now: Timestamp) {
+        let key = key_of(&pod);
+        let uid = uid_of(&pod).to_string();
+        if let Some(record) = self.records.get_mut(&key) {
+            if record.uid == uid {
+                record.pod = pod;
+                self.dirty.insert(key);
+                return;
+            }
+            let previous = record.uid.clone();
+            self.pod_gone(&key, &previous, now);
+        }
+        if self.refused.get(&key).is_some_and(|refused| refused.uid == uid) {
+            return;
+        }
+        self.refused.remove(&key);
+        // A pod that already finished is not run again (a restarted kubelet sees it).
+        if matches!(api_phase(&pod), "Succeeded" | "Failed") {
+            return;
+        }
+        self.awaiting_node.insert(key.clone());
+        self.admit_waiting(now);
+    }
+
+    /// Admits the pods that wait for the Node to be known, in creation order.
+    fn admit_waiting(&mut self, now: Timestamp) {
+        let Some(node) = self.node().cloned() else { return };
+        let mut waiting: Vec<Arc<Pod>> = std::mem::take(&mut self.awaiting_node)
+            .into_iter()
+            .filter_map(|(namespace, name)| self.pods.get(&namespace, &name).cloned())
+            .collect();
+        waiting.sort_by(|a, b| {
+            let created = |pod: &Pod| pod.metadata.creation_timestamp.as_ref().map(|time| time.0);
+            created(a).cmp(&created(b)).then_with(|| key_of(a).cmp(&key_of(b)))
+        });
+        for pod in waiting {
+            let key = key_of(&pod);
+            if self.records.contains_key(&key) {
+                continue;
+            }
+            let deleting = pod.metadata.deletion_timestamp.is_some();
+            let verdict = if deleting { Ok(()) } else { self.check_admission(&pod, &node) };
+            match verdict {
+                Ok(()) => {
+                    let mut record = PodRecord::new(pod.clone(), now);
+                    if let Ok(object) = Object::from_value(serde_json::to_value(pod.as_ref()).unwrap_or(Value::Null)) {
+                        record.qos_class = pod_qos_class(&object);
+                    }
+                    self.records.insert(key.clone(), record);
+                }
+                Err(rejection) => {
+                    self.refused.insert(key.clone(), Refused { uid: uid_of(&pod).to_string(), rejection });
+                }
+            }
+            self.dirty.insert(key);
+        }
+    }
+
+    fn check_admission(&self, pod: &Arc<Pod>, node: &Arc<Node>) -> Result<(), Rejection> {
+        let mut used = Resource::default();
+        let mut admitted = 0;
+        for record in self.records.values().filter(|record| record.terminal.is_none()) {
+            used.add(&requests_of(&record.pod));
+            admitted += 1;
+        }
+        admit(pod, node, &used, admitted)
+    }
+
+    /// The pod left the API (or was replaced by another of the same name): whatever still runs is
+    /// killed and its sandbox removed.
+    fn pod_gone(&mut self, key: &PodKey, uid: &str, now: Timestamp) {
+        self.awaiting_node.remove(key);
+        if self.refused.get(key).is_some_and(|refused| refused.uid == uid) {
+            self.refused.remove(key);
+            self.written.remove(key);
+        }
+        let Some(record) = self.records.get(key).filter(|record| record.uid == uid) else { return };
+        let pod_ref = record.pod_ref();
+        let running: Vec<_> = record
+            .all()
+            .filter(|container| container.is_running())
+            .map(|container| super::runtime::ContainerRef {
+                namespace: pod_ref.namespace.clone(),
+                pod: pod_ref.pod.clone(),
+                pod_uid: pod_ref.pod_uid.clone(),
+                container: container.name().to_string(),
+                attempt: container.attempt,
+            })
+            .collect();
+        if let Some(ip) = record.pod_ip {
+            self.pod_ips.remove(&ip);
+        }
+        for container in running {
+            self.runtime.submit(RuntimeCommand::KillContainer { container }, now);
+        }
+        self.runtime.submit(RuntimeCommand::RemovePodSandbox { pod: pod_ref }, now);
+        self.records.remove(key);
+        self.written.remove(key);
+        self.usage.remove(key);
+        self.set_wake(key, None);
+    }
+
+    // ---- pods: IPs, syncing, status --------------------------------------------------------
+
+    fn pod_cidr(&self) -> Option<Ipv4Cidr> {
+        let from_node = self.node().and_then(|node| node.spec.as_ref()).and_then(|spec| spec.pod_cidr.clone());
+        from_node.or_else(|| self.config.pod_cidr.clone())?.parse().ok()
+    }
+
+    /// Gives the pod an IP from the node's podCIDR (its previous one when still free).
+    fn ensure_ip(&mut self, key: &PodKey) {
+        let Some(record) = self.records.get(key) else { return };
+        if record.pod_ip.is_some() || record.host_network() || record.is_terminating() {
+            return;
+        }
+        let Some(cidr) = self.pod_cidr() else { return };
+        let previous = record.pod.status.as_ref().and_then(|status| status.pod_ip.as_deref());
+        let previous = previous.and_then(|ip| ip.parse::<Ipv4Addr>().ok()).filter(|ip| {
+            cidr.offset_of(*ip).is_some_and(|offset| offset >= FIRST_POD_IP_OFFSET && offset + 1 < cidr.size())
+                && !self.pod_ips.contains(ip)
+        });
+        let chosen = previous.or_else(|| {
+            (FIRST_POD_IP_OFFSET..cidr.size().saturating_sub(1))
+                .filter_map(|offset| cidr.address_at(offset))
+                .find(|ip| !self.pod_ips.contains(ip))
+        });
+        if let Some(ip) = chosen {
+            self.pod_ips.insert(ip);
+            if let Some(record) = self.records.get_mut(key) {
+                record.pod_ip = Some(ip);
+            }
+        }
+    }
+
+    fn set_wake(&mut self, key: &PodKey, at: Option<Timestamp>) {
+        if let Some(previous) = self.wake_of.remove(key) {
+            self.wakes.remove(&(previous, key.clone()));
+        }
+        if let Some(at) = at {
+            self.wake_of.insert(key.clone(), at);
+            self.wakes.insert((at, key.clone()));
+        }
+    }
+
+    fn apply_effects(&mut self, key: &PodKey, effects: SyncEffects, now: Timestamp, outgoing: &mut Vec<Outgoing>) {
+        for (image, container) in effects.pulls {
+            self.pull_waiters.entry(image).or_default().insert((key.clone(), container));
+        }
+        for command in effects.commands {
+            self.runtime.submit(command, now);
+        }
+        if effects.delete
+            && let Some(record) = self.records.get(key)
+        {
+            let options = json!({"apiVersion": "v1", "kind": "DeleteOptions", "gracePeriodSeconds": 0,
+                "preconditions": {"uid": record.uid}});
+            let path = object_path(pods_resource(), &key.0, &key.1);
+            let pending = Pending::FinalDelete { key: key.clone(), uid: record.uid.clone() };
+            let request = ApiRequest::new(Method::Delete, &path).with_json(&options);
+            self.push(request, pending, outgoing);
+        }
+    }
+
+    fn sync_pod(&mut self, key: &PodKey, now: Timestamp, outgoing: &mut Vec<Outgoing>) {
+        if let Some(refused) = self.refused.get(key) {
+            let status = rejected_status(&refused.rejection.reason, &refused.rejection.message);
+            let uid = refused.uid.clone();
+            self.write_status(key, &uid, status, outgoing);
+            return;
+        }
+        self.ensure_ip(key);
+        let Some(record) = self.records.get_mut(key) else { return };
+        let effects = record.sync(now, &self.images);
+        let host_ip = self.config.node_ip().to_string();
+        let status = pod_status(record, &host_ip, now);
+        let uid = record.uid.clone();
+        let wake = record.next_wake();
+        // The status goes out before the final delete, as the status manager does.
+        self.write_status(key, &uid, status, outgoing);
+        self.apply_effects(key, effects, now, outgoing);
+        self.set_wake(key, wake);
+    }
+
+    fn write_status(&mut self, key: &PodKey, uid: &str, status: Value, outgoing: &mut Vec<Outgoing>) {
+        if self.written.get(key) == Some(&status) {
+            return;
+        }
+        let body = status_patch(uid, &status);
+        self.written.insert(key.clone(), status);
+        let path = subresource_path(pods_resource(), &key.0, &key.1, "status");
+        let request = ApiRequest::new(Method::Patch, &path)
+            .with_body("application/merge-patch+json", body.to_string().into_bytes());
+        self.status_writes += 1;
+        self.push(request, Pending::PodStatus { key: key.clone(), uid: uid.to_string() }, outgoing);
+    }
+
+    fn answered(&mut self, id: RequestId, status: u16, now: Timestamp, outgoing: &mut Vec<Outgoing>) {
+        let Some(pending) = self.requests.remove(&id) else { return };
+        match pending {
+            Pending::Register => self.registered(status, now),
+            Pending::NodeStatus => {
+                if !is_success(status) {
+                    self.node_status_written = None;
+                }
+            }
+            Pending::LeaseRenew => self.lease_answered(status, now, outgoing),
+            Pending::LeaseCreate => {}
+            Pending::PodStatus { key, uid } => {
+                // Gone (404) or replaced (409 on the uid): nothing to retry.
+                if !is_success(status) && status != 404 && status != 409 {
+                    self.written.remove(&key);
+                    if self.records.get(&key).is_some_and(|record| record.uid == uid) {
+                        self.set_wake(&key, Some(after(now, STATUS_RETRY)));
+                    }
+                }
+            }
+            Pending::FinalDelete { key, uid } => {
+                if !is_success(status) && status != 404 && status != 409 {
+                    if let Some(record) = self.records.get_mut(&key).filter(|record| record.uid == uid) {
+                        record.final_delete = FinalDelete::NotYet;
+                    }
+                    self.set_wake(&key, Some(after(now, STATUS_RETRY)));
+                }
+            }
+        }
+    }
+
+    // ---- runtime reports ---------------------------------------------------------------------
+
+    fn record_for(&mut self, pod: &PodRef) -> Option<&mut PodRecord> {
+        self.records.get_mut(&(pod.namespace.clone(), pod.pod.clone())).filter(|record| record.uid == pod.pod_uid)
+    }
+
+    fn runtime_report(&mut self, report: RuntimeReport, now: Timestamp, outgoing: &mut Vec<Outgoing>) {
+        let mut effects = SyncEffects { commands: Vec::new(), pulls: Vec::new(), delete: false };
+        let key = match &report {
+            RuntimeReport::ImagePulled { image, result } => {
+                if result.is_ok() {
+                    self.images.insert(image.clone());
+                }
+                for (key, container) in self.pull_waiters.remove(image).unwrap_or_default() {
+                    if let Some(record) = self.records.get_mut(&key) {
+                        let mut pulled = SyncEffects { commands: Vec::new(), pulls: Vec::new(), delete: false };
+                        record.image_pulled(&container, result, now, &mut pulled);
+                        self.apply_effects(&key, pulled, now, outgoing);
+                        self.dirty.insert(key);
+                    }
+                }
+                return;
+            }
+            RuntimeReport::ContainerCreated { container, result } => {
+                let Some(record) = self.record_for(&container.pod_ref()) else { return };
+                record.container_created(container, result, now, &mut effects);
+                record.key()
+            }
+            RuntimeReport::ContainerStarted { container, at } => {
+                let Some(record) = self.record_for(&container.pod_ref()) else { return };
+                record.container_started(container, *at, now, &mut effects);
+                record.key()
+            }
+            RuntimeReport::ContainerExited { container, exit_code, reason, at } => {
+                let Some(record) = self.record_for(&container.pod_ref()) else { return };
+                record.container_exited(container, *exit_code, reason, *at);
+                record.key()
+            }
+            RuntimeReport::ProbeResult { request, container, outcome }
+            | RuntimeReport::HookResult { request, container, outcome } => {
+                let Some(record) = self.record_for(&container.pod_ref()) else { return };
+                record.handler_answered(container, *request, outcome, now, &mut effects);
+                record.key()
+            }
+            RuntimeReport::Stats { pod, at, containers } => {
+                let key = (pod.namespace.clone(), pod.pod.clone());
+                if self.record_for(pod).is_some() && !containers.is_empty() {
+                    let usage = PodUsage {
+                        timestamp: *at,
+                        window: self.config.stats_period,
+                        cpu_millicores: Some(containers.iter().map(|usage| usage.cpu_millis).sum()),
+                        memory_bytes: Some(containers.iter().map(|usage| usage.memory_bytes).sum()),
+                    };
+                    self.usage.insert(key, usage);
+                }
+                return;
+            }
+            // Nothing in the kubelet asks for these yet; a shell that does reads its runtime.
+            RuntimeReport::ExecResult { .. } | RuntimeReport::LogsResult { .. } => return,
+        };
+        self.apply_effects(&key, effects, now, outgoing);
+        self.dirty.insert(key);
+    }
+
+    fn sample_stats(&mut self, now: Timestamp) {
+        if self.records.is_empty() {
+            self.next_stats = None;
+            return;
+        }
+        if self.next_stats.is_some_and(|at| at > now) {
+            return;
+        }
+        self.next_stats = Some(after(now, self.config.stats_period));
+        let running: Vec<PodRef> =
+            self.records.values().filter(|record| record.any_running()).map(PodRecord::pod_ref).collect();
+        for pod in running {
+            self.runtime.submit(RuntimeCommand::Stats { pod }, now);
+        }
+    }
+
+    /// Handles runtime reports and due pod timers until nothing is left at `now`.
+    fn run_pods(&mut self, now: Timestamp, outgoing: &mut Vec<Outgoing>) {
+        for _ in 0..MAX_RUNTIME_ROUNDS {
+            for report in self.runtime.poll(now) {
+                self.runtime_report(report, now, outgoing);
+            }
+            while let Some((at, key)) = self.wakes.first().cloned() {
+                if at > now {
+                    break;
+                }
+                self.set_wake(&key, None);
+                self.dirty.insert(key);
+            }
+            if self.dirty.is_empty() && self.runtime.next_wake().is_none_or(|at| at > now) {
+                return;
+            }
+            for key in std::mem::take(&mut self.dirty) {
+                self.sync_pod(&key, now, outgoing);
+            }
+        }
+        panic!("the runtime of {} kept reporting at one instant (livelock)", self.config.node_name);
+    }
+}
+
+impl<R: ContainerRuntime> Component for Kubelet<R> {
+    fn step(&mut self, input: Option<Incoming>, now: Timestamp) -> Vec<Outgoing> {
+        let mut outgoing = Vec::new();
+        if let Some(input) = input {
+            if let Some(changes) = self.pods.handle(&input, now) {
+                self.pod_changes(changes, now);
+            } else if let Some(changes) = self.nodes.handle(&input, now) {
+                if !changes.is_empty() {
+                    self.admit_waiting(now);
+                    // A podCIDR may have arrived: pods waiting for an IP can start.
+                    let waiting: Vec<PodKey> = self
+                        .records
+                        .iter()
+                        .filter(|(_, record)| record.pod_ip.is_none() && !record.host_network())
+                        .map(|(key, _)| key.clone())
+                        .collect();
+                    self.dirty.extend(waiting);
+                }
+            } else if let Incoming::Response { id, status, .. } = input {
+                self.answered(id, status, now, &mut outgoing);
+            }
+        }
+        self.register(now, &mut outgoing);
+        self.renew_lease(now, &mut outgoing);
+        self.report_node_status(now, &mut outgoing);
+        self.sample_stats(now);
+        self.run_pods(now, &mut outgoing);
+        outgoing.extend(self.pods.poll_request(now, &mut self.next_id));
+        outgoing.extend(self.nodes.poll_request(now, &mut self.next_id));
+        outgoing
+    }
+
+    fn next_wake(&self) -> Option<Timestamp> {
+        let registration = match self.registration {
+            Registration::Due { at, .. } => Some(at.unwrap_or(Timestamp::MIN)),
+            _ => None,
+        };
+        [
+            self.pods.next_wake(),
+            self.nodes.next_wake(),
+            self.runtime.next_wake(),
+            self.wakes.first().map(|(at, _)| *at),
+            registration,
+            self.next_lease,
+            self.next_node_status,
+            self.next_stats,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+}
