@@ -7,6 +7,7 @@
 //! jumps from one event to the next, so idle time costs nothing, and every random draw comes from
 //! the scenario's seed, so a seed replays byte-identically.
 
+pub mod agent;
 pub mod checkers;
 pub mod components;
 pub mod duration;

@@ -2,3 +2,5 @@
 
 mod cox_bench;
 mod cox_validate;
+mod sim_checkers;
+mod sim_scenarios;

@@ -159,11 +159,14 @@ impl Component for SchedulerComponent {
         self.pods.poll_request(now, &mut self.next_id).into_iter().for_each(|request| outgoing.push(request));
         self.nodes.poll_request(now, &mut self.next_id).into_iter().for_each(|request| outgoing.push(request));
         self.listers.poll_requests(now, &mut self.next_id, &mut outgoing);
-        if self.pods.has_synced() && self.nodes.has_synced() && self.listers.has_synced() {
+        let synced = self.pods.has_synced() && self.nodes.has_synced() && self.listers.has_synced();
+        if synced {
             self.scheduler.schedule_pending(now, SCHEDULER_PODS_PER_STEP, &mut effects);
         }
         self.wake = self.scheduler.queue().next_wakeup();
-        if self.scheduler.queue().lengths().0 > 0 {
+        // Until the informers have synced nothing is scheduled, so an immediate wake would spin;
+        // the list answers wake the component instead.
+        if synced && self.scheduler.queue().lengths().0 > 0 {
             // More pods are ready than one step places: come back at once.
             self.wake = Some(now);
         }

@@ -1,6 +1,7 @@
 //! The `cox` command line: argument parsing and dispatch to one module per subcommand.
 
 mod bench;
+mod sim;
 mod validate;
 
 use std::ffi::OsString;
@@ -25,6 +26,9 @@ enum Command {
     /// Benchmarks of the core, run in memory.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
+    /// The deterministic cluster simulator: replay scenarios, swarm seeds, shrink failures.
+    #[command(subcommand)]
+    Sim(sim::SimCommand),
 }
 
 /// Parses the process's command line and runs the chosen subcommand.
@@ -50,5 +54,6 @@ where
     match cli.command {
         Command::Validate(arguments) => validate::run(&arguments, output),
         Command::Bench(command) => bench::run(&command, output),
+        Command::Sim(command) => sim::run(&command, output),
     }
 }

@@ -296,11 +296,12 @@ impl Simulation {
         }
         if self.steps_this_instant.0 == self.now {
             self.steps_this_instant.1 += 1;
-            if self.steps_this_instant.1 > MAX_STEPS_PER_INSTANT * 8 {
+            if self.steps_this_instant.1 > MAX_STEPS_PER_INSTANT {
                 self.verdict = Some(Verdict::Crash(format!(
-                    "livelock: components stepped more than {} times at {} without time passing",
-                    MAX_STEPS_PER_INSTANT * 8,
-                    crate::duration::format_offset(self.now)
+                    "livelock: components stepped more than {} times at {} without time passing (last: {})",
+                    MAX_STEPS_PER_INSTANT,
+                    crate::duration::format_offset(self.now),
+                    self.hosts[index].name
                 )));
                 return;
             }

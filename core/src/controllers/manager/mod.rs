@@ -287,8 +287,13 @@ impl ControllerManager {
                 state.queue.forget(&sync.key);
                 state.queue.done(&sync.key);
                 state.manage_errors.remove(&sync.key);
-                if let Some(delay) = requeue_after {
-                    state.queue.add_after(&sync.key, delay, now);
+                match requeue_after {
+                    // "Look again now" goes through the rate limiter, as Kubernetes'
+                    // `enqueueRateLimited`: an immediate requeue whose cause is a write still in
+                    // flight would otherwise spin without letting that write land.
+                    Some(delay) if delay.is_zero() => state.queue.add_rate_limited(&sync.key, now),
+                    Some(delay) => state.queue.add_after(&sync.key, delay, now),
+                    None => {}
                 }
             }
             SyncOutcome::Failed { not_done, message } => {
