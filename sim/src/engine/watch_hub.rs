@@ -218,3 +218,89 @@ fn remove_from<K: Ord>(index: &mut BTreeMap<K, BTreeSet<WatchKey>>, key: &K, wat
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use coxswain_core::api::{ApiRequest, ApiResponse, ApiServer, Method};
+    use coxswain_core::jiff::Timestamp;
+    use coxswain_core::store::MemoryStore;
+    use serde_json::json;
+
+    use super::*;
+
+    fn now() -> Timestamp {
+        "2026-01-01T00:00:00Z".parse().expect("a timestamp")
+    }
+
+    fn watch(server: &mut ApiServer<MemoryStore>, path: &str) -> Box<WatchStream> {
+        match server.handle(&ApiRequest::new(Method::Get, path), now()) {
+            ApiResponse::Watch(stream) => stream,
+            ApiResponse::Json { status, body, .. } => panic!("not a watch: {status} {body}"),
+        }
+    }
+
+    fn create_pod(server: &mut ApiServer<MemoryStore>, name: &str, node: &str) {
+        let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": "default"},
+                         "spec": {"nodeName": node, "containers": [{"name": "c", "image": "i"}]}});
+        let request = ApiRequest::new(Method::Post, "/api/v1/namespaces/default/pods").with_json(&pod);
+        assert_eq!(server.handle(&request, now()).status(), 201);
+    }
+
+    fn names(dispatch: &Dispatch, key: WatchKey) -> Vec<String> {
+        dispatch
+            .frames
+            .iter()
+            .filter(|(frame_key, _, _)| *frame_key == key)
+            .filter_map(|(_, _, frame)| frame.pointer("/object/metadata/name").and_then(Value::as_str).map(str::to_string))
+            .collect()
+    }
+
+    #[test]
+    fn each_change_reaches_exactly_the_watches_whose_selectors_it_concerns() {
+        let mut server = ApiServer::new(MemoryStore::new(), 1);
+        server.bootstrap(now()).expect("bootstrap");
+        let mut hub = WatchHub::new(server.store().current_revision());
+        let node_a = (HostId(1), 1);
+        let node_b = (HostId(2), 1);
+        let everything = (HostId(3), 7);
+        let version = server.store().current_revision();
+        for (key, path) in [
+            (node_a, format!("/api/v1/pods?watch=1&resourceVersion={version}&fieldSelector=spec.nodeName%3Da")),
+            (node_b, format!("/api/v1/pods?watch=1&resourceVersion={version}&fieldSelector=spec.nodeName%3Db")),
+            (everything, format!("/api/v1/pods?watch=1&resourceVersion={version}")),
+        ] {
+            let stream = watch(&mut server, &path);
+            let (frames, open) = hub.open(key, 0, stream, server.store());
+            assert!(frames.is_empty() && open);
+        }
+        create_pod(&mut server, "on-a", "a");
+        create_pod(&mut server, "on-b", "b");
+        let dispatch = hub.dispatch(server.store());
+        assert_eq!(names(&dispatch, node_a), ["on-a"]);
+        assert_eq!(names(&dispatch, node_b), ["on-b"]);
+        assert_eq!(names(&dispatch, everything), ["on-a", "on-b"]);
+        assert_eq!(dispatch.changes.len(), 2);
+
+        assert_eq!(hub.close_host(HostId(1)), vec![(node_a, 0)]);
+        create_pod(&mut server, "again-on-a", "a");
+        let dispatch = hub.dispatch(server.store());
+        assert!(names(&dispatch, node_a).is_empty());
+        assert_eq!(names(&dispatch, everything), ["again-on-a"]);
+    }
+
+    #[test]
+    fn a_watch_from_an_older_revision_replays_what_it_missed_then_follows() {
+        let mut server = ApiServer::new(MemoryStore::new(), 1);
+        server.bootstrap(now()).expect("bootstrap");
+        let version = server.store().current_revision();
+        create_pod(&mut server, "first", "a");
+        let mut hub = WatchHub::new(server.store().current_revision());
+        let stream = watch(&mut server, &format!("/api/v1/pods?watch=1&resourceVersion={version}"));
+        let (frames, open) = hub.open((HostId(1), 1), 0, stream, server.store());
+        assert!(open);
+        assert_eq!(frames.len(), 1, "{frames:?}");
+        create_pod(&mut server, "second", "a");
+        let dispatch = hub.dispatch(server.store());
+        assert_eq!(names(&dispatch, (HostId(1), 1)), ["second"]);
+    }
+}
