@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use super::caches::Caches;
 use super::dynamic::{DynamicCaches, DynamicObserved};
 use super::dynamic_kinds::{OWNER_UNCERTAIN_RECHECK, reconcile_garbage_collector_key};
-use crate::client::testing::start;
+use crate::testing::start;
 use crate::client::{Incoming, Outgoing, RequestId};
 use crate::controllers::Action;
 

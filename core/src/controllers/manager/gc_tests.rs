@@ -10,7 +10,7 @@ use super::kinds::ControllerKind;
 use super::{ControllerManager, ControllerManagerConfig};
 use crate::api::Method;
 use crate::client::Component;
-use crate::client::testing::{InstantKubelet, TestCluster, default_scheduler};
+use crate::testing::{InstantKubelet, TestCluster, default_scheduler};
 use crate::scheduler::component::SchedulerComponent;
 
 const DEPLOYMENT: &str = "/apis/apps/v1/namespaces/default/deployments/web";

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use super::cycle::{at, bound_nodes};
 use crate::api::Method;
-use crate::client::testing::TestCluster;
+use crate::testing::TestCluster;
 use crate::scheduler::component::SchedulerComponent;
 use crate::scheduler::driver::{Input, Scheduler};
 use crate::scheduler::listers::ListerObject;
