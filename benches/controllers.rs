@@ -43,7 +43,12 @@ fn steady_30000_pods(criterion: &mut Criterion) {
     let mut scale = ScaleCluster::new(config);
     scale.create_deployments();
     assert!(scale.roll_out(ROLLOUT_LIMIT), "the Deployments roll out");
-    eprintln!("steady cluster: {} pods rolled out on {} nodes in {:?} wall", config.pods(), config.nodes, built.elapsed());
+    eprintln!(
+        "steady cluster: {} pods rolled out on {} nodes in {:?} wall",
+        config.pods(),
+        config.nodes,
+        built.elapsed()
+    );
     let mut group = criterion.benchmark_group("controllers_steady_1000_nodes");
     group.sample_size(10).sampling_mode(SamplingMode::Flat).measurement_time(Duration::from_secs(20));
     group.throughput(Throughput::Elements(STEADY_MINUTE.as_secs()));

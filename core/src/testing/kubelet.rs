@@ -245,4 +245,3 @@ fn lease_path(node: &str) -> String {
 fn lease_time(now: Timestamp) -> Value {
     serde_json::to_value(k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTime(now)).unwrap_or(Value::Null)
 }
-
