@@ -17,6 +17,7 @@ pub mod proxy;
 pub mod scheduler;
 pub mod selector;
 pub mod store;
+pub mod testing;
 
 /// Re-exported so every crate of the workspace uses the same Kubernetes types and time library.
 pub use k8s_openapi;

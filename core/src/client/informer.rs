@@ -4,8 +4,12 @@
 //! a 410 Gone relists, and every change reaches the owner as a [`Change`] with the old and new
 //! object. Failed requests are retried after a back-off that doubles, so a broken server is not
 //! hammered and a shell that delivers instantly cannot spin.
+//!
+//! An informer can keep secondary indexes (client-go's `Indexers`): each files every cached
+//! object under the values an index function gives it (its controller's uid, its node, its
+//! labels), so that a controller finds what concerns one key without scanning the cache.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::marker::PhantomData;
 use std::sync::Arc;
 use std::time::Duration;
@@ -99,6 +103,37 @@ impl<T> Change<T> {
     }
 }
 
+/// What a secondary index files an object under (client-go's `IndexFunc`): any number of
+/// values, none to leave the object out.
+pub type IndexFunction<T> = fn(&T) -> Vec<String>;
+
+/// One secondary index: index value → the cache keys of the objects filed under it.
+#[derive(Debug)]
+struct Index<T> {
+    name: &'static str,
+    function: IndexFunction<T>,
+    entries: BTreeMap<String, BTreeSet<String>>,
+}
+
+impl<T> Index<T> {
+    fn insert(&mut self, key: &str, object: &T) {
+        for value in (self.function)(object) {
+            self.entries.entry(value).or_default().insert(key.to_string());
+        }
+    }
+
+    fn remove(&mut self, key: &str, object: &T) {
+        for value in (self.function)(object) {
+            if let Some(keys) = self.entries.get_mut(&value) {
+                keys.remove(key);
+                if keys.is_empty() {
+                    self.entries.remove(&value);
+                }
+            }
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq)]
 enum State {
     /// A full list must start (at `not_before`).
@@ -126,6 +161,7 @@ pub struct Informer<T> {
     pages: Vec<Arc<T>>,
     failures: u32,
     undecodable: u64,
+    indexes: Vec<Index<T>>,
     kind: PhantomData<T>,
 }
 
@@ -168,8 +204,54 @@ impl<T: Cached> Informer<T> {
             pages: Vec::new(),
             failures: 0,
             undecodable: 0,
+            indexes: Vec::new(),
             kind: PhantomData,
         }
+    }
+
+    /// The informer, also keeping the secondary index `name` of what `function` files each
+    /// object under. Indexes are kept through every change, relist included.
+    pub fn with_index(mut self, name: &'static str, function: IndexFunction<T>) -> Informer<T> {
+        let mut index = Index { name, function, entries: BTreeMap::new() };
+        for (key, object) in &self.objects {
+            index.insert(key, object);
+        }
+        self.indexes.push(index);
+        self
+    }
+
+    /// The cached objects the index `name` files under `value`, in key order; none when there
+    /// is no such index.
+    pub fn by_index<'a>(&'a self, name: &str, value: &str) -> impl Iterator<Item = &'a Arc<T>> + use<'a, T> {
+        let keys = self.indexes.iter().find(|index| index.name == name).and_then(|index| index.entries.get(value));
+        keys.into_iter().flatten().filter_map(|key| self.objects.get(key))
+    }
+
+    /// How many cached objects the index `name` files under `value`.
+    pub fn index_count(&self, name: &str, value: &str) -> usize {
+        let keys = self.indexes.iter().find(|index| index.name == name).and_then(|index| index.entries.get(value));
+        keys.map_or(0, BTreeSet::len)
+    }
+
+    /// Puts `object` in the cache under `key`, keeping the indexes; returns what it replaced.
+    fn store(&mut self, key: String, object: Arc<T>) -> Option<Arc<T>> {
+        let old = self.objects.insert(key.clone(), object.clone());
+        for index in &mut self.indexes {
+            if let Some(old) = &old {
+                index.remove(&key, old);
+            }
+            index.insert(&key, &object);
+        }
+        old
+    }
+
+    /// Takes the object under `key` out of the cache, keeping the indexes.
+    fn forget(&mut self, key: &str) -> Option<Arc<T>> {
+        let old = self.objects.remove(key)?;
+        for index in &mut self.indexes {
+            index.remove(key, &old);
+        }
+        Some(old)
     }
 
     /// The resource this informer lists and watches.
@@ -323,6 +405,12 @@ impl<T: Cached> Informer<T> {
             }
         }
         self.objects = fresh;
+        for index in &mut self.indexes {
+            index.entries.clear();
+            for (key, object) in &self.objects {
+                index.insert(key, object);
+            }
+        }
         changes
     }
 
@@ -357,10 +445,10 @@ impl<T: Cached> Informer<T> {
                 }
                 let key = key_of(typed.object_meta());
                 if event_type == "DELETED" {
-                    self.objects.remove(&key);
+                    self.forget(&key);
                     vec![Change::Deleted(typed)]
                 } else {
-                    let old = self.objects.insert(key, typed.clone());
+                    let old = self.store(key, typed.clone());
                     vec![Change::Applied { old, new: typed }]
                 }
             }

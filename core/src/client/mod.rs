@@ -12,8 +12,6 @@ pub mod leader_election;
 pub mod loopback;
 pub mod paths;
 pub mod requests;
-#[cfg(test)]
-pub mod testing;
 pub mod workqueue;
 
 use serde_json::Value;

@@ -20,6 +20,7 @@ pub mod garbage_collector;
 pub mod history;
 pub mod hpa;
 pub mod job;
+pub mod lookup;
 pub mod manager;
 pub mod namespace;
 pub mod node_ipam;

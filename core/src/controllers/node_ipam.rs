@@ -82,18 +82,19 @@ fn node_cidrs(node: &Node) -> Vec<String> {
 /// Hands a pod CIDR to every node without one (`AllocateOrOccupyCIDR`), in name order: a patch
 /// of `spec.podCIDR` and `spec.podCIDRs` per node, or a `CIDRNotAvailable` event once the
 /// cluster CIDR is used up.
-pub fn reconcile_node_ipam(
+pub fn reconcile_node_ipam<'a>(
     config: &NodeIpamConfig,
-    nodes: &[Node],
+    nodes: impl IntoIterator<Item = &'a Node>,
     allocations: &mut PodCidrAllocations,
     now: Timestamp,
 ) -> Reconciled {
     let mut reconciled = Reconciled::default();
     let mut taken: BTreeSet<u64> = BTreeSet::new();
     let mut needing: Vec<&Node> = Vec::new();
+    let nodes: Vec<&Node> = nodes.into_iter().collect();
     let names: BTreeSet<&str> = nodes.iter().filter_map(|node| node.metadata.name.as_deref()).collect();
     allocations.pending.retain(|name, _| names.contains(name.as_str()));
-    for node in nodes {
+    for node in nodes.iter().copied() {
         let name = node.metadata.name.as_deref().unwrap_or("");
         let cidrs = node_cidrs(node);
         if cidrs.is_empty() {

@@ -8,6 +8,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
+use std::time::Duration;
 
 use k8s_openapi::api::core::v1 as core;
 
@@ -65,6 +66,11 @@ pub struct Cache {
     node_tree: NodeTree,
     pods: HashMap<PodKey, PodState>,
     assumed: BTreeSet<PodKey>,
+    /// The assumptions that expire, by deadline, so that expiry visits only what is due
+    /// (Kubernetes scans every assumed pod each second; this keeps the cost per event flat).
+    expiring: BTreeSet<(Timestamp, PodKey)>,
+    /// How long a finished binding stays assumed without the watch confirming it; zero: forever.
+    assumed_pod_expiration: Duration,
     generation: u64,
     /// The latest generation of each node, so a snapshot finds what changed since its own.
     by_generation: BTreeMap<u64, String>,
@@ -80,7 +86,13 @@ pub struct Cache {
 impl Cache {
     /// An empty cache.
     pub fn new() -> Cache {
-        Cache::default()
+        Cache { assumed_pod_expiration: ASSUMED_POD_EXPIRATION, ..Cache::default() }
+    }
+
+    /// An empty cache whose finished bindings expire after `expiration` unless confirmed
+    /// (kube-scheduler's cache `ttl`; [`ASSUMED_POD_EXPIRATION`] by default).
+    pub fn with_assumed_pod_expiration(expiration: Duration) -> Cache {
+        Cache { assumed_pod_expiration: expiration, ..Cache::default() }
     }
 
     /// Mutable access to one node's info, creating it if needed, with its generation bumped.
@@ -190,16 +202,23 @@ impl Cache {
         Ok(())
     }
 
-    /// The binding request was sent: the assumption now expires after
-    /// [`ASSUMED_POD_EXPIRATION`] unless the watch confirms it (never, with Kubernetes' zero).
+    /// The binding request was sent: the assumption now expires after the cache's expiration
+    /// ([`ASSUMED_POD_EXPIRATION`] by default) unless the watch confirms it (never, with
+    /// Kubernetes' zero).
     pub fn finish_binding(&mut self, key: &PodKey, now: Timestamp) -> Result<(), CacheError> {
         let state = self.pods.get_mut(key).ok_or_else(|| CacheError::PodNotInCache { key: key.0.clone() })?;
         if !state.assumed {
             return Err(CacheError::PodNotAssumed { key: key.0.clone() });
         }
-        if !ASSUMED_POD_EXPIRATION.is_zero() {
-            let expiration = SignedDuration::try_from(ASSUMED_POD_EXPIRATION).unwrap_or(SignedDuration::MAX);
+        if !self.assumed_pod_expiration.is_zero() {
+            let expiration = SignedDuration::try_from(self.assumed_pod_expiration).unwrap_or(SignedDuration::MAX);
+            if let Some(old) = state.deadline.take() {
+                self.expiring.remove(&(old, key.clone()));
+            }
             state.deadline = now.checked_add(expiration).ok();
+            if let Some(deadline) = state.deadline {
+                self.expiring.insert((deadline, key.clone()));
+            }
         }
         Ok(())
     }
@@ -212,8 +231,7 @@ impl Cache {
         }
         let node_name = state.node_name.clone();
         self.remove_pod_from_node(key, &node_name);
-        self.pods.remove(key);
-        self.assumed.remove(key);
+        self.forget_state(key);
         Ok(())
     }
 
@@ -232,6 +250,7 @@ impl Cache {
             Some(_) => return Err(CacheError::PodAlreadyInCache { key: key.0 }),
             None => self.add_pod_to_node(Arc::clone(&pod), &node_name),
         }
+        self.forget_state(&key);
         self.pods.insert(key, PodState { pod, node_name, assumed: false, deadline: None });
         Ok(())
     }
@@ -253,23 +272,35 @@ impl Cache {
 
     /// A bound Pod was deleted (or finished).
     pub fn remove_pod(&mut self, key: &PodKey) -> Result<(), CacheError> {
-        let state = self.pods.remove(key).ok_or_else(|| CacheError::PodNotInCache { key: key.0.clone() })?;
-        self.remove_pod_from_node(key, &state.node_name);
-        self.assumed.remove(key);
+        let node_name =
+            self.pods.get(key).ok_or_else(|| CacheError::PodNotInCache { key: key.0.clone() })?.node_name.clone();
+        self.remove_pod_from_node(key, &node_name);
+        self.forget_state(key);
         Ok(())
     }
 
-    /// Forgets assumptions whose binding finished longer ago than the expiration; returns them.
+    /// Drops a Pod's state, its assumption and its place in the expiry order.
+    fn forget_state(&mut self, key: &PodKey) {
+        if let Some(state) = self.pods.remove(key)
+            && let Some(deadline) = state.deadline
+        {
+            self.expiring.remove(&(deadline, key.clone()));
+        }
+        self.assumed.remove(key);
+    }
+
+    /// Forgets assumptions whose binding finished longer ago than the expiration; returns them
+    /// in deadline order. Visits only the expired ones.
     pub fn cleanup_expired_assumed_pods(&mut self, now: Timestamp) -> Vec<PodKey> {
-        let expired: Vec<PodKey> = self
-            .assumed
-            .iter()
-            .filter(|key| self.pods.get(*key).and_then(|state| state.deadline).is_some_and(|deadline| now >= deadline))
-            .cloned()
-            .collect();
-        for key in &expired {
-            // The key is assumed by construction, so forgetting cannot fail.
-            let _ = self.forget_pod(key);
+        let mut expired = Vec::new();
+        while let Some((deadline, _)) = self.expiring.first() {
+            if *deadline > now {
+                break;
+            }
+            let (_, key) = self.expiring.pop_first().expect("the first entry was just seen");
+            // Only assumed pods carry a deadline, so forgetting cannot fail.
+            let _ = self.forget_pod(&key);
+            expired.push(key);
         }
         expired
     }
@@ -366,3 +397,7 @@ impl Cache {
         snapshot.generation = self.generation;
     }
 }
+
+#[cfg(test)]
+#[path = "cache_tests.rs"]
+mod tests;

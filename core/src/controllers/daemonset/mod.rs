@@ -13,6 +13,7 @@
 pub mod backoff;
 pub mod eligibility;
 mod manage;
+pub mod node_updates;
 pub mod settings;
 mod status;
 mod update;
@@ -72,9 +73,9 @@ pub enum DaemonSetError {
 /// between syncs. The actions adopt and release pods and revisions, create the update revision,
 /// create pods (in slow-start batches, each with a required affinity to its node) and delete
 /// pods, write the status, delete surplus history, and record events.
-pub fn reconcile_daemon_set(
+pub fn reconcile_daemon_set<'a>(
     daemon_set: &DaemonSet,
-    nodes: &[Node],
+    nodes: impl IntoIterator<Item = &'a Node>,
     pods: &[Pod],
     revisions: &[ControllerRevision],
     expectations: &mut ControllerExpectations,
@@ -118,7 +119,7 @@ pub fn reconcile_daemon_set(
     let observed = Observed {
         daemon_set,
         hash,
-        nodes: nodes.iter().map(|node| (node.metadata.name.as_deref().unwrap_or(""), node)).collect(),
+        nodes: nodes.into_iter().map(|node| (node.metadata.name.as_deref().unwrap_or(""), node)).collect(),
         node_to_pods,
         now,
     };

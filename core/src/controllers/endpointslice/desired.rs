@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::core::v1::{Node, Pod, Service};
 use k8s_openapi::api::discovery::v1::{Endpoint, EndpointConditions, EndpointPort};
 
+use crate::controllers::lookup::ByName;
 use crate::controllers::pods::is_pod_ready;
 use crate::controllers::service_pods::{
     find_port, hostname_for, pod_ip_of_family, pod_reference, publishes_not_ready_addresses, should_pod_be_in_endpoints,
@@ -68,13 +69,13 @@ fn endpoint_ports(service: &Service, pod: &Pod) -> Vec<EndpointPort> {
 
 /// `podToEndpoint`: ready only when serving and not terminating, unless the Service publishes
 /// not-ready addresses.
-fn pod_to_endpoint(pod: &Pod, address: String, service: &Service, nodes: &[Node]) -> Endpoint {
+fn pod_to_endpoint(pod: &Pod, address: String, service: &Service, nodes: &(impl ByName<Node> + ?Sized)) -> Endpoint {
     let serving = is_pod_ready(pod);
     let terminating = pod.metadata.deletion_timestamp.is_some();
     let ready = publishes_not_ready_addresses(service) || (serving && !terminating);
     let node_name = pod.spec.as_ref().and_then(|spec| spec.node_name.clone()).filter(|name| !name.is_empty());
     let zone = node_name.as_ref().and_then(|name| {
-        let node = nodes.iter().find(|node| node.metadata.name.as_ref() == Some(name))?;
+        let node = nodes.by_name("", name)?;
         node.metadata.labels.as_ref()?.get(TOPOLOGY_ZONE_LABEL).filter(|zone| !zone.is_empty()).cloned()
     });
     Endpoint {
@@ -97,7 +98,7 @@ fn pod_to_endpoint(pod: &Pod, address: String, service: &Service, nodes: &[Node]
 pub fn desired_port_sets(
     service: &Service,
     pods: &[&Pod],
-    nodes: &[Node],
+    nodes: &(impl ByName<Node> + ?Sized),
     family: &str,
 ) -> BTreeMap<PortsKey, PortSet> {
     let mut sets: BTreeMap<PortsKey, PortSet> = BTreeMap::new();

@@ -22,6 +22,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Preconditions};
 pub use desired::{EndpointKey, PortSet, PortsKey, TOPOLOGY_ZONE_LABEL, desired_port_sets, endpoint_key, ports_key};
 
 use super::action::{Action, Reconciled, to_object};
+use super::lookup::ByName;
 use super::owner::{controller_ref, is_controlled_by};
 use super::service_pods::{
     HEADLESS_SERVICE_LABEL, is_external_name, is_service_ip_set, selected_pods, service_ip_family, service_selector,
@@ -103,7 +104,7 @@ fn sort_endpoints(endpoints: &mut [Endpoint]) {
 pub fn reconcile_endpoint_slices(
     service: &Service,
     pods: &[Pod],
-    nodes: &[Node],
+    nodes: &(impl ByName<Node> + ?Sized),
     slices: &[EndpointSlice],
 ) -> Reconciled {
     let mut reconciled = Reconciled::default();

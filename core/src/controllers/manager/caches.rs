@@ -1,5 +1,7 @@
 //! The informers the controller manager shares between its controllers (client-go's shared
-//! informer factory): one list+watch per kind, whatever the number of controllers reading it.
+//! informer factory): one list+watch per kind, whatever the number of controllers reading it,
+//! with the secondary indexes the controllers look things up by (client-go's indexers), so a
+//! sync reads what concerns its key instead of scanning a namespace or the cluster.
 
 use k8s_openapi::api::apps::v1::{ControllerRevision, DaemonSet, Deployment, ReplicaSet, StatefulSet};
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
@@ -10,8 +12,22 @@ use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::jiff::Timestamp;
 
 use super::dynamic::{DynamicCaches, DynamicObserved};
-use crate::client::informer::{Change, Informer};
+use crate::client::informer::{Cached, Change, Informer};
 use crate::client::{Incoming, Outgoing, RequestId};
+use crate::controllers::endpointslice::SERVICE_NAME_LABEL;
+use crate::controllers::node_lifecycle::NODE_LEASE_NAMESPACE;
+use crate::controllers::owner::controller_of;
+
+/// The index of objects by the uid of their controller (`controller: true` ownerReference).
+pub const BY_CONTROLLER_UID: &str = "controller-uid";
+/// The index of objects without a controller, by namespace: the orphans a controller may adopt.
+pub const ORPHANS_BY_NAMESPACE: &str = "orphans";
+/// The index of pods by `spec.nodeName`.
+pub const BY_NODE_NAME: &str = "node-name";
+/// The index of objects by each of their labels, as `namespace/key=value`.
+pub const BY_LABEL: &str = "label";
+/// The index of EndpointSlices by the Service they belong to, as `namespace/service`.
+pub const BY_SERVICE: &str = "service";
 
 /// Declares the shared caches: a field per kind, the matching [`Observed`] variant, and the
 /// plumbing that polls and feeds every informer.
@@ -67,6 +83,67 @@ macro_rules! shared_caches {
             }
         }
     };
+}
+
+impl Caches {
+    /// Empty caches with the indexes the controllers read, the node Leases only (the node
+    /// lifecycle controller watches kube-node-lease, not every Lease), and no dynamic caches.
+    pub fn indexed() -> Caches {
+        Caches {
+            pods: owned(Informer::new())
+                .with_index(BY_NODE_NAME, pod_node_name)
+                .with_index(BY_LABEL, namespaced_labels),
+            replica_sets: owned(Informer::new()),
+            jobs: owned(Informer::new()),
+            controller_revisions: owned(Informer::new()),
+            endpoint_slices: Informer::new().with_index(BY_SERVICE, slice_service),
+            leases: Informer::for_namespace(NODE_LEASE_NAMESPACE),
+            ..Caches::default()
+        }
+    }
+}
+
+/// The informer, with the indexes of who controls what and of the orphans to adopt.
+fn owned<T: Cached>(informer: Informer<T>) -> Informer<T> {
+    informer.with_index(BY_CONTROLLER_UID, controller_uid).with_index(ORPHANS_BY_NAMESPACE, orphan_namespace)
+}
+
+/// The uid of the object's controller.
+fn controller_uid<T: Cached>(object: &T) -> Vec<String> {
+    controller_of(object.object_meta()).map(|owner| owner.uid.clone()).into_iter().collect()
+}
+
+/// The namespace of an object without a controller.
+fn orphan_namespace<T: Cached>(object: &T) -> Vec<String> {
+    let metadata = object.object_meta();
+    if controller_of(metadata).is_some() {
+        return Vec::new();
+    }
+    vec![metadata.namespace.clone().unwrap_or_default()]
+}
+
+/// The node a pod is bound to.
+fn pod_node_name(pod: &Pod) -> Vec<String> {
+    pod.spec.as_ref().and_then(|spec| spec.node_name.clone()).filter(|name| !name.is_empty()).into_iter().collect()
+}
+
+/// `namespace/key=value` for each label of the object.
+fn namespaced_labels<T: Cached>(object: &T) -> Vec<String> {
+    let metadata = object.object_meta();
+    let namespace = metadata.namespace.as_deref().unwrap_or_default();
+    metadata.labels.iter().flatten().map(|(key, value)| label_index_value(namespace, key, value)).collect()
+}
+
+/// The [`BY_LABEL`] value of one label in one namespace.
+pub fn label_index_value(namespace: &str, key: &str, value: &str) -> String {
+    format!("{namespace}/{key}={value}")
+}
+
+/// `namespace/service` of a slice labelled with its Service's name.
+fn slice_service(slice: &EndpointSlice) -> Vec<String> {
+    let namespace = slice.metadata.namespace.as_deref().unwrap_or_default();
+    let service = slice.metadata.labels.as_ref().and_then(|labels| labels.get(SERVICE_NAME_LABEL));
+    service.map(|service| format!("{namespace}/{service}")).into_iter().collect()
 }
 
 shared_caches! {

@@ -28,6 +28,23 @@ use crate::controllers::garbage_collector::graph::owner_kind;
 use crate::object::Object;
 use crate::object::kinds::{self, GroupResource, ResourceType};
 
+/// The ResourceQuota collection.
+pub const RESOURCE_QUOTAS: GroupResource = GroupResource { group: "", resource: "resourcequotas" };
+/// The PodDisruptionBudget collection.
+pub const POD_DISRUPTION_BUDGETS: GroupResource = GroupResource { group: "policy", resource: "poddisruptionbudgets" };
+/// The Namespace collection.
+pub const NAMESPACES: GroupResource = GroupResource { group: "", resource: "namespaces" };
+/// The ServiceAccount collection.
+pub const SERVICE_ACCOUNTS: GroupResource = GroupResource { group: "", resource: "serviceaccounts" };
+
+/// The workload kinds whose scale a PodDisruptionBudget's expected pods come from.
+pub const SCALED_WORKLOADS: [GroupResource; 4] = [
+    GroupResource { group: "apps", resource: "deployments" },
+    GroupResource { group: "apps", resource: "replicasets" },
+    GroupResource { group: "apps", resource: "statefulsets" },
+    GroupResource { group: "", resource: "replicationcontrollers" },
+];
+
 /// How long after a failed owner lookup it is tried again.
 pub const OWNER_LOOKUP_RETRY: Duration = Duration::from_secs(1);
 

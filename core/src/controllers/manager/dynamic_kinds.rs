@@ -9,7 +9,7 @@ use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::jiff::Timestamp;
 
 use super::caches::Caches;
-use super::dynamic_routing::{NAMESPACES, POD_DISRUPTION_BUDGETS, RESOURCE_QUOTAS, SCALED_WORKLOADS, SERVICE_ACCOUNTS};
+use super::dynamic::{NAMESPACES, POD_DISRUPTION_BUDGETS, RESOURCE_QUOTAS, SCALED_WORKLOADS, SERVICE_ACCOUNTS};
 use crate::controllers::action::to_object;
 use crate::controllers::garbage_collector::graph::owner_kind;
 use crate::controllers::garbage_collector::reconcile_garbage_collector_item;

@@ -9,31 +9,15 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use super::caches::Caches;
 use super::dynamic::{DynamicCaches, DynamicObserved};
+pub use super::dynamic::{NAMESPACES, POD_DISRUPTION_BUDGETS, RESOURCE_QUOTAS, SCALED_WORKLOADS, SERVICE_ACCOUNTS};
 use super::kinds::ControllerKind;
-use super::routing::Routed;
+use super::routed::Routed;
 use crate::api::{FOREGROUND_DELETION_FINALIZER, ORPHAN_FINALIZER};
 use crate::client::informer::{Change, key_of};
 use crate::controllers::serviceaccount::DEFAULT_SERVICE_ACCOUNT_NAME;
 use crate::object::Object;
 use crate::object::kinds::GroupResource;
 use crate::selector::LabelSelector;
-
-/// The ResourceQuota collection.
-pub const RESOURCE_QUOTAS: GroupResource = GroupResource { group: "", resource: "resourcequotas" };
-/// The PodDisruptionBudget collection.
-pub const POD_DISRUPTION_BUDGETS: GroupResource = GroupResource { group: "policy", resource: "poddisruptionbudgets" };
-/// The Namespace collection.
-pub const NAMESPACES: GroupResource = GroupResource { group: "", resource: "namespaces" };
-/// The ServiceAccount collection.
-pub const SERVICE_ACCOUNTS: GroupResource = GroupResource { group: "", resource: "serviceaccounts" };
-
-/// The workload kinds whose scale a PodDisruptionBudget's expected pods come from.
-pub const SCALED_WORKLOADS: [GroupResource; 4] = [
-    GroupResource { group: "apps", resource: "deployments" },
-    GroupResource { group: "apps", resource: "replicasets" },
-    GroupResource { group: "apps", resource: "statefulsets" },
-    GroupResource { group: "", resource: "replicationcontrollers" },
-];
 
 /// Routes one change seen by the dynamic caches. `caches` already holds the change.
 pub fn route_dynamic(observed: &DynamicObserved, caches: &Caches) -> Routed {

@@ -6,9 +6,9 @@ use serde_json::{Value, json};
 use super::caches::Caches;
 use super::dynamic::{DynamicCaches, DynamicObserved};
 use super::dynamic_kinds::{OWNER_UNCERTAIN_RECHECK, reconcile_garbage_collector_key};
-use crate::client::testing::start;
 use crate::client::{Incoming, Outgoing, RequestId};
 use crate::controllers::Action;
+use crate::testing::start;
 
 /// Caches whose informers have all listed: `listed` holds the items per collection path and
 /// the revision every list answers at.

@@ -10,8 +10,8 @@ use super::kinds::ControllerKind;
 use super::{ControllerManager, ControllerManagerConfig};
 use crate::api::Method;
 use crate::client::Component;
-use crate::client::testing::{InstantKubelet, TestCluster, default_scheduler};
 use crate::scheduler::component::SchedulerComponent;
+use crate::testing::{InstantKubelet, TestCluster, default_scheduler};
 
 const DEPLOYMENT: &str = "/apis/apps/v1/namespaces/default/deployments/web";
 const REPLICA_SETS: &str = "/apis/apps/v1/namespaces/default/replicasets";

@@ -14,8 +14,11 @@ pub mod dynamic;
 pub mod dynamic_kinds;
 pub mod dynamic_routing;
 pub mod kinds;
+pub mod lookups;
 pub mod node_routing;
 pub mod node_state;
+pub mod reconcile;
+pub mod routed;
 pub mod routing;
 pub mod sync;
 
@@ -39,16 +42,15 @@ use self::dynamic::DynamicCaches;
 use self::kinds::ControllerKind;
 use self::node_routing::node_controller_keys;
 use self::node_state::{NodeControllers, SharedMetricsSource};
-use self::routing::route;
+use self::reconcile::reconcile;
+use self::routing::{Routed, route};
 use self::sync::{RunningSync, SyncOutcome};
-use crate::client::informer::Informer;
 use crate::client::leader_election::{LeaderElectionConfig, LeaderElector};
 use crate::client::requests::request_for_action;
 use crate::client::workqueue::WorkQueue;
 use crate::client::{Component, Incoming, Outgoing, RequestId, is_success};
 use crate::controllers::expectations::ControllerExpectations;
 use crate::controllers::hpa::MetricsSource;
-use crate::controllers::node_lifecycle::NODE_LEASE_NAMESPACE;
 use crate::controllers::{Action, FailedPodsBackoff, NodeIpamConfig, NodeLifecycleConfig};
 use crate::limits::CONTROLLER_WORKERS;
 
@@ -128,8 +130,7 @@ impl ControllerManager {
     /// A manager that has not listed anything yet.
     pub fn new(config: ControllerManagerConfig) -> ControllerManager {
         let controllers = config.controllers.iter().map(|kind| (*kind, ControllerState::default())).collect();
-        // The node lifecycle controller watches only the node heartbeats, not every Lease.
-        let mut caches = Caches { leases: Informer::for_namespace(NODE_LEASE_NAMESPACE), ..Caches::default() };
+        let mut caches = Caches::indexed();
         if config.controllers.iter().any(|kind| kind.reads_every_kind()) {
             caches.dynamic = DynamicCaches::for_every_served_kind();
         }
@@ -193,7 +194,7 @@ impl ControllerManager {
         }
     }
 
-    fn apply_routing(&mut self, routed: routing::Routed, now: Timestamp) {
+    fn apply_routing(&mut self, routed: Routed, now: Timestamp) {
         for (kind, key) in routed.created {
             if let Some(state) = self.controllers.get_mut(&kind) {
                 state.expectations.creation_observed(&key);
@@ -325,7 +326,8 @@ impl ControllerManager {
                 let result = if kind.uses_node_state() {
                     self.node_state.reconcile(kind, &self.caches, &key, now)
                 } else {
-                    kind.reconcile(
+                    reconcile(
+                        kind,
                         &self.caches,
                         namespace,
                         name,

@@ -7,7 +7,7 @@ use k8s_openapi::api::core::v1::{Node, Pod};
 use super::caches::{Caches, Observed};
 use super::kinds::ControllerKind;
 use super::node_state::{NODE_IPAM_KEY, NODE_MONITOR_KEY};
-use super::routing::Routed;
+use super::routed::Routed;
 use crate::client::informer::{Change, key_of};
 use crate::controllers::hpa::SYNC_PERIOD;
 use crate::controllers::node_lifecycle::NO_EXECUTE;

@@ -10,8 +10,7 @@ use std::sync::Arc;
 
 use k8s_openapi::api::autoscaling::v1::Scale;
 use k8s_openapi::api::autoscaling::v2::{CrossVersionObjectReference, HorizontalPodAutoscaler};
-use k8s_openapi::api::coordination::v1::Lease;
-use k8s_openapi::api::core::v1::{Node, Pod};
+use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::jiff::Timestamp;
 
 use super::caches::Caches;
@@ -104,13 +103,13 @@ impl NodeControllers {
     ) -> Result<Option<Reconciled>, String> {
         match kind {
             ControllerKind::NodeIpam => {
-                let nodes = cached_nodes(caches);
-                Ok(Some(reconcile_node_ipam(&self.ipam, &nodes, &mut self.allocations, now)))
+                let nodes = caches.nodes.iter().map(AsRef::as_ref);
+                Ok(Some(reconcile_node_ipam(&self.ipam, nodes, &mut self.allocations, now)))
             }
             ControllerKind::NodeLifecycle if key == NODE_MONITOR_KEY => {
-                let nodes = cached_nodes(caches);
-                let leases: Vec<Lease> = caches.leases.iter().map(|lease| lease.as_ref().clone()).collect();
-                Ok(Some(reconcile_node_lifecycle(&self.lifecycle_config, &nodes, &leases, &mut self.lifecycle, now)))
+                let nodes = caches.nodes.iter().map(AsRef::as_ref);
+                let lifecycle = &mut self.lifecycle;
+                Ok(Some(reconcile_node_lifecycle(&self.lifecycle_config, nodes, &caches.leases, lifecycle, now)))
             }
             ControllerKind::NodeLifecycle => {
                 let Some(node) = caches.nodes.get("", key) else { return Ok(None) };
@@ -158,10 +157,6 @@ impl NodeControllers {
         let selector = LabelSelector::parse(&selector).map_err(|error| MetricsUnavailable(error.to_string()))?;
         source.0.pod_metrics(namespace, &selector)
     }
-}
-
-fn cached_nodes(caches: &Caches) -> Vec<Node> {
-    caches.nodes.iter().map(|node| node.as_ref().clone()).collect()
 }
 
 /// The `scale` subresource of the HPA's target, built from the cached object exactly as the API

@@ -13,11 +13,11 @@ use serde_json::{Value, json};
 use super::{ControllerManager, ControllerManagerConfig};
 use crate::api::Method;
 use crate::client::Component;
-use crate::client::testing::{InstantKubelet, Stoppable, TestCluster, default_scheduler, node};
 use crate::controllers::NodeIpamConfig;
 use crate::controllers::hpa::{MetricsSource, MetricsUnavailable, PodMetrics, PodUsage};
 use crate::controllers::node_lifecycle::{NODE_LEASE_NAMESPACE, NODE_MONITOR_GRACE_PERIOD, NODE_MONITOR_PERIOD};
 use crate::selector::LabelSelector;
+use crate::testing::{InstantKubelet, Stoppable, TestCluster, default_scheduler, node};
 
 const UNREACHABLE: &str = "node.kubernetes.io/unreachable";
 

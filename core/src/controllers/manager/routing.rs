@@ -3,35 +3,25 @@
 //! `enqueueDeployment`, …), as one pure function.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
-use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::api::apps::v1::DaemonSet;
+use k8s_openapi::api::core::v1::{Node, Pod};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use super::caches::{Caches, Observed};
 use super::dynamic_routing::route_dynamic;
-use super::kinds::{ControllerKind, labels_match};
+use super::kinds::ControllerKind;
+use super::lookups::{labels_match, owned_by};
 use super::node_routing::route_node_controllers;
+pub use super::routed::Routed;
 use crate::client::informer::{Change, key_of};
+use crate::controllers::daemonset::eligibility::node_should_run_daemon_pod;
+use crate::controllers::daemonset::node_updates::{node_update_concerns, should_ignore_node_update};
+use crate::controllers::deployment::util::{Strategy, strategy};
 use crate::controllers::endpointslice::SERVICE_NAME_LABEL;
 use crate::controllers::owner::controller_of;
 use crate::controllers::service_pods::service_selector;
 use crate::selector::LabelSelector;
-
-/// What a change means for the controllers.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Routed {
-    /// Keys to queue, per controller.
-    pub enqueue: Vec<(ControllerKind, String)>,
-    /// Creations observed: (controller, controller key).
-    pub created: Vec<(ControllerKind, String)>,
-    /// Deletions observed: (controller, controller key, deleted object's key).
-    pub deleted: Vec<(ControllerKind, String, String)>,
-    /// Controllers whose object is gone: drop their expectations.
-    pub forget: Vec<(ControllerKind, String)>,
-    /// Keys to queue once a delay has passed, per controller.
-    pub enqueue_after: Vec<(ControllerKind, String, Duration)>,
-}
 
 /// Routes one observed change. `caches` already holds the change.
 pub fn route(observed: &Observed, caches: &Caches) -> Routed {
@@ -82,12 +72,7 @@ pub fn route(observed: &Observed, caches: &Caches) -> Routed {
         Observed::DaemonSet(change) => {
             primary(ControllerKind::DaemonSet, change, &change.object().metadata, &mut routed)
         }
-        Observed::Node(_) => {
-            // A node came, went or changed: every DaemonSet may want (or no longer want) a pod there.
-            for daemon_set in caches.daemon_sets.iter() {
-                routed.enqueue.push((ControllerKind::DaemonSet, key_of(&daemon_set.metadata)));
-            }
-        }
+        Observed::Node(change) => route_node_to_daemon_sets(change, caches, &mut routed),
         Observed::Service(change) => {
             primary(ControllerKind::Endpoints, change, &change.object().metadata, &mut routed);
             primary(ControllerKind::EndpointSlice, change, &change.object().metadata, &mut routed);
@@ -109,6 +94,25 @@ pub fn route(observed: &Observed, caches: &Caches) -> Routed {
     }
     route_node_controllers(observed, caches, &mut routed);
     routed
+}
+
+/// The DaemonSet controller's node handlers: a new node wakes the DaemonSets that should run
+/// there (`addNode`), an update only those whose placement there changed, heartbeats never
+/// (`updateNode`), and a deleted node every DaemonSet (its pods there must go).
+fn route_node_to_daemon_sets(change: &Change<Node>, caches: &Caches, routed: &mut Routed) {
+    let wakes: Box<dyn Fn(&DaemonSet) -> bool> = match change {
+        Change::Applied { old: Some(old), new } => {
+            if should_ignore_node_update(old, new) {
+                return;
+            }
+            Box::new(move |daemon_set| node_update_concerns(old, new, daemon_set))
+        }
+        Change::Applied { old: None, new } => Box::new(move |daemon_set| node_should_run_daemon_pod(new, daemon_set).0),
+        Change::Deleted(_) => Box::new(|_| true),
+    };
+    for daemon_set in caches.daemon_sets.iter().filter(|daemon_set| wakes(daemon_set)) {
+        routed.enqueue.push((ControllerKind::DaemonSet, key_of(&daemon_set.metadata)));
+    }
 }
 
 /// A controller's own object changed: sync it, or forget it once deleted.
@@ -157,13 +161,8 @@ fn route_pod(change: &Change<Pod>, caches: &Caches, routed: &mut Routed) {
             routed.deleted.push((*controller, owner.clone(), pod_key.clone()));
         }
         routed.enqueue.push((*controller, owner.clone()));
-        if *controller == ControllerKind::ReplicaSet {
-            let (namespace, name) = owner.split_once('/').unwrap_or(("", owner));
-            if let Some(deployment) =
-                caches.replica_sets.get(namespace, name).and_then(|set| owner_of_kind(&set.metadata, "Deployment"))
-            {
-                routed.enqueue.push((ControllerKind::Deployment, deployment));
-            }
+        if *controller == ControllerKind::ReplicaSet && matches!(change, Change::Deleted(_)) {
+            route_deleted_pod_to_deployment(owner, caches, routed);
         }
     }
     route_pod_to_services(change, caches, routed);
@@ -205,6 +204,28 @@ fn route_pod(change: &Change<Pod>, caches: &Caches, routed: &mut Routed) {
                 routed.enqueue.push((ControllerKind::ReplicationController, key_of(&controller.metadata)));
             }
         }
+    }
+}
+
+/// The Deployment controller's `deletePod`: the pod's Deployment syncs only when its pods are all
+/// gone and it rolls out by Recreate (which waits for exactly that). Other pod changes reach a
+/// Deployment through its ReplicaSets' status.
+fn route_deleted_pod_to_deployment(replica_set_key: &str, caches: &Caches, routed: &mut Routed) {
+    let (namespace, name) = replica_set_key.split_once('/').unwrap_or(("", replica_set_key));
+    let Some(deployment_key) =
+        caches.replica_sets.get(namespace, name).and_then(|set| owner_of_kind(&set.metadata, "Deployment"))
+    else {
+        return;
+    };
+    let deployment_name = deployment_key.split_once('/').map_or(deployment_key.as_str(), |(_, name)| name);
+    let Some(deployment) = caches.deployments.get(namespace, deployment_name) else { return };
+    if strategy(deployment) != Strategy::Recreate {
+        return;
+    }
+    let replica_sets = owned_by(&caches.replica_sets, namespace, deployment.metadata.uid.as_deref());
+    let mut pods = replica_sets.flat_map(|set| owned_by(&caches.pods, namespace, set.metadata.uid.as_deref()));
+    if pods.next().is_none() {
+        routed.enqueue.push((ControllerKind::Deployment, deployment_key));
     }
 }
 

@@ -10,7 +10,7 @@ use super::{ControllerManager, ControllerManagerConfig};
 use crate::api::Method;
 use crate::client::Component;
 use crate::client::leader_election::LeaderElectionConfig;
-use crate::client::testing::{InstantKubelet, Stoppable, TestCluster, default_scheduler};
+use crate::testing::{InstantKubelet, Stoppable, TestCluster, default_scheduler};
 
 fn deployment(replicas: i32, image: &str) -> Value {
     json!({

@@ -28,13 +28,6 @@ pub fn condition<'a>(node: &'a Node, type_: &str) -> Option<&'a NodeCondition> {
     node.status.as_ref()?.conditions.as_ref()?.iter().find(|condition| condition.type_ == type_)
 }
 
-/// The node's Lease among `leases` (same name, in kube-node-lease).
-pub fn lease_of<'a>(node: &Node, leases: &'a [Lease]) -> Option<&'a Lease> {
-    leases.iter().find(|lease| {
-        lease.metadata.namespace.as_deref() == Some(NODE_LEASE_NAMESPACE) && lease.metadata.name == node.metadata.name
-    })
-}
-
 /// The newest sign of life: Lease renewal or Ready heartbeat; the node's creation if neither.
 pub fn last_heartbeat(node: &Node, lease: Option<&Lease>) -> Option<Timestamp> {
     let renewed = lease.and_then(|lease| lease.spec.as_ref()?.renew_time.as_ref()).map(|time| time.0);

@@ -38,6 +38,7 @@ pub use taints::{NO_EXECUTE, NOT_READY_TAINT_KEY, UNREACHABLE_TAINT_KEY};
 pub use zones::{REGION_LABEL, TokenBucket, ZONE_LABEL, ZoneState, compute_zone_state, zone_key};
 
 use super::action::{Action, Reconciled, to_object};
+use super::lookup::ByName;
 
 /// How long a node may stay silent before its conditions become Unknown: 40 s, the
 /// kube-controller-manager default `--node-monitor-grace-period` this port follows.
@@ -140,20 +141,21 @@ impl NodeLifecycleState {
 /// One pass over every node (`monitorNodeHealth`, then `doNoExecuteTaintingPass`): status
 /// updates for nodes gone silent, instant taint swaps and removals, and new taints as far as each
 /// zone's limiter allows. Requeues after [`NODE_MONITOR_PERIOD`]. `leases` may hold any Leases;
-/// a node's is the one of its name in kube-node-lease.
-pub fn reconcile_node_lifecycle(
+/// a node's is the one of its name in kube-node-lease, looked up by name (the manager hands
+/// over its Lease cache rather than a copy).
+pub fn reconcile_node_lifecycle<'a>(
     config: &NodeLifecycleConfig,
-    nodes: &[Node],
-    leases: &[Lease],
+    nodes: impl IntoIterator<Item = &'a Node>,
+    leases: &(impl ByName<Lease> + ?Sized),
     state: &mut NodeLifecycleState,
     now: Timestamp,
 ) -> Reconciled {
     let mut reconciled = Reconciled::default();
-    let mut sorted: Vec<&Node> = nodes.iter().collect();
+    let mut sorted: Vec<&Node> = nodes.into_iter().collect();
     sorted.sort_by(|left, right| left.metadata.name.cmp(&right.metadata.name));
     let mut observed: Vec<(&Node, String)> = Vec::new();
     for node in sorted {
-        let lease = health::lease_of(node, leases);
+        let lease = leases.by_name(NODE_LEASE_NAMESPACE, node.metadata.name.as_deref().unwrap_or_default());
         let (updated, ready) = health::observe(config, node, lease, state.grace_from, now);
         if let Some(updated) = updated {
             reconciled.push_alone(Action::UpdateStatus { object: to_object(&updated) });

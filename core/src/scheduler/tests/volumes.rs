@@ -12,7 +12,6 @@ use serde_json::{Value, json};
 
 use super::cycle::{at, bound_nodes};
 use crate::api::Method;
-use crate::client::testing::TestCluster;
 use crate::scheduler::component::SchedulerComponent;
 use crate::scheduler::driver::{Input, Scheduler};
 use crate::scheduler::listers::ListerObject;
@@ -23,6 +22,7 @@ use crate::scheduler::profile::SchedulerConfig;
 use crate::scheduler::registry::Registry;
 use crate::scheduler::schedule_one::SamplingOptions;
 use crate::scheduler::testing::{affinity_term, make_node, make_pod};
+use crate::testing::TestCluster;
 
 fn scheduler() -> Scheduler {
     Scheduler::new(
