@@ -52,7 +52,6 @@ enum Propagation {
 
 struct ParsedDelete {
     options: DeleteOptions,
-    grace_given: bool,
     propagation: Propagation,
     dry_run: bool,
 }
@@ -90,15 +89,16 @@ fn parse_delete(request: &ApiRequest) -> Result<ParsedDelete, ApiError> {
             preconditions: Preconditions { uid: preconditions.uid, resource_version: preconditions.resource_version },
             grace_period_seconds: grace,
         },
-        grace_given: grace.is_some(),
         propagation,
         dry_run,
     })
 }
 
-/// A pod's grace period when the request names none: its spec's, unless it never ran (no node,
-/// or already finished), which Kubernetes deletes at once.
-pub(super) fn pod_default_grace_seconds(object: &Object) -> i64 {
+/// The grace period a delete really gets, as Kubernetes' `CheckGracefulDelete` decides it: only
+/// pods are deleted gracefully (any other kind goes at once whatever the request asks); a pod
+/// gets the requested period or its spec's `terminationGracePeriodSeconds`, none at all if it
+/// never ran (no node) or has finished, and 1 s for a negative period.
+pub(super) fn grace_period_seconds(object: &Object, requested: Option<i64>) -> i64 {
     if object.kind != "Pod" {
         return 0;
     }
@@ -108,9 +108,12 @@ pub(super) fn pod_default_grace_seconds(object: &Object) -> i64 {
     if node.is_empty() || phase == "Succeeded" || phase == "Failed" {
         return 0;
     }
-    spec.and_then(|spec| spec.get("terminationGracePeriodSeconds"))
-        .and_then(Value::as_i64)
-        .unwrap_or(DEFAULT_TERMINATION_GRACE_PERIOD_SECONDS)
+    let period = requested.unwrap_or_else(|| {
+        spec.and_then(|spec| spec.get("terminationGracePeriodSeconds"))
+            .and_then(Value::as_i64)
+            .unwrap_or(DEFAULT_TERMINATION_GRACE_PERIOD_SECONDS)
+    });
+    if period < 0 { 1 } else { period }
 }
 
 impl<S: Store> ApiServer<S> {
@@ -142,9 +145,7 @@ impl<S: Store> ApiServer<S> {
         if stored.kind == "Namespace" {
             return self.delete_namespace(&key, &stored, now);
         }
-        if !parsed.grace_given {
-            parsed.options.grace_period_seconds = Some(pod_default_grace_seconds(&stored));
-        }
+        parsed.options.grace_period_seconds = Some(grace_period_seconds(&stored, parsed.options.grace_period_seconds));
         let finalizer = match parsed.propagation {
             Propagation::Background => None,
             Propagation::Foreground => Some(FOREGROUND_DELETION_FINALIZER),

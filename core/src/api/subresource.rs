@@ -124,7 +124,7 @@ impl<S: Store> ApiServer<S> {
         }
         let grace = body.pointer("/deleteOptions/gracePeriodSeconds").and_then(Value::as_i64);
         let options = DeleteOptions {
-            grace_period_seconds: Some(grace.unwrap_or_else(|| super::delete::pod_default_grace_seconds(&pod))),
+            grace_period_seconds: Some(super::delete::grace_period_seconds(&pod, grace)),
             ..DeleteOptions::default()
         };
         objects::delete(&mut self.store, &key, &options, now)?;

@@ -68,6 +68,14 @@ fn to_time(timestamp: Timestamp) -> Time {
     Time(Timestamp::from_second(timestamp.as_second()).unwrap_or(timestamp))
 }
 
+/// `now` plus `seconds` a client chose (a grace period, say), saturating at the ends of the
+/// representable range instead of overflowing: `gracePeriodSeconds=9223372036854775807` marks an
+/// object for deletion at the end of time rather than crashing the server.
+pub fn saturating_after(now: Timestamp, seconds: i64) -> Timestamp {
+    let bound = if seconds < 0 { Timestamp::MIN } else { Timestamp::MAX };
+    now.checked_add(SignedDuration::from_secs(seconds)).unwrap_or(bound)
+}
+
 fn has_status_subresource(resource_type: &ResourceType) -> bool {
     resource_type.subresources.contains(&"status")
 }
@@ -233,7 +241,7 @@ pub fn delete<S: Store>(
         return Ok(Outcome::MarkedForDeletion(stored));
     }
     let mut marked = Object::clone(&stored);
-    marked.metadata.deletion_timestamp = Some(to_time(now + SignedDuration::from_secs(grace_seconds)));
+    marked.metadata.deletion_timestamp = Some(to_time(saturating_after(now, grace_seconds)));
     marked.metadata.deletion_grace_period_seconds = Some(grace_seconds);
     if stored.metadata.deletion_timestamp.is_none()
         && let Some(generation) = marked.metadata.generation

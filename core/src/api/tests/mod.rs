@@ -2,6 +2,8 @@
 //! and the controllers send them.
 
 mod crud;
+mod hostile;
+mod hostile_properties;
 mod subresources;
 mod watching;
 
