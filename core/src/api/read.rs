@@ -17,7 +17,7 @@ use crate::store::{ListOptions, ReadRevision, Store, WatchRequest, WatchStart, p
 
 impl<S: Store> ApiServer<S> {
     pub(super) fn get(
-        &mut self,
+        &self,
         request: &ApiRequest,
         path: &ResourcePath,
         name: &str,
@@ -33,7 +33,7 @@ impl<S: Store> ApiServer<S> {
     }
 
     pub(super) fn list(
-        &mut self,
+        &self,
         request: &ApiRequest,
         path: &ResourcePath,
         now: Timestamp,
@@ -88,7 +88,7 @@ impl<S: Store> ApiServer<S> {
     }
 
     pub(super) fn watch(
-        &mut self,
+        &self,
         request: &ApiRequest,
         path: &ResourcePath,
         now: Timestamp,

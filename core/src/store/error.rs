@@ -175,6 +175,20 @@ pub enum StoreError {
     /// A create carried a resourceVersion; the store assigns it.
     #[error("resourceVersion should not be set on objects to be created")]
     ResourceVersionSetOnCreate,
+    /// The backend cannot be reached or did not answer in time (a durable store's disk or an
+    /// etcd quorum); nothing was written. The API layer answers 503 and the client retries.
+    #[error("storage is unavailable: {message}")]
+    Unavailable {
+        /// What the backend reported.
+        message: String,
+    },
+    /// The backend failed in a way that is not the caller's fault (corrupt data, say); the API
+    /// layer answers 500.
+    #[error("storage error: {message}")]
+    Internal {
+        /// What the backend reported.
+        message: String,
+    },
     /// The object has no `metadata.name` (and no `generateName` to make one from).
     #[error("{}: name or generateName is required", Qualified(*resource))]
     NameRequired {

@@ -61,6 +61,10 @@ pub struct DeleteOptions {
     /// `terminationGracePeriodSeconds`) and leaves it unset (0) for kinds without graceful
     /// deletion.
     pub grace_period_seconds: Option<i64>,
+    /// The finalizers the object carries from this delete on (the API layer adds or removes
+    /// `orphan` and `foregroundDeletion` by propagation policy), written in the same update that
+    /// marks it; `None` keeps the stored ones.
+    pub finalizers: Option<Vec<String>>,
 }
 
 /// A timestamp as Kubernetes stores it: whole seconds.
@@ -226,23 +230,27 @@ pub fn delete<S: Store>(
     let stored = store.get(key)?;
     options.preconditions.check(key, &stored)?;
     let grace_seconds = options.grace_period_seconds.unwrap_or(0).max(0);
-    let has_finalizers = stored.metadata.finalizers.as_ref().is_some_and(|finalizers| !finalizers.is_empty());
-    if !has_finalizers && grace_seconds == 0 {
+    let stored_finalizers = stored.metadata.finalizers.clone().unwrap_or_default();
+    let finalizers = options.finalizers.clone().unwrap_or_else(|| stored_finalizers.clone());
+    if finalizers.is_empty() && grace_seconds == 0 {
         let preconditions = Preconditions {
             uid: stored.metadata.uid.clone(),
             resource_version: Some(stored.resource_version().to_string()),
         };
         return store.delete(key, &preconditions).map(Outcome::Deleted);
     }
-    if let Some(current_grace) = stored.metadata.deletion_grace_period_seconds
-        && stored.metadata.deletion_timestamp.is_some()
-        && grace_seconds >= current_grace
-    {
+    let keeps_deadline = stored.metadata.deletion_timestamp.is_some()
+        && stored.metadata.deletion_grace_period_seconds.is_some_and(|current| grace_seconds >= current);
+    if keeps_deadline && finalizers == stored_finalizers {
         return Ok(Outcome::MarkedForDeletion(stored));
     }
     let mut marked = Object::clone(&stored);
-    marked.metadata.deletion_timestamp = Some(to_time(saturating_after(now, grace_seconds)));
-    marked.metadata.deletion_grace_period_seconds = Some(grace_seconds);
+    marked.metadata.finalizers =
+        if finalizers.is_empty() && stored.metadata.finalizers.is_none() { None } else { Some(finalizers) };
+    if !keeps_deadline {
+        marked.metadata.deletion_timestamp = Some(to_time(saturating_after(now, grace_seconds)));
+        marked.metadata.deletion_grace_period_seconds = Some(grace_seconds);
+    }
     if stored.metadata.deletion_timestamp.is_none()
         && let Some(generation) = marked.metadata.generation
     {

@@ -2,6 +2,7 @@
 //! and the controllers send them.
 
 mod crud;
+mod errors;
 mod hostile;
 mod hostile_properties;
 mod subresources;
