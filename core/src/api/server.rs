@@ -118,7 +118,7 @@ impl<S: Store> ApiServer<S> {
         };
         let path = match path {
             ApiPath::Resource(path) => path,
-            discovery => return super::discovery_route(&discovery, request.method),
+            discovery => return super::discovery_route(&discovery, request),
         };
         if !path.resource.stored {
             return Err(ApiError::NoRoute);
@@ -139,7 +139,7 @@ impl<S: Store> ApiServer<S> {
         };
         match path {
             ApiPath::Resource(path) => self.route_resource(request, &path, now),
-            discovery => super::discovery_route(&discovery, request.method),
+            discovery => super::discovery_route(&discovery, request),
         }
     }
 

@@ -122,6 +122,9 @@ pub enum ApiError {
     Expired {
         /// Kubernetes' wording: `too old resource version: 5 (20)`.
         message: String,
+        /// For an expired continue token: the token that continues the list at the newest
+        /// state, sent as the Status's `metadata.continue`.
+        continue_token: Option<String>,
     },
     /// 413: the body is over the limit.
     #[error("Request entity too large: limit is {limit}")]
@@ -218,9 +221,13 @@ impl From<StoreError> for ApiError {
                     errors: vec![FieldError::required(&path, "name or generateName is required")],
                 }
             }
-            error @ (StoreError::Expired { .. }
-            | StoreError::ListExpired { .. }
-            | StoreError::ContinueExpired { .. }) => ApiError::Expired { message: error.to_string() },
+            StoreError::ContinueExpired { continue_token, .. } => ApiError::Expired {
+                message: crate::store::CONTINUE_EXPIRED_MESSAGE.to_string(),
+                continue_token: Some(continue_token),
+            },
+            error @ (StoreError::Expired { .. } | StoreError::ListExpired { .. }) => {
+                ApiError::Expired { message: error.to_string(), continue_token: None }
+            }
             error @ StoreError::TooLargeResourceVersion { .. } => ApiError::Timeout {
                 message: error.to_string(),
                 causes: vec![StatusCause::new("ResourceVersionTooLarge", "Too large resource version")],
@@ -400,7 +407,11 @@ impl ApiError {
         let mut status = Map::new();
         status.insert("kind".into(), "Status".into());
         status.insert("apiVersion".into(), "v1".into());
-        status.insert("metadata".into(), json!({}));
+        let metadata = match self {
+            ApiError::Expired { continue_token: Some(token), .. } => json!({"continue": token}),
+            _ => json!({}),
+        };
+        status.insert("metadata".into(), metadata);
         status.insert("status".into(), "Failure".into());
         status.insert("message".into(), self.to_string().into());
         status.insert("reason".into(), self.reason().into());

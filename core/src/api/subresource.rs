@@ -13,8 +13,8 @@ use super::write::patch_error;
 use crate::object::Object;
 use crate::object::kinds::GroupResource;
 use crate::selector::label::LabelSelector;
-use crate::store::objects::{self, DeleteOptions};
-use crate::store::{ListOptions, ObjectKey, Preconditions, Store};
+use crate::store::objects::{self, DeleteOptions, DeletePlan};
+use crate::store::{ListOptions, ObjectKey, Preconditions, Store, Write};
 
 const PODS: GroupResource = GroupResource { group: "", resource: "pods" };
 const DISRUPTION_BUDGETS: GroupResource = GroupResource { group: "policy", resource: "poddisruptionbudgets" };
@@ -147,9 +147,8 @@ impl<S: Store> ApiServer<S> {
                 .and_then(|options| options.get("dryRun"))
                 .and_then(Value::as_array)
                 .is_some_and(|values| values.iter().any(|value| value == "All"));
-        if !can_ignore_disruption_budgets(&pod) {
-            self.take_disruption(&pod, &namespace, dry_run, now)?;
-        }
+        let budget =
+            if can_ignore_disruption_budgets(&pod) { None } else { self.take_disruption(&pod, &namespace, now)? };
         if dry_run {
             return Ok(ApiResponse::json(201, success_status(None)));
         }
@@ -159,20 +158,23 @@ impl<S: Store> ApiServer<S> {
             preconditions,
             ..DeleteOptions::default()
         };
-        let outcome = objects::delete(&mut self.store, &key, &options, now)?;
-        self.release_if_deleted(&outcome);
+        // The budget's disruption and the pod's deletion are one transaction: no crash can
+        // spend the budget without deleting the pod, or delete the pod without spending it.
+        let mut writes: Vec<Write> =
+            budget.into_iter().map(|object| Write::Update { resource: DISRUPTION_BUDGETS, object }).collect();
+        match objects::plan_delete(&pod, &key, &options, now)? {
+            DeletePlan::Remove(preconditions) => writes.push(Write::Delete { key, preconditions }),
+            DeletePlan::Mark(object) => writes.push(Write::Update { resource: PODS, object }),
+            DeletePlan::Unchanged => {}
+        }
+        self.store.transaction(writes)?;
         Ok(ApiResponse::json(201, success_status(None)))
     }
 
-    /// Checks the pod's one PodDisruptionBudget and records the disruption in its status (not
-    /// for a dry run), as Kubernetes' eviction `checkAndDecrement` does.
-    fn take_disruption(
-        &mut self,
-        pod: &Object,
-        namespace: &str,
-        dry_run: bool,
-        now: Timestamp,
-    ) -> Result<(), ApiError> {
+    /// Checks the pod's one PodDisruptionBudget, as Kubernetes' eviction `checkAndDecrement`
+    /// does, and returns the budget with the disruption recorded in its status, to be written
+    /// with the pod's deletion (none when no budget covers the pod).
+    fn take_disruption(&self, pod: &Object, namespace: &str, now: Timestamp) -> Result<Option<Object>, ApiError> {
         let labels = pod.metadata.labels.clone().unwrap_or_default();
         let budgets = self.store.list(DISRUPTION_BUDGETS, &ListOptions::in_namespace(namespace))?;
         let matching: Vec<_> = budgets
@@ -186,7 +188,7 @@ impl<S: Store> ApiServer<S> {
             })
             .collect();
         let budget = match matching.as_slice() {
-            [] => return Ok(()),
+            [] => return Ok(None),
             [budget] => budget,
             _ => {
                 return Err(ApiError::Internal {
@@ -223,9 +225,6 @@ impl<S: Store> ApiServer<S> {
         if number("disruptionsAllowed") == 0 {
             return Err(refuse(disruption_denied_message(budget, &status), 0));
         }
-        if dry_run {
-            return Ok(());
-        }
         let mut updated = Object::clone(budget);
         let status = updated.fields.entry("status").or_insert_with(|| json!({}));
         status["disruptionsAllowed"] = (number("disruptionsAllowed") - 1).into();
@@ -233,8 +232,7 @@ impl<S: Store> ApiServer<S> {
         if let Some(Value::Object(disrupted)) = disrupted {
             disrupted.insert(pod.name().to_string(), json!(whole_seconds(now).to_string()));
         }
-        self.store.update(DISRUPTION_BUDGETS, updated)?;
-        Ok(())
+        Ok(Some(updated))
     }
 }
 

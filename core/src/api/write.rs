@@ -141,7 +141,12 @@ impl<S: Store> ApiServer<S> {
         let original = from_storage(path.resource, &current).to_value();
         let patched = apply_patch(&original, &request.body, content_type, path.resource.kind).map_err(patch_error)?;
         let (mut object, warnings) = decode_object(path.resource, patched, FieldValidation::of(request)?)?;
-        // The patch was computed against this version; a concurrent write would be a conflict.
+        // A resourceVersion the patch itself carries is a precondition (kubectl label and
+        // annotate rely on it): a stale one is a conflict. Otherwise the patch applies to the
+        // version it was computed against, and a concurrent write would be a conflict.
+        if !object.resource_version().is_empty() && object.resource_version() != current.resource_version() {
+            return Err(ApiError::conflict(path.resource, name));
+        }
         object.metadata.resource_version = current.metadata.resource_version.clone();
         settle_namespace(path, &mut object)?;
         let stored = self.update_object(path, name, object, dry_run)?;

@@ -228,23 +228,49 @@ pub fn delete<S: Store>(
     now: Timestamp,
 ) -> Result<Outcome, StoreError> {
     let stored = store.get(key)?;
-    options.preconditions.check(key, &stored)?;
+    match plan_delete(&stored, key, options, now)? {
+        DeletePlan::Remove(preconditions) => store.delete(key, &preconditions).map(Outcome::Deleted),
+        DeletePlan::Unchanged => Ok(Outcome::MarkedForDeletion(stored)),
+        DeletePlan::Mark(marked) => store.update(key.resource, marked).map(Outcome::MarkedForDeletion),
+    }
+}
+
+/// What a delete writes, decided from the stored object without writing, so that a request can
+/// commit it with its other writes in one [`Store::transaction`] (an eviction: the budget's
+/// status and the pod).
+#[derive(Clone, Debug, PartialEq)]
+pub enum DeletePlan {
+    /// Remove the object, if it still is the one read.
+    Remove(Preconditions),
+    /// Store this marked object (compare-and-swap on the version read).
+    Mark(Object),
+    /// Nothing to write: the object is already marked as this delete would mark it.
+    Unchanged,
+}
+
+/// Plans a delete of `stored` (see [`delete`]).
+pub fn plan_delete(
+    stored: &Arc<Object>,
+    key: &ObjectKey,
+    options: &DeleteOptions,
+    now: Timestamp,
+) -> Result<DeletePlan, StoreError> {
+    options.preconditions.check(key, stored)?;
     let grace_seconds = options.grace_period_seconds.unwrap_or(0).max(0);
     let stored_finalizers = stored.metadata.finalizers.clone().unwrap_or_default();
     let finalizers = options.finalizers.clone().unwrap_or_else(|| stored_finalizers.clone());
     if finalizers.is_empty() && grace_seconds == 0 {
-        let preconditions = Preconditions {
+        return Ok(DeletePlan::Remove(Preconditions {
             uid: stored.metadata.uid.clone(),
             resource_version: Some(stored.resource_version().to_string()),
-        };
-        return store.delete(key, &preconditions).map(Outcome::Deleted);
+        }));
     }
     let keeps_deadline = stored.metadata.deletion_timestamp.is_some()
         && stored.metadata.deletion_grace_period_seconds.is_some_and(|current| grace_seconds >= current);
     if keeps_deadline && finalizers == stored_finalizers {
-        return Ok(Outcome::MarkedForDeletion(stored));
+        return Ok(DeletePlan::Unchanged);
     }
-    let mut marked = Object::clone(&stored);
+    let mut marked = Object::clone(stored);
     marked.metadata.finalizers =
         if finalizers.is_empty() && stored.metadata.finalizers.is_none() { None } else { Some(finalizers) };
     if !keeps_deadline {
@@ -256,7 +282,7 @@ pub fn delete<S: Store>(
     {
         marked.metadata.generation = Some(generation + 1);
     }
-    store.update(key.resource, marked).map(Outcome::MarkedForDeletion)
+    Ok(DeletePlan::Mark(marked))
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ use serde_json::json;
 use super::*;
 use crate::object::Object;
 use crate::object::kinds::GroupResource;
-use crate::store::{Change, ListOptions, ListResult, ObjectKey, Preconditions, Revision, Store, StoreError};
+use crate::store::{Change, ListOptions, ListResult, ObjectKey, Preconditions, Revision, Store, StoreError, Write};
 
 /// A running pod `p` labelled app=web and a PodDisruptionBudget `web` over it with `status`.
 fn pod_under_budget(server: &mut ApiServer<MemoryStore>, status: Value) {
@@ -224,6 +224,10 @@ impl Store for UnreachableStore {
     fn delete(&mut self, key: &ObjectKey, preconditions: &Preconditions) -> Result<Arc<Object>, StoreError> {
         self.check()?;
         self.inner.delete(key, preconditions)
+    }
+    fn transaction(&mut self, writes: Vec<Write>) -> Result<Vec<Arc<Object>>, StoreError> {
+        self.check()?;
+        self.inner.transaction(writes)
     }
     fn list(&self, resource: GroupResource, options: &ListOptions<'_>) -> Result<ListResult, StoreError> {
         self.check()?;

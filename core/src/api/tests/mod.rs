@@ -5,6 +5,7 @@ mod crud;
 mod errors;
 mod hostile;
 mod hostile_properties;
+mod reads;
 mod subresources;
 mod watching;
 
