@@ -22,6 +22,10 @@ pub const MAX_DOCUMENTS: usize = 10_000;
 /// (`maxJSONPatchOperations`).
 pub const MAX_JSON_PATCH_OPERATIONS: usize = 10_000;
 
+/// Most bytes the `copy` operations of one JSON patch may add to the document: 3 MiB, the
+/// Kubernetes API server's `JSONPatchMaxCopyBytes` default.
+pub const JSON_PATCH_COPY_BYTES_MAX: usize = 3 * 1024 * 1024;
+
 /// Most revisions of history a store keeps for watches and for paginated or historical lists:
 /// 102,400, the upper bound of the Kubernetes API server's watch cache capacity
 /// (`defaultUpperBoundCapacity = 100 * 1024`). Each write is one revision and one event, so this

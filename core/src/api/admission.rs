@@ -51,18 +51,19 @@ pub fn check_namespace_accepts_new_objects<S: Store>(
 ) -> Result<(), ApiError> {
     let Some(namespace) = path.namespace.as_deref() else { return Ok(()) };
     let key = ObjectKey::new(NAMESPACES, "", namespace);
-    let stored = store.get(&key).map_err(|_| ApiError::NotFound {
-        group: String::new(),
-        resource: "namespaces".into(),
-        name: namespace.to_string(),
-    })?;
+    // Only a missing namespace is a 404; a store that cannot answer is its own error (503/500).
+    let stored = store.get(&key)?;
     if stored.metadata.deletion_timestamp.is_some() {
         return Err(ApiError::Forbidden {
             group: path.resource.group.into(),
             resource: path.resource.plural.into(),
             name: name.to_string(),
             detail: format!("unable to create new content in namespace {namespace} because it is being terminated"),
-            cause: Some("NamespaceTerminating".into()),
+            cause: Some(super::status::StatusCause {
+                reason: "NamespaceTerminating".into(),
+                message: format!("namespace {namespace} is being terminated"),
+                field: "metadata.namespace".into(),
+            }),
         });
     }
     Ok(())

@@ -52,8 +52,9 @@ enum Propagation {
 
 struct ParsedDelete {
     options: DeleteOptions,
-    grace_given: bool,
-    propagation: Propagation,
+    /// The propagation the request asked for, if it asked (`propagationPolicy` or
+    /// `orphanDependents`); otherwise the object's own finalizers decide.
+    propagation: Option<Propagation>,
     dry_run: bool,
 }
 
@@ -73,9 +74,10 @@ fn parse_delete(request: &ApiRequest) -> Result<ParsedDelete, ApiError> {
     let grace = body.grace_period_seconds.or(query_grace);
     let policy = body.propagation_policy.or_else(|| request.query_param("propagationPolicy").map(str::to_string));
     let propagation = match (policy.as_deref(), body.orphan_dependents) {
-        (Some("Foreground"), _) => Propagation::Foreground,
-        (Some("Orphan"), _) | (None, Some(true)) => Propagation::Orphan,
-        (Some("Background") | None | Some(""), _) => Propagation::Background,
+        (Some("Foreground"), _) => Some(Propagation::Foreground),
+        (Some("Orphan"), _) | (None | Some(""), Some(true)) => Some(Propagation::Orphan),
+        (Some("Background"), _) | (None | Some(""), Some(false)) => Some(Propagation::Background),
+        (None | Some(""), None) => None,
         (Some(other), _) => {
             return Err(ApiError::bad_request(format!(
                 "propagationPolicy: Unsupported value: {other:?}: supported values: \"Foreground\", \"Background\", \"Orphan\""
@@ -89,16 +91,59 @@ fn parse_delete(request: &ApiRequest) -> Result<ParsedDelete, ApiError> {
         options: DeleteOptions {
             preconditions: Preconditions { uid: preconditions.uid, resource_version: preconditions.resource_version },
             grace_period_seconds: grace,
+            finalizers: None,
         },
-        grace_given: grace.is_some(),
         propagation,
         dry_run,
     })
 }
 
-/// A pod's grace period when the request names none: its spec's, unless it never ran (no node,
-/// or already finished), which Kubernetes deletes at once.
-pub(super) fn pod_default_grace_seconds(object: &Object) -> i64 {
+/// The kinds whose delete answers with the deleted object (Kubernetes' registries with
+/// `ReturnDeletedObject`); a delete of any other kind that removes the object at once answers
+/// `Status{Success}` naming it.
+const RETURNS_DELETED_OBJECT: [&str; 8] = [
+    "pods",
+    "services",
+    "serviceaccounts",
+    "namespaces",
+    "persistentvolumes",
+    "persistentvolumeclaims",
+    "storageclasses",
+    "customresourcedefinitions",
+];
+
+/// The finalizers an object carries after a delete, as Kubernetes'
+/// `deletionFinalizersForGarbageCollection` computes them: `orphan` and `foregroundDeletion`
+/// are taken off, and put back as the request's propagation says; a request that names none
+/// keeps whichever of the two the object carries first (so a repeated plain delete does not
+/// undo an earlier Foreground one).
+fn deletion_finalizers(stored: &Object, propagation: Option<Propagation>) -> Vec<String> {
+    let existing = stored.metadata.finalizers.clone().unwrap_or_default();
+    let is_gc = |finalizer: &String| finalizer == ORPHAN_FINALIZER || finalizer == FOREGROUND_DELETION_FINALIZER;
+    let propagation = propagation.or_else(|| {
+        existing
+            .iter()
+            .find(|finalizer| is_gc(finalizer))
+            .map(|finalizer| if finalizer == ORPHAN_FINALIZER { Propagation::Orphan } else { Propagation::Foreground })
+    });
+    let mut finalizers: Vec<String> = existing.iter().filter(|finalizer| !is_gc(finalizer)).cloned().collect();
+    match propagation {
+        Some(Propagation::Orphan) => finalizers.push(ORPHAN_FINALIZER.to_string()),
+        Some(Propagation::Foreground) => finalizers.push(FOREGROUND_DELETION_FINALIZER.to_string()),
+        Some(Propagation::Background) | None => {}
+    }
+    let mut before = existing.clone();
+    let mut after = finalizers.clone();
+    before.sort();
+    after.sort();
+    if before == after { existing } else { finalizers }
+}
+
+/// The grace period a delete really gets, as Kubernetes' `CheckGracefulDelete` decides it: only
+/// pods are deleted gracefully (any other kind goes at once whatever the request asks); a pod
+/// gets the requested period or its spec's `terminationGracePeriodSeconds`, none at all if it
+/// never ran (no node) or has finished, and 1 s for a negative period.
+pub(super) fn grace_period_seconds(object: &Object, requested: Option<i64>) -> i64 {
     if object.kind != "Pod" {
         return 0;
     }
@@ -108,9 +153,12 @@ pub(super) fn pod_default_grace_seconds(object: &Object) -> i64 {
     if node.is_empty() || phase == "Succeeded" || phase == "Failed" {
         return 0;
     }
-    spec.and_then(|spec| spec.get("terminationGracePeriodSeconds"))
-        .and_then(Value::as_i64)
-        .unwrap_or(DEFAULT_TERMINATION_GRACE_PERIOD_SECONDS)
+    let period = requested.unwrap_or_else(|| {
+        spec.and_then(|spec| spec.get("terminationGracePeriodSeconds"))
+            .and_then(Value::as_i64)
+            .unwrap_or(DEFAULT_TERMINATION_GRACE_PERIOD_SECONDS)
+    });
+    if period < 0 { 1 } else { period }
 }
 
 impl<S: Store> ApiServer<S> {
@@ -123,6 +171,17 @@ impl<S: Store> ApiServer<S> {
     ) -> Result<ApiResponse, ApiError> {
         let parsed = parse_delete(request)?;
         let (status, object) = self.delete_object(path, name, parsed, now)?;
+        let resource = storage_resource(path);
+        if status == 200 && !RETURNS_DELETED_OBJECT.contains(&resource.plural) {
+            let mut details = serde_json::Map::new();
+            details.insert("name".into(), object.name().into());
+            if !resource.group.is_empty() {
+                details.insert("group".into(), resource.group.into());
+            }
+            details.insert("kind".into(), resource.plural.into());
+            details.insert("uid".into(), object.metadata.uid.clone().unwrap_or_default().into());
+            return Ok(ApiResponse::json(200, super::status::success_status(Some(Value::Object(details)))));
+        }
         Ok(ApiResponse::json(status, from_storage(path.resource, &object).to_value()))
     }
 
@@ -136,40 +195,26 @@ impl<S: Store> ApiServer<S> {
         let key = super::object_key(path, name);
         let stored = self.store.get(&key)?;
         parsed.options.preconditions.check(&key, &stored)?;
+        let grace = grace_period_seconds(&stored, parsed.options.grace_period_seconds);
+        let finalizers = deletion_finalizers(&stored, parsed.propagation);
         if parsed.dry_run {
-            return Ok((200, stored));
+            let is_immediate = grace == 0 && finalizers.is_empty() && stored.kind != "Namespace";
+            return Ok((if is_immediate { 200 } else { 202 }, stored));
         }
         if stored.kind == "Namespace" {
             return self.delete_namespace(&key, &stored, now);
         }
-        if !parsed.grace_given {
-            parsed.options.grace_period_seconds = Some(pod_default_grace_seconds(&stored));
-        }
-        let finalizer = match parsed.propagation {
-            Propagation::Background => None,
-            Propagation::Foreground => Some(FOREGROUND_DELETION_FINALIZER),
-            Propagation::Orphan => Some(ORPHAN_FINALIZER),
-        };
-        if let Some(finalizer) = finalizer {
-            self.add_finalizer(path, &stored, finalizer)?;
-        }
+        // One write: the garbage-collection finalizer and the deletion mark go together, so no
+        // crash can leave one without the other, and a resourceVersion precondition is checked
+        // against the object as the client saw it.
+        parsed.options.grace_period_seconds = Some(grace);
+        parsed.options.finalizers = Some(finalizers);
         let outcome = objects::delete(&mut self.store, &key, &parsed.options, now)?;
         self.release_if_deleted(&outcome);
         Ok(match outcome {
             Outcome::Deleted(object) | Outcome::Stored(object) => (200, object),
             Outcome::MarkedForDeletion(object) => (202, object),
         })
-    }
-
-    fn add_finalizer(&mut self, path: &ResourcePath, stored: &Object, finalizer: &str) -> Result<(), ApiError> {
-        let finalizers = stored.metadata.finalizers.clone().unwrap_or_default();
-        if finalizers.iter().any(|existing| existing == finalizer) {
-            return Ok(());
-        }
-        let mut updated = stored.clone();
-        updated.metadata.finalizers = Some(finalizers.into_iter().chain([finalizer.to_string()]).collect());
-        self.store.update(storage_resource(path).group_resource(), updated)?;
-        Ok(())
     }
 
     /// A namespace is marked Terminating; the namespace controller deletes its content and then
@@ -230,6 +275,10 @@ impl<S: Store> ApiServer<S> {
         path: &ResourcePath,
         now: Timestamp,
     ) -> Result<ApiResponse, ApiError> {
+        if path.resource.kind == "Namespace" {
+            // Kubernetes serves no deletecollection for namespaces: each is finalized on its own.
+            return Err(ApiError::MethodNotAllowed);
+        }
         let selectors = super::read::selectors(request, path)?;
         let predicate = |object: &Object| selectors.matches(object);
         let options =

@@ -12,7 +12,9 @@ mod body;
 pub mod conversion;
 mod delete;
 pub mod discovery;
+pub mod discovery_aggregated;
 pub mod duration;
+pub mod negotiation;
 pub mod openapi;
 pub mod patch;
 pub mod path;
@@ -29,7 +31,7 @@ mod write;
 pub use admission::{DEFAULT_TOLERATION_SECONDS, NAMESPACE_FINALIZER};
 pub use delete::{DEFAULT_TERMINATION_GRACE_PERIOD_SECONDS, FOREGROUND_DELETION_FINALIZER, ORPHAN_FINALIZER};
 pub use request::{ApiRequest, ApiResponse, Method};
-pub use server::{ApiServer, SYSTEM_NAMESPACES};
+pub use server::{ApiServer, SYSTEM_NAMESPACES, is_read};
 pub use status::ApiError;
 pub(crate) use subresource::scale_of;
 pub use watch::WatchStream;
@@ -44,10 +46,21 @@ fn object_key(path: &ResourcePath, name: &str) -> ObjectKey {
     ObjectKey::new(resource, path.namespace.as_deref().unwrap_or(""), name)
 }
 
-/// Answers the discovery and OpenAPI paths, which only support GET.
-fn discovery_route(path: &ApiPath, method: Method) -> Result<ApiResponse, ApiError> {
-    if method != Method::Get {
+/// Answers the discovery and OpenAPI paths, which only support GET. `/api` and `/apis` answer
+/// with aggregated discovery when the client asks for it first, as kubectl 1.32 does.
+fn discovery_route(path: &ApiPath, request: &ApiRequest) -> Result<ApiResponse, ApiError> {
+    if request.method != Method::Get {
         return Err(ApiError::MethodNotAllowed);
+    }
+    if matches!(path, ApiPath::CoreVersions | ApiPath::Groups) && discovery_aggregated::wants_aggregated(request) {
+        let body = discovery_aggregated::aggregated_discovery(matches!(path, ApiPath::CoreVersions));
+        let content_type = discovery_aggregated::AGGREGATED_DISCOVERY_CONTENT_TYPE;
+        return Ok(ApiResponse::Json {
+            status: 200,
+            body,
+            warnings: Vec::new(),
+            headers: vec![("Content-Type".into(), content_type.into())],
+        });
     }
     let document = match path {
         ApiPath::Version => Some(discovery::version()),

@@ -4,47 +4,58 @@ use jiff::{SignedDuration, Timestamp};
 use serde_json::{Map, Value, json};
 
 use super::conversion::from_storage;
+use super::negotiation::{Representation, partial_object_metadata, partial_object_metadata_list, representation};
 use super::path::ResourcePath;
 use super::request::{ApiRequest, ApiResponse};
 use super::server::{ApiServer, storage_resource};
 use super::status::ApiError;
+use super::table::table_including;
 use super::watch::{Selectors, WatchStream};
 use crate::limits;
-use crate::object::Object;
+use crate::object::{FieldError, FieldPath, Object};
 use crate::selector::field::{FieldSelector, check_supported};
 use crate::selector::label::LabelSelector;
-use crate::store::{ListOptions, ReadRevision, Store, WatchRequest, WatchStart, parse_revision};
+use crate::store::{ListOptions, ReadRevision, Store, StoreError, WatchRequest, WatchStart, parse_revision};
 
 impl<S: Store> ApiServer<S> {
     pub(super) fn get(
-        &mut self,
+        &self,
         request: &ApiRequest,
         path: &ResourcePath,
         name: &str,
         now: Timestamp,
     ) -> Result<ApiResponse, ApiError> {
+        let representation = representation(request)?;
         let stored = self.stored(path, name)?;
         let object = from_storage(path.resource, &stored);
-        if super::table::wants_table(request.header("accept").unwrap_or("")) {
-            let table = super::table::table_for(path.resource.kind, &[&object], object.resource_version(), None, now);
-            return Ok(ApiResponse::json(200, table));
-        }
-        Ok(ApiResponse::json(200, object.to_value()))
+        let body = match representation {
+            Representation::Object => object.to_value(),
+            Representation::PartialObjectMetadata => partial_object_metadata(&object),
+            Representation::Table { include } => {
+                table_including(path.resource.kind, &[&object], object.resource_version(), None, include, now)
+            }
+        };
+        Ok(ApiResponse::json(200, body))
     }
 
     pub(super) fn list(
-        &mut self,
+        &self,
         request: &ApiRequest,
         path: &ResourcePath,
         now: Timestamp,
     ) -> Result<ApiResponse, ApiError> {
+        validate_list_options(request, false)?;
+        let representation = representation(request)?;
         let selectors = selectors(request, path)?;
         let predicate = |object: &Object| selectors.matches(object);
         let limit = match request.query_param("limit") {
             None | Some("") => 0,
-            Some(text) => {
-                text.parse::<usize>().map_err(|_| ApiError::bad_request(format!("invalid limit: {text:?}")))?
-            }
+            // A negative or huge limit is no limit, as Kubernetes reads it.
+            Some(text) => match text.parse::<i64>() {
+                Ok(limit) => usize::try_from(limit).unwrap_or(0),
+                Err(_) if text.bytes().all(|byte| byte.is_ascii_digit()) => 0,
+                Err(_) => return Err(ApiError::bad_request(format!("invalid limit: {text:?}"))),
+            },
         };
         let continue_token = request.query_param("continue").filter(|token| !token.is_empty());
         let revision = read_revision(request)?;
@@ -59,54 +70,72 @@ impl<S: Store> ApiServer<S> {
         let result = self.store.list(storage_resource(path).group_resource(), &options)?;
         let items: Vec<Object> = result.items.iter().map(|item| from_storage(path.resource, item)).collect();
         let resource_version = result.revision.to_string();
-        if super::table::wants_table(request.header("accept").unwrap_or("")) {
-            let references: Vec<&Object> = items.iter().collect();
-            let table = super::table::table_for(
-                path.resource.kind,
-                &references,
-                &resource_version,
-                result.continue_token.as_deref(),
-                now,
-            );
-            return Ok(ApiResponse::json(200, table));
-        }
         let mut metadata = Map::new();
-        metadata.insert("resourceVersion".into(), resource_version.into());
-        if let Some(token) = result.continue_token {
-            metadata.insert("continue".into(), token.into());
+        metadata.insert("resourceVersion".into(), resource_version.clone().into());
+        if let Some(token) = &result.continue_token {
+            metadata.insert("continue".into(), token.clone().into());
         }
-        let items: Vec<Value> = items.iter().map(Object::to_value).collect();
-        Ok(ApiResponse::json(
-            200,
-            json!({
-                "kind": format!("{}List", path.resource.kind),
-                "apiVersion": path.resource.api_version,
-                "metadata": metadata,
-                "items": items,
-            }),
-        ))
+        let body = match representation {
+            Representation::Table { include } => {
+                let references: Vec<&Object> = items.iter().collect();
+                table_including(
+                    path.resource.kind,
+                    &references,
+                    &resource_version,
+                    result.continue_token.as_deref(),
+                    include,
+                    now,
+                )
+            }
+            Representation::PartialObjectMetadata => partial_object_metadata_list(&items, metadata),
+            Representation::Object => {
+                let items: Vec<Value> = items.iter().map(Object::to_value).collect();
+                json!({
+                    "kind": format!("{}List", path.resource.kind),
+                    "apiVersion": path.resource.api_version,
+                    "metadata": metadata,
+                    "items": items,
+                })
+            }
+        };
+        Ok(ApiResponse::json(200, body))
     }
 
     pub(super) fn watch(
-        &mut self,
+        &self,
         request: &ApiRequest,
         path: &ResourcePath,
         now: Timestamp,
     ) -> Result<ApiResponse, ApiError> {
+        validate_list_options(request, true)?;
+        let representation = representation(request)?;
         let selectors = selectors(request, path)?;
         let bookmarks = request.query_param("allowWatchBookmarks") == Some("true");
-        let send_initial_events = request.query_param("sendInitialEvents") == Some("true");
-        let start = match request.query_param("resourceVersion") {
-            _ if send_initial_events => WatchStart::InitialEvents { end_bookmark: bookmarks },
-            None | Some("") | Some("0") => WatchStart::InitialEvents { end_bookmark: false },
-            Some(text) => WatchStart::After(parse_revision(text)?),
+        let resource_version = request.query_param("resourceVersion").unwrap_or("");
+        let start = match (send_initial_events(request), resource_version) {
+            // Kubernetes' SetListOptionsDefaults with WatchList on: a watch from "" or "0" sends
+            // the current objects first.
+            (None, "" | "0") => WatchStart::InitialEvents { end_bookmark: false },
+            (Some(true), "" | "0") => WatchStart::InitialEvents { end_bookmark: bookmarks },
+            (Some(true), text) => {
+                let requested = parse_revision(text)?;
+                let current = self.store.current_revision();
+                if requested > current {
+                    return Err(StoreError::TooLargeResourceVersion { requested, current }.into());
+                }
+                WatchStart::InitialEvents { end_bookmark: bookmarks }
+            }
+            (Some(false), "" | "0") => WatchStart::After(self.store.current_revision()),
+            (None | Some(false), text) => WatchStart::After(parse_revision(text)?),
         };
         let timeout_seconds = match request.query_param("timeoutSeconds") {
             None | Some("") => limits::WATCH_TIMEOUT_SECONDS_MAX,
-            Some(text) => text
-                .parse::<i64>()
-                .map_err(|_| ApiError::bad_request(format!("invalid timeoutSeconds: {text:?}")))?
-                .clamp(0, limits::WATCH_TIMEOUT_SECONDS_MAX),
+            Some(text) => match text.parse::<i64>() {
+                // 0 (or less) means no timeout asked: the server's default.
+                Ok(seconds) if seconds <= 0 => limits::WATCH_TIMEOUT_SECONDS_MAX,
+                Ok(seconds) => seconds.min(limits::WATCH_TIMEOUT_SECONDS_MAX),
+                Err(_) => return Err(ApiError::bad_request(format!("invalid timeoutSeconds: {text:?}"))),
+            },
         };
         let watch_request = WatchRequest {
             resource: storage_resource(path).group_resource(),
@@ -120,11 +149,94 @@ impl<S: Store> ApiServer<S> {
             resource: path.resource,
             selectors,
             bookmarks,
-            as_table: super::table::wants_table(request.header("accept").unwrap_or("")),
+            representation,
+            opened_at: now,
+            columns_sent: false,
             deadline,
             finished: false,
         })))
     }
+}
+
+/// `sendInitialEvents`, if the request names it.
+fn send_initial_events(request: &ApiRequest) -> Option<bool> {
+    match request.query_param("sendInitialEvents") {
+        Some("true" | "1") => Some(true),
+        Some("false" | "0") => Some(false),
+        _ => None,
+    }
+}
+
+/// Kubernetes' `ValidateListOptions` (apimachinery meta/internalversion/validation), with the
+/// WatchList feature on and `SetListOptionsDefaults` applied: which combinations of
+/// `resourceVersion`, `resourceVersionMatch`, `continue` and `sendInitialEvents` a list or a
+/// watch accepts. A refusal is 422 `ListOptions.meta.k8s.io "" is invalid`.
+fn validate_list_options(request: &ApiRequest, is_watch: bool) -> Result<(), ApiError> {
+    let resource_version = request.query_param("resourceVersion").unwrap_or("");
+    let continue_token = request.query_param("continue").unwrap_or("");
+    let mut matching = request.query_param("resourceVersionMatch").unwrap_or("");
+    let mut initial_events = send_initial_events(request);
+    if is_watch && initial_events.is_none() && matching.is_empty() && matches!(resource_version, "" | "0") {
+        initial_events = Some(true);
+        matching = "NotOlderThan";
+    }
+    let path = FieldPath::new("resourceVersionMatch");
+    let mut errors = Vec::new();
+    if is_watch {
+        if initial_events.is_some() && matching != "NotOlderThan" {
+            errors.push(FieldError::forbidden(
+                &path,
+                "sendInitialEvents requires setting resourceVersionMatch to NotOlderThan",
+            ));
+        }
+        if !matching.is_empty() {
+            if initial_events.is_none() {
+                errors.push(FieldError::forbidden(
+                    &path,
+                    "resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided",
+                ));
+            }
+            if matching != "NotOlderThan" {
+                errors.push(FieldError::not_supported(&path, matching, &["NotOlderThan"]));
+            }
+            if !continue_token.is_empty() {
+                errors
+                    .push(FieldError::forbidden(&path, "resourceVersionMatch is forbidden when continue is provided"));
+            }
+        }
+    } else {
+        if !matching.is_empty() {
+            if resource_version.is_empty() {
+                errors.push(FieldError::forbidden(
+                    &path,
+                    "resourceVersionMatch is forbidden unless resourceVersion is provided",
+                ));
+            }
+            if !continue_token.is_empty() {
+                errors
+                    .push(FieldError::forbidden(&path, "resourceVersionMatch is forbidden when continue is provided"));
+            }
+            if matching != "Exact" && matching != "NotOlderThan" {
+                errors.push(FieldError::not_supported(&path, matching, &["Exact", "NotOlderThan", ""]));
+            }
+            if matching == "Exact" && resource_version == "0" {
+                errors.push(FieldError::forbidden(
+                    &path,
+                    "resourceVersionMatch \"exact\" is forbidden for resourceVersion \"0\"",
+                ));
+            }
+        }
+        if initial_events.is_some() {
+            errors.push(FieldError::forbidden(
+                &FieldPath::new("sendInitialEvents"),
+                "sendInitialEvents is forbidden for list",
+            ));
+        }
+    }
+    if errors.is_empty() {
+        return Ok(());
+    }
+    Err(ApiError::Invalid { group: "meta.k8s.io".into(), kind: "ListOptions".into(), name: String::new(), errors })
 }
 
 /// The label and field selectors of a list or watch request; a field the kind does not support is
@@ -142,18 +254,12 @@ pub(super) fn selectors(request: &ApiRequest, path: &ResourcePath) -> Result<Sel
     Ok(Selectors { labels, fields })
 }
 
-/// Which revision a list reads (`resourceVersion` and `resourceVersionMatch`).
+/// Which revision a list reads (`resourceVersion` and `resourceVersionMatch`, already validated).
 fn read_revision(request: &ApiRequest) -> Result<ReadRevision, ApiError> {
     let version = request.query_param("resourceVersion").filter(|text| !text.is_empty() && *text != "0");
     match (version, request.query_param("resourceVersionMatch")) {
-        (None, None | Some("")) => Ok(ReadRevision::Latest),
-        (None, Some(_)) => {
-            Err(ApiError::bad_request("resourceVersionMatch is forbidden unless resourceVersion is provided"))
-        }
-        (Some(text), None | Some("") | Some("NotOlderThan")) => Ok(ReadRevision::NotOlderThan(parse_revision(text)?)),
+        (None, _) => Ok(ReadRevision::Latest),
         (Some(text), Some("Exact")) => Ok(ReadRevision::Exact(parse_revision(text)?)),
-        (Some(_), Some(other)) => Err(ApiError::bad_request(format!(
-            "resourceVersionMatch: Unsupported value: {other:?}: supported values: \"Exact\", \"NotOlderThan\""
-        ))),
+        (Some(text), _) => Ok(ReadRevision::NotOlderThan(parse_revision(text)?)),
     }
 }

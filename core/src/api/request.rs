@@ -97,6 +97,8 @@ pub enum ApiResponse {
         body: Value,
         /// `Warning` headers (`299 - "unknown field ..."`), as Kubernetes sends them.
         warnings: Vec<String>,
+        /// Other headers the shell must send, such as `Retry-After` on a 429 or 503.
+        headers: Vec<(String, String)>,
     },
     /// A watch: the shell keeps the connection open and polls the stream for events.
     Watch(Box<WatchStream>),
@@ -105,7 +107,32 @@ pub enum ApiResponse {
 impl ApiResponse {
     /// A JSON answer with no warnings.
     pub fn json(status: u16, body: Value) -> ApiResponse {
-        ApiResponse::Json { status, body, warnings: Vec::new() }
+        ApiResponse::Json { status, body, warnings: Vec::new(), headers: Vec::new() }
+    }
+
+    /// A JSON answer with `Warning` headers.
+    pub fn with_warnings(status: u16, body: Value, warnings: Vec<String>) -> ApiResponse {
+        ApiResponse::Json { status, body, warnings, headers: Vec::new() }
+    }
+
+    /// The answer to a failed request: its `Status`, with the headers that go with it.
+    pub fn error(error: &super::status::ApiError) -> ApiResponse {
+        ApiResponse::Json {
+            status: error.code(),
+            body: error.to_status(),
+            warnings: Vec::new(),
+            headers: error.headers(),
+        }
+    }
+
+    /// The first value of a response header, by case-insensitive name.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        match self {
+            ApiResponse::Json { headers, .. } => {
+                headers.iter().find(|(key, _)| key.eq_ignore_ascii_case(name)).map(|(_, value)| value.as_str())
+            }
+            ApiResponse::Watch(_) => None,
+        }
     }
 
     /// The status code (200 for a watch).

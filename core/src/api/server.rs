@@ -14,7 +14,7 @@ use super::request::{ApiRequest, ApiResponse, Method};
 use super::status::ApiError;
 use crate::object::Object;
 use crate::object::kinds;
-use crate::store::{ListOptions, Store};
+use crate::store::{ListOptions, MemoryStore, Store, StoreError};
 
 /// The namespaces every cluster has from its first moment, as Kubernetes creates them.
 pub const SYSTEM_NAMESPACES: [&str; 4] = ["default", "kube-system", "kube-public", "kube-node-lease"];
@@ -29,19 +29,33 @@ pub struct ApiServer<S: Store> {
     pub(super) allocators: ServiceAllocators,
 }
 
-impl<S: Store> ApiServer<S> {
-    /// An API server over `store`, drawing uids and generated names from `seed`, with the
-    /// default service CIDR and node port range.
-    pub fn new(store: S, seed: u64) -> ApiServer<S> {
-        ApiServer::with_allocation(store, seed, AllocationConfig::default())
+impl ApiServer<MemoryStore> {
+    /// An API server over an in-memory store, drawing uids and generated names from `seed`, with
+    /// the default service CIDR and node port range. Infallible because listing an in-memory
+    /// store cannot fail; other backends go through [`ApiServer::with_allocation`].
+    pub fn new(store: MemoryStore, seed: u64) -> ApiServer<MemoryStore> {
+        match ApiServer::with_allocation(store, seed, AllocationConfig::default()) {
+            Ok(server) => server,
+            Err(error) => unreachable!("listing every Service of an in-memory store failed: {error}"),
+        }
     }
+}
 
+impl<S: Store> ApiServer<S> {
     /// An API server with its own service CIDR and node port range. The ranges are rebuilt
-    /// from the Services already in `store`, as after a restart.
-    pub fn with_allocation(store: S, seed: u64, config: AllocationConfig) -> ApiServer<S> {
-        let services = store.list(SERVICES, &ListOptions::all()).map(|listed| listed.items).unwrap_or_default();
+    /// from the Services already in `store`, as after a restart; a store that cannot list them
+    /// is an error, not an empty range.
+    ///
+    /// `seed` is the shell's to draw afresh at every start (DESIGN.md principle 2: randomness is
+    /// an input). So that uids and generated names cannot repeat across restarts even when a
+    /// shell reuses a seed, the generator also takes the store's revision at opening as its
+    /// ChaCha stream: an API server reopened after any write draws from another stream.
+    pub fn with_allocation(store: S, seed: u64, config: AllocationConfig) -> Result<ApiServer<S>, StoreError> {
+        let services = store.list(SERVICES, &ListOptions::all())?.items;
         let allocators = ServiceAllocators::repair(config, services.iter().map(|service| service.as_ref()));
-        ApiServer { store, random: ChaCha8Rng::seed_from_u64(seed), allocators }
+        let mut random = ChaCha8Rng::seed_from_u64(seed);
+        random.set_stream(store.current_revision());
+        Ok(ApiServer { store, random, allocators })
     }
 
     /// The Service cluster IP and node port ranges.
@@ -82,9 +96,40 @@ impl<S: Store> ApiServer<S> {
 
     /// Answers one request.
     pub fn handle(&mut self, request: &ApiRequest, now: Timestamp) -> ApiResponse {
-        match self.route(request, now) {
-            Ok(response) => response,
-            Err(error) => ApiResponse::json(error.code(), error.to_status()),
+        if is_read(request) {
+            return self.read(request, now);
+        }
+        answer(self.route(request, now))
+    }
+
+    /// Answers a request that only reads (see [`is_read`]): discovery, get, list, watch and the
+    /// scale of an object. It takes `&self`, so a shell can serve reads beside the one writer
+    /// (behind a read-write lock, say); any other request is answered 405.
+    pub fn read(&self, request: &ApiRequest, now: Timestamp) -> ApiResponse {
+        if !is_read(request) {
+            return ApiResponse::error(&ApiError::MethodNotAllowed);
+        }
+        answer(self.route_read(request, now))
+    }
+
+    fn route_read(&self, request: &ApiRequest, now: Timestamp) -> Result<ApiResponse, ApiError> {
+        let Some(path) = parse_path(&request.path) else {
+            return Err(ApiError::NoRoute);
+        };
+        let path = match path {
+            ApiPath::Resource(path) => path,
+            discovery => return super::discovery_route(&discovery, request),
+        };
+        if !path.resource.stored {
+            return Err(ApiError::NoRoute);
+        }
+        let is_watch = path.legacy_watch || matches!(request.query_param("watch"), Some("1" | "true"));
+        match (path.name.as_deref(), path.subresource.as_deref()) {
+            (None, None) if is_watch => self.watch(request, &path, now),
+            (None, None) => self.list(request, &path, now),
+            (Some(name), None | Some("status")) => self.get(request, &path, name, now),
+            (Some(name), Some("scale")) => self.get_scale(&path, name),
+            _ => Err(ApiError::MethodNotAllowed),
         }
     }
 
@@ -94,7 +139,7 @@ impl<S: Store> ApiServer<S> {
         };
         match path {
             ApiPath::Resource(path) => self.route_resource(request, &path, now),
-            discovery => super::discovery_route(&discovery, request.method),
+            discovery => super::discovery_route(&discovery, request),
         }
     }
 
@@ -108,20 +153,14 @@ impl<S: Store> ApiServer<S> {
         if !resource.stored && resource.kind != "Binding" {
             return Err(ApiError::NoRoute);
         }
-        let is_watch = path.legacy_watch || matches!(request.query_param("watch"), Some("1" | "true"));
         match (request.method, path.name.as_deref(), path.subresource.as_deref()) {
-            (Method::Get, None, None) if is_watch => self.watch(request, path, now),
-            (Method::Get, None, None) => self.list(request, path, now),
             (Method::Post, None, None) if resource.kind == "Binding" => self.bind_from_collection(request, path, now),
             (Method::Post, None, None) => self.create(request, path, now),
             (Method::Delete, None, None) => self.delete_collection(request, path, now),
-            (Method::Get, Some(name), None | Some("status")) => self.get(request, path, name, now),
             (Method::Put, Some(name), None | Some("status")) => self.update(request, path, name, now),
             (Method::Patch, Some(name), None | Some("status")) => self.patch(request, path, name, now),
             (Method::Delete, Some(name), None) => self.delete(request, path, name, now),
-            (Method::Get | Method::Put | Method::Patch, Some(name), Some("scale")) => {
-                self.scale(request, path, name, now)
-            }
+            (Method::Put | Method::Patch, Some(name), Some("scale")) => self.scale(request, path, name, now),
             (Method::Post, Some(name), Some("binding")) => self.bind(request, path, name, now),
             (Method::Post, Some(name), Some("eviction")) => self.evict(request, path, name, now),
             (Method::Put, Some(name), Some("finalize")) => self.finalize_namespace(request, path, name, now),
@@ -133,6 +172,19 @@ impl<S: Store> ApiServer<S> {
     pub(super) fn stored(&self, path: &ResourcePath, name: &str) -> Result<std::sync::Arc<Object>, ApiError> {
         let key = super::object_key(path, name);
         self.store.get(&key).map_err(ApiError::from)
+    }
+}
+
+/// Whether a request only reads: every GET (get, list, watch, discovery, scale). A shell may
+/// answer these through [`ApiServer::read`], which takes `&self`.
+pub fn is_read(request: &ApiRequest) -> bool {
+    request.method == Method::Get
+}
+
+fn answer(result: Result<ApiResponse, ApiError>) -> ApiResponse {
+    match result {
+        Ok(response) => response,
+        Err(error) => ApiResponse::error(&error),
     }
 }
 

@@ -8,6 +8,35 @@ use crate::object::field_error::{FieldError, join_field_errors};
 use crate::object::kinds::{GroupResource, ResourceType};
 use crate::store::StoreError;
 
+/// One cause of a `Status`, as Kubernetes' `StatusCause`: a machine-readable reason, a message
+/// and, when the cause is one field, that field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusCause {
+    /// The cause type (`NamespaceTerminating`, `DisruptionBudget`, `ResourceVersionTooLarge`).
+    pub reason: String,
+    /// What happened.
+    pub message: String,
+    /// The field concerned (`metadata.namespace`), or empty.
+    pub field: String,
+}
+
+impl StatusCause {
+    /// A cause without a field.
+    pub fn new(reason: &str, message: impl Into<String>) -> StatusCause {
+        StatusCause { reason: reason.into(), message: message.into(), field: String::new() }
+    }
+
+    fn to_value(&self) -> Value {
+        let mut cause = Map::new();
+        cause.insert("reason".into(), self.reason.clone().into());
+        cause.insert("message".into(), self.message.clone().into());
+        if !self.field.is_empty() {
+            cause.insert("field".into(), self.field.clone().into());
+        }
+        Value::Object(cause)
+    }
+}
+
 /// A failed API request, named for what failed. Converts into a Kubernetes `Status`.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ApiError {
@@ -47,7 +76,7 @@ pub enum ApiError {
         detail: String,
     },
     /// 422: fields are invalid.
-    #[error("{kind} {name:?} is invalid: {}", join_field_errors(errors))]
+    #[error("{} {name:?} is invalid: {}", qualified_kind(group, kind), join_field_errors(errors))]
     Invalid {
         /// API group of the kind.
         group: String,
@@ -82,8 +111,8 @@ pub enum ApiError {
         name: String,
         /// Why.
         detail: String,
-        /// The cause reason, such as `NamespaceTerminating`.
-        cause: Option<String>,
+        /// The cause, such as `NamespaceTerminating` on `metadata.namespace`.
+        cause: Option<StatusCause>,
     },
     /// 405: the verb is not served on this path.
     #[error("the server does not allow this method on the requested resource")]
@@ -93,6 +122,9 @@ pub enum ApiError {
     Expired {
         /// Kubernetes' wording: `too old resource version: 5 (20)`.
         message: String,
+        /// For an expired continue token: the token that continues the list at the newest
+        /// state, sent as the Status's `metadata.continue`.
+        continue_token: Option<String>,
     },
     /// 413: the body is over the limit.
     #[error("Request entity too large: limit is {limit}")]
@@ -111,12 +143,26 @@ pub enum ApiError {
     TooManyRequests {
         /// Why.
         message: String,
-        /// Causes, as (reason, message) pairs.
-        causes: Vec<(String, String)>,
+        /// The causes.
+        causes: Vec<StatusCause>,
+        /// Seconds after which the client may try again (`details.retryAfterSeconds` and the
+        /// `Retry-After` header); 0 for no suggestion.
+        retry_after_seconds: u32,
     },
-    /// 504: the store has not reached the requested resourceVersion yet.
-    #[error("{message}")]
+    /// 504: the store has not reached the requested resourceVersion yet (Kubernetes'
+    /// `NewTimeoutError`, with cause `ResourceVersionTooLarge`).
+    #[error("Timeout: {message}")]
     Timeout {
+        /// Why.
+        message: String,
+        /// The causes.
+        causes: Vec<StatusCause>,
+        /// Seconds after which the client may try again.
+        retry_after_seconds: u32,
+    },
+    /// 503: the store cannot be reached for now; the client retries.
+    #[error("{message}")]
+    ServiceUnavailable {
         /// Why.
         message: String,
     },
@@ -175,14 +221,33 @@ impl From<StoreError> for ApiError {
                     errors: vec![FieldError::required(&path, "name or generateName is required")],
                 }
             }
-            error @ (StoreError::Expired { .. }
-            | StoreError::ListExpired { .. }
-            | StoreError::ContinueExpired { .. }) => ApiError::Expired { message: error.to_string() },
-            error @ StoreError::TooLargeResourceVersion { .. } => ApiError::Timeout { message: error.to_string() },
-            error => ApiError::BadRequest { message: error.to_string() },
+            StoreError::ContinueExpired { continue_token, .. } => ApiError::Expired {
+                message: crate::store::CONTINUE_EXPIRED_MESSAGE.to_string(),
+                continue_token: Some(continue_token),
+            },
+            error @ (StoreError::Expired { .. } | StoreError::ListExpired { .. }) => {
+                ApiError::Expired { message: error.to_string(), continue_token: None }
+            }
+            error @ StoreError::TooLargeResourceVersion { .. } => ApiError::Timeout {
+                message: error.to_string(),
+                causes: vec![StatusCause::new("ResourceVersionTooLarge", "Too large resource version")],
+                retry_after_seconds: RESOURCE_VERSION_TOO_LARGE_RETRY_SECONDS,
+            },
+            StoreError::Unavailable { message } => ApiError::ServiceUnavailable { message },
+            StoreError::Internal { message } => ApiError::Internal { message },
+            error @ (StoreError::InvalidContinue { .. }
+            | StoreError::InvalidResourceVersion { .. }
+            | StoreError::ResourceVersionSetOnCreate) => ApiError::BadRequest { message: error.to_string() },
         }
     }
 }
+
+/// How long a client waits before asking again for a resourceVersion the store has not reached:
+/// 1 s, the Kubernetes watch cache's `resourceVersionTooHighRetrySeconds`.
+pub const RESOURCE_VERSION_TOO_LARGE_RETRY_SECONDS: u32 = 1;
+
+/// How long a client waits before retrying when the store is unavailable.
+pub const STORE_UNAVAILABLE_RETRY_SECONDS: u32 = 1;
 
 /// The detail of a resourceVersion conflict, in Kubernetes' words.
 pub const CONFLICT_MODIFIED: &str =
@@ -190,6 +255,11 @@ pub const CONFLICT_MODIFIED: &str =
 
 fn qualified(group: &str, resource: &str) -> String {
     if group.is_empty() { resource.to_string() } else { format!("{resource}.{group}") }
+}
+
+/// A kind with its group, as Kubernetes' `GroupKind.String()` prints it: `Deployment.apps`, `Pod`.
+fn qualified_kind(group: &str, kind: &str) -> String {
+    qualified(group, kind)
 }
 
 impl ApiError {
@@ -237,6 +307,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType { .. } => 415,
             ApiError::TooManyRequests { .. } => 429,
             ApiError::Timeout { .. } => 504,
+            ApiError::ServiceUnavailable { .. } => 503,
             ApiError::Internal { .. } => 500,
         }
     }
@@ -256,6 +327,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType { .. } => "UnsupportedMediaType",
             ApiError::TooManyRequests { .. } => "TooManyRequests",
             ApiError::Timeout { .. } => "Timeout",
+            ApiError::ServiceUnavailable { .. } => "ServiceUnavailable",
             ApiError::Internal { .. } => "InternalError",
         }
     }
@@ -277,10 +349,10 @@ impl ApiError {
             ApiError::NotFound { group, resource, name }
             | ApiError::AlreadyExists { group, resource, name }
             | ApiError::Conflict { group, resource, name, .. } => Some(Value::Object(named(group, resource, name))),
-            ApiError::Forbidden { group, resource, name, cause, detail } => {
+            ApiError::Forbidden { group, resource, name, cause, .. } => {
                 let mut details = named(group, resource, name);
                 if let Some(cause) = cause {
-                    details.insert("causes".into(), json!([{"reason": cause, "message": detail}]));
+                    details.insert("causes".into(), json!([cause.to_value()]));
                 }
                 Some(Value::Object(details))
             }
@@ -295,15 +367,39 @@ impl ApiError {
                 details.insert("causes".into(), Value::Array(causes));
                 Some(Value::Object(details))
             }
-            ApiError::TooManyRequests { causes, .. } if !causes.is_empty() => {
-                let causes: Vec<Value> =
-                    causes.iter().map(|(reason, message)| json!({"reason": reason, "message": message})).collect();
-                Some(json!({"causes": causes}))
+            ApiError::TooManyRequests { causes, retry_after_seconds, .. }
+            | ApiError::Timeout { causes, retry_after_seconds, .. } => {
+                let mut details = Map::new();
+                if !causes.is_empty() {
+                    details.insert("causes".into(), causes.iter().map(StatusCause::to_value).collect());
+                }
+                if *retry_after_seconds > 0 {
+                    details.insert("retryAfterSeconds".into(), (*retry_after_seconds).into());
+                }
+                Some(Value::Object(details))
             }
+            ApiError::ServiceUnavailable { .. } => Some(json!({"retryAfterSeconds": STORE_UNAVAILABLE_RETRY_SECONDS})),
             ApiError::NoRoute => Some(json!({})),
-            ApiError::Timeout { .. } => Some(json!({"retryAfterSeconds": 1})),
             _ => None,
         }
+    }
+
+    /// The seconds Kubernetes tells the client to wait before retrying, if any: sent as
+    /// `details.retryAfterSeconds` and as the `Retry-After` header.
+    pub fn retry_after_seconds(&self) -> Option<u32> {
+        match self {
+            ApiError::TooManyRequests { retry_after_seconds, .. } | ApiError::Timeout { retry_after_seconds, .. } => {
+                (*retry_after_seconds > 0).then_some(*retry_after_seconds)
+            }
+            ApiError::ServiceUnavailable { .. } => Some(STORE_UNAVAILABLE_RETRY_SECONDS),
+            _ => None,
+        }
+    }
+
+    /// The HTTP headers Kubernetes sends with this error: `Retry-After` when the Status says
+    /// when to retry (the API server's `ErrorNegotiated`).
+    pub fn headers(&self) -> Vec<(String, String)> {
+        self.retry_after_seconds().map(|seconds| ("Retry-After".to_string(), seconds.to_string())).into_iter().collect()
     }
 
     /// The `Status` object Kubernetes would send for this error.
@@ -311,7 +407,11 @@ impl ApiError {
         let mut status = Map::new();
         status.insert("kind".into(), "Status".into());
         status.insert("apiVersion".into(), "v1".into());
-        status.insert("metadata".into(), json!({}));
+        let metadata = match self {
+            ApiError::Expired { continue_token: Some(token), .. } => json!({"continue": token}),
+            _ => json!({}),
+        };
+        status.insert("metadata".into(), metadata);
         status.insert("status".into(), "Failure".into());
         status.insert("message".into(), self.to_string().into());
         status.insert("reason".into(), self.reason().into());

@@ -8,13 +8,13 @@ use super::body::parse_body;
 use super::path::ResourcePath;
 use super::request::{ApiRequest, ApiResponse, Method};
 use super::server::ApiServer;
-use super::status::{ApiError, success_status};
+use super::status::{ApiError, StatusCause, success_status};
 use super::write::patch_error;
 use crate::object::Object;
 use crate::object::kinds::GroupResource;
 use crate::selector::label::LabelSelector;
-use crate::store::objects::{self, DeleteOptions};
-use crate::store::{ListOptions, ObjectKey, Store};
+use crate::store::objects::{self, DeleteOptions, DeletePlan};
+use crate::store::{ListOptions, ObjectKey, Preconditions, Store, Write};
 
 const PODS: GroupResource = GroupResource { group: "", resource: "pods" };
 const DISRUPTION_BUDGETS: GroupResource = GroupResource { group: "policy", resource: "poddisruptionbudgets" };
@@ -22,8 +22,22 @@ const DISRUPTION_BUDGETS: GroupResource = GroupResource { group: "policy", resou
 /// The message of a refused eviction, in Kubernetes' words.
 pub const EVICTION_REFUSED_MESSAGE: &str = "Cannot evict pod as it would violate the pod's disruption budget.";
 
+/// Seconds Kubernetes asks an evicting client to wait while a budget is still being processed
+/// (its eviction REST's `NewTooManyRequests(…, 10)`).
+pub const EVICTION_RETRY_SECONDS: u32 = 10;
+
+/// Most evictions a budget may have recorded and not yet seen confirmed by the disruption
+/// controller before further evictions are refused (Kubernetes' `MaxDisruptedPodSize`).
+const DISRUPTED_PODS_MAX: usize = 2000;
+
 impl<S: Store> ApiServer<S> {
-    /// GET, PUT and PATCH of `…/{name}/scale`: an `autoscaling/v1` Scale view of `spec.replicas`.
+    /// GET of `…/{name}/scale`: an `autoscaling/v1` Scale view of `spec.replicas`.
+    pub(super) fn get_scale(&self, path: &ResourcePath, name: &str) -> Result<ApiResponse, ApiError> {
+        let stored = self.stored(path, name)?;
+        Ok(ApiResponse::json(200, scale_of(&stored)))
+    }
+
+    /// PUT and PATCH of `…/{name}/scale`: writes `spec.replicas` through the Scale view.
     pub(super) fn scale(
         &mut self,
         request: &ApiRequest,
@@ -34,7 +48,6 @@ impl<S: Store> ApiServer<S> {
         let stored = self.stored(path, name)?;
         let current = scale_of(&stored);
         let desired = match request.method {
-            Method::Get => return Ok(ApiResponse::json(200, current)),
             Method::Put => parse_body(request)?,
             _ => {
                 let content_type = request.header("content-type").unwrap_or("");
@@ -52,7 +65,8 @@ impl<S: Store> ApiServer<S> {
         let spec = updated.fields.entry("spec").or_insert_with(|| json!({}));
         spec["replicas"] = replicas.into();
         let path_main = ResourcePath { subresource: None, ..path.clone() };
-        let stored = self.update_object(&path_main, name, updated, false)?;
+        let dry_run = super::write::is_dry_run(request)?;
+        let stored = self.update_object(&path_main, name, updated, dry_run)?;
         Ok(ApiResponse::json(200, scale_of(&stored)))
     }
 
@@ -103,7 +117,9 @@ impl<S: Store> ApiServer<S> {
         let mut bound = Object::clone(&pod);
         bound.fields.entry("spec").or_insert_with(|| json!({}))["nodeName"] = node.into();
         set_pod_scheduled(&mut bound, now);
-        self.store.update(PODS, bound)?;
+        if !super::write::is_dry_run(request)? {
+            self.store.update(PODS, bound)?;
+        }
         Ok(ApiResponse::json(201, success_status(None)))
     }
 
@@ -119,20 +135,46 @@ impl<S: Store> ApiServer<S> {
         let namespace = path.namespace.clone().unwrap_or_default();
         let key = ObjectKey::new(PODS, &namespace, name);
         let pod = self.store.get(&key)?;
-        if !can_ignore_disruption_budgets(&pod) {
-            self.take_disruption(&pod, &namespace, now)?;
+        let delete_options = body.get("deleteOptions");
+        let text = |pointer: &str| delete_options.and_then(|options| options.pointer(pointer)).and_then(Value::as_str);
+        let preconditions = Preconditions {
+            uid: text("/preconditions/uid").map(str::to_string),
+            resource_version: text("/preconditions/resourceVersion").map(str::to_string),
+        };
+        preconditions.check(&key, &pod)?;
+        let dry_run = super::write::is_dry_run(request)?
+            || delete_options
+                .and_then(|options| options.get("dryRun"))
+                .and_then(Value::as_array)
+                .is_some_and(|values| values.iter().any(|value| value == "All"));
+        let budget =
+            if can_ignore_disruption_budgets(&pod) { None } else { self.take_disruption(&pod, &namespace, now)? };
+        if dry_run {
+            return Ok(ApiResponse::json(201, success_status(None)));
         }
-        let grace = body.pointer("/deleteOptions/gracePeriodSeconds").and_then(Value::as_i64);
+        let grace = delete_options.and_then(|options| options.get("gracePeriodSeconds")).and_then(Value::as_i64);
         let options = DeleteOptions {
-            grace_period_seconds: Some(grace.unwrap_or_else(|| super::delete::pod_default_grace_seconds(&pod))),
+            grace_period_seconds: Some(super::delete::grace_period_seconds(&pod, grace)),
+            preconditions,
             ..DeleteOptions::default()
         };
-        objects::delete(&mut self.store, &key, &options, now)?;
+        // The budget's disruption and the pod's deletion are one transaction: no crash can
+        // spend the budget without deleting the pod, or delete the pod without spending it.
+        let mut writes: Vec<Write> =
+            budget.into_iter().map(|object| Write::Update { resource: DISRUPTION_BUDGETS, object }).collect();
+        match objects::plan_delete(&pod, &key, &options, now)? {
+            DeletePlan::Remove(preconditions) => writes.push(Write::Delete { key, preconditions }),
+            DeletePlan::Mark(object) => writes.push(Write::Update { resource: PODS, object }),
+            DeletePlan::Unchanged => {}
+        }
+        self.store.transaction(writes)?;
         Ok(ApiResponse::json(201, success_status(None)))
     }
 
-    /// Checks the pod's one PodDisruptionBudget and records the disruption in its status.
-    fn take_disruption(&mut self, pod: &Object, namespace: &str, now: Timestamp) -> Result<(), ApiError> {
+    /// Checks the pod's one PodDisruptionBudget, as Kubernetes' eviction `checkAndDecrement`
+    /// does, and returns the budget with the disruption recorded in its status, to be written
+    /// with the pod's deletion (none when no budget covers the pod).
+    fn take_disruption(&self, pod: &Object, namespace: &str, now: Timestamp) -> Result<Option<Object>, ApiError> {
         let labels = pod.metadata.labels.clone().unwrap_or_default();
         let budgets = self.store.list(DISRUPTION_BUDGETS, &ListOptions::in_namespace(namespace))?;
         let matching: Vec<_> = budgets
@@ -146,7 +188,7 @@ impl<S: Store> ApiServer<S> {
             })
             .collect();
         let budget = match matching.as_slice() {
-            [] => return Ok(()),
+            [] => return Ok(None),
             [budget] => budget,
             _ => {
                 return Err(ApiError::Internal {
@@ -157,23 +199,31 @@ impl<S: Store> ApiServer<S> {
         };
         let status = budget.field("status").cloned().unwrap_or_else(|| json!({}));
         let number = |field: &str| status.get(field).and_then(Value::as_i64).unwrap_or(0);
-        let refuse = |message: String| ApiError::TooManyRequests {
+        let refuse = |message: String, retry_after_seconds: u32| ApiError::TooManyRequests {
             message: EVICTION_REFUSED_MESSAGE.into(),
-            causes: vec![("DisruptionBudget".into(), message)],
+            causes: vec![StatusCause::new("DisruptionBudget", message)],
+            retry_after_seconds,
         };
         if number("observedGeneration") < budget.metadata.generation.unwrap_or(0) {
-            return Err(refuse(format!(
-                "The disruption budget {} is still being processed by the server.",
-                budget.name()
-            )));
+            let message = format!("The disruption budget {} is still being processed by the server.", budget.name());
+            return Err(refuse(message, EVICTION_RETRY_SECONDS));
         }
-        if number("disruptionsAllowed") <= 0 {
-            return Err(refuse(format!(
-                "The disruption budget {} needs {} healthy pods and has {} currently",
-                budget.name(),
-                number("desiredHealthy"),
-                number("currentHealthy")
-            )));
+        let forbidden = |detail: &str| ApiError::Forbidden {
+            group: "policy".into(),
+            resource: "poddisruptionbudget".into(),
+            name: budget.name().to_string(),
+            detail: detail.to_string(),
+            cause: None,
+        };
+        if number("disruptionsAllowed") < 0 {
+            return Err(forbidden("pdb disruptions allowed is negative"));
+        }
+        let disrupted = status.get("disruptedPods").and_then(Value::as_object).map_or(0, serde_json::Map::len);
+        if disrupted > DISRUPTED_PODS_MAX {
+            return Err(forbidden("DisruptedPods map too big - too many evictions not confirmed by PDB controller"));
+        }
+        if number("disruptionsAllowed") == 0 {
+            return Err(refuse(disruption_denied_message(budget, &status), 0));
         }
         let mut updated = Object::clone(budget);
         let status = updated.fields.entry("status").or_insert_with(|| json!({}));
@@ -182,9 +232,42 @@ impl<S: Store> ApiServer<S> {
         if let Some(Value::Object(disrupted)) = disrupted {
             disrupted.insert(pod.name().to_string(), json!(whole_seconds(now).to_string()));
         }
-        self.store.update(DISRUPTION_BUDGETS, updated)?;
-        Ok(())
+        Ok(Some(updated))
     }
+}
+
+/// Why a budget with no disruption allowed refuses, in the words of Kubernetes'
+/// `disruptionDeniedMessage`: a failed sync first (its counts are not to be trusted), then too
+/// few healthy pods, then the DisruptionAllowed condition's reason.
+fn disruption_denied_message(budget: &Object, status: &Value) -> String {
+    let name = budget.name();
+    let number = |field: &str| status.get(field).and_then(Value::as_i64).unwrap_or(0);
+    let condition = status.get("conditions").and_then(Value::as_array).and_then(|conditions| {
+        conditions.iter().find(|condition| condition.get("type").and_then(Value::as_str) == Some("DisruptionAllowed"))
+    });
+    let field = |name: &str| condition.and_then(|condition| condition.get(name)).and_then(Value::as_str).unwrap_or("");
+    let explained = field("status") == "False" && !field("message").is_empty();
+    if explained && field("reason") == "SyncFailed" {
+        return format!(
+            "The disruption budget {name} does not allow evicting pods currently because it failed sync: {}",
+            field("message")
+        );
+    }
+    if number("currentHealthy") <= number("desiredHealthy") {
+        return format!(
+            "The disruption budget {name} needs {} healthy pods and has {} currently",
+            number("desiredHealthy"),
+            number("currentHealthy")
+        );
+    }
+    if explained {
+        return format!(
+            "The disruption budget {name} does not allow evicting pods currently ({}): {}",
+            field("reason"),
+            field("message")
+        );
+    }
+    format!("The disruption budget {name} does not allow evicting pods currently")
 }
 
 /// Pods that are not running (pending, finished or already terminating) are evicted without

@@ -8,6 +8,7 @@ use jiff::Timestamp;
 use serde_json::{Value, json};
 
 use super::conversion::from_storage;
+use super::negotiation::{Representation, partial_object_metadata};
 use super::status::ApiError;
 use crate::object::Object;
 use crate::object::kinds::ResourceType;
@@ -43,8 +44,14 @@ pub struct WatchStream {
     pub selectors: Selectors,
     /// Whether BOOKMARK events may be sent (`allowWatchBookmarks=true`).
     pub bookmarks: bool,
-    /// Whether each event's object is a one-row Table (`Accept: …as=Table…`).
-    pub as_table: bool,
+    /// How each event's object is encoded: the object, a one-row Table (`kubectl get -w`) or
+    /// its metadata.
+    pub representation: Representation,
+    /// When the watch opened: Table rows measure ages to it when polled without a time.
+    pub opened_at: Timestamp,
+    /// Whether a Table event has carried the column definitions yet: Kubernetes sends them
+    /// with the first Table event of a watch only.
+    pub columns_sent: bool,
     /// When the server ends the watch (`timeoutSeconds`), if ever.
     pub deadline: Option<Timestamp>,
     /// Whether the stream has ended (an ERROR was sent); the shell closes the connection.
@@ -55,6 +62,12 @@ impl WatchStream {
     /// The frames due now: every change after the cursor that passes the selectors, or one ERROR
     /// frame (410 Gone) when the cursor fell out of the store's window.
     pub fn poll<S: Store>(&mut self, store: &S) -> Vec<Value> {
+        let now = self.opened_at;
+        self.poll_at(store, now)
+    }
+
+    /// [`WatchStream::poll`], with Table rows' ages measured to `now`.
+    pub fn poll_at<S: Store>(&mut self, store: &S, now: Timestamp) -> Vec<Value> {
         if self.finished {
             return Vec::new();
         }
@@ -66,7 +79,7 @@ impl WatchStream {
                 return vec![json!({"type": "ERROR", "object": status})];
             }
         };
-        events.into_iter().filter_map(|event| self.frame(event)).collect()
+        events.into_iter().filter_map(|event| self.frame(event, now)).collect()
     }
 
     /// The frame for one change, for a shell that dispatches each change once to the watches its
@@ -98,7 +111,7 @@ impl WatchStream {
         self.deadline.is_some_and(|deadline| now >= deadline)
     }
 
-    fn frame(&self, event: WatchEvent) -> Option<Value> {
+    fn frame(&mut self, event: WatchEvent, now: Timestamp) -> Option<Value> {
         let change = match event {
             WatchEvent::Bookmark { revision, initial_events_end } => {
                 return (self.bookmarks || initial_events_end)
@@ -108,16 +121,45 @@ impl WatchStream {
         };
         let matches_now = self.selectors.matches(&change.object);
         let matched_before = change.previous.as_ref().is_some_and(|previous| self.selectors.matches(previous));
-        let event_type = match change.change_type {
-            ChangeType::Added if matches_now => "ADDED",
-            ChangeType::Modified if matches_now && matched_before => "MODIFIED",
-            ChangeType::Modified if matches_now => "ADDED",
-            ChangeType::Modified if matched_before => "DELETED",
-            ChangeType::Deleted if matches_now || matched_before => "DELETED",
+        let object = match (change.change_type, &change.previous) {
+            (ChangeType::Added, _) if matches_now => from_storage(self.resource, &change.object),
+            (ChangeType::Modified, _) if matches_now => from_storage(self.resource, &change.object),
+            // An object leaving the selection is DELETED as it was when it last matched, at the
+            // event's resourceVersion (Kubernetes' cacher does the same).
+            (ChangeType::Modified, Some(previous)) if matched_before => {
+                let mut object = from_storage(self.resource, previous);
+                object.metadata.resource_version = Some(change.revision.to_string());
+                object
+            }
+            (ChangeType::Deleted, _) if matches_now || matched_before => from_storage(self.resource, &change.object),
             _ => return None,
         };
-        let object = from_storage(self.resource, &change.object).to_value();
-        Some(json!({"type": event_type, "object": object}))
+        let event_type = match change.change_type {
+            ChangeType::Added => "ADDED",
+            ChangeType::Modified if matches_now && matched_before => "MODIFIED",
+            ChangeType::Modified if matches_now => "ADDED",
+            ChangeType::Modified | ChangeType::Deleted => "DELETED",
+        };
+        let body = match self.representation {
+            Representation::Object => object.to_value(),
+            Representation::PartialObjectMetadata => partial_object_metadata(&object),
+            Representation::Table { include } => {
+                let mut table = super::table::table_including(
+                    self.resource.kind,
+                    &[&object],
+                    object.resource_version(),
+                    None,
+                    include,
+                    now,
+                );
+                if self.columns_sent {
+                    table["columnDefinitions"] = Value::Null;
+                }
+                self.columns_sent = true;
+                table
+            }
+        };
+        Some(json!({"type": event_type, "object": body}))
     }
 }
 

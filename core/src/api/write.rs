@@ -17,7 +17,7 @@ use crate::store::names::new_uid;
 use crate::store::objects::{self, Outcome, UpdateScope};
 
 /// Whether a request asks for a dry run (`dryRun=All`): everything but the write.
-fn is_dry_run(request: &ApiRequest) -> Result<bool, ApiError> {
+pub(super) fn is_dry_run(request: &ApiRequest) -> Result<bool, ApiError> {
     match request.query_param("dryRun") {
         None | Some("") => Ok(false),
         Some("All") => Ok(true),
@@ -38,7 +38,7 @@ impl<S: Store> ApiServer<S> {
         let (object, warnings) = decode_object(path.resource, parse_body(request)?, validation)?;
         let dry_run = is_dry_run(request)?;
         let stored = self.create_object(path, object, dry_run, now)?;
-        Ok(ApiResponse::Json { status: 201, body: from_storage(path.resource, &stored).to_value(), warnings })
+        Ok(ApiResponse::with_warnings(201, from_storage(path.resource, &stored).to_value(), warnings))
     }
 
     /// Admits and stores a new object (or, for a dry run, only admits it).
@@ -80,7 +80,7 @@ impl<S: Store> ApiServer<S> {
         settle_namespace(path, &mut object)?;
         let dry_run = is_dry_run(request)?;
         let stored = self.update_object(path, name, object, dry_run)?;
-        Ok(ApiResponse::Json { status: 200, body: from_storage(path.resource, &stored).to_value(), warnings })
+        Ok(ApiResponse::with_warnings(200, from_storage(path.resource, &stored).to_value(), warnings))
     }
 
     /// Admits and stores a replacement for the object `name` (its status only, on the status
@@ -134,22 +134,23 @@ impl<S: Store> ApiServer<S> {
                         .map_err(patch_error)?;
                 let (object, warnings) = decode_object(path.resource, patched, FieldValidation::of(request)?)?;
                 let stored = self.create_object(path, object, dry_run, now)?;
-                return Ok(ApiResponse::Json {
-                    status: 201,
-                    body: from_storage(path.resource, &stored).to_value(),
-                    warnings,
-                });
+                return Ok(ApiResponse::with_warnings(201, from_storage(path.resource, &stored).to_value(), warnings));
             }
             Err(error) => return Err(error),
         };
         let original = from_storage(path.resource, &current).to_value();
         let patched = apply_patch(&original, &request.body, content_type, path.resource.kind).map_err(patch_error)?;
         let (mut object, warnings) = decode_object(path.resource, patched, FieldValidation::of(request)?)?;
-        // The patch was computed against this version; a concurrent write would be a conflict.
+        // A resourceVersion the patch itself carries is a precondition (kubectl label and
+        // annotate rely on it): a stale one is a conflict. Otherwise the patch applies to the
+        // version it was computed against, and a concurrent write would be a conflict.
+        if !object.resource_version().is_empty() && object.resource_version() != current.resource_version() {
+            return Err(ApiError::conflict(path.resource, name));
+        }
         object.metadata.resource_version = current.metadata.resource_version.clone();
         settle_namespace(path, &mut object)?;
         let stored = self.update_object(path, name, object, dry_run)?;
-        Ok(ApiResponse::Json { status: 200, body: from_storage(path.resource, &stored).to_value(), warnings })
+        Ok(ApiResponse::with_warnings(200, from_storage(path.resource, &stored).to_value(), warnings))
     }
 }
 

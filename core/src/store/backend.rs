@@ -13,7 +13,7 @@ use crate::object::kinds::GroupResource;
 
 use super::error::StoreError;
 use super::types::{
-    Change, ListOptions, ListResult, ObjectKey, Preconditions, Revision, WatchEvent, WatchRequest, WatchStart,
+    Change, ListOptions, ListResult, ObjectKey, Preconditions, Revision, WatchEvent, WatchRequest, WatchStart, Write,
 };
 use super::watch::WatchCursor;
 
@@ -51,6 +51,14 @@ pub trait Store {
     /// (`PreconditionFailed` otherwise). Returns its last state with the deletion revision as
     /// resourceVersion, as the `DELETED` event carries it.
     fn delete(&mut self, key: &ObjectKey, preconditions: &Preconditions) -> Result<Arc<Object>, StoreError>;
+
+    /// Commits the writes of one request together or not at all: every write's condition
+    /// (absence for a create, the resourceVersion for an update, the preconditions for a
+    /// delete) is checked against the state before the transaction, and only if all hold are
+    /// they applied, in order, each taking the next revision. A durable backend commits them
+    /// as one transaction (etcd: one `Txn` comparing every key's mod revision). The writes
+    /// must touch distinct keys. Returns the stored objects (for a delete, its last state).
+    fn transaction(&mut self, writes: Vec<Write>) -> Result<Vec<Arc<Object>>, StoreError>;
 
     /// One page of a collection, consistent at one revision across pages (see
     /// [`super::paging::plan_page`] for which revision).

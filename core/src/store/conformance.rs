@@ -40,6 +40,40 @@ pub fn run_all<S: Store>(make: impl Fn() -> S) {
     watch_with_initial_events_sends_the_snapshot_first(&make);
     bookmarks_carry_the_revision_seen(&make);
     deleted_event_carries_last_state_at_deletion_revision(&make);
+    transaction_commits_every_write_or_none(&make);
+}
+
+/// A transaction whose every condition holds commits all its writes, one revision each; one
+/// failing condition (here a stale resourceVersion) commits none and takes no revision.
+pub fn transaction_commits_every_write_or_none<S: Store>(make: &impl Fn() -> S) {
+    let mut store = make();
+    let first = store.create(PODS, pod("default", "a")).expect("create");
+    let doomed = store.create(PODS, pod("default", "b")).expect("create");
+    let before = store.current_revision();
+    let mut stale = Object::clone(&first);
+    stale.metadata.resource_version = Some("1000".to_string());
+    let writes = vec![
+        super::types::Write::Create { resource: PODS, object: pod("default", "c") },
+        super::types::Write::Update { resource: PODS, object: stale },
+    ];
+    let error = store.transaction(writes).expect_err("a stale update fails the transaction");
+    assert!(matches!(error, StoreError::Conflict { .. }), "{error:?}");
+    assert_eq!(store.current_revision(), before, "nothing was committed");
+    assert!(matches!(store.get(&ObjectKey::new(PODS, "default", "c")), Err(StoreError::NotFound { .. })));
+    let writes = vec![
+        super::types::Write::Create { resource: PODS, object: pod("default", "c") },
+        super::types::Write::Update { resource: PODS, object: Object::clone(&first) },
+        super::types::Write::Delete {
+            key: ObjectKey::new(PODS, "default", "b"),
+            preconditions: Preconditions { uid: doomed.metadata.uid.clone(), resource_version: None },
+        },
+    ];
+    let committed = store.transaction(writes).expect("every condition holds");
+    assert_eq!(
+        committed.iter().map(|object| revision_of(object)).collect::<Vec<_>>(),
+        [before + 1, before + 2, before + 3]
+    );
+    assert!(matches!(store.get(&ObjectKey::new(PODS, "default", "b")), Err(StoreError::NotFound { .. })));
 }
 
 /// A namespaced object with one label, as the suite writes them.

@@ -16,8 +16,12 @@ pub const OPTIMISTIC_LOCK_MESSAGE: &str =
     "the object has been modified; please apply your changes to the latest version and try again";
 
 /// Kubernetes' text for a continue token whose revision has been compacted away.
+/// It offers the `rv=-1` continue token the 410 carries, as Kubernetes' `inconsistentContinue`.
 pub const CONTINUE_EXPIRED_MESSAGE: &str = "The provided continue parameter is too old to display a consistent list \
-     result. You can start a new list without the continue parameter.";
+     result. You can start a new list without the continue parameter, or use the continue token in this response to \
+     retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - \
+     objects that were created, modified, or deleted between the time the first chunk was returned and now may show \
+     up in the list.";
 
 /// Kubernetes' text for a list at a resourceVersion that has been compacted away.
 pub const LIST_EXPIRED_MESSAGE: &str = "The resourceVersion for the provided list is too old.";
@@ -150,6 +154,9 @@ pub enum StoreError {
         requested: Revision,
         /// The newest compacted revision.
         compacted: Revision,
+        /// A token that continues the same list from the same key at the newest state
+        /// (revision -1 inside): the 410 Status carries it as `metadata.continue`.
+        continue_token: String,
     },
     /// A continue token that this store did not issue or that does not fit the list (400).
     #[error("invalid continue token: {reason}")]
@@ -175,6 +182,20 @@ pub enum StoreError {
     /// A create carried a resourceVersion; the store assigns it.
     #[error("resourceVersion should not be set on objects to be created")]
     ResourceVersionSetOnCreate,
+    /// The backend cannot be reached or did not answer in time (a durable store's disk or an
+    /// etcd quorum); nothing was written. The API layer answers 503 and the client retries.
+    #[error("storage is unavailable: {message}")]
+    Unavailable {
+        /// What the backend reported.
+        message: String,
+    },
+    /// The backend failed in a way that is not the caller's fault (corrupt data, say); the API
+    /// layer answers 500.
+    #[error("storage error: {message}")]
+    Internal {
+        /// What the backend reported.
+        message: String,
+    },
     /// The object has no `metadata.name` (and no `generateName` to make one from).
     #[error("{}: name or generateName is required", Qualified(*resource))]
     NameRequired {
@@ -215,7 +236,7 @@ mod tests {
             },
             StoreError::Expired { requested: 3, compacted: 9 },
             StoreError::ListExpired { requested: 3, compacted: 9 },
-            StoreError::ContinueExpired { requested: 3, compacted: 9 },
+            StoreError::ContinueExpired { requested: 3, compacted: 9, continue_token: String::new() },
             StoreError::TooLargeResourceVersion { requested: 12, current: 10 },
             StoreError::InvalidResourceVersion { value: "abc".into() },
             StoreError::ResourceVersionSetOnCreate,
@@ -228,7 +249,7 @@ mod tests {
         Operation cannot be fulfilled on pods "web": Precondition failed: ResourceVersion in precondition: 3, ResourceVersion in object meta: 7
         too old resource version: 3 (9)
         The resourceVersion for the provided list is too old.
-        The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.
+        The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.
         Too large resource version: 12, current: 10
         invalid resource version: "abc"
         resourceVersion should not be set on objects to be created

@@ -15,7 +15,9 @@ use crate::object::kinds::GroupResource;
 use super::backend::Store;
 use super::error::StoreError;
 use super::label_index::LabelIndex;
-use super::types::{Change, ChangeType, ListOptions, ListResult, ObjectKey, Preconditions, Revision, parse_revision};
+use super::types::{
+    Change, ChangeType, ListOptions, ListResult, ObjectKey, Preconditions, Revision, Write, parse_revision,
+};
 
 /// Objects of one collection: namespace → name → object.
 pub(super) type Collection = BTreeMap<String, BTreeMap<String, Arc<Object>>>;
@@ -97,6 +99,49 @@ impl MemoryStore {
     }
 }
 
+impl MemoryStore {
+    /// Whether a write of a transaction would succeed on the current state, changing nothing.
+    fn check_write(&self, write: &Write) -> Result<(), StoreError> {
+        match write {
+            Write::Create { resource, object } => {
+                if !object.resource_version().is_empty() {
+                    return Err(StoreError::ResourceVersionSetOnCreate);
+                }
+                if object.name().is_empty() {
+                    return Err(StoreError::NameRequired { resource: *resource });
+                }
+                let key = ObjectKey::of(*resource, object);
+                if self.stored(&key).is_some() {
+                    return Err(StoreError::AlreadyExists {
+                        resource: *resource,
+                        namespace: key.namespace,
+                        name: key.name,
+                    });
+                }
+                Ok(())
+            }
+            Write::Update { resource, object } => {
+                let key = ObjectKey::of(*resource, object);
+                let stored = self.stored(&key).ok_or_else(|| not_found(&key))?;
+                let expected = object.resource_version();
+                if !expected.is_empty() && expected != stored.resource_version() {
+                    return Err(StoreError::Conflict {
+                        resource: *resource,
+                        actual: stored.resource_version().to_string(),
+                        namespace: key.namespace,
+                        name: key.name,
+                    });
+                }
+                Ok(())
+            }
+            Write::Delete { key, preconditions } => {
+                let stored = self.stored(key).ok_or_else(|| not_found(key))?;
+                preconditions.check(key, stored)
+            }
+        }
+    }
+}
+
 fn not_found(key: &ObjectKey) -> StoreError {
     StoreError::NotFound { resource: key.resource, namespace: key.namespace.clone(), name: key.name.clone() }
 }
@@ -151,6 +196,35 @@ impl Store for MemoryStore {
         preconditions.check(key, stored)?;
         let last_state = Object::clone(stored);
         Ok(self.commit(ChangeType::Deleted, key.clone(), last_state))
+    }
+
+    fn transaction(&mut self, writes: Vec<Write>) -> Result<Vec<Arc<Object>>, StoreError> {
+        let mut keys: Vec<ObjectKey> = writes.iter().map(Write::key).collect();
+        keys.sort();
+        keys.dedup();
+        if keys.len() != writes.len() {
+            return Err(StoreError::Internal { message: "a transaction wrote one key twice".into() });
+        }
+        for write in &writes {
+            self.check_write(write)?;
+        }
+        let committed = writes
+            .into_iter()
+            .map(|write| match write {
+                Write::Create { resource, object } => {
+                    self.commit(ChangeType::Added, ObjectKey::of(resource, &object), object)
+                }
+                Write::Update { resource, object } => {
+                    self.commit(ChangeType::Modified, ObjectKey::of(resource, &object), object)
+                }
+                Write::Delete { key, .. } => {
+                    let last_state = self.stored(&key).map(|stored| Object::clone(stored));
+                    debug_assert!(last_state.is_some(), "checked before committing");
+                    self.commit(ChangeType::Deleted, key, last_state.unwrap_or_default())
+                }
+            })
+            .collect();
+        Ok(committed)
     }
 
     fn list(&self, resource: GroupResource, options: &ListOptions<'_>) -> Result<ListResult, StoreError> {

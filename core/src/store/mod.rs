@@ -28,6 +28,6 @@ pub use error::{
 pub use memory::MemoryStore;
 pub use types::{
     Change, ChangeType, ListOptions, ListResult, ObjectKey, Preconditions, ReadRevision, Revision, WatchEvent,
-    WatchRequest, WatchStart, parse_revision,
+    WatchRequest, WatchStart, Write, parse_revision,
 };
 pub use watch::WatchCursor;

@@ -61,11 +61,23 @@ pub struct DeleteOptions {
     /// `terminationGracePeriodSeconds`) and leaves it unset (0) for kinds without graceful
     /// deletion.
     pub grace_period_seconds: Option<i64>,
+    /// The finalizers the object carries from this delete on (the API layer adds or removes
+    /// `orphan` and `foregroundDeletion` by propagation policy), written in the same update that
+    /// marks it; `None` keeps the stored ones.
+    pub finalizers: Option<Vec<String>>,
 }
 
 /// A timestamp as Kubernetes stores it: whole seconds.
 fn to_time(timestamp: Timestamp) -> Time {
     Time(Timestamp::from_second(timestamp.as_second()).unwrap_or(timestamp))
+}
+
+/// `now` plus `seconds` a client chose (a grace period, say), saturating at the ends of the
+/// representable range instead of overflowing: `gracePeriodSeconds=9223372036854775807` marks an
+/// object for deletion at the end of time rather than crashing the server.
+pub fn saturating_after(now: Timestamp, seconds: i64) -> Timestamp {
+    let bound = if seconds < 0 { Timestamp::MIN } else { Timestamp::MAX };
+    now.checked_add(SignedDuration::from_secs(seconds)).unwrap_or(bound)
 }
 
 fn has_status_subresource(resource_type: &ResourceType) -> bool {
@@ -216,31 +228,61 @@ pub fn delete<S: Store>(
     now: Timestamp,
 ) -> Result<Outcome, StoreError> {
     let stored = store.get(key)?;
-    options.preconditions.check(key, &stored)?;
+    match plan_delete(&stored, key, options, now)? {
+        DeletePlan::Remove(preconditions) => store.delete(key, &preconditions).map(Outcome::Deleted),
+        DeletePlan::Unchanged => Ok(Outcome::MarkedForDeletion(stored)),
+        DeletePlan::Mark(marked) => store.update(key.resource, marked).map(Outcome::MarkedForDeletion),
+    }
+}
+
+/// What a delete writes, decided from the stored object without writing, so that a request can
+/// commit it with its other writes in one [`Store::transaction`] (an eviction: the budget's
+/// status and the pod).
+#[derive(Clone, Debug, PartialEq)]
+pub enum DeletePlan {
+    /// Remove the object, if it still is the one read.
+    Remove(Preconditions),
+    /// Store this marked object (compare-and-swap on the version read).
+    Mark(Object),
+    /// Nothing to write: the object is already marked as this delete would mark it.
+    Unchanged,
+}
+
+/// Plans a delete of `stored` (see [`delete`]).
+pub fn plan_delete(
+    stored: &Arc<Object>,
+    key: &ObjectKey,
+    options: &DeleteOptions,
+    now: Timestamp,
+) -> Result<DeletePlan, StoreError> {
+    options.preconditions.check(key, stored)?;
     let grace_seconds = options.grace_period_seconds.unwrap_or(0).max(0);
-    let has_finalizers = stored.metadata.finalizers.as_ref().is_some_and(|finalizers| !finalizers.is_empty());
-    if !has_finalizers && grace_seconds == 0 {
-        let preconditions = Preconditions {
+    let stored_finalizers = stored.metadata.finalizers.clone().unwrap_or_default();
+    let finalizers = options.finalizers.clone().unwrap_or_else(|| stored_finalizers.clone());
+    if finalizers.is_empty() && grace_seconds == 0 {
+        return Ok(DeletePlan::Remove(Preconditions {
             uid: stored.metadata.uid.clone(),
             resource_version: Some(stored.resource_version().to_string()),
-        };
-        return store.delete(key, &preconditions).map(Outcome::Deleted);
+        }));
     }
-    if let Some(current_grace) = stored.metadata.deletion_grace_period_seconds
-        && stored.metadata.deletion_timestamp.is_some()
-        && grace_seconds >= current_grace
-    {
-        return Ok(Outcome::MarkedForDeletion(stored));
+    let keeps_deadline = stored.metadata.deletion_timestamp.is_some()
+        && stored.metadata.deletion_grace_period_seconds.is_some_and(|current| grace_seconds >= current);
+    if keeps_deadline && finalizers == stored_finalizers {
+        return Ok(DeletePlan::Unchanged);
     }
-    let mut marked = Object::clone(&stored);
-    marked.metadata.deletion_timestamp = Some(to_time(now + SignedDuration::from_secs(grace_seconds)));
-    marked.metadata.deletion_grace_period_seconds = Some(grace_seconds);
+    let mut marked = Object::clone(stored);
+    marked.metadata.finalizers =
+        if finalizers.is_empty() && stored.metadata.finalizers.is_none() { None } else { Some(finalizers) };
+    if !keeps_deadline {
+        marked.metadata.deletion_timestamp = Some(to_time(saturating_after(now, grace_seconds)));
+        marked.metadata.deletion_grace_period_seconds = Some(grace_seconds);
+    }
     if stored.metadata.deletion_timestamp.is_none()
         && let Some(generation) = marked.metadata.generation
     {
         marked.metadata.generation = Some(generation + 1);
     }
-    store.update(key.resource, marked).map(Outcome::MarkedForDeletion)
+    Ok(DeletePlan::Mark(marked))
 }
 
 #[cfg(test)]

@@ -17,9 +17,14 @@ const TOKEN_VERSION: &str = "meta.k8s.io/v1";
 #[derive(Serialize, Deserialize)]
 struct Token {
     v: String,
-    rv: Revision,
+    /// The revision every page reads, or -1 for "the newest" (the token a 410 hands out to
+    /// continue an expired list inconsistently, as Kubernetes' etcd3 storage does).
+    rv: i64,
     start: String,
 }
+
+/// The revision Kubernetes writes into a continue token that continues at the newest state.
+const LATEST_REVISION_IN_TOKEN: i64 = -1;
 
 /// The last key a previous page returned: the next page starts after it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -49,6 +54,10 @@ pub fn plan_page(options: &ListOptions<'_>, current: Revision, compacted: Revisi
             });
         }
         let (revision, after) = decode_continue(token)?;
+        let Some(revision) = revision else {
+            // An inconsistent continuation: the rest of the keys, at the newest state.
+            return Ok(PagePlan { revision: current, after: Some(after) });
+        };
         if let Some(namespace) = options.namespace
             && after.namespace != namespace
         {
@@ -60,7 +69,8 @@ pub fn plan_page(options: &ListOptions<'_>, current: Revision, compacted: Revisi
             return Err(StoreError::InvalidContinue { reason: "continue revision is in the future".to_string() });
         }
         if revision < compacted {
-            return Err(StoreError::ContinueExpired { requested: revision, compacted });
+            let continue_token = encode_token(LATEST_REVISION_IN_TOKEN, &after.namespace, &after.name);
+            return Err(StoreError::ContinueExpired { requested: revision, compacted, continue_token });
         }
         return Ok(PagePlan { revision, after: Some(after) });
     }
@@ -83,6 +93,10 @@ pub fn plan_page(options: &ListOptions<'_>, current: Revision, compacted: Revisi
 
 /// The continue token for the page after `last`, read at `revision`.
 pub fn encode_continue(revision: Revision, namespace: &str, name: &str) -> String {
+    encode_token(i64::try_from(revision).unwrap_or(i64::MAX), namespace, name)
+}
+
+fn encode_token(revision: i64, namespace: &str, name: &str) -> String {
     let start = if namespace.is_empty() { format!("{name}\0") } else { format!("{namespace}/{name}\0") };
     let token = Token { v: TOKEN_VERSION.to_string(), rv: revision, start };
     let json = serde_json::to_vec(&token).expect("a continue token always serializes");
@@ -90,16 +104,18 @@ pub fn encode_continue(revision: Revision, namespace: &str, name: &str) -> Strin
 }
 
 /// Reads a continue token back into its revision and resume key.
-pub fn decode_continue(token: &str) -> Result<(Revision, ResumeKey), StoreError> {
+pub fn decode_continue(token: &str) -> Result<(Option<Revision>, ResumeKey), StoreError> {
     let invalid = |reason: &str| StoreError::InvalidContinue { reason: reason.to_string() };
     let bytes = base64_url_decode(token).ok_or_else(|| invalid("not base64"))?;
     let token: Token = serde_json::from_slice(&bytes).map_err(|_| invalid("not a continue token"))?;
     if token.v != TOKEN_VERSION {
         return Err(invalid(&format!("server does not recognize this encoding ({})", token.v)));
     }
-    if token.rv == 0 {
-        return Err(invalid("incorrect encoded start resourceVersion (version meta.k8s.io/v1)"));
-    }
+    let revision = match token.rv {
+        LATEST_REVISION_IN_TOKEN => None,
+        revision if revision > 0 => Some(revision as Revision),
+        _ => return Err(invalid("incorrect encoded start resourceVersion (version meta.k8s.io/v1)")),
+    };
     let Some(start) = token.start.strip_suffix('\0') else {
         return Err(invalid("continue key does not end a key"));
     };
@@ -110,7 +126,7 @@ pub fn decode_continue(token: &str) -> Result<(Revision, ResumeKey), StoreError>
         Some((namespace, name)) => ResumeKey { namespace: namespace.to_string(), name: name.to_string() },
         None => ResumeKey { namespace: String::new(), name: start.to_string() },
     };
-    Ok((token.rv, key))
+    Ok((revision, key))
 }
 
 const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -154,12 +170,12 @@ mod tests {
         let token = encode_continue(42, "default", "web-1");
         assert_eq!(
             decode_continue(&token).unwrap(),
-            (42, ResumeKey { namespace: "default".into(), name: "web-1".into() })
+            (Some(42), ResumeKey { namespace: "default".into(), name: "web-1".into() })
         );
         let token = encode_continue(7, "", "node-a");
         assert_eq!(
             decode_continue(&token).unwrap(),
-            (7, ResumeKey { namespace: String::new(), name: "node-a".into() })
+            (Some(7), ResumeKey { namespace: String::new(), name: "node-a".into() })
         );
     }
 

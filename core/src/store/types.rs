@@ -206,6 +206,43 @@ fn check_field(
     }
 }
 
+/// One write of a [`Store::transaction`](super::Store::transaction).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Write {
+    /// Stores a new object (as [`Store::create`](super::Store::create)).
+    Create {
+        /// The collection.
+        resource: GroupResource,
+        /// The object, without a resourceVersion.
+        object: Object,
+    },
+    /// Replaces an object (as [`Store::update`](super::Store::update)): compare-and-swap on the
+    /// resourceVersion it carries.
+    Update {
+        /// The collection.
+        resource: GroupResource,
+        /// The object, carrying the resourceVersion it replaces.
+        object: Object,
+    },
+    /// Removes an object that meets the preconditions (as [`Store::delete`](super::Store::delete)).
+    Delete {
+        /// The key.
+        key: ObjectKey,
+        /// What the stored object must match.
+        preconditions: Preconditions,
+    },
+}
+
+impl Write {
+    /// The key the write touches.
+    pub fn key(&self) -> ObjectKey {
+        match self {
+            Write::Create { resource, object } | Write::Update { resource, object } => ObjectKey::of(*resource, object),
+            Write::Delete { key, .. } => key.clone(),
+        }
+    }
+}
+
 /// Where a watch starts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum WatchStart {

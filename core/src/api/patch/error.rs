@@ -73,6 +73,23 @@ pub enum PatchError {
         #[source]
         source: json_patch::PatchError,
     },
+    /// The `copy` operations of a JSON patch would add more bytes than Kubernetes allows
+    /// (`JSONPatchMaxCopyBytes`, answered with 422).
+    #[error(
+        "Unable to complete the copy, the accumulated size increase of copy is {accumulated}, exceeding the limit {limit}"
+    )]
+    CopyTooLarge {
+        /// Bytes the copies so far would add.
+        accumulated: usize,
+        /// The bound, `limits::JSON_PATCH_COPY_BYTES_MAX`.
+        limit: usize,
+    },
+    /// The patched object nests deeper than the server accepts (422).
+    #[error("the patched object nests deeper than {limit} levels")]
+    TooDeep {
+        /// The bound, `limits::MAX_DOCUMENT_DEPTH`.
+        limit: usize,
+    },
     /// A `$patch` directive with a value other than `replace`, `delete` or `merge`.
     #[error("unknown patch type: {directive} in map: {map}")]
     UnknownDirective {
@@ -137,7 +154,10 @@ impl PatchError {
         match self {
             Self::UnsupportedMediaType { .. } => 415,
             Self::BodyTooLarge { .. } | Self::TooManyJsonPatchOperations { .. } => 413,
-            Self::JsonPatchOperationFailed { .. } | Self::ListOfLists => 422,
+            Self::JsonPatchOperationFailed { .. }
+            | Self::ListOfLists
+            | Self::CopyTooLarge { .. }
+            | Self::TooDeep { .. } => 422,
             _ => 400,
         }
     }

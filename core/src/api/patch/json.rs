@@ -5,7 +5,7 @@ use json_patch::{Patch, PatchErrorKind, PatchOperation};
 use serde_json::Value;
 
 use super::error::{JsonPatchFailure, PatchError};
-use crate::limits::MAX_JSON_PATCH_OPERATIONS;
+use crate::limits::{JSON_PATCH_COPY_BYTES_MAX, MAX_JSON_PATCH_OPERATIONS};
 
 /// Decodes a JSON patch body, refusing more operations than Kubernetes accepts.
 pub fn parse_json_patch(body: &[u8]) -> Result<Patch, PatchError> {
@@ -17,11 +17,47 @@ pub fn parse_json_patch(body: &[u8]) -> Result<Patch, PatchError> {
 }
 
 /// Applies the operations of a JSON patch to a copy of `original`; on the first failing operation
-/// nothing is applied and the error names that operation, its path and why it failed.
+/// nothing is applied and the error names that operation, its path and why it failed. The bytes
+/// `copy` operations add are counted, and a patch whose copies add more than
+/// [`JSON_PATCH_COPY_BYTES_MAX`] is refused, as Kubernetes does (`JSONPatchMaxCopyBytes`): thirty
+/// copies of a document into itself would otherwise double it thirty times.
 pub fn apply_json_patch(original: &Value, operations: &[PatchOperation]) -> Result<Value, PatchError> {
     let mut document = original.clone();
-    json_patch::patch(&mut document, operations).map_err(|source| operation_failed(operations, source))?;
+    let mut copied_bytes: usize = 0;
+    for (index, operation) in operations.iter().enumerate() {
+        if let PatchOperation::Copy(copy) = operation
+            && let Some(value) = document.pointer(copy.from.as_str())
+        {
+            copied_bytes = copied_bytes.saturating_add(encoded_length(value));
+            if copied_bytes > JSON_PATCH_COPY_BYTES_MAX {
+                return Err(PatchError::CopyTooLarge { accumulated: copied_bytes, limit: JSON_PATCH_COPY_BYTES_MAX });
+            }
+        }
+        // The document is a copy, so a failed operation may leave it half-patched: it is dropped.
+        json_patch::patch_unsafe(&mut document, std::slice::from_ref(operation)).map_err(|mut source| {
+            source.operation = index;
+            operation_failed(operations, source)
+        })?;
+    }
     Ok(document)
+}
+
+/// The length of a value's compact JSON encoding, counted without building it.
+fn encoded_length(value: &Value) -> usize {
+    struct Counter(usize);
+    impl std::io::Write for Counter {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0 = self.0.saturating_add(bytes.len());
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut counter = Counter(0);
+    // Writing to a counter cannot fail, and a Value always encodes.
+    let _ = serde_json::to_writer(&mut counter, value);
+    counter.0
 }
 
 fn operation_failed(operations: &[PatchOperation], source: json_patch::PatchError) -> PatchError {

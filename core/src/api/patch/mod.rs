@@ -79,12 +79,31 @@ pub fn apply_patch(original: &Value, patch_body: &[u8], content_type: &str, kind
     if patch_body.len() > MAX_REQUEST_BYTES {
         return Err(PatchError::BodyTooLarge { limit_bytes: MAX_REQUEST_BYTES });
     }
-    match patch_type {
+    let patched = match patch_type {
         PatchType::Json => apply_json_patch(original, &parse_json_patch(patch_body)?),
         PatchType::Merge => Ok(apply_merge_patch(original, &parse_json_object(patch_body)?)),
         PatchType::StrategicMerge => apply_strategic_merge_patch(original, &parse_json_object(patch_body)?, kind),
         PatchType::Apply => apply_strategic_merge_patch(original, &parse_apply_body(patch_body)?, kind),
+    }?;
+    if nests_deeper_than(&patched, MAX_DOCUMENT_DEPTH) {
+        return Err(PatchError::TooDeep { limit: MAX_DOCUMENT_DEPTH });
     }
+    Ok(patched)
+}
+
+/// Whether `value` nests more than `limit` levels of lists and maps. A JSON patch can nest a
+/// document in itself (`copy` into a child), deeper than any body the parser accepts; the check
+/// recurses at most `limit` levels.
+pub(crate) fn nests_deeper_than(value: &Value, limit: usize) -> bool {
+    let children: Box<dyn Iterator<Item = &Value>> = match value {
+        Value::Array(items) => Box::new(items.iter()),
+        Value::Object(map) => Box::new(map.values()),
+        _ => return false,
+    };
+    if limit == 0 {
+        return true;
+    }
+    children.into_iter().any(|child| nests_deeper_than(child, limit - 1))
 }
 
 /// Decodes a JSON body that must be an object.

@@ -7,6 +7,8 @@
 //! nothing), so no directive or `null` ever reaches a stored object; Kubernetes gets the same
 //! effect by decoding the result into typed structs.
 
+use std::collections::{HashMap, HashSet};
+
 use serde_json::{Map, Value};
 
 use super::error::{PatchError, json_type_name};
@@ -76,9 +78,60 @@ impl ListIdentity {
         }
     }
 
-    fn position(self, list: &[Value], item: &Value) -> Option<usize> {
-        list.iter().position(|candidate| self.same(candidate, item))
+    /// What identifies `item`, as a hashable text (see [`canonical`]); none if it cannot be
+    /// identified (a map without the merge key), which matches nothing.
+    fn key(self, item: &Value) -> Option<String> {
+        self.of(item).map(canonical)
     }
+
+    /// The position of the first element of `list` with each identity, so that finding an
+    /// element costs a hash lookup rather than a scan (a 60,000-entry list stays linear).
+    fn first_positions(self, list: &[Value]) -> HashMap<String, usize> {
+        let mut positions = HashMap::with_capacity(list.len());
+        for (index, item) in list.iter().enumerate() {
+            if let Some(key) = self.key(item) {
+                positions.entry(key).or_insert(index);
+            }
+        }
+        positions
+    }
+}
+
+/// A text equal for two values exactly when the values are equal (`==`): compact JSON with map
+/// keys sorted, since maps compare without regard to key order.
+fn canonical(value: &Value) -> String {
+    fn write(value: &Value, out: &mut String) {
+        match value {
+            Value::Array(items) => {
+                out.push('[');
+                for (index, item) in items.iter().enumerate() {
+                    if index > 0 {
+                        out.push(',');
+                    }
+                    write(item, out);
+                }
+                out.push(']');
+            }
+            Value::Object(map) => {
+                let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+                entries.sort_by(|left, right| left.0.cmp(right.0));
+                out.push('{');
+                for (index, (key, item)) in entries.into_iter().enumerate() {
+                    if index > 0 {
+                        out.push(',');
+                    }
+                    out.push_str(&Value::String(key.clone()).to_string());
+                    out.push(':');
+                    write(item, out);
+                }
+                out.push('}');
+            }
+            scalar => out.push_str(&scalar.to_string()),
+        }
+    }
+    let mut out = String::new();
+    write(value, &mut out);
+    out
 }
 
 impl Merger<'_> {
@@ -132,7 +185,8 @@ impl Merger<'_> {
             };
             let merged = match (current.take(), patch_value) {
                 (Value::Array(current), Value::Array(deletions)) if is_delete_list => {
-                    Value::Array(current.into_iter().filter(|item| !deletions.contains(item)).collect())
+                    let deletions: HashSet<String> = deletions.iter().map(canonical).collect();
+                    Value::Array(current.into_iter().filter(|item| !deletions.contains(&canonical(item))).collect())
                 }
                 (current, _) if is_delete_list => current,
                 (Value::Object(current), Value::Object(patch_map)) if meta.strategy != PatchStrategy::Replace => {
@@ -194,8 +248,9 @@ impl Merger<'_> {
         if elements != "map" {
             let identity = ListIdentity { merge_key: None };
             let mut merged: Vec<Value> = Vec::with_capacity(original.len() + patch.len());
+            let mut seen = HashSet::with_capacity(original.len() + patch.len());
             for item in original.iter().chain(&patch) {
-                if !merged.contains(item) {
+                if seen.insert(canonical(item)) {
                     merged.push(item.clone());
                 }
             }
@@ -207,9 +262,10 @@ impl Merger<'_> {
         let original_length = original.len();
         let (server_order, plain, replaced) = self.apply_list_directives(original, patch, merge_key, meta)?;
         let mut merged = server_order.clone();
+        let mut positions = identity.first_positions(&merged);
         for item in &plain {
             let key_value = merge_key_value(item, merge_key)?;
-            let found = merged.iter().position(|candidate| candidate.get(merge_key) == Some(key_value));
+            let found = positions.get(&canonical(key_value)).copied();
             match (found, item) {
                 (Some(index), Value::Object(patch_map)) => {
                     // element_type() has checked that every element is a map.
@@ -220,7 +276,12 @@ impl Merger<'_> {
                     merged[index] = Value::Object(self.merge_map(current, patch_map.clone(), meta.value_type)?);
                 }
                 _ => {
-                    merged.push(self.clean(item.clone(), FieldPatchMeta { strategy: PatchStrategy::Default, ..meta })?)
+                    let cleaned =
+                        self.clean(item.clone(), FieldPatchMeta { strategy: PatchStrategy::Default, ..meta })?;
+                    if let Some(key) = identity.key(&cleaned) {
+                        positions.entry(key).or_insert(merged.len());
+                    }
+                    merged.push(cleaned);
                 }
             }
         }
@@ -248,13 +309,13 @@ impl Merger<'_> {
     ) -> Result<(Vec<Value>, Vec<Value>, bool), PatchError> {
         let mut plain = Vec::with_capacity(patch.len());
         let mut replace = false;
+        let mut deleted = HashSet::new();
         for item in patch {
             match item.get(DIRECTIVE) {
                 None => plain.push(item),
                 Some(directive) => match directive.as_str() {
                     Some("delete") => {
-                        let key_value = merge_key_value(&item, merge_key)?;
-                        original.retain(|candidate| candidate.get(merge_key) != Some(key_value));
+                        deleted.insert(canonical(merge_key_value(&item, merge_key)?));
                     }
                     Some("replace") => replace = true,
                     Some("merge") => return Err(PatchError::MergeDirectiveInList),
@@ -266,6 +327,9 @@ impl Merger<'_> {
                     }
                 },
             }
+        }
+        if !deleted.is_empty() {
+            original.retain(|candidate| candidate.get(merge_key).is_none_or(|key| !deleted.contains(&canonical(key))));
         }
         if !replace {
             return Ok((original, plain, false));
@@ -327,7 +391,8 @@ impl Merger<'_> {
 fn apply_retain_keys(original: &mut Map<String, Value>, patch: &mut Map<String, Value>) -> Result<(), PatchError> {
     let Some(retain) = patch.shift_remove(RETAIN_KEYS) else { return Ok(()) };
     let Value::Array(retain) = retain else { return Err(PatchError::InvalidRetainKeys) };
-    let retained = |key: &str| retain.iter().any(|kept| kept.as_str() == Some(key));
+    let retain: HashSet<&str> = retain.iter().filter_map(Value::as_str).collect();
+    let retained = |key: &str| retain.contains(key);
     for (key, value) in patch.iter() {
         let is_directive =
             key.starts_with(DELETE_FROM_PRIMITIVE_LIST_PREFIX) || key.starts_with(SET_ELEMENT_ORDER_PREFIX);
@@ -375,11 +440,19 @@ fn order_like_patch(
     server_order: &[Value],
     identity: ListIdentity,
 ) -> Vec<Value> {
-    let (mut from_patch, mut server_only): (Vec<Value>, Vec<Value>) =
-        merged.into_iter().partition(|item| identity.position(patch_order, item).is_some());
-    let rank = |list: &[Value], item: &Value| identity.position(list, item).unwrap_or(usize::MAX);
-    from_patch.sort_by_key(|item| rank(patch_order, item));
-    server_only.sort_by_key(|item| rank(server_order, item));
+    let patch_ranks = identity.first_positions(patch_order);
+    let server_ranks = identity.first_positions(server_order);
+    let rank =
+        |ranks: &HashMap<String, usize>, key: &Option<String>| key.as_ref().and_then(|key| ranks.get(key)).copied();
+    // Each element with its rank in the server order and in the patch order, computed once.
+    let ranked = merged.into_iter().map(|item| {
+        let key = identity.key(&item);
+        (rank(&server_ranks, &key), rank(&patch_ranks, &key), item)
+    });
+    let (mut from_patch, mut server_only): (Vec<_>, Vec<_>) =
+        ranked.partition(|(_, patch_rank, _)| patch_rank.is_some());
+    from_patch.sort_by_key(|(_, patch_rank, _)| patch_rank.unwrap_or(usize::MAX));
+    server_only.sort_by_key(|(server_rank, _, _)| server_rank.unwrap_or(usize::MAX));
 
     let mut ordered = Vec::with_capacity(from_patch.len() + server_only.len());
     let mut server_only = server_only.into_iter().peekable();
@@ -389,15 +462,13 @@ fn order_like_patch(
             (None, None) => break,
             (Some(_), None) => true,
             (None, Some(_)) => false,
-            (Some(server), Some(patched)) => {
-                match (identity.position(server_order, server), identity.position(server_order, patched)) {
-                    (Some(server_rank), Some(patched_rank)) => server_rank < patched_rank,
-                    _ => false,
-                }
-            }
+            (Some((server_rank, _, _)), Some((patched_rank, _, _))) => match (server_rank, patched_rank) {
+                (Some(server_rank), Some(patched_rank)) => server_rank < patched_rank,
+                _ => false,
+            },
         };
         let next = if take_server { server_only.next() } else { from_patch.next() };
-        ordered.extend(next);
+        ordered.extend(next.map(|(_, _, item)| item));
     }
     ordered
 }

@@ -21,6 +21,7 @@ use serde_json::{Value, json};
 use crate::object::Object;
 
 use super::duration;
+use super::negotiation::{IncludeObject, partial_object_metadata};
 
 /// `type` of a column, as the OpenAPI type of its cells.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -136,6 +137,18 @@ pub fn table_for(
     continue_token: Option<&str>,
     now: Timestamp,
 ) -> Value {
+    table_including(kind, objects, list_resource_version, continue_token, IncludeObject::Metadata, now)
+}
+
+/// [`table_for`] with rows carrying what `include` says (`includeObject`).
+pub fn table_including(
+    kind: &str,
+    objects: &[&Object],
+    list_resource_version: &str,
+    continue_token: Option<&str>,
+    include: IncludeObject,
+    now: Timestamp,
+) -> Value {
     let printer = printer(kind);
     let columns: Vec<Value> = printer.columns.iter().map(column_definition).collect();
     let rows: Vec<Value> = objects
@@ -147,7 +160,11 @@ pub fn table_for(
             if let Some(conditions) = row.conditions {
                 value["conditions"] = conditions;
             }
-            value["object"] = partial_object_metadata(object);
+            match include {
+                IncludeObject::None => {}
+                IncludeObject::Metadata => value["object"] = partial_object_metadata(object),
+                IncludeObject::Object => value["object"] = object.to_value(),
+            }
             value
         })
         .collect();
@@ -177,15 +194,6 @@ fn column_definition(column: &Column) -> Value {
         "format": column.format,
         "description": column.description,
         "priority": column.priority,
-    })
-}
-
-/// The row's `object`: the metadata only, as a `PartialObjectMetadata`.
-fn partial_object_metadata(object: &Object) -> Value {
-    json!({
-        "kind": "PartialObjectMetadata",
-        "apiVersion": "meta.k8s.io/v1",
-        "metadata": object.metadata,
     })
 }
 

@@ -2,6 +2,10 @@
 //! and the controllers send them.
 
 mod crud;
+mod errors;
+mod hostile;
+mod hostile_properties;
+mod reads;
 mod subresources;
 mod watching;
 
