@@ -27,6 +27,11 @@ pub const DEFAULT_TERMINATION_GRACE_PERIOD: Duration = Duration::from_secs(30);
 /// How soon a pod is synced again after an error (Kubernetes' pod worker waits 10 s, jittered).
 pub const ERROR_RESYNC_DELAY: Duration = Duration::from_secs(1);
 
+/// `status.reason` of a pod that outlived `activeDeadlineSeconds`.
+pub const REASON_DEADLINE_EXCEEDED: &str = "DeadlineExceeded";
+/// Its `status.message`, as Kubernetes words it.
+pub const MESSAGE_DEADLINE_EXCEEDED: &str = "Pod was active on the node longer than the specified deadline";
+
 /// `namespace`, `name`.
 pub type PodKey = (String, String);
 
@@ -75,6 +80,8 @@ pub struct PodRecord {
     pub conditions: std::collections::BTreeMap<&'static str, (bool, Timestamp)>,
     /// `status.qosClass`.
     pub qos_class: &'static str,
+    /// `status.reason` and `status.message` when the kubelet ended the pod (DeadlineExceeded).
+    pub reason: Option<(&'static str, String)>,
     /// The next request number for probes and hooks.
     next_request: u64,
 }
@@ -150,6 +157,7 @@ impl PodRecord {
             final_delete: FinalDelete::NotYet,
             conditions: std::collections::BTreeMap::new(),
             qos_class: "BestEffort",
+            reason: None,
             next_request: 1,
         }
     }
@@ -246,7 +254,16 @@ impl PodRecord {
             }
         }
         wakes.extend(self.deletion_deadline.filter(|_| self.any_running()));
+        if !self.is_terminating() {
+            wakes.extend(self.active_deadline());
+        }
         wakes.into_iter().min()
+    }
+
+    /// When the pod has been active longer than `spec.activeDeadlineSeconds`.
+    pub fn active_deadline(&self) -> Option<Timestamp> {
+        let seconds = self.pod.spec.as_ref().and_then(|spec| spec.active_deadline_seconds)?;
+        Some(after(self.start_time, Duration::from_secs(u64::try_from(seconds).unwrap_or(0))))
     }
 
     /// Brings the pod one step closer to what its spec, deletion and reports ask, at `now`;
@@ -257,6 +274,10 @@ impl PodRecord {
         self.enforce_stop_deadlines(now, &mut effects);
         if self.pod.metadata.deletion_timestamp.is_some() && self.deletion_deadline.is_none() {
             self.deletion_deadline = Some(after(now, self.grace_period()));
+        }
+        if !self.is_terminating() && self.active_deadline().is_some_and(|deadline| deadline <= now) {
+            self.terminal = Some("Failed");
+            self.reason = Some((REASON_DEADLINE_EXCEEDED, MESSAGE_DEADLINE_EXCEEDED.to_string()));
         }
         if !self.is_terminating() {
             self.start_containers(now, images, &mut effects);
@@ -556,6 +577,12 @@ impl PodRecord {
         }
         let Some(probe) = container.probes.iter_mut().find(|probe| probe.in_flight == Some(request)) else { return };
         let kind = probe.kind;
+        // A probe-level terminationGracePeriodSeconds overrides the pod's.
+        let grace = probe
+            .settings
+            .probe
+            .termination_grace_period_seconds
+            .map_or(grace, |seconds| Duration::from_secs(u64::try_from(seconds).unwrap_or(0)));
         match (kind, probe.observe(outcome.is_success())) {
             (ProbeKind::Startup, ProbeTransition::Succeeded) => {
                 probe.disarm();

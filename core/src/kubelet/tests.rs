@@ -110,7 +110,7 @@ fn the_node_registers_reports_ready_and_renews_its_lease_every_ten_seconds() {
     let mut cluster = TestCluster::new(0);
     let mut kubelet = kubelet(SimulatedBehavior::default());
     let start = cluster.now;
-    assert!(run(&mut cluster, &mut kubelet, 35, |_| false) || true);
+    run(&mut cluster, &mut kubelet, 35, |_| false);
     let node = cluster.get(&format!("/api/v1/nodes/{NODE}"));
     assert_eq!(node["status"]["capacity"]["cpu"], "4", "{node}");
     assert_eq!(node["status"]["allocatable"]["pods"], "110");
@@ -512,4 +512,108 @@ fn a_deployment_becomes_ready_on_two_simulated_nodes_with_the_manager_and_schedu
     }
     assert_eq!(node_a.pod_count() + node_b.pod_count(), 4);
     let _ = SignedDuration::ZERO;
+}
+
+#[test]
+fn a_pod_past_its_active_deadline_fails_with_deadline_exceeded_and_its_containers_stop() {
+    let mut cluster = TestCluster::new(0);
+    let mut kubelet = kubelet(SimulatedBehavior::default());
+    create(&mut cluster, pod("web", "nginx:1", json!({"activeDeadlineSeconds": 30})));
+    assert!(run(&mut cluster, &mut kubelet, 60, |cluster| get_pod(cluster, "web")["status"]["phase"] == "Failed"));
+    assert_eq!(seconds_between(crate::client::testing::start(), cluster.now), 30);
+    let pod = get_pod(&mut cluster, "web");
+    assert_eq!(pod["status"]["reason"], "DeadlineExceeded");
+    assert_eq!(pod["status"]["message"], "Pod was active on the node longer than the specified deadline");
+    assert!(kubelet.runtime().inner.running().is_empty());
+}
+
+#[test]
+fn a_refused_pod_deleted_gracefully_gets_its_final_delete() {
+    let mut cluster = TestCluster::new(0);
+    let mut kubelet = kubelet(SimulatedBehavior::default());
+    let huge =
+        json!({"containers": [{"name": "app", "image": "nginx:1", "resources": {"requests": {"memory": "64Gi"}}}]});
+    create(&mut cluster, pod("huge", "nginx:1", huge));
+    assert!(run(&mut cluster, &mut kubelet, 5, |cluster| get_pod(cluster, "huge")["status"]["reason"] == "OutOfmemory"));
+    let options = json!({"apiVersion": "v1", "kind": "DeleteOptions", "gracePeriodSeconds": 30});
+    let (status, body) = cluster.send(Method::Delete, "/api/v1/namespaces/default/pods/huge", Some(options));
+    assert!(status == 200 || status == 202, "{body}");
+    assert!(run(&mut cluster, &mut kubelet, 5, |cluster| get_pod(cluster, "huge").is_null()));
+}
+
+#[test]
+fn logs_and_exec_go_through_the_runtime_and_usage_feeds_a_metrics_source() {
+    use crate::controllers::hpa::MetricsSource;
+    use crate::selector::LabelSelector;
+
+    let chatty = ContainerBehavior { logs: "one\ntwo\nthree".into(), ..Default::default() };
+    let mut cluster = TestCluster::new(0);
+    let mut kubelet = kubelet(behavior("chatty", chatty));
+    let mut created = pod("web", "chatty:1", json!({}));
+    created["metadata"]["labels"] = json!({"app": "web"});
+    create(&mut cluster, created);
+    assert!(run(&mut cluster, &mut kubelet, 5, |cluster| condition(&get_pod(cluster, "web"), "Ready") == "True"));
+    kubelet.runtime_mut().inner.set_usage("default", "web", "app", 250, 1 << 20);
+    let logs = kubelet.request_logs("default", "web", "app", Some(2), cluster.now).unwrap();
+    let exec = kubelet.exec("default", "web", "app", vec!["ls".into()], Duration::from_secs(5), cluster.now).unwrap();
+    assert_eq!(kubelet.request_logs("default", "nope", "app", None, cluster.now), None);
+    run(&mut cluster, &mut kubelet, 20, |_| false);
+    let answers = kubelet.take_answers();
+    assert!(answers.contains(&RuntimeReport::LogsResult { request: logs, text: "two\nthree".into() }), "{answers:?}");
+    assert!(
+        answers.iter().any(
+            |answer| matches!(answer, RuntimeReport::ExecResult { request, exit_code: 0, .. } if *request == exec)
+        )
+    );
+    let source = super::KubeletMetrics { kubelets: vec![&kubelet] };
+    let metrics = source.pod_metrics("default", &LabelSelector::parse("app=web").unwrap()).unwrap();
+    assert_eq!(metrics["web"].cpu_millicores, Some(250));
+    assert_eq!(metrics["web"].memory_bytes, Some(1 << 20));
+    assert!(source.pod_metrics("default", &LabelSelector::parse("app=db").unwrap()).unwrap().is_empty());
+}
+
+/// The same pods on the same kubelet twice: byte-identical pod objects (the simulator's trace
+/// hash depends on it).
+#[test]
+fn the_same_run_twice_gives_identical_pods() {
+    let once = || {
+        let crasher =
+            ContainerBehavior { exit_after: Some(Duration::from_secs(3)), exit_code: 1, ..Default::default() };
+        let mut cluster = TestCluster::new(0);
+        let mut kubelet = kubelet(behavior("crasher", crasher));
+        create(&mut cluster, pod("a", "crasher:1", json!({})));
+        create(
+            &mut cluster,
+            pod(
+                "b",
+                "nginx",
+                json!({"containers": [{"name": "app", "image": "nginx",
+            "readinessProbe": {"exec": {"command": ["ok"]}, "periodSeconds": 3}}]}),
+            ),
+        );
+        run(&mut cluster, &mut kubelet, 120, |_| false);
+        (cluster.get("/api/v1/namespaces/default/pods").to_string(), kubelet.status_writes())
+    };
+    assert_eq!(once(), once());
+}
+
+#[test]
+fn a_crash_looping_pod_status_reads_as_kubernetes_writes_it() {
+    let crasher = ContainerBehavior { exit_after: Some(Duration::from_secs(2)), exit_code: 1, ..Default::default() };
+    let mut cluster = TestCluster::new(0);
+    let mut kubelet = kubelet(behavior("crasher", crasher));
+    create(
+        &mut cluster,
+        pod(
+            "web",
+            "crasher:1",
+            json!({"containers": [{"name": "app", "image": "crasher:1",
+        "resources": {"requests": {"cpu": "100m"}, "limits": {"cpu": "100m"}}}]}),
+        ),
+    );
+    run(&mut cluster, &mut kubelet, 10, |_| false);
+    let mut status = get_pod(&mut cluster, "web")["status"].clone();
+    status["containerStatuses"][0]["containerID"] = json!("<id>");
+    status["containerStatuses"][0]["lastState"]["terminated"]["containerID"] = json!("<id>");
+    insta::assert_snapshot!(serde_json::to_string_pretty(&status).unwrap());
 }
