@@ -122,6 +122,10 @@ pub struct Kubelet<R: ContainerRuntime> {
     wakes: BTreeSet<(Timestamp, PodKey)>,
     wake_of: BTreeMap<PodKey, Timestamp>,
     dirty: BTreeSet<PodKey>,
+    /// Pods to sync whose status cannot have changed (only probes to send or a probe answer that
+    /// changed no result): synced without recomputing their status, which keeps a probe's cost
+    /// small.
+    quiet: BTreeSet<PodKey>,
     written: BTreeMap<PodKey, Value>,
     pod_ips: BTreeSet<Ipv4Addr>,
     usage: BTreeMap<PodKey, PodUsage>,
@@ -158,6 +162,7 @@ impl<R: ContainerRuntime> Kubelet<R> {
             wakes: BTreeSet::new(),
             wake_of: BTreeMap::new(),
             dirty: BTreeSet::new(),
+            quiet: BTreeSet::new(),
             written: BTreeMap::new(),
             pod_ips: BTreeSet::new(),
             usage: BTreeMap::new(),
@@ -495,6 +500,7 @@ impl<R: ContainerRuntime> Kubelet<R> {
         }
         self.runtime.submit(RuntimeCommand::RemovePodSandbox { pod: pod_ref }, now);
         self.records.remove(key);
+        self.quiet.remove(key);
         self.written.remove(key);
         self.usage.remove(key);
         self.set_wake(key, None);
@@ -594,6 +600,15 @@ impl<R: ContainerRuntime> Kubelet<R> {
         self.set_wake(key, wake);
     }
 
+    /// A sync that can only send probes: the status is not recomputed.
+    fn sync_pod_quietly(&mut self, key: &PodKey, now: Timestamp, outgoing: &mut Vec<Outgoing>) {
+        let Some(record) = self.records.get_mut(key) else { return };
+        let effects = record.sync(now, &self.images);
+        let wake = record.next_wake();
+        self.apply_effects(key, effects, now, outgoing);
+        self.set_wake(key, wake);
+    }
+
     fn write_status(&mut self, key: &PodKey, uid: &str, status: Value, outgoing: &mut Vec<Outgoing>) {
         if self.written.get(key) == Some(&status) {
             return;
@@ -682,8 +697,16 @@ impl<R: ContainerRuntime> Kubelet<R> {
             RuntimeReport::ProbeResult { request, container, outcome }
             | RuntimeReport::HookResult { request, container, outcome } => {
                 let Some(record) = self.record_for(&container.pod_ref()) else { return };
-                record.handler_answered(container, *request, outcome, now, &mut effects);
-                record.key()
+                let changed = record.handler_answered(container, *request, outcome, now, &mut effects);
+                let key = record.key();
+                if !changed {
+                    self.apply_effects(&key, effects, now, outgoing);
+                    if !self.dirty.contains(&key) {
+                        self.quiet.insert(key);
+                    }
+                    return;
+                }
+                key
             }
             RuntimeReport::Stats { pod, at, containers } => {
                 let key = (pod.namespace.clone(), pod.pod.clone());
@@ -734,12 +757,23 @@ impl<R: ContainerRuntime> Kubelet<R> {
                     break;
                 }
                 self.set_wake(&key, None);
-                self.dirty.insert(key);
+                let quiet = self.records.get(&key).is_some_and(|record| record.only_probes_due(now));
+                if quiet && !self.dirty.contains(&key) {
+                    self.quiet.insert(key);
+                } else {
+                    self.dirty.insert(key);
+                }
             }
-            if self.dirty.is_empty() && self.runtime.next_wake().is_none_or(|at| at > now) {
+            if self.dirty.is_empty() && self.quiet.is_empty() && self.runtime.next_wake().is_none_or(|at| at > now) {
                 return;
             }
-            for key in std::mem::take(&mut self.dirty) {
+            let dirty = std::mem::take(&mut self.dirty);
+            for key in std::mem::take(&mut self.quiet) {
+                if !dirty.contains(&key) {
+                    self.sync_pod_quietly(&key, now, outgoing);
+                }
+            }
+            for key in dirty {
                 self.sync_pod(&key, now, outgoing);
             }
         }

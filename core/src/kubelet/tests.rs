@@ -617,3 +617,64 @@ fn a_crash_looping_pod_status_reads_as_kubernetes_writes_it() {
     status["containerStatuses"][0]["lastState"]["terminated"]["containerID"] = json!("<id>");
     insta::assert_snapshot!(serde_json::to_string_pretty(&status).unwrap());
 }
+
+#[test]
+fn a_startup_probe_holds_back_liveness_and_readiness_until_it_succeeds() {
+    let slow = ContainerBehavior { probes: ProbeAnswer::SucceedAfter(Duration::from_secs(20)), ..Default::default() };
+    let mut cluster = TestCluster::new(0);
+    let mut kubelet = kubelet(behavior("slow", slow));
+    let container = json!({"name": "app", "image": "slow:1",
+        "startupProbe": {"exec": {"command": ["ok"]}, "periodSeconds": 5, "failureThreshold": 10},
+        "livenessProbe": {"exec": {"command": ["ok"]}, "periodSeconds": 5, "failureThreshold": 1},
+        "readinessProbe": {"exec": {"command": ["ok"]}, "periodSeconds": 5}});
+    create(&mut cluster, pod("web", "slow:1", json!({"containers": [container]})));
+    let mut started_early = false;
+    assert!(run(&mut cluster, &mut kubelet, 60, |cluster| {
+        let pod = get_pod(cluster, "web");
+        if seconds_between(crate::client::testing::start(), cluster.now) < 20 {
+            started_early |= container_status(&pod)["started"] == true || condition(&pod, "Ready") == "True";
+        }
+        condition(&pod, "Ready") == "True"
+    }));
+    assert!(!started_early);
+    assert_eq!(seconds_between(crate::client::testing::start(), cluster.now), 20);
+    assert_eq!(container_status(&get_pod(&mut cluster, "web"))["restartCount"], 0, "liveness never ran before startup");
+}
+
+#[test]
+fn a_sidecar_init_container_keeps_running_beside_the_containers() {
+    let mut cluster = TestCluster::new(0);
+    let mut kubelet = kubelet(SimulatedBehavior::default());
+    let init = json!([{"name": "proxy", "image": "envoy:1", "restartPolicy": "Always"}]);
+    create(&mut cluster, pod("web", "nginx:1", json!({"initContainers": init})));
+    assert!(run(&mut cluster, &mut kubelet, 10, |cluster| condition(&get_pod(cluster, "web"), "Ready") == "True"));
+    let pod = get_pod(&mut cluster, "web");
+    assert!(pod["status"]["initContainerStatuses"][0]["state"]["running"].is_object(), "{pod}");
+    assert_eq!(condition(&pod, "Initialized"), "True");
+    assert_eq!(kubelet.runtime().inner.running().len(), 2);
+}
+
+#[test]
+fn a_liveness_kill_runs_the_pre_stop_hook_first() {
+    let flaky = ContainerBehavior { probes: ProbeAnswer::FailAfter(Duration::from_secs(5)), ..Default::default() };
+    let mut cluster = TestCluster::new(0);
+    let mut kubelet = kubelet(behavior("flaky", flaky));
+    let container = json!({"name": "app", "image": "flaky:1",
+        "lifecycle": {"preStop": {"httpGet": {"path": "/drain", "port": 8080}}},
+        "livenessProbe": {"tcpSocket": {"port": 8080}, "periodSeconds": 5, "failureThreshold": 1}});
+    create(&mut cluster, pod("web", "flaky:1", json!({"containers": [container]})));
+    assert!(
+        run(&mut cluster, &mut kubelet, 30, |cluster| container_status(&get_pod(cluster, "web"))["restartCount"] == 1)
+    );
+    let kinds: Vec<&str> = kubelet
+        .runtime()
+        .commands
+        .iter()
+        .filter_map(|(_, command)| match command {
+            RuntimeCommand::RunHook { .. } => Some("preStop"),
+            RuntimeCommand::StopContainer { .. } => Some("SIGTERM"),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(kinds, vec!["preStop", "SIGTERM"]);
+}
