@@ -89,11 +89,13 @@ enum Registration {
     Done,
 }
 
-/// A pod the kubelet refused.
+/// A pod the kubelet does not run: refused at admission (`rejection`), or already finished
+/// when this kubelet first saw it. It only needs its final delete when deleted gracefully.
 #[derive(Clone, Debug)]
 struct Refused {
     uid: String,
-    rejection: Rejection,
+    rejection: Option<Rejection>,
+    delete_sent: bool,
 }
 
 /// One node's agent: a [`Component`] that also owns its container runtime.
@@ -120,9 +122,15 @@ pub struct Kubelet<R: ContainerRuntime> {
     wakes: BTreeSet<(Timestamp, PodKey)>,
     wake_of: BTreeMap<PodKey, Timestamp>,
     dirty: BTreeSet<PodKey>,
+    /// Pods to sync whose status cannot have changed (only probes to send or a probe answer that
+    /// changed no result): synced without recomputing their status, which keeps a probe's cost
+    /// small.
+    quiet: BTreeSet<PodKey>,
     written: BTreeMap<PodKey, Value>,
     pod_ips: BTreeSet<Ipv4Addr>,
     usage: BTreeMap<PodKey, PodUsage>,
+    answers: Vec<RuntimeReport>,
+    next_stream_request: u64,
     status_writes: u64,
     lease_renewals: u64,
     node_status_writes: u64,
@@ -154,9 +162,12 @@ impl<R: ContainerRuntime> Kubelet<R> {
             wakes: BTreeSet::new(),
             wake_of: BTreeMap::new(),
             dirty: BTreeSet::new(),
+            quiet: BTreeSet::new(),
             written: BTreeMap::new(),
             pod_ips: BTreeSet::new(),
             usage: BTreeMap::new(),
+            answers: Vec::new(),
+            next_stream_request: 1,
             status_writes: 0,
             lease_renewals: 0,
             node_status_writes: 0,
@@ -226,6 +237,60 @@ impl<R: ContainerRuntime> Kubelet<R> {
     /// How many pods the kubelet runs (admitted, not yet gone).
     pub fn pod_count(&self) -> usize {
         self.records.len()
+    }
+
+    /// The current run of a container of a pod this kubelet runs.
+    fn current_container(&self, namespace: &str, pod: &str, container: &str) -> Option<super::runtime::ContainerRef> {
+        let record = self.records.get(&(namespace.to_string(), pod.to_string()))?;
+        let found = record.all().find(|candidate| candidate.name() == container)?;
+        Some(super::runtime::ContainerRef {
+            namespace: namespace.to_string(),
+            pod: pod.to_string(),
+            pod_uid: record.uid.clone(),
+            container: container.to_string(),
+            attempt: found.attempt,
+        })
+    }
+
+    /// Asks the runtime for a container's logs (`kubectl logs`); the answer comes back through
+    /// [`Self::take_answers`] as a `LogsResult` with the returned number. `None` when the kubelet
+    /// runs no such container.
+    pub fn request_logs(
+        &mut self,
+        namespace: &str,
+        pod: &str,
+        container: &str,
+        tail_lines: Option<u64>,
+        now: Timestamp,
+    ) -> Option<u64> {
+        let container = self.current_container(namespace, pod, container)?;
+        let request = self.next_stream_request;
+        self.next_stream_request += 1;
+        self.runtime.submit(RuntimeCommand::Logs { request, container, tail_lines }, now);
+        Some(request)
+    }
+
+    /// Runs a command in a container (`kubectl exec`); the answer comes back through
+    /// [`Self::take_answers`] as an `ExecResult` with the returned number.
+    pub fn exec(
+        &mut self,
+        namespace: &str,
+        pod: &str,
+        container: &str,
+        command: Vec<String>,
+        timeout: Duration,
+        now: Timestamp,
+    ) -> Option<u64> {
+        let container = self.current_container(namespace, pod, container)?;
+        let request = self.next_stream_request;
+        self.next_stream_request += 1;
+        self.runtime.submit(RuntimeCommand::Exec { request, container, command, timeout }, now);
+        Some(request)
+    }
+
+    /// The logs and exec answers that arrived since the last call.
+    pub fn take_answers(&mut self) -> Vec<RuntimeReport> {
+        std::mem::take(&mut self.answers)
     }
 
     fn push(&mut self, request: ApiRequest, pending: Pending, outgoing: &mut Vec<Outgoing>) {
@@ -346,11 +411,14 @@ impl<R: ContainerRuntime> Kubelet<R> {
             self.pod_gone(&key, &previous, now);
         }
         if self.refused.get(&key).is_some_and(|refused| refused.uid == uid) {
+            self.dirty.insert(key);
             return;
         }
         self.refused.remove(&key);
         // A pod that already finished is not run again (a restarted kubelet sees it).
         if matches!(api_phase(&pod), "Succeeded" | "Failed") {
+            self.refused.insert(key.clone(), Refused { uid, rejection: None, delete_sent: false });
+            self.dirty.insert(key);
             return;
         }
         self.awaiting_node.insert(key.clone());
@@ -384,7 +452,9 @@ impl<R: ContainerRuntime> Kubelet<R> {
                     self.records.insert(key.clone(), record);
                 }
                 Err(rejection) => {
-                    self.refused.insert(key.clone(), Refused { uid: uid_of(&pod).to_string(), rejection });
+                    let refused =
+                        Refused { uid: uid_of(&pod).to_string(), rejection: Some(rejection), delete_sent: false };
+                    self.refused.insert(key.clone(), refused);
                 }
             }
             self.dirty.insert(key);
@@ -430,6 +500,7 @@ impl<R: ContainerRuntime> Kubelet<R> {
         }
         self.runtime.submit(RuntimeCommand::RemovePodSandbox { pod: pod_ref }, now);
         self.records.remove(key);
+        self.quiet.remove(key);
         self.written.remove(key);
         self.usage.remove(key);
         self.set_wake(key, None);
@@ -485,22 +556,35 @@ impl<R: ContainerRuntime> Kubelet<R> {
             self.runtime.submit(command, now);
         }
         if effects.delete
-            && let Some(record) = self.records.get(key)
+            && let Some(uid) = self.records.get(key).map(|record| record.uid.clone())
         {
-            let options = json!({"apiVersion": "v1", "kind": "DeleteOptions", "gracePeriodSeconds": 0,
-                "preconditions": {"uid": record.uid}});
-            let path = object_path(pods_resource(), &key.0, &key.1);
-            let pending = Pending::FinalDelete { key: key.clone(), uid: record.uid.clone() };
-            let request = ApiRequest::new(Method::Delete, &path).with_json(&options);
-            self.push(request, pending, outgoing);
+            self.send_final_delete(key, &uid, outgoing);
         }
     }
 
+    /// The DELETE with grace 0 and a uid precondition that removes a pod once nothing of it runs.
+    fn send_final_delete(&mut self, key: &PodKey, uid: &str, outgoing: &mut Vec<Outgoing>) {
+        let options = json!({"apiVersion": "v1", "kind": "DeleteOptions", "gracePeriodSeconds": 0,
+            "preconditions": {"uid": uid}});
+        let path = object_path(pods_resource(), &key.0, &key.1);
+        let pending = Pending::FinalDelete { key: key.clone(), uid: uid.to_string() };
+        let request = ApiRequest::new(Method::Delete, &path).with_json(&options);
+        self.push(request, pending, outgoing);
+    }
+
     fn sync_pod(&mut self, key: &PodKey, now: Timestamp, outgoing: &mut Vec<Outgoing>) {
-        if let Some(refused) = self.refused.get(key) {
-            let status = rejected_status(&refused.rejection.reason, &refused.rejection.message);
-            let uid = refused.uid.clone();
-            self.write_status(key, &uid, status, outgoing);
+        if let Some(refused) = self.refused.get(key).cloned() {
+            if let Some(rejection) = &refused.rejection {
+                let status = rejected_status(&rejection.reason, &rejection.message);
+                self.write_status(key, &refused.uid, status, outgoing);
+            }
+            let deleting = self.pods.get(&key.0, &key.1).is_some_and(|pod| pod.metadata.deletion_timestamp.is_some());
+            if deleting && !refused.delete_sent {
+                if let Some(entry) = self.refused.get_mut(key) {
+                    entry.delete_sent = true;
+                }
+                self.send_final_delete(key, &refused.uid, outgoing);
+            }
             return;
         }
         self.ensure_ip(key);
@@ -512,6 +596,15 @@ impl<R: ContainerRuntime> Kubelet<R> {
         let wake = record.next_wake();
         // The status goes out before the final delete, as the status manager does.
         self.write_status(key, &uid, status, outgoing);
+        self.apply_effects(key, effects, now, outgoing);
+        self.set_wake(key, wake);
+    }
+
+    /// A sync that can only send probes: the status is not recomputed.
+    fn sync_pod_quietly(&mut self, key: &PodKey, now: Timestamp, outgoing: &mut Vec<Outgoing>) {
+        let Some(record) = self.records.get_mut(key) else { return };
+        let effects = record.sync(now, &self.images);
+        let wake = record.next_wake();
         self.apply_effects(key, effects, now, outgoing);
         self.set_wake(key, wake);
     }
@@ -553,6 +646,9 @@ impl<R: ContainerRuntime> Kubelet<R> {
                 if !is_success(status) && status != 404 && status != 409 {
                     if let Some(record) = self.records.get_mut(&key).filter(|record| record.uid == uid) {
                         record.final_delete = FinalDelete::NotYet;
+                    }
+                    if let Some(refused) = self.refused.get_mut(&key).filter(|refused| refused.uid == uid) {
+                        refused.delete_sent = false;
                     }
                     self.set_wake(&key, Some(after(now, STATUS_RETRY)));
                 }
@@ -601,8 +697,16 @@ impl<R: ContainerRuntime> Kubelet<R> {
             RuntimeReport::ProbeResult { request, container, outcome }
             | RuntimeReport::HookResult { request, container, outcome } => {
                 let Some(record) = self.record_for(&container.pod_ref()) else { return };
-                record.handler_answered(container, *request, outcome, now, &mut effects);
-                record.key()
+                let changed = record.handler_answered(container, *request, outcome, now, &mut effects);
+                let key = record.key();
+                if !changed {
+                    self.apply_effects(&key, effects, now, outgoing);
+                    if !self.dirty.contains(&key) {
+                        self.quiet.insert(key);
+                    }
+                    return;
+                }
+                key
             }
             RuntimeReport::Stats { pod, at, containers } => {
                 let key = (pod.namespace.clone(), pod.pod.clone());
@@ -617,8 +721,10 @@ impl<R: ContainerRuntime> Kubelet<R> {
                 }
                 return;
             }
-            // Nothing in the kubelet asks for these yet; a shell that does reads its runtime.
-            RuntimeReport::ExecResult { .. } | RuntimeReport::LogsResult { .. } => return,
+            RuntimeReport::ExecResult { .. } | RuntimeReport::LogsResult { .. } => {
+                self.answers.push(report);
+                return;
+            }
         };
         self.apply_effects(&key, effects, now, outgoing);
         self.dirty.insert(key);
@@ -651,12 +757,23 @@ impl<R: ContainerRuntime> Kubelet<R> {
                     break;
                 }
                 self.set_wake(&key, None);
-                self.dirty.insert(key);
+                let quiet = self.records.get(&key).is_some_and(|record| record.only_probes_due(now));
+                if quiet && !self.dirty.contains(&key) {
+                    self.quiet.insert(key);
+                } else {
+                    self.dirty.insert(key);
+                }
             }
-            if self.dirty.is_empty() && self.runtime.next_wake().is_none_or(|at| at > now) {
+            if self.dirty.is_empty() && self.quiet.is_empty() && self.runtime.next_wake().is_none_or(|at| at > now) {
                 return;
             }
-            for key in std::mem::take(&mut self.dirty) {
+            let dirty = std::mem::take(&mut self.dirty);
+            for key in std::mem::take(&mut self.quiet) {
+                if !dirty.contains(&key) {
+                    self.sync_pod_quietly(&key, now, outgoing);
+                }
+            }
+            for key in dirty {
                 self.sync_pod(&key, now, outgoing);
             }
         }

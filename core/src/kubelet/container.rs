@@ -216,8 +216,14 @@ impl ContainerRecord {
             "state": state,
             "lastState": last_state,
         });
-        if matches!(self.stage, Stage::Running { .. } | Stage::Terminated(_)) {
-            status["containerID"] = json!(container_id(pod_uid, &self.spec.name, self.attempt));
+        // A waiting container that ran before shows the id of its last run, as Kubernetes does.
+        let shown_attempt = match (&self.stage, &self.last_terminated) {
+            (Stage::Running { .. } | Stage::Terminated(_), _) => Some(self.attempt),
+            (_, Some(last)) => Some(last.attempt),
+            _ => None,
+        };
+        if let Some(attempt) = shown_attempt {
+            status["containerID"] = json!(container_id(pod_uid, &self.spec.name, attempt));
             status["imageID"] = json!(format!("{}@simulated", self.image()));
         }
         status

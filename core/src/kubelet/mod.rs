@@ -14,6 +14,7 @@ pub mod backoff;
 pub mod component;
 pub mod config;
 pub mod container;
+pub mod metrics;
 pub mod node;
 pub mod pod;
 pub mod pod_status;
@@ -26,6 +27,7 @@ mod tests;
 
 pub use component::Kubelet;
 pub use config::KubeletConfig;
+pub use metrics::KubeletMetrics;
 pub use runtime::{
     ContainerRef, ContainerRuntime, ContainerUsage, HandlerAction, HandlerOutcome, PodRef, RuntimeCommand,
     RuntimeReport,

@@ -27,6 +27,11 @@ pub const DEFAULT_TERMINATION_GRACE_PERIOD: Duration = Duration::from_secs(30);
 /// How soon a pod is synced again after an error (Kubernetes' pod worker waits 10 s, jittered).
 pub const ERROR_RESYNC_DELAY: Duration = Duration::from_secs(1);
 
+/// `status.reason` of a pod that outlived `activeDeadlineSeconds`.
+pub const REASON_DEADLINE_EXCEEDED: &str = "DeadlineExceeded";
+/// Its `status.message`, as Kubernetes words it.
+pub const MESSAGE_DEADLINE_EXCEEDED: &str = "Pod was active on the node longer than the specified deadline";
+
 /// `namespace`, `name`.
 pub type PodKey = (String, String);
 
@@ -75,6 +80,8 @@ pub struct PodRecord {
     pub conditions: std::collections::BTreeMap<&'static str, (bool, Timestamp)>,
     /// `status.qosClass`.
     pub qos_class: &'static str,
+    /// `status.reason` and `status.message` when the kubelet ended the pod (DeadlineExceeded).
+    pub reason: Option<(&'static str, String)>,
     /// The next request number for probes and hooks.
     next_request: u64,
 }
@@ -150,6 +157,7 @@ impl PodRecord {
             final_delete: FinalDelete::NotYet,
             conditions: std::collections::BTreeMap::new(),
             qos_class: "BestEffort",
+            reason: None,
             next_request: 1,
         }
     }
@@ -246,7 +254,16 @@ impl PodRecord {
             }
         }
         wakes.extend(self.deletion_deadline.filter(|_| self.any_running()));
+        if !self.is_terminating() {
+            wakes.extend(self.active_deadline());
+        }
         wakes.into_iter().min()
+    }
+
+    /// When the pod has been active longer than `spec.activeDeadlineSeconds`.
+    pub fn active_deadline(&self) -> Option<Timestamp> {
+        let seconds = self.pod.spec.as_ref().and_then(|spec| spec.active_deadline_seconds)?;
+        Some(after(self.start_time, Duration::from_secs(u64::try_from(seconds).unwrap_or(0))))
     }
 
     /// Brings the pod one step closer to what its spec, deletion and reports ask, at `now`;
@@ -257,6 +274,10 @@ impl PodRecord {
         self.enforce_stop_deadlines(now, &mut effects);
         if self.pod.metadata.deletion_timestamp.is_some() && self.deletion_deadline.is_none() {
             self.deletion_deadline = Some(after(now, self.grace_period()));
+        }
+        if !self.is_terminating() && self.active_deadline().is_some_and(|deadline| deadline <= now) {
+            self.terminal = Some("Failed");
+            self.reason = Some((REASON_DEADLINE_EXCEEDED, MESSAGE_DEADLINE_EXCEEDED.to_string()));
         }
         if !self.is_terminating() {
             self.start_containers(now, images, &mut effects);
@@ -519,7 +540,7 @@ impl PodRecord {
             container.not_before = Some(container.restart_backoff.until(at));
             container.stage = Stage::Waiting { reason: REASON_CRASH_LOOP_BACK_OFF, message: Some(message) };
         } else {
-            container.stage = Stage::Waiting { reason: REASON_CRASH_LOOP_BACK_OFF, message: None };
+            container.stage = Stage::Waiting { reason: REASON_CONTAINER_CREATING, message: None };
         }
         container.last_terminated = Some(terminated);
     }
@@ -532,16 +553,21 @@ impl PodRecord {
         outcome: &HandlerOutcome,
         now: Timestamp,
         effects: &mut SyncEffects,
-    ) {
+    ) -> bool {
         let grace = self.grace_period();
-        let Some(container) = self.container_mut(&reference.container, reference.attempt) else { return };
+        let pod_ip = self.pod_ip.map(|ip| ip.to_string()).unwrap_or_default();
+        let hook_request = self.next_request;
+        let Some(container) = self.container_mut(&reference.container, reference.attempt) else { return false };
+        let hook = Some((hook_request, pod_ip.as_str()));
+        let mut used_request = false;
         if container.post_start == Some(request) {
             container.post_start = None;
             if !outcome.is_success() {
                 let message = format!("PostStartHook failed: {outcome:?}");
-                stop(container, reference, grace, Some(message), now, effects);
+                used_request = stop(container, reference, grace, Some(message), hook, now, effects);
             }
-            return;
+            self.next_request += u64::from(used_request);
+            return true;
         }
         if let Some(stopping) = container.stopping.as_mut()
             && stopping.pre_stop == Some(request)
@@ -552,11 +578,20 @@ impl PodRecord {
                 let remaining = stopping.deadline.duration_since(now).unsigned_abs();
                 effects.commands.push(RuntimeCommand::StopContainer { container: reference.clone(), grace: remaining });
             }
-            return;
+            return true;
         }
-        let Some(probe) = container.probes.iter_mut().find(|probe| probe.in_flight == Some(request)) else { return };
+        let Some(probe) = container.probes.iter_mut().find(|probe| probe.in_flight == Some(request)) else {
+            return false;
+        };
         let kind = probe.kind;
-        match (kind, probe.observe(outcome.is_success())) {
+        // A probe-level terminationGracePeriodSeconds overrides the pod's.
+        let grace = probe
+            .settings
+            .probe
+            .termination_grace_period_seconds
+            .map_or(grace, |seconds| Duration::from_secs(u64::try_from(seconds).unwrap_or(0)));
+        let transition = probe.observe(outcome.is_success());
+        match (kind, transition) {
             (ProbeKind::Startup, ProbeTransition::Succeeded) => {
                 probe.disarm();
                 container.started = true;
@@ -571,10 +606,28 @@ impl PodRecord {
             (ProbeKind::Startup | ProbeKind::Liveness, ProbeTransition::Failed) => {
                 let message =
                     format!("Container {} failed {} probe, will be restarted", reference.container, kind.as_str());
-                stop(container, reference, grace, Some(message), now, effects);
+                used_request = stop(container, reference, grace, Some(message), hook, now, effects);
             }
             _ => {}
         }
+        self.next_request += u64::from(used_request);
+        transition != ProbeTransition::Unchanged
+    }
+
+    /// Whether only probe runs are due at `now` (no back-off, deadline or pull display): a sync
+    /// then sends probes and cannot change the status.
+    pub fn only_probes_due(&self, now: Timestamp) -> bool {
+        let due = |at: Option<Timestamp>| at.is_some_and(|at| at <= now);
+        let containers_quiet = self.all().all(|container| {
+            !due(container.not_before)
+                && !due(container.back_off_shown_at)
+                && !due(container
+                    .stopping
+                    .as_ref()
+                    .filter(|stopping| !stopping.killed)
+                    .map(|stopping| stopping.deadline))
+        });
+        containers_quiet && !due(self.deletion_deadline) && !due(self.active_deadline())
     }
 
     /// Sends every probe that is due.
@@ -756,22 +809,46 @@ impl PodRecord {
 }
 
 /// Starts stopping a container outside pod termination (failed liveness, startup or postStart):
-/// SIGTERM now, SIGKILL after the pod's grace period.
+/// its preStop hook first when it has one (as `killContainer` runs it), then SIGTERM, and SIGKILL
+/// after the grace period. `request` numbers the hook.
 fn stop(
     container: &mut ContainerRecord,
     reference: &ContainerRef,
     grace: Duration,
     message: Option<String>,
+    hook: Option<(u64, &str)>,
     now: Timestamp,
     effects: &mut SyncEffects,
-) {
+) -> bool {
     if container.stopping.is_some() {
-        return;
+        return false;
     }
     for probe in &mut container.probes {
         probe.disarm();
     }
     let deadline = after(now, grace);
-    container.stopping = Some(Stopping { deadline, killed: false, signalled: true, pre_stop: None, message });
-    effects.commands.push(RuntimeCommand::StopContainer { container: reference.clone(), grace });
+    let lifecycle = container.spec.lifecycle.as_ref().and_then(|lifecycle| lifecycle.pre_stop.as_ref());
+    let action = hook.and_then(|(request, pod_ip)| {
+        lifecycle.and_then(|pre_stop| hook_action(pre_stop, &container.spec, pod_ip)).map(|action| (request, action))
+    });
+    let mut stopping = Stopping { deadline, killed: false, signalled: false, pre_stop: None, message };
+    let used_request = match action {
+        Some((request, action)) => {
+            stopping.pre_stop = Some(request);
+            effects.commands.push(RuntimeCommand::RunHook {
+                request,
+                container: reference.clone(),
+                action,
+                timeout: grace,
+            });
+            true
+        }
+        None => {
+            stopping.signalled = true;
+            effects.commands.push(RuntimeCommand::StopContainer { container: reference.clone(), grace });
+            false
+        }
+    };
+    container.stopping = Some(stopping);
+    used_request
 }

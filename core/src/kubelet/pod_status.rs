@@ -105,6 +105,10 @@ pub fn pod_status(record: &mut PodRecord, host_ip: &str, now: Timestamp) -> Valu
         "qosClass": record.qos_class,
         "containerStatuses": statuses,
     });
+    if let Some((reason, message)) = &record.reason {
+        status["reason"] = json!(reason);
+        status["message"] = json!(message);
+    }
     if !init_statuses.is_empty() {
         status["initContainerStatuses"] = json!(init_statuses);
     }

@@ -24,6 +24,8 @@ pub enum ProbeAnswer {
     AlwaysSucceed,
     /// Probes succeed until the container has run this long, then fail.
     FailAfter(Duration),
+    /// Probes fail until the container has run this long, then succeed (a slow starter).
+    SucceedAfter(Duration),
     /// Every probe fails.
     AlwaysFail,
 }
@@ -309,7 +311,10 @@ impl SimulatedRuntime {
         match &container.behavior.probes {
             ProbeAnswer::AlwaysSucceed => HandlerOutcome::Success,
             ProbeAnswer::FailAfter(limit) if ran < *limit => HandlerOutcome::Success,
-            ProbeAnswer::FailAfter(_) | ProbeAnswer::AlwaysFail => HandlerOutcome::Failure("probe failed".to_string()),
+            ProbeAnswer::SucceedAfter(limit) if ran >= *limit => HandlerOutcome::Success,
+            ProbeAnswer::FailAfter(_) | ProbeAnswer::SucceedAfter(_) | ProbeAnswer::AlwaysFail => {
+                HandlerOutcome::Failure("probe failed".to_string())
+            }
         }
     }
 

@@ -110,7 +110,7 @@ fn the_node_registers_reports_ready_and_renews_its_lease_every_ten_seconds() {
     let mut cluster = TestCluster::new(0);
     let mut kubelet = kubelet(SimulatedBehavior::default());
     let start = cluster.now;
-    assert!(run(&mut cluster, &mut kubelet, 35, |_| false) || true);
+    run(&mut cluster, &mut kubelet, 35, |_| false);
     let node = cluster.get(&format!("/api/v1/nodes/{NODE}"));
     assert_eq!(node["status"]["capacity"]["cpu"], "4", "{node}");
     assert_eq!(node["status"]["allocatable"]["pods"], "110");
@@ -512,4 +512,169 @@ fn a_deployment_becomes_ready_on_two_simulated_nodes_with_the_manager_and_schedu
     }
     assert_eq!(node_a.pod_count() + node_b.pod_count(), 4);
     let _ = SignedDuration::ZERO;
+}
+
+#[test]
+fn a_pod_past_its_active_deadline_fails_with_deadline_exceeded_and_its_containers_stop() {
+    let mut cluster = TestCluster::new(0);
+    let mut kubelet = kubelet(SimulatedBehavior::default());
+    create(&mut cluster, pod("web", "nginx:1", json!({"activeDeadlineSeconds": 30})));
+    assert!(run(&mut cluster, &mut kubelet, 60, |cluster| get_pod(cluster, "web")["status"]["phase"] == "Failed"));
+    assert_eq!(seconds_between(crate::client::testing::start(), cluster.now), 30);
+    let pod = get_pod(&mut cluster, "web");
+    assert_eq!(pod["status"]["reason"], "DeadlineExceeded");
+    assert_eq!(pod["status"]["message"], "Pod was active on the node longer than the specified deadline");
+    assert!(kubelet.runtime().inner.running().is_empty());
+}
+
+#[test]
+fn a_refused_pod_deleted_gracefully_gets_its_final_delete() {
+    let mut cluster = TestCluster::new(0);
+    let mut kubelet = kubelet(SimulatedBehavior::default());
+    let huge =
+        json!({"containers": [{"name": "app", "image": "nginx:1", "resources": {"requests": {"memory": "64Gi"}}}]});
+    create(&mut cluster, pod("huge", "nginx:1", huge));
+    assert!(run(&mut cluster, &mut kubelet, 5, |cluster| get_pod(cluster, "huge")["status"]["reason"] == "OutOfmemory"));
+    let options = json!({"apiVersion": "v1", "kind": "DeleteOptions", "gracePeriodSeconds": 30});
+    let (status, body) = cluster.send(Method::Delete, "/api/v1/namespaces/default/pods/huge", Some(options));
+    assert!(status == 200 || status == 202, "{body}");
+    assert!(run(&mut cluster, &mut kubelet, 5, |cluster| get_pod(cluster, "huge").is_null()));
+}
+
+#[test]
+fn logs_and_exec_go_through_the_runtime_and_usage_feeds_a_metrics_source() {
+    use crate::controllers::hpa::MetricsSource;
+    use crate::selector::LabelSelector;
+
+    let chatty = ContainerBehavior { logs: "one\ntwo\nthree".into(), ..Default::default() };
+    let mut cluster = TestCluster::new(0);
+    let mut kubelet = kubelet(behavior("chatty", chatty));
+    let mut created = pod("web", "chatty:1", json!({}));
+    created["metadata"]["labels"] = json!({"app": "web"});
+    create(&mut cluster, created);
+    assert!(run(&mut cluster, &mut kubelet, 5, |cluster| condition(&get_pod(cluster, "web"), "Ready") == "True"));
+    kubelet.runtime_mut().inner.set_usage("default", "web", "app", 250, 1 << 20);
+    let logs = kubelet.request_logs("default", "web", "app", Some(2), cluster.now).unwrap();
+    let exec = kubelet.exec("default", "web", "app", vec!["ls".into()], Duration::from_secs(5), cluster.now).unwrap();
+    assert_eq!(kubelet.request_logs("default", "nope", "app", None, cluster.now), None);
+    run(&mut cluster, &mut kubelet, 20, |_| false);
+    let answers = kubelet.take_answers();
+    assert!(answers.contains(&RuntimeReport::LogsResult { request: logs, text: "two\nthree".into() }), "{answers:?}");
+    assert!(
+        answers.iter().any(
+            |answer| matches!(answer, RuntimeReport::ExecResult { request, exit_code: 0, .. } if *request == exec)
+        )
+    );
+    let source = super::KubeletMetrics { kubelets: vec![&kubelet] };
+    let metrics = source.pod_metrics("default", &LabelSelector::parse("app=web").unwrap()).unwrap();
+    assert_eq!(metrics["web"].cpu_millicores, Some(250));
+    assert_eq!(metrics["web"].memory_bytes, Some(1 << 20));
+    assert!(source.pod_metrics("default", &LabelSelector::parse("app=db").unwrap()).unwrap().is_empty());
+}
+
+/// The same pods on the same kubelet twice: byte-identical pod objects (the simulator's trace
+/// hash depends on it).
+#[test]
+fn the_same_run_twice_gives_identical_pods() {
+    let once = || {
+        let crasher =
+            ContainerBehavior { exit_after: Some(Duration::from_secs(3)), exit_code: 1, ..Default::default() };
+        let mut cluster = TestCluster::new(0);
+        let mut kubelet = kubelet(behavior("crasher", crasher));
+        create(&mut cluster, pod("a", "crasher:1", json!({})));
+        create(
+            &mut cluster,
+            pod(
+                "b",
+                "nginx",
+                json!({"containers": [{"name": "app", "image": "nginx",
+            "readinessProbe": {"exec": {"command": ["ok"]}, "periodSeconds": 3}}]}),
+            ),
+        );
+        run(&mut cluster, &mut kubelet, 120, |_| false);
+        (cluster.get("/api/v1/namespaces/default/pods").to_string(), kubelet.status_writes())
+    };
+    assert_eq!(once(), once());
+}
+
+#[test]
+fn a_crash_looping_pod_status_reads_as_kubernetes_writes_it() {
+    let crasher = ContainerBehavior { exit_after: Some(Duration::from_secs(2)), exit_code: 1, ..Default::default() };
+    let mut cluster = TestCluster::new(0);
+    let mut kubelet = kubelet(behavior("crasher", crasher));
+    create(
+        &mut cluster,
+        pod(
+            "web",
+            "crasher:1",
+            json!({"containers": [{"name": "app", "image": "crasher:1",
+        "resources": {"requests": {"cpu": "100m"}, "limits": {"cpu": "100m"}}}]}),
+        ),
+    );
+    run(&mut cluster, &mut kubelet, 10, |_| false);
+    let mut status = get_pod(&mut cluster, "web")["status"].clone();
+    status["containerStatuses"][0]["containerID"] = json!("<id>");
+    status["containerStatuses"][0]["lastState"]["terminated"]["containerID"] = json!("<id>");
+    insta::assert_snapshot!(serde_json::to_string_pretty(&status).unwrap());
+}
+
+#[test]
+fn a_startup_probe_holds_back_liveness_and_readiness_until_it_succeeds() {
+    let slow = ContainerBehavior { probes: ProbeAnswer::SucceedAfter(Duration::from_secs(20)), ..Default::default() };
+    let mut cluster = TestCluster::new(0);
+    let mut kubelet = kubelet(behavior("slow", slow));
+    let container = json!({"name": "app", "image": "slow:1",
+        "startupProbe": {"exec": {"command": ["ok"]}, "periodSeconds": 5, "failureThreshold": 10},
+        "livenessProbe": {"exec": {"command": ["ok"]}, "periodSeconds": 5, "failureThreshold": 1},
+        "readinessProbe": {"exec": {"command": ["ok"]}, "periodSeconds": 5}});
+    create(&mut cluster, pod("web", "slow:1", json!({"containers": [container]})));
+    let mut started_early = false;
+    assert!(run(&mut cluster, &mut kubelet, 60, |cluster| {
+        let pod = get_pod(cluster, "web");
+        if seconds_between(crate::client::testing::start(), cluster.now) < 20 {
+            started_early |= container_status(&pod)["started"] == true || condition(&pod, "Ready") == "True";
+        }
+        condition(&pod, "Ready") == "True"
+    }));
+    assert!(!started_early);
+    assert_eq!(seconds_between(crate::client::testing::start(), cluster.now), 20);
+    assert_eq!(container_status(&get_pod(&mut cluster, "web"))["restartCount"], 0, "liveness never ran before startup");
+}
+
+#[test]
+fn a_sidecar_init_container_keeps_running_beside_the_containers() {
+    let mut cluster = TestCluster::new(0);
+    let mut kubelet = kubelet(SimulatedBehavior::default());
+    let init = json!([{"name": "proxy", "image": "envoy:1", "restartPolicy": "Always"}]);
+    create(&mut cluster, pod("web", "nginx:1", json!({"initContainers": init})));
+    assert!(run(&mut cluster, &mut kubelet, 10, |cluster| condition(&get_pod(cluster, "web"), "Ready") == "True"));
+    let pod = get_pod(&mut cluster, "web");
+    assert!(pod["status"]["initContainerStatuses"][0]["state"]["running"].is_object(), "{pod}");
+    assert_eq!(condition(&pod, "Initialized"), "True");
+    assert_eq!(kubelet.runtime().inner.running().len(), 2);
+}
+
+#[test]
+fn a_liveness_kill_runs_the_pre_stop_hook_first() {
+    let flaky = ContainerBehavior { probes: ProbeAnswer::FailAfter(Duration::from_secs(5)), ..Default::default() };
+    let mut cluster = TestCluster::new(0);
+    let mut kubelet = kubelet(behavior("flaky", flaky));
+    let container = json!({"name": "app", "image": "flaky:1",
+        "lifecycle": {"preStop": {"httpGet": {"path": "/drain", "port": 8080}}},
+        "livenessProbe": {"tcpSocket": {"port": 8080}, "periodSeconds": 5, "failureThreshold": 1}});
+    create(&mut cluster, pod("web", "flaky:1", json!({"containers": [container]})));
+    assert!(
+        run(&mut cluster, &mut kubelet, 30, |cluster| container_status(&get_pod(cluster, "web"))["restartCount"] == 1)
+    );
+    let kinds: Vec<&str> = kubelet
+        .runtime()
+        .commands
+        .iter()
+        .filter_map(|(_, command)| match command {
+            RuntimeCommand::RunHook { .. } => Some("preStop"),
+            RuntimeCommand::StopContainer { .. } => Some("SIGTERM"),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(kinds, vec!["preStop", "SIGTERM"]);
 }
