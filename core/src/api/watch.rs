@@ -87,7 +87,7 @@ impl WatchStream {
     /// write costs the same with ten watchers or ten thousand). The cursor moves past the change
     /// whether or not it matches. Use it only on a stream whose initial events [`Self::poll`] has
     /// drained, with changes in revision order; an older change is ignored.
-    pub fn deliver(&mut self, change: &Arc<Change>) -> Option<Value> {
+    pub fn deliver(&mut self, change: &Arc<Change>, now: Timestamp) -> Option<Value> {
         if self.finished || change.revision <= self.cursor.revision() {
             return None;
         }
@@ -95,7 +95,7 @@ impl WatchStream {
         if !self.cursor.watches(change) {
             return None;
         }
-        self.frame(WatchEvent::Change(Arc::clone(change)))
+        self.frame(WatchEvent::Change(Arc::clone(change)), now)
     }
 
     /// A BOOKMARK frame at the cursor's revision, if the client allows bookmarks.

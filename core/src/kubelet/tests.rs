@@ -12,7 +12,7 @@ use super::simulated::{ContainerBehavior, ProbeAnswer, SimulatedBehavior, Simula
 use super::{ContainerRuntime, Kubelet, KubeletConfig, RuntimeCommand, RuntimeReport};
 use crate::api::Method;
 use crate::client::Component;
-use crate::client::testing::TestCluster;
+use crate::testing::TestCluster;
 
 const NODE: &str = "node-a";
 const POD_CIDR: &str = "10.244.7.0/24";
@@ -477,7 +477,7 @@ fn a_kubelet_restarted_with_an_empty_runtime_restarts_the_pods_containers() {
 
 #[test]
 fn a_deployment_becomes_ready_on_two_simulated_nodes_with_the_manager_and_scheduler() {
-    use crate::client::testing::default_scheduler;
+    use crate::testing::default_scheduler;
     use crate::controllers::manager::{ControllerManager, ControllerManagerConfig};
 
     let mut cluster = TestCluster::new(0);
@@ -520,7 +520,7 @@ fn a_pod_past_its_active_deadline_fails_with_deadline_exceeded_and_its_container
     let mut kubelet = kubelet(SimulatedBehavior::default());
     create(&mut cluster, pod("web", "nginx:1", json!({"activeDeadlineSeconds": 30})));
     assert!(run(&mut cluster, &mut kubelet, 60, |cluster| get_pod(cluster, "web")["status"]["phase"] == "Failed"));
-    assert_eq!(seconds_between(crate::client::testing::start(), cluster.now), 30);
+    assert_eq!(seconds_between(crate::testing::start(), cluster.now), 30);
     let pod = get_pod(&mut cluster, "web");
     assert_eq!(pod["status"]["reason"], "DeadlineExceeded");
     assert_eq!(pod["status"]["message"], "Pod was active on the node longer than the specified deadline");
@@ -631,13 +631,13 @@ fn a_startup_probe_holds_back_liveness_and_readiness_until_it_succeeds() {
     let mut started_early = false;
     assert!(run(&mut cluster, &mut kubelet, 60, |cluster| {
         let pod = get_pod(cluster, "web");
-        if seconds_between(crate::client::testing::start(), cluster.now) < 20 {
+        if seconds_between(crate::testing::start(), cluster.now) < 20 {
             started_early |= container_status(&pod)["started"] == true || condition(&pod, "Ready") == "True";
         }
         condition(&pod, "Ready") == "True"
     }));
     assert!(!started_early);
-    assert_eq!(seconds_between(crate::client::testing::start(), cluster.now), 20);
+    assert_eq!(seconds_between(crate::testing::start(), cluster.now), 20);
     assert_eq!(container_status(&get_pod(&mut cluster, "web"))["restartCount"], 0, "liveness never ran before startup");
 }
 

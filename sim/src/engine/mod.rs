@@ -468,7 +468,8 @@ impl Simulation {
 
     /// Hands the store's new changes to the open watches and to the checkers.
     fn dispatch_changes(&mut self) {
-        let dispatch = self.hub.dispatch(self.server.store());
+        let now = self.timestamp(self.now);
+        let dispatch = self.hub.dispatch(self.server.store(), now);
         for ((host, id), epoch, frame) in dispatch.frames {
             self.send_to_host(host, epoch, Incoming::WatchFrame { id, frame });
         }

@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use coxswain_core::api::WatchStream;
 use coxswain_core::client::RequestId;
+use coxswain_core::jiff::Timestamp;
 use coxswain_core::store::{Change, Store};
 use serde_json::Value;
 
@@ -153,13 +154,13 @@ impl WatchHub {
     }
 
     /// The server-side deadline of a watch, if it has one.
-    pub fn deadline(&self, key: WatchKey) -> Option<coxswain_core::jiff::Timestamp> {
+    pub fn deadline(&self, key: WatchKey) -> Option<Timestamp> {
         self.watches.get(&key).and_then(|watch| watch.stream.deadline)
     }
 
     /// Visits every change since the last dispatch once and hands it to the watches it may
     /// concern.
-    pub fn dispatch<S: Store>(&mut self, store: &S) -> Dispatch {
+    pub fn dispatch<S: Store>(&mut self, store: &S, now: Timestamp) -> Dispatch {
         let mut dispatch = Dispatch::default();
         while self.dispatched < store.current_revision() {
             let mut changes = Vec::new();
@@ -175,14 +176,14 @@ impl WatchHub {
             };
             self.dispatched = last.max(self.dispatched + 1).min(store.current_revision());
             for change in changes {
-                self.deliver(&change, &mut dispatch);
+                self.deliver(&change, now, &mut dispatch);
                 dispatch.changes.push(change);
             }
         }
         dispatch
     }
 
-    fn deliver(&mut self, change: &Arc<Change>, dispatch: &mut Dispatch) {
+    fn deliver(&mut self, change: &Arc<Change>, now: Timestamp, dispatch: &mut Dispatch) {
         let collection = (change.key.resource.group, change.key.resource.resource);
         let mut candidates: Vec<WatchKey> =
             self.by_collection.get(&collection).into_iter().flatten().copied().collect();
@@ -198,7 +199,7 @@ impl WatchHub {
         }
         for key in candidates {
             let Some(watch) = self.watches.get_mut(&key) else { continue };
-            if let Some(frame) = watch.stream.deliver(change) {
+            if let Some(frame) = watch.stream.deliver(change, now) {
                 dispatch.frames.push((key, watch.epoch, frame));
             }
             if watch.stream.finished {
@@ -222,7 +223,6 @@ fn remove_from<K: Ord>(index: &mut BTreeMap<K, BTreeSet<WatchKey>>, key: &K, wat
 #[cfg(test)]
 mod tests {
     use coxswain_core::api::{ApiRequest, ApiResponse, ApiServer, Method};
-    use coxswain_core::jiff::Timestamp;
     use coxswain_core::store::MemoryStore;
     use serde_json::json;
 
@@ -275,7 +275,7 @@ mod tests {
         }
         create_pod(&mut server, "on-a", "a");
         create_pod(&mut server, "on-b", "b");
-        let dispatch = hub.dispatch(server.store());
+        let dispatch = hub.dispatch(server.store(), now());
         assert_eq!(names(&dispatch, node_a), ["on-a"]);
         assert_eq!(names(&dispatch, node_b), ["on-b"]);
         assert_eq!(names(&dispatch, everything), ["on-a", "on-b"]);
@@ -283,7 +283,7 @@ mod tests {
 
         assert_eq!(hub.close_host(HostId(1)), vec![(node_a, 0)]);
         create_pod(&mut server, "again-on-a", "a");
-        let dispatch = hub.dispatch(server.store());
+        let dispatch = hub.dispatch(server.store(), now());
         assert!(names(&dispatch, node_a).is_empty());
         assert_eq!(names(&dispatch, everything), ["again-on-a"]);
     }
@@ -300,7 +300,7 @@ mod tests {
         assert!(open);
         assert_eq!(frames.len(), 1, "{frames:?}");
         create_pod(&mut server, "second", "a");
-        let dispatch = hub.dispatch(server.store());
+        let dispatch = hub.dispatch(server.store(), now());
         assert_eq!(names(&dispatch, (HostId(1), 1)), ["second"]);
     }
 }
