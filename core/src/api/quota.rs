@@ -10,11 +10,10 @@ use k8s_openapi::api::core::v1::ResourceQuota;
 
 use super::path::ResourcePath;
 use super::status::ApiError;
-use crate::controllers::resourcequota::usage::{
-    ResourceList, matching_resources, pod_constraints, pretty_print, quota_matches, usage,
-};
-use crate::controllers::resourcequota::{resource_list, wire_list};
 use crate::object::kinds::GroupResource;
+use crate::object::quota_usage::{
+    ResourceList, matching_resources, pod_constraints, pretty_print, quota_matches, resource_list, usage, wire_list,
+};
 use crate::object::{Object, Quantity};
 use crate::store::{ListOptions, Store};
 

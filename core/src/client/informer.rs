@@ -17,6 +17,7 @@ use std::time::Duration;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::jiff::{SignedDuration, Timestamp};
 use k8s_openapi::{Metadata, Resource};
+use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
@@ -49,6 +50,14 @@ pub trait Cached: Sized {
 
     /// Decodes one listed or watched object of `resource`; `None` when it does not decode.
     fn decode(value: &Value, resource: &ResourceType) -> Option<Self>;
+
+    /// Decodes the metadata and only the top-level `fields` named (client-go's metadata
+    /// informers, which hold `PartialObjectMetadata`); kinds that cannot hold part of an
+    /// object decode all of it.
+    fn decode_keeping(value: &Value, resource: &ResourceType, fields: &[&str]) -> Option<Self> {
+        let _ = fields;
+        Self::decode(value, resource)
+    }
 }
 
 impl<T> Cached for T
@@ -60,7 +69,8 @@ where
     }
 
     fn decode(value: &Value, _resource: &ResourceType) -> Option<T> {
-        serde_json::from_value(value.clone()).ok()
+        // Decoding from a borrowed value copies only what the typed object keeps.
+        T::deserialize(value).ok()
     }
 }
 
@@ -76,6 +86,21 @@ impl Cached for Object {
         fields.entry("apiVersion").or_insert_with(|| Value::from(resource.api_version));
         fields.entry("kind").or_insert_with(|| Value::from(resource.kind));
         Object::from_value(value).ok()
+    }
+
+    fn decode_keeping(value: &Value, resource: &ResourceType, fields: &[&str]) -> Option<Object> {
+        let text = |field: &str, default: &str| value.get(field).and_then(Value::as_str).unwrap_or(default).to_string();
+        let metadata = match value.get("metadata") {
+            None | Some(Value::Null) => ObjectMeta::default(),
+            Some(metadata) => ObjectMeta::deserialize(metadata).ok()?,
+        };
+        let kept = fields.iter().filter_map(|field| Some((field.to_string(), value.get(*field)?.clone()))).collect();
+        Some(Object {
+            api_version: text("apiVersion", resource.api_version),
+            kind: text("kind", resource.kind),
+            metadata,
+            fields: kept,
+        })
     }
 }
 
@@ -162,6 +187,8 @@ pub struct Informer<T> {
     failures: u32,
     undecodable: u64,
     indexes: Vec<Index<T>>,
+    /// The only top-level fields kept besides the metadata, for a metadata informer.
+    kept_fields: Option<&'static [&'static str]>,
     kind: PhantomData<T>,
 }
 
@@ -205,7 +232,22 @@ impl<T: Cached> Informer<T> {
             failures: 0,
             undecodable: 0,
             indexes: Vec::new(),
+            kept_fields: None,
             kind: PhantomData,
+        }
+    }
+
+    /// The informer, holding only each object's metadata and the top-level `fields` named (a
+    /// metadata informer: what the garbage collector needs of a kind, not a second full copy).
+    pub fn keeping_only(mut self, fields: &'static [&'static str]) -> Informer<T> {
+        self.kept_fields = Some(fields);
+        self
+    }
+
+    fn decode(&self, value: &Value) -> Option<T> {
+        match self.kept_fields {
+            Some(fields) => T::decode_keeping(value, self.resource, fields),
+            None => T::decode(value, self.resource),
         }
     }
 
@@ -368,7 +410,7 @@ impl<T: Cached> Informer<T> {
             return Vec::new();
         }
         for item in body["items"].as_array().into_iter().flatten() {
-            match T::decode(item, self.resource) {
+            match self.decode(item) {
                 Some(object) => self.pages.push(Arc::new(object)),
                 None => self.undecodable += 1,
             }
@@ -434,7 +476,7 @@ impl<T: Cached> Informer<T> {
                 Vec::new()
             }
             "ADDED" | "MODIFIED" | "DELETED" => {
-                let Some(typed) = T::decode(object, self.resource) else {
+                let Some(typed) = self.decode(object) else {
                     self.undecodable += 1;
                     return Vec::new();
                 };
@@ -499,4 +541,73 @@ pub fn cache_key(namespace: &str, name: &str) -> String {
 /// The cache key of an object.
 pub fn key_of(metadata: &ObjectMeta) -> String {
     cache_key(metadata.namespace.as_deref().unwrap_or_default(), metadata.name.as_deref().unwrap_or_default())
+}
+
+#[cfg(test)]
+mod tests {
+    use k8s_openapi::api::core::v1::Pod;
+    use serde_json::json;
+
+    use super::*;
+
+    fn node_of(pod: &Pod) -> Vec<String> {
+        pod.spec.as_ref().and_then(|spec| spec.node_name.clone()).into_iter().collect()
+    }
+
+    fn pod(name: &str, node: &str, revision: &str) -> Value {
+        json!({"metadata": {"name": name, "namespace": "default", "resourceVersion": revision},
+               "spec": {"nodeName": node, "containers": []}})
+    }
+
+    fn names<'a>(pods: impl Iterator<Item = &'a Arc<Pod>>) -> Vec<String> {
+        pods.filter_map(|pod| pod.metadata.name.clone()).collect()
+    }
+
+    /// Lists `items`, then opens the watch; returns the watch's request id.
+    fn listed(informer: &mut Informer<Pod>, items: Vec<Value>, now: Timestamp) -> RequestId {
+        let mut next_id = 1;
+        let list = informer.poll_request(now, &mut next_id).expect("a list is due");
+        let body = json!({"metadata": {"resourceVersion": "10"}, "items": items});
+        informer.handle(&Incoming::Response { id: list.id, status: 200, body }, now);
+        informer.poll_request(now, &mut next_id).expect("a watch is due").id
+    }
+
+    fn frame(informer: &mut Informer<Pod>, id: RequestId, event: &str, object: Value, now: Timestamp) {
+        let frame = json!({"type": event, "object": object});
+        informer.handle(&Incoming::WatchFrame { id, frame }, now);
+    }
+
+    #[test]
+    fn an_index_follows_every_add_move_delete_and_relist() {
+        let now: Timestamp = "2026-01-01T00:00:00Z".parse().expect("a valid time");
+        let mut informer = Informer::<Pod>::new().with_index("node", node_of);
+        let watch = listed(&mut informer, vec![pod("a", "node-1", "1"), pod("b", "node-2", "2")], now);
+        assert_eq!(names(informer.by_index("node", "node-1")), ["a"]);
+        frame(&mut informer, watch, "ADDED", pod("c", "node-1", "11"), now);
+        assert_eq!(names(informer.by_index("node", "node-1")), ["a", "c"]);
+        frame(&mut informer, watch, "MODIFIED", pod("a", "node-2", "12"), now);
+        assert_eq!(names(informer.by_index("node", "node-1")), ["c"], "a moved away");
+        assert_eq!(names(informer.by_index("node", "node-2")), ["a", "b"]);
+        frame(&mut informer, watch, "DELETED", pod("b", "node-2", "13"), now);
+        assert_eq!(names(informer.by_index("node", "node-2")), ["a"]);
+        assert_eq!(informer.index_count("node", "node-2"), 1);
+        assert_eq!(names(informer.by_index("missing-index", "node-2")), Vec::<String>::new());
+        // A 410 relists: the index is rebuilt from the new list alone.
+        frame(&mut informer, watch, "ERROR", json!({"code": 410}), now);
+        listed(&mut informer, vec![pod("d", "node-3", "20")], now);
+        assert_eq!(names(informer.by_index("node", "node-3")), ["d"]);
+        assert_eq!(informer.index_count("node", "node-1") + informer.index_count("node", "node-2"), 0);
+    }
+
+    #[test]
+    fn a_metadata_informer_keeps_only_the_metadata_and_the_fields_named() {
+        let events = kinds::by_api_version_kind("v1", "Event").expect("Event is served");
+        let value = json!({"metadata": {"name": "e", "namespace": "default", "uid": "1"},
+                           "reason": "Created", "involvedObject": {"uid": "2"}, "message": "a long text"});
+        let object = Object::decode_keeping(&value, events, &["reason", "involvedObject"]).expect("it decodes");
+        assert_eq!((object.api_version.as_str(), object.kind.as_str()), ("v1", "Event"));
+        assert_eq!(object.metadata.uid.as_deref(), Some("1"));
+        assert_eq!(object.field("reason"), Some(&json!("Created")));
+        assert!(object.field("message").is_none(), "what no reader needs is not held");
+    }
 }

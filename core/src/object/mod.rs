@@ -11,6 +11,7 @@ pub mod kinds;
 pub mod names;
 pub mod qos;
 pub mod quantity;
+pub mod quota_usage;
 pub mod strict;
 pub mod validation;
 

@@ -81,7 +81,8 @@ mod tests {
     // (pkg/controller/daemon/daemon_controller_test.go).
     #[test]
     fn conditions_are_the_same_when_the_same_types_are_true() {
-        let rows: [(&[(&str, &str)], &[(&str, &str)], bool); 6] = [
+        type Conditions<'a> = &'a [(&'a str, &'a str)];
+        let rows: [(Conditions, Conditions, bool); 6] = [
             (&[], &[], true),
             (&[("Ready", "True")], &[("Ready", "True")], true),
             (&[("Ready", "False")], &[("Ready", "True")], false),

@@ -28,6 +28,8 @@ use crate::controllers::garbage_collector::graph::owner_kind;
 use crate::object::Object;
 use crate::object::kinds::{self, GroupResource, ResourceType};
 
+/// The Pod collection.
+pub const PODS: GroupResource = GroupResource { group: "", resource: "pods" };
 /// The ResourceQuota collection.
 pub const RESOURCE_QUOTAS: GroupResource = GroupResource { group: "", resource: "resourcequotas" };
 /// The PodDisruptionBudget collection.
@@ -111,9 +113,19 @@ impl DynamicCaches {
                 continue;
             }
             caches.by_resource.insert(group_resource, caches.informers.len());
-            caches.informers.push(Informer::for_resource(resource));
+            let informer = Informer::for_resource(resource);
+            let informer = match metadata_only_fields(resource) {
+                Some(fields) => informer.keeping_only(fields),
+                None => informer,
+            };
+            caches.informers.push(informer);
         }
         caches
+    }
+
+    /// The resource of each informer, in the kinds table's order.
+    pub fn resources(&self) -> impl Iterator<Item = &'static ResourceType> + '_ {
+        self.informers.iter().map(Informer::resource)
     }
 
     /// Whether any informer runs.
@@ -355,6 +367,18 @@ impl DynamicCaches {
             lookup.not_before = Some(now + retry);
         }
         Vec::new()
+    }
+}
+
+/// The kinds the typed caches already hold in full, or whose bodies no dynamic controller reads,
+/// are held as metadata (and the fields named) only: Pods (the quota and namespace controllers
+/// read the typed pods), Nodes and Leases (only their ownerReferences matter here), and Events
+/// (the garbage collector reads an Event's reason and involved object).
+fn metadata_only_fields(resource: &ResourceType) -> Option<&'static [&'static str]> {
+    match (resource.group, resource.kind) {
+        ("", "Pod" | "Node") | ("coordination.k8s.io", "Lease") => Some(&[]),
+        (_, "Event") => Some(&["reason", "involvedObject"]),
+        _ => None,
     }
 }
 

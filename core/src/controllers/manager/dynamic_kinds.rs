@@ -9,7 +9,8 @@ use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::jiff::Timestamp;
 
 use super::caches::Caches;
-use super::dynamic::{NAMESPACES, POD_DISRUPTION_BUDGETS, RESOURCE_QUOTAS, SCALED_WORKLOADS, SERVICE_ACCOUNTS};
+use super::dynamic::{NAMESPACES, POD_DISRUPTION_BUDGETS, PODS, RESOURCE_QUOTAS, SCALED_WORKLOADS, SERVICE_ACCOUNTS};
+use super::dynamic_routing::quota_counts;
 use crate::controllers::action::to_object;
 use crate::controllers::garbage_collector::graph::owner_kind;
 use crate::controllers::garbage_collector::reconcile_garbage_collector_item;
@@ -18,6 +19,7 @@ use crate::controllers::{
     reconcile_service_accounts,
 };
 use crate::object::Object;
+use crate::object::kinds::ResourceType;
 
 /// How long the garbage collector waits before it looks again at a dependent whose owner is
 /// neither cached nor known to be gone (its lookup is in flight, or its informer lags).
@@ -61,7 +63,7 @@ pub fn reconcile_garbage_collector_key(
 pub fn reconcile_namespace_key(caches: &Caches, name: &str, now: Timestamp) -> Result<Option<Reconciled>, String> {
     let Some(namespace) = caches.dynamic.get(NAMESPACES, "", name) else { return Ok(None) };
     let namespace: Namespace = namespace.to_typed().map_err(|error| error.to_string())?;
-    let content: Vec<Object> = caches.dynamic.in_namespace(name).map(|object| object.as_ref().clone()).collect();
+    let content = namespace_objects(caches, name, |_| true);
     let decided = reconcile_namespace(&namespace, &content, now);
     let mut reconciled = decided.reconciled;
     if let Some(finalized) = decided.finalize {
@@ -79,8 +81,8 @@ pub fn reconcile_service_account_key(caches: &Caches, name: &str) -> Result<Opti
     Ok(Some(reconcile_service_accounts(&namespace, &accounts)))
 }
 
-/// The resourcequota controller for the quota `namespace/name`, over everything cached in its
-/// namespace.
+/// The resourcequota controller for the quota `namespace/name`, over the objects of its
+/// namespace of the kinds it counts (not every cached object of the namespace).
 pub fn reconcile_resource_quota_key(
     caches: &Caches,
     namespace: &str,
@@ -88,9 +90,25 @@ pub fn reconcile_resource_quota_key(
     now: Timestamp,
 ) -> Result<Option<Reconciled>, String> {
     let Some(quota) = caches.dynamic.get(RESOURCE_QUOTAS, namespace, name) else { return Ok(None) };
+    let counts = |resource: &ResourceType| quota_counts(quota, resource.api_version, resource.kind);
     let quota: ResourceQuota = quota.to_typed().map_err(|error| error.to_string())?;
-    let objects: Vec<Object> = caches.dynamic.in_namespace(namespace).map(|object| object.as_ref().clone()).collect();
+    let objects = namespace_objects(caches, namespace, counts);
     Ok(Some(reconcile_resource_quota(&quota, &objects, now)))
+}
+
+/// The cached objects of `namespace` of the namespaced kinds `wanted` accepts, kind by kind.
+/// Pods come whole from the typed cache: the dynamic caches hold only their metadata.
+fn namespace_objects(caches: &Caches, namespace: &str, wanted: impl Fn(&ResourceType) -> bool) -> Vec<Object> {
+    let mut objects = Vec::new();
+    for resource in caches.dynamic.resources().filter(|resource| resource.is_namespaced() && wanted(resource)) {
+        if resource.group_resource() == PODS {
+            objects.extend(caches.pods.in_namespace(namespace).map(|pod| to_object(pod.as_ref())));
+        } else {
+            let cached = caches.dynamic.of_resource_in(resource.group_resource(), namespace);
+            objects.extend(cached.map(|object| object.as_ref().clone()));
+        }
+    }
+    objects
 }
 
 /// The disruption controller for the budget `namespace/name`: the namespace's pods, and the

@@ -17,6 +17,7 @@ use crate::client::informer::{Change, key_of};
 use crate::controllers::serviceaccount::DEFAULT_SERVICE_ACCOUNT_NAME;
 use crate::object::Object;
 use crate::object::kinds::GroupResource;
+use crate::object::quota_usage::{matching_resources, resource_list};
 use crate::selector::LabelSelector;
 
 /// Routes one change seen by the dynamic caches. `caches` already holds the change.
@@ -108,8 +109,9 @@ fn route_garbage_collector(change: &Change<Object>, caches: &Caches, routed: &mu
     }
 }
 
-/// A quota is recalculated when it changes and when anything in its namespace is created,
-/// changed or deleted (the quota monitors' replenishment).
+/// A quota is recalculated when it changes and when an object of a kind it counts is created,
+/// changed or deleted in its namespace (the quota monitors' replenishment, which watch only
+/// the resources some quota limits): an Event or a Lease wakes no quota unless one counts them.
 fn route_resource_quota(resource: GroupResource, change: &Change<Object>, caches: &Caches, routed: &mut Routed) {
     let object = change.object();
     if resource == RESOURCE_QUOTAS {
@@ -117,8 +119,20 @@ fn route_resource_quota(resource: GroupResource, change: &Change<Object>, caches
         return;
     }
     for quota in caches.dynamic.of_resource_in(RESOURCE_QUOTAS, object.namespace()) {
-        routed.enqueue.push((ControllerKind::ResourceQuota, key_of(&quota.metadata)));
+        if quota_counts(quota, &object.api_version, &object.kind) {
+            routed.enqueue.push((ControllerKind::ResourceQuota, key_of(&quota.metadata)));
+        }
     }
+}
+
+/// Whether `quota` limits something objects of a kind charge (`MatchingResources` of the kind's
+/// evaluator against `spec.hard`).
+pub fn quota_counts(quota: &Object, api_version: &str, kind: &str) -> bool {
+    let hard = quota.field("spec").and_then(|spec| spec.get("hard")).cloned();
+    let hard = hard.and_then(|hard| serde_json::from_value(hard).ok());
+    let hard = resource_list(hard.as_ref());
+    let probe = Object { api_version: api_version.to_string(), kind: kind.to_string(), ..Object::default() };
+    !matching_resources(&hard, &probe).is_empty()
 }
 
 /// A budget is synced when it changes, when a pod it selects (before or after) changes, and

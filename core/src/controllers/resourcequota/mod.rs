@@ -1,36 +1,21 @@
 //! The ResourceQuota controller: keeps each quota's `status.hard` equal to its `spec.hard` and
 //! `status.used` equal to what the objects in its namespace that it matches charge
 //! (Kubernetes' `syncResourceQuota`). The API server's quota admission (`api/quota.rs`) charges
-//! new objects against the same status with the same [`usage`] evaluators.
-
-pub mod usage;
+//! new objects against the same status with the same evaluators
+//! ([`quota_usage`](crate::object::quota_usage)).
 
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::{ResourceQuota, ResourceQuotaStatus};
-use k8s_openapi::apimachinery::pkg::api::resource::Quantity as WireQuantity;
 use k8s_openapi::jiff::Timestamp;
 
-use self::usage::{ResourceList, quota_matches};
 use super::action::{Action, Reconciled, to_object};
+use crate::object::quota_usage::{self, ResourceList, quota_matches, resource_list, wire_list};
 use crate::object::{Object, Quantity};
 
 /// How often every quota is recalculated even without a change (`--resource-quota-sync-period`,
 /// 5 minutes), which also uncharges pods whose termination grace period ran out.
 pub const RESOURCE_QUOTA_SYNC_PERIOD: Duration = Duration::from_secs(5 * 60);
-
-/// A wire resource list read as exact quantities; unparsable amounts are left out.
-pub fn resource_list(wire: Option<&std::collections::BTreeMap<String, WireQuantity>>) -> ResourceList {
-    wire.into_iter()
-        .flatten()
-        .filter_map(|(name, quantity)| Some((name.clone(), Quantity::try_from(quantity).ok()?)))
-        .collect()
-}
-
-/// A resource list written out in canonical form.
-pub fn wire_list(list: &ResourceList) -> std::collections::BTreeMap<String, WireQuantity> {
-    list.iter().map(|(name, quantity)| (name.clone(), WireQuantity(quantity.to_string()))).collect()
-}
 
 /// What the objects of `namespace` that `quota` matches charge, for the resources it limits;
 /// a limited resource nothing charges is used `0` (`CalculateUsage`).
@@ -40,7 +25,7 @@ pub fn calculate_used(quota: &ResourceQuota, objects: &[Object], now: Timestamp)
     let namespace = quota.metadata.namespace.as_deref().unwrap_or("");
     let mut used: ResourceList = hard.keys().map(|name| (name.clone(), Quantity::ZERO)).collect();
     for object in objects.iter().filter(|object| object.namespace() == namespace && quota_matches(&spec, object)) {
-        for (name, amount) in usage::usage(object, now) {
+        for (name, amount) in quota_usage::usage(object, now) {
             if let Some(total) = used.get_mut(&name) {
                 *total = total.checked_add(amount).unwrap_or(*total);
             }

@@ -7,10 +7,10 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::SignedDuration;
 use serde_json::{Value, json};
 
-use super::usage::{quota_matches, usage};
 use super::*;
 use crate::api::{ApiRequest, ApiServer, Method};
 use crate::controllers::test_world::{apply, now, observe, send};
+use crate::object::quota_usage::{quota_matches, usage};
 use crate::store::MemoryStore;
 
 fn object(value: Value) -> Object {

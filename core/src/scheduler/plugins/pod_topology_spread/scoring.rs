@@ -10,14 +10,15 @@
 use std::collections::{BTreeSet, HashMap};
 
 use super::{
-    Constraint, PodTopologySpread, SCHEDULE_ANYWAY, count_matching_pods, counted_domains, for_each_matching_pod_domain,
-    node_has_all_keys,
+    Constraint, PodTopologySpread, SCHEDULE_ANYWAY, count_matching_pods, counted_domains, counts_towards,
+    for_each_matching_pod_domain, node_has_all_keys,
 };
 use crate::scheduler::framework::{Code, CycleState, PreScorePlugin, ScorePlugin, Status};
 use crate::scheduler::limits::MAX_NODE_SCORE;
 use crate::scheduler::node_info::{NodeInfo, PodInfo};
 use crate::scheduler::node_tree::LABEL_HOSTNAME;
 use crate::scheduler::plugins::node_affinity::RequiredNodeAffinity;
+use crate::scheduler::pod_index::Candidates;
 use crate::scheduler::snapshot::Snapshot;
 
 /// The CycleState key of the PreScore state.
@@ -38,6 +39,11 @@ pub struct PreScoreState {
     pub topology_value_pod_counts: Vec<HashMap<String, i64>>,
     /// Per constraint: `ln(domains + 2)`, so that small topologies are not drowned by big ones.
     pub topology_normalizing_weight: Vec<f64>,
+    /// Per hostname constraint whose selector the snapshot's pod index narrows: matching Pods
+    /// per node name, counted once in PreScore from the index (Kubernetes counts each scored
+    /// node's Pods in Score; the totals are the same, the work no longer grows with the Pods of
+    /// every scored node). `None`: counted in Score. Looked up only, never iterated.
+    pub hostname_pod_counts: Vec<Option<HashMap<String, i64>>>,
 }
 
 /// `topologyNormalizingWeight`: the weight of a topology with `size` domains.
@@ -89,7 +95,14 @@ impl PodTopologySpread {
                 topology_normalizing_weight(size)
             })
             .collect();
-        Ok(PreScoreState { constraints, ignored_nodes, topology_value_pod_counts: counts, topology_normalizing_weight })
+        let hostname_pod_counts = vec![None; constraints.len()];
+        Ok(PreScoreState {
+            constraints,
+            ignored_nodes,
+            topology_value_pod_counts: counts,
+            topology_normalizing_weight,
+            hostname_pod_counts,
+        })
     }
 }
 
@@ -111,6 +124,11 @@ impl PreScorePlugin for PodTopologySpread {
         let required = RequiredNodeAffinity::of(pod);
         let (domains, _) =
             counted_domains(snapshot, &pre_score.constraints, pod, &required, require_all_topologies, false);
+        for (constraint, counts) in pre_score.constraints.iter().zip(&mut pre_score.hostname_pod_counts) {
+            if constraint.topology_key == LABEL_HOSTNAME {
+                *counts = count_per_node(snapshot, constraint, pod.namespace());
+            }
+        }
         for ((constraint, counts), domains) in
             pre_score.constraints.iter().zip(&mut pre_score.topology_value_pod_counts).zip(&domains)
         {
@@ -140,7 +158,9 @@ impl ScorePlugin for PodTopologySpread {
         let mut score = 0.0;
         for (index, constraint) in state.constraints.iter().enumerate() {
             let Some(value) = labels.get(&constraint.topology_key) else { continue };
-            let count = if constraint.topology_key == LABEL_HOSTNAME {
+            let count = if let Some(counts) = &state.hostname_pod_counts[index] {
+                counts.get(node.name()).copied().unwrap_or(0)
+            } else if constraint.topology_key == LABEL_HOSTNAME {
                 count_matching_pods(&node.pods, &constraint.selector, pod.namespace())
             } else {
                 state.topology_value_pod_counts[index].get(value.as_str()).copied().unwrap_or(0)
@@ -169,6 +189,24 @@ impl ScorePlugin for PodTopologySpread {
         }
         Status::success()
     }
+}
+
+/// The Pods matching a hostname constraint per node name, when the pod index narrows its
+/// selector to a few candidates; `None` when it does not (every placed Pod would be visited).
+fn count_per_node(snapshot: &Snapshot, constraint: &Constraint, namespace: &str) -> Option<HashMap<String, i64>> {
+    if constraint.selector.is_empty() {
+        return Some(HashMap::new());
+    }
+    if matches!(snapshot.pod_index().candidates(&constraint.selector), Candidates::All) {
+        return None;
+    }
+    let mut counts: HashMap<String, i64> = HashMap::new();
+    snapshot.for_each_pod_possibly_matching(&constraint.selector, |_, node, candidate| {
+        if counts_towards(candidate, &constraint.selector, namespace) {
+            *counts.entry(node.name().to_owned()).or_insert(0) += 1;
+        }
+    });
+    Some(counts)
 }
 
 /// The PreScore state a cycle holds, for tests.

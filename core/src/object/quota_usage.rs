@@ -1,11 +1,13 @@
 //! What an object charges against a ResourceQuota (Kubernetes' quota evaluators in
 //! `pkg/quota/v1/evaluator/core`): pods charge compute resources while they live, Services their
 //! node ports and load balancers, PersistentVolumeClaims their storage, and every object its
-//! `count/<resource>`. Shared by the quota controller and the API server's quota admission.
+//! `count/<resource>`. Shared by the quota controller and the API server's quota admission, so
+//! it lives on the object floor below both.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use k8s_openapi::api::core::v1::ResourceQuotaSpec;
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity as WireQuantity;
 use k8s_openapi::jiff::{SignedDuration, Timestamp};
 use serde_json::Value;
 
@@ -37,6 +39,19 @@ const POD_RESOURCES: [&str; 10] = [
 
 /// Object counts Kubernetes also names without the `count/` prefix.
 const LEGACY_COUNT_NAMES: [&str; 4] = ["configmaps", "resourcequotas", "replicationcontrollers", "secrets"];
+
+/// A wire resource list read as exact quantities; unparsable amounts are left out.
+pub fn resource_list(wire: Option<&BTreeMap<String, WireQuantity>>) -> ResourceList {
+    wire.into_iter()
+        .flatten()
+        .filter_map(|(name, quantity)| Some((name.clone(), Quantity::try_from(quantity).ok()?)))
+        .collect()
+}
+
+/// A resource list written out in canonical form.
+pub fn wire_list(list: &ResourceList) -> BTreeMap<String, WireQuantity> {
+    list.iter().map(|(name, quantity)| (name.clone(), WireQuantity(quantity.to_string()))).collect()
+}
 
 fn one() -> Quantity {
     Quantity::from_value(1, Format::DecimalSI)
