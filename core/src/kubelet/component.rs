@@ -243,13 +243,7 @@ impl<R: ContainerRuntime> Kubelet<R> {
     fn current_container(&self, namespace: &str, pod: &str, container: &str) -> Option<super::runtime::ContainerRef> {
         let record = self.records.get(&(namespace.to_string(), pod.to_string()))?;
         let found = record.all().find(|candidate| candidate.name() == container)?;
-        Some(super::runtime::ContainerRef {
-            namespace: namespace.to_string(),
-            pod: pod.to_string(),
-            pod_uid: record.uid.clone(),
-            container: container.to_string(),
-            attempt: found.attempt,
-        })
+        Some(record.pod_ref().container(container, found.attempt))
     }
 
     /// Asks the runtime for a container's logs (`kubectl logs`); the answer comes back through
@@ -484,13 +478,7 @@ impl<R: ContainerRuntime> Kubelet<R> {
         let running: Vec<_> = record
             .all()
             .filter(|container| container.is_running())
-            .map(|container| super::runtime::ContainerRef {
-                namespace: pod_ref.namespace.clone(),
-                pod: pod_ref.pod.clone(),
-                pod_uid: pod_ref.pod_uid.clone(),
-                container: container.name().to_string(),
-                attempt: container.attempt,
-            })
+            .map(|container| pod_ref.container(container.name(), container.attempt))
             .collect();
         if let Some(ip) = record.pod_ip {
             self.pod_ips.remove(&ip);

@@ -174,14 +174,7 @@ impl PodRecord {
     }
 
     fn container_ref(&self, container: &ContainerRecord) -> ContainerRef {
-        let (namespace, pod) = self.key();
-        ContainerRef {
-            namespace,
-            pod,
-            pod_uid: self.uid.clone(),
-            container: container.name().to_string(),
-            attempt: container.attempt,
-        }
+        self.pod_ref().container(container.name(), container.attempt)
     }
 
     /// `spec.restartPolicy` (Always when unset).
@@ -633,18 +626,12 @@ impl PodRecord {
     /// Sends every probe that is due.
     fn run_probes(&mut self, now: Timestamp, effects: &mut SyncEffects) {
         let pod_ip = self.pod_ip.map(|ip| ip.to_string()).unwrap_or_default();
-        let (namespace, pod) = self.key();
+        let pod_ref = self.pod_ref();
         for container in self.init.iter_mut().chain(self.containers.iter_mut()) {
             if !matches!(container.stage, Stage::Running { .. }) || container.stopping.is_some() {
                 continue;
             }
-            let reference = ContainerRef {
-                namespace: namespace.clone(),
-                pod: pod.clone(),
-                pod_uid: self.uid.clone(),
-                container: container.name().to_string(),
-                attempt: container.attempt,
-            };
+            let reference = pod_ref.container(container.name(), container.attempt);
             let spec = container.spec.clone();
             for probe in &mut container.probes {
                 if !probe.take_due(now) {
@@ -675,15 +662,9 @@ impl PodRecord {
         let deadline = self.deletion_deadline.unwrap_or_else(|| after(now, self.grace_period()));
         let deleting = self.pod.metadata.deletion_timestamp.is_some();
         let pod_ip = self.pod_ip.map(|ip| ip.to_string()).unwrap_or_default();
-        let (namespace, pod) = self.key();
+        let pod_ref = self.pod_ref();
         for container in self.init.iter_mut().chain(self.containers.iter_mut()) {
-            let reference = ContainerRef {
-                namespace: namespace.clone(),
-                pod: pod.clone(),
-                pod_uid: self.uid.clone(),
-                container: container.name().to_string(),
-                attempt: container.attempt,
-            };
+            let reference = pod_ref.container(container.name(), container.attempt);
             if matches!(container.stage, Stage::Waiting { .. }) {
                 container.not_before = None;
                 container.back_off_shown_at = None;
@@ -732,7 +713,7 @@ impl PodRecord {
 
     /// Kills containers whose liveness stop passed its deadline (outside pod termination).
     pub fn enforce_stop_deadlines(&mut self, now: Timestamp, effects: &mut SyncEffects) {
-        let (namespace, pod) = self.key();
+        let pod_ref = self.pod_ref();
         for container in self.init.iter_mut().chain(self.containers.iter_mut()) {
             let attempt = container.attempt;
             let name = container.name().to_string();
@@ -741,13 +722,7 @@ impl PodRecord {
                 && stopping.deadline <= now
             {
                 stopping.killed = true;
-                let reference = ContainerRef {
-                    namespace: namespace.clone(),
-                    pod: pod.clone(),
-                    pod_uid: self.uid.clone(),
-                    container: name,
-                    attempt,
-                };
+                let reference = pod_ref.container(&name, attempt);
                 effects.commands.push(RuntimeCommand::KillContainer { container: reference });
             }
         }

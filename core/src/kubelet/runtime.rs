@@ -35,6 +35,19 @@ pub struct PodRef {
     pub pod_uid: String,
 }
 
+impl PodRef {
+    /// One container of this pod, at `attempt`.
+    pub fn container(&self, name: &str, attempt: u32) -> ContainerRef {
+        ContainerRef {
+            namespace: self.namespace.clone(),
+            pod: self.pod.clone(),
+            pod_uid: self.pod_uid.clone(),
+            container: name.to_string(),
+            attempt,
+        }
+    }
+}
+
 impl ContainerRef {
     /// The pod the container belongs to.
     pub fn pod_ref(&self) -> PodRef {
