@@ -59,11 +59,11 @@ pub fn check_namespace_accepts_new_objects<S: Store>(
             resource: path.resource.plural.into(),
             name: name.to_string(),
             detail: format!("unable to create new content in namespace {namespace} because it is being terminated"),
-            cause: Some(super::status::StatusCause {
+            cause: Some(Box::new(super::status::StatusCause {
                 reason: "NamespaceTerminating".into(),
                 message: format!("namespace {namespace} is being terminated"),
                 field: "metadata.namespace".into(),
-            }),
+            })),
         });
     }
     Ok(())

@@ -111,8 +111,9 @@ pub enum ApiError {
         name: String,
         /// Why.
         detail: String,
-        /// The cause, such as `NamespaceTerminating` on `metadata.namespace`.
-        cause: Option<StatusCause>,
+        /// The cause, such as `NamespaceTerminating` on `metadata.namespace` (boxed to keep the
+        /// error small).
+        cause: Option<Box<StatusCause>>,
     },
     /// 405: the verb is not served on this path.
     #[error("the server does not allow this method on the requested resource")]

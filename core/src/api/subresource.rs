@@ -164,7 +164,7 @@ impl<S: Store> ApiServer<S> {
             budget.into_iter().map(|object| Write::Update { resource: DISRUPTION_BUDGETS, object }).collect();
         match objects::plan_delete(&pod, &key, &options, now)? {
             DeletePlan::Remove(preconditions) => writes.push(Write::Delete { key, preconditions }),
-            DeletePlan::Mark(object) => writes.push(Write::Update { resource: PODS, object }),
+            DeletePlan::Mark(object) => writes.push(Write::Update { resource: PODS, object: *object }),
             DeletePlan::Unchanged => {}
         }
         self.store.transaction(writes)?;

@@ -231,7 +231,7 @@ pub fn delete<S: Store>(
     match plan_delete(&stored, key, options, now)? {
         DeletePlan::Remove(preconditions) => store.delete(key, &preconditions).map(Outcome::Deleted),
         DeletePlan::Unchanged => Ok(Outcome::MarkedForDeletion(stored)),
-        DeletePlan::Mark(marked) => store.update(key.resource, marked).map(Outcome::MarkedForDeletion),
+        DeletePlan::Mark(marked) => store.update(key.resource, *marked).map(Outcome::MarkedForDeletion),
     }
 }
 
@@ -243,7 +243,7 @@ pub enum DeletePlan {
     /// Remove the object, if it still is the one read.
     Remove(Preconditions),
     /// Store this marked object (compare-and-swap on the version read).
-    Mark(Object),
+    Mark(Box<Object>),
     /// Nothing to write: the object is already marked as this delete would mark it.
     Unchanged,
 }
@@ -282,7 +282,7 @@ pub fn plan_delete(
     {
         marked.metadata.generation = Some(generation + 1);
     }
-    Ok(DeletePlan::Mark(marked))
+    Ok(DeletePlan::Mark(Box::new(marked)))
 }
 
 #[cfg(test)]

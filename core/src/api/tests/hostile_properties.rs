@@ -192,7 +192,7 @@ fn request(pick: &Pick) -> ApiRequest {
     let (collection, kind, api_version) = choose(&RESOURCES, pick.resource);
     // Mostly one name and the main resource, so that writes meet the objects earlier writes made.
     let name = choose(&["a", "a", "a", "b", "default", ""], pick.name);
-    let subresource = if pick.subresource % 2 == 0 { "" } else { choose(&SUBRESOURCES, pick.subresource / 2) };
+    let subresource = if pick.subresource.is_multiple_of(2) { "" } else { choose(&SUBRESOURCES, pick.subresource / 2) };
     let number_text = choose(&EXTREMES, pick.number);
     let number: Value = serde_json::from_str(number_text).unwrap_or(Value::Null);
     let query = query(pick, number_text);
@@ -216,7 +216,7 @@ fn request(pick: &Pick) -> ApiRequest {
         _ => {
             let path = if pick.name % 5 == 4 { collection.to_string() } else { object_path };
             let request = ApiRequest::new(Method::Delete, &with_query(&path));
-            if pick.body % 2 == 0 {
+            if pick.body.is_multiple_of(2) {
                 let options = json!({"gracePeriodSeconds": number, "propagationPolicy": "Foreground"});
                 request.with_json(&options)
             } else {
