@@ -477,8 +477,8 @@ fn a_kubelet_restarted_with_an_empty_runtime_restarts_the_pods_containers() {
 
 #[test]
 fn a_deployment_becomes_ready_on_two_simulated_nodes_with_the_manager_and_scheduler() {
-    use crate::testing::default_scheduler;
     use crate::controllers::manager::{ControllerManager, ControllerManagerConfig};
+    use crate::testing::default_scheduler;
 
     let mut cluster = TestCluster::new(0);
     let mut manager = ControllerManager::new(ControllerManagerConfig::default());

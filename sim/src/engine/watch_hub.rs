@@ -251,7 +251,9 @@ mod tests {
             .frames
             .iter()
             .filter(|(frame_key, _, _)| *frame_key == key)
-            .filter_map(|(_, _, frame)| frame.pointer("/object/metadata/name").and_then(Value::as_str).map(str::to_string))
+            .filter_map(|(_, _, frame)| {
+                frame.pointer("/object/metadata/name").and_then(Value::as_str).map(str::to_string)
+            })
             .collect()
     }
 
