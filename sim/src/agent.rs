@@ -145,12 +145,11 @@ impl NodeAgent for SimulatedNode {
                 failing_behavior.pull_fails = true;
                 behavior.rules.insert(0, ImageRule { image_prefix: image.to_string(), behavior: failing_behavior });
             }
-        } else if self.failing_pulls.remove(image) {
-            if let Some(position) =
+        } else if self.failing_pulls.remove(image)
+            && let Some(position) =
                 behavior.rules.iter().position(|rule| rule.image_prefix == image && rule.behavior.pull_fails)
-            {
-                behavior.rules.remove(position);
-            }
+        {
+            behavior.rules.remove(position);
         }
     }
 

@@ -93,7 +93,7 @@ impl fmt::Display for SimDuration {
         if millis == 0 {
             return formatter.write_str("0s");
         }
-        if millis % 1_000 != 0 {
+        if !millis.is_multiple_of(1_000) {
             return write!(formatter, "{millis}ms");
         }
         let mut seconds = millis / 1_000;

@@ -157,7 +157,7 @@ impl Report {
         let verdict_class = if self.verdict == "PASS" { "pass" } else { "fail" };
         let _ = write!(
             html,
-            "<h1>{}</h1><p>seed {} · <span class=\"{verdict_class}\">{}</span> · trace-hash <code>{}</code></p>\n",
+            "<h1>{}</h1><p>seed {} · <span class=\"{verdict_class}\">{}</span> · trace-hash <code>{}</code></p>",
             escape(&self.scenario),
             self.seed,
             escape(&self.verdict),
@@ -353,7 +353,7 @@ impl Report {
         }
         html.push_str("</table>\n");
         if self.placements_dropped > 0 {
-            let _ = write!(html, "<p>{} more placements not shown.</p>\n", self.placements_dropped);
+            let _ = writeln!(html, "<p>{} more placements not shown.</p>", self.placements_dropped);
         }
         html
     }

@@ -50,11 +50,8 @@ pub fn unconverged<S: Store>(server: &mut ApiServer<S>, now: Timestamp) -> Optio
 /// The items of a list, or none when the list cannot be read.
 pub fn list<S: Store>(server: &mut ApiServer<S>, path: &str, now: Timestamp) -> Vec<Value> {
     match server.handle(&ApiRequest::new(Method::Get, path), now) {
-        ApiResponse::Json { status: 200, body, .. } => match body {
-            Value::Object(mut map) => match map.remove("items") {
-                Some(Value::Array(items)) => items,
-                _ => Vec::new(),
-            },
+        ApiResponse::Json { status: 200, body: Value::Object(mut map), .. } => match map.remove("items") {
+            Some(Value::Array(items)) => items,
             _ => Vec::new(),
         },
         _ => Vec::new(),
