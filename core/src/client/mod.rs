@@ -7,6 +7,7 @@
 //! [`loopback`] is the simplest shell of all: it hands each request straight to an in-process
 //! [`ApiServer`](crate::api::ApiServer), which is what end-to-end tests use.
 
+pub mod action;
 pub mod informer;
 pub mod leader_election;
 pub mod loopback;

@@ -4,8 +4,8 @@
 
 use serde_json::{Value, json};
 
+use super::action::{Action, PropagationPolicy};
 use crate::api::{ApiRequest, Method};
-use crate::controllers::{Action, PropagationPolicy};
 use crate::object::Object;
 use crate::object::kinds::{self, GroupResource, ResourceType};
 
@@ -120,7 +120,7 @@ mod tests {
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::Preconditions;
 
     use super::*;
-    use crate::controllers::PatchType;
+    use crate::client::action::PatchType;
 
     fn pod() -> Object {
         Object::from_value(json!({

@@ -7,7 +7,9 @@
 //! in the API objects (annotations, status), except [`expectations`], which Kubernetes also
 //! keeps in memory and which the shell passes in explicitly.
 
-pub mod action;
+/// The actions reconciles return live in the client room, below the controllers, because the
+/// client maps them to requests; re-exported here where every controller names them.
+pub use crate::client::action;
 pub mod claims;
 pub mod cronjob;
 pub mod daemonset;
