@@ -61,3 +61,25 @@ pub const CONTROLLER_WORKERS: usize = 5;
 /// Most pods the scheduler component places per step before it lets its inputs in again, so a
 /// burst of pending pods cannot starve watch events.
 pub const SCHEDULER_PODS_PER_STEP: usize = 1_000;
+
+/// Most non-mutating requests (gets and lists; watches are long-running and not counted) the API
+/// server's HTTP shell serves at once before it answers 429 with `Retry-After`: kube-apiserver's
+/// `--max-requests-inflight` default.
+pub const MAX_REQUESTS_IN_FLIGHT: usize = 400;
+
+/// Most mutating requests served at once before 429: kube-apiserver's
+/// `--max-mutating-requests-inflight` default.
+pub const MAX_MUTATING_REQUESTS_IN_FLIGHT: usize = 200;
+
+/// How long a client of the API server waits for an answer before it gives the request up (and
+/// its component sees a lost connection).
+pub const CLIENT_REQUEST_TIMEOUT_SECONDS: u64 = 30;
+
+/// How long an open watch may stay silent (no event, no bookmark) before its client closes it and
+/// watches again from its last resourceVersion: a half-open connection cannot hold a component
+/// blind for longer.
+pub const CLIENT_WATCH_IDLE_TIMEOUT_SECONDS: u64 = 300;
+
+/// How often the API server's HTTP shell sends a BOOKMARK on a quiet watch that allows them
+/// (kube-apiserver sends one about every minute).
+pub const WATCH_BOOKMARK_INTERVAL_SECONDS: u64 = 60;

@@ -4,3 +4,6 @@
 //! by `coxswain-core` (DESIGN.md principle 1).
 
 pub mod cli;
+pub mod client;
+pub mod clock;
+pub mod server;

@@ -18,6 +18,7 @@ pub mod negotiation;
 pub mod openapi;
 pub mod patch;
 pub mod path;
+pub mod pod_proxy;
 mod quota;
 mod read;
 pub mod request;

@@ -21,6 +21,7 @@ pub mod pod_status;
 pub mod probe;
 pub mod runtime;
 pub mod simulated;
+pub mod simulated_exec;
 
 #[cfg(test)]
 mod tests;

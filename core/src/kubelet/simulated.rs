@@ -435,11 +435,14 @@ impl ContainerRuntime for SimulatedRuntime {
                 let reason = exit_reason(EXIT_CODE_SIGKILL).to_string();
                 self.schedule(now, Due::Exit { container, exit_code: EXIT_CODE_SIGKILL, reason });
             }
-            RuntimeCommand::Exec { request, container, .. } => {
+            RuntimeCommand::Exec { request, container, command, .. } => {
                 let running =
                     self.current(&container).is_some_and(|found| matches!(found.phase, Phase::Running { .. }));
-                let (exit_code, output) =
-                    if running { (0, String::new()) } else { (1, "container not running".into()) };
+                let (exit_code, output) = if running {
+                    super::simulated_exec::simulated_command(&command, &container)
+                } else {
+                    (1, "container not running".into())
+                };
                 self.report(now, RuntimeReport::ExecResult { request, exit_code, output });
             }
             RuntimeCommand::Probe { request, container, .. } => {

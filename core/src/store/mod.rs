@@ -6,6 +6,7 @@
 //! [`conformance`] is the suite every backend must pass.
 
 mod backend;
+pub mod compaction;
 pub mod conformance;
 mod error;
 mod label_index;

@@ -1,6 +1,7 @@
 //! The `cox` command line: argument parsing and dispatch to one module per subcommand.
 
 mod bench;
+mod server;
 mod sim;
 mod validate;
 
@@ -29,6 +30,9 @@ enum Command {
     /// The deterministic cluster simulator: replay scenarios, swarm seeds, shrink failures.
     #[command(subcommand)]
     Sim(sim::SimCommand),
+    /// Run a control plane: the Kubernetes API (for kubectl and any Kubernetes client), the
+    /// scheduler and the controller manager, optionally with simulated nodes.
+    Server(server::ServerArgs),
 }
 
 /// Parses the process's command line and runs the chosen subcommand.
@@ -55,5 +59,6 @@ where
         Command::Validate(arguments) => validate::run(&arguments, output),
         Command::Bench(command) => bench::run(&command, output),
         Command::Sim(command) => sim::run(&command, output),
+        Command::Server(arguments) => server::run(&arguments, output),
     }
 }

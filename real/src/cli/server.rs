@@ -1,0 +1,123 @@
+//! `cox server`: starts the control plane (API, scheduler, controller manager, optionally
+//! simulated nodes), writes a kubeconfig, and serves until Ctrl-C or SIGTERM.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use clap::Args;
+use coxswain_core::api::allocation::{AllocationConfig, Ipv4Cidr};
+use coxswain_core::controllers::NodeIpamConfig;
+use coxswain_core::store::MemoryStore;
+
+use crate::client::connector::TcpConnector;
+use crate::clock::SystemClock;
+use crate::server::{self, ServerOptions};
+
+/// Arguments of `cox server`.
+#[derive(Debug, Args)]
+pub struct ServerArgs {
+    /// Address to serve the Kubernetes API on (plain HTTP).
+    #[arg(long, default_value = "127.0.0.1:6443")]
+    listen: SocketAddr,
+    /// Where to write a kubeconfig for kubectl.
+    #[arg(long, default_value = "coxswain.kubeconfig")]
+    write_kubeconfig: PathBuf,
+    /// Run this many simulated nodes in process (pods run on a simulated container runtime).
+    #[arg(long, default_value_t = 0)]
+    simulated_nodes: usize,
+    /// The Service cluster IP range.
+    #[arg(long, default_value_t = AllocationConfig::default().service_cluster_ip_range)]
+    service_cidr: Ipv4Cidr,
+    /// The pod network, cut into one /24 per node.
+    #[arg(long, default_value_t = NodeIpamConfig::default().cluster_cidr)]
+    cluster_cidr: Ipv4Cidr,
+}
+
+/// Runs the server until it is told to stop; returns the exit status.
+pub fn run(arguments: &ServerArgs, output: &mut dyn Write) -> u8 {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("COX_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            let _ = writeln!(output, "error: cannot start the async runtime: {error}");
+            return 1;
+        }
+    };
+    runtime.block_on(serve(arguments, output))
+}
+
+async fn serve(arguments: &ServerArgs, output: &mut dyn Write) -> u8 {
+    let listener = match tokio::net::TcpListener::bind(arguments.listen).await {
+        Ok(listener) => listener,
+        Err(error) => {
+            let _ = writeln!(output, "error: cannot listen on {}: {error}", arguments.listen);
+            return 1;
+        }
+    };
+    let address = listener.local_addr().unwrap_or(arguments.listen);
+    let connect_to = if address.ip().is_unspecified() {
+        SocketAddr::new(std::net::Ipv4Addr::LOCALHOST.into(), address.port())
+    } else {
+        address
+    };
+    let options = ServerOptions {
+        simulated_nodes: arguments.simulated_nodes,
+        service_cidr: arguments.service_cidr,
+        cluster_cidr: arguments.cluster_cidr,
+        kubeconfig: Some(arguments.write_kubeconfig.clone()),
+        run_components: true,
+    };
+    let started = server::start(
+        MemoryStore::new(),
+        listener,
+        Arc::new(TcpConnector::new(connect_to)),
+        connect_to,
+        Arc::new(SystemClock),
+        &options,
+    )
+    .await;
+    let running = match started {
+        Ok(running) => running,
+        Err(error) => {
+            let _ = writeln!(output, "error: {error}");
+            return 1;
+        }
+    };
+    let _ = writeln!(
+        output,
+        "coxswain API server listening on http://{address}\nkubeconfig: {}\ntry: kubectl --kubeconfig {} get nodes",
+        arguments.write_kubeconfig.display(),
+        arguments.write_kubeconfig.display()
+    );
+    let _ = output.flush();
+    wait_for_stop_signal().await;
+    tracing::info!("stopping");
+    running.stop().await;
+    0
+}
+
+async fn wait_for_stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = terminate.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
