@@ -1,6 +1,9 @@
 //! Workspace integration tests: one binary, one module per area (cargo's layout).
 
+mod cluster;
 mod cox_bench;
 mod cox_validate;
+mod kubectl_guestbook;
+mod kubectl_verbs;
 mod sim_checkers;
 mod sim_scenarios;

@@ -1,0 +1,120 @@
+//! A `cox server` started in-process for end-to-end tests: the real HTTP API on a free loopback
+//! port, the scheduler, the controller manager and simulated nodes, with a kubeconfig and a
+//! fresh kubectl cache folder; and the real `kubectl` run against it.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use coxswain_core::store::MemoryStore;
+use coxswain_real::client::connector::TcpConnector;
+use coxswain_real::clock::SystemClock;
+use coxswain_real::server::{self, RunningServer, ServerOptions};
+
+/// How long a test waits for the cluster to reach a state before it fails. Generous: the
+/// cluster is fast, a loaded CI machine is not.
+pub const SETTLE: Duration = Duration::from_secs(120);
+
+/// A running server and what kubectl needs to reach it.
+pub struct Cluster {
+    runtime: Option<tokio::runtime::Runtime>,
+    server: Option<RunningServer<MemoryStore>>,
+    folder: tempfile::TempDir,
+}
+
+/// What a kubectl run printed.
+#[derive(Debug)]
+pub struct Run {
+    /// Exit code.
+    pub code: i32,
+    /// Standard output.
+    pub stdout: String,
+    /// Standard error.
+    pub stderr: String,
+}
+
+impl Run {
+    /// Standard output, after asserting success.
+    #[track_caller]
+    pub fn ok(self) -> String {
+        assert_eq!(self.code, 0, "kubectl failed:\nstdout: {}\nstderr: {}", self.stdout, self.stderr);
+        self.stdout
+    }
+}
+
+impl Cluster {
+    /// Starts a server with `nodes` simulated nodes.
+    pub fn start(nodes: usize) -> Cluster {
+        let cluster_nodes = nodes;
+        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        let folder = tempfile::tempdir().unwrap();
+        let kubeconfig = folder.path().join("kubeconfig");
+        let server = runtime.block_on(async {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let address = listener.local_addr().unwrap();
+            let options =
+                ServerOptions { simulated_nodes: nodes, kubeconfig: Some(kubeconfig), ..ServerOptions::default() };
+            server::start(
+                MemoryStore::new(),
+                listener,
+                Arc::new(TcpConnector::new(address)),
+                address,
+                Arc::new(SystemClock),
+                &options,
+            )
+            .await
+            .unwrap()
+        });
+        let cluster = Cluster { runtime: Some(runtime), server: Some(server), folder };
+        cluster.wait_for("every node Ready", |cluster| {
+            let nodes = cluster.kubectl(&["get", "nodes", "--no-headers"]).stdout;
+            let ready = nodes.lines().filter(|line| line.split_whitespace().nth(1) == Some("Ready")).count();
+            ready == nodes.lines().count() && ready == cluster_nodes
+        });
+        cluster
+    }
+
+    /// The kubeconfig's path.
+    pub fn kubeconfig(&self) -> PathBuf {
+        self.folder.path().join("kubeconfig")
+    }
+
+    /// Runs kubectl with `arguments` against the cluster.
+    pub fn kubectl(&self, arguments: &[&str]) -> Run {
+        let output = Command::new("kubectl")
+            .arg("--kubeconfig")
+            .arg(self.kubeconfig())
+            .arg("--cache-dir")
+            .arg(self.folder.path().join("kubectl-cache"))
+            .arg("--request-timeout=60s")
+            .args(arguments)
+            .env_remove("KUBECONFIG")
+            .output()
+            .expect("kubectl is installed (README: install)");
+        Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
+    /// Polls `condition` until it holds; fails the test after [`SETTLE`].
+    #[track_caller]
+    pub fn wait_for(&self, what: &str, condition: impl Fn(&Cluster) -> bool) {
+        let started = Instant::now();
+        while !condition(self) {
+            assert!(started.elapsed() < SETTLE, "timed out waiting for {what}");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        if let (Some(runtime), Some(server)) = (self.runtime.take(), self.server.take()) {
+            runtime.block_on(server.stop());
+            runtime.shutdown_timeout(Duration::from_secs(5));
+        }
+    }
+}
