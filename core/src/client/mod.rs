@@ -10,6 +10,7 @@
 pub mod action;
 pub mod informer;
 pub mod leader_election;
+pub mod leader_gate;
 pub mod loopback;
 pub mod paths;
 pub mod requests;

@@ -9,10 +9,12 @@ use std::sync::Arc;
 use clap::Args;
 use coxswain_core::api::allocation::{AllocationConfig, Ipv4Cidr};
 use coxswain_core::controllers::NodeIpamConfig;
+use coxswain_core::limits::{MAX_MUTATING_REQUESTS_IN_FLIGHT, MAX_REQUESTS_IN_FLIGHT};
 use coxswain_core::store::MemoryStore;
 
 use crate::client::connector::TcpConnector;
 use crate::clock::SystemClock;
+use crate::server::http::InFlightLimits;
 use crate::server::{self, ServerOptions};
 
 /// Arguments of `cox server`.
@@ -33,6 +35,12 @@ pub struct ServerArgs {
     /// The pod network, cut into one /24 per node.
     #[arg(long, default_value_t = NodeIpamConfig::default().cluster_cidr)]
     cluster_cidr: Ipv4Cidr,
+    /// Most gets and lists served at once before the server answers 429.
+    #[arg(long, default_value_t = MAX_REQUESTS_IN_FLIGHT)]
+    max_requests_inflight: usize,
+    /// Most writes served at once before the server answers 429.
+    #[arg(long, default_value_t = MAX_MUTATING_REQUESTS_IN_FLIGHT)]
+    max_mutating_requests_inflight: usize,
 }
 
 /// Runs the server until it is told to stop; returns the exit status.
@@ -70,6 +78,10 @@ async fn serve(arguments: &ServerArgs, output: &mut dyn Write) -> u8 {
         cluster_cidr: arguments.cluster_cidr,
         kubeconfig: Some(arguments.write_kubeconfig.clone()),
         run_components: true,
+        in_flight: InFlightLimits {
+            reads: arguments.max_requests_inflight,
+            writes: arguments.max_mutating_requests_inflight,
+        },
     };
     let started = server::start(
         MemoryStore::new(),

@@ -35,19 +35,36 @@ pub struct HttpState<S: Store> {
 }
 
 impl<S: Store + Send + Sync + 'static> HttpState<S> {
-    /// The state for `api`, with Kubernetes' default in-flight limits.
+    /// The state for `api`, with at most `limits` requests in flight.
     pub fn new(
         api: Arc<SharedApi<S>>,
         nodes: Arc<dyn NodeProxy>,
+        limits: InFlightLimits,
         shutdown: tokio::sync::watch::Receiver<bool>,
     ) -> Arc<HttpState<S>> {
         Arc::new(HttpState {
             api,
             nodes,
-            reads: Semaphore::new(MAX_REQUESTS_IN_FLIGHT),
-            writes: Semaphore::new(MAX_MUTATING_REQUESTS_IN_FLIGHT),
+            reads: Semaphore::new(limits.reads),
+            writes: Semaphore::new(limits.writes),
             shutdown,
         })
+    }
+}
+
+/// How many requests may be served at once before the server answers 429 with `Retry-After`
+/// (kube-apiserver's `--max-requests-inflight` and `--max-mutating-requests-inflight`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct InFlightLimits {
+    /// Gets and lists.
+    pub reads: usize,
+    /// Creates, updates, patches and deletes.
+    pub writes: usize,
+}
+
+impl Default for InFlightLimits {
+    fn default() -> InFlightLimits {
+        InFlightLimits { reads: MAX_REQUESTS_IN_FLIGHT, writes: MAX_MUTATING_REQUESTS_IN_FLIGHT }
     }
 }
 

@@ -29,7 +29,7 @@ use rand_chacha::ChaCha8Rng;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use self::http::HttpState;
+use self::http::{HttpState, InFlightLimits};
 use self::node_proxy::{NoNodes, NodeProxy};
 use self::shared_api::SharedApi;
 use self::simulated_nodes::SimulatedNodes;
@@ -51,6 +51,8 @@ pub struct ServerOptions {
     pub kubeconfig: Option<PathBuf>,
     /// Whether the scheduler and the controller manager run in this process.
     pub run_components: bool,
+    /// Requests served at once before 429.
+    pub in_flight: InFlightLimits,
 }
 
 impl Default for ServerOptions {
@@ -61,6 +63,7 @@ impl Default for ServerOptions {
             cluster_cidr: coxswain_core::controllers::NodeIpamConfig::default().cluster_cidr,
             kubeconfig: None,
             run_components: true,
+            in_flight: InFlightLimits::default(),
         }
     }
 }
@@ -146,7 +149,7 @@ where
         Some(nodes) => Arc::clone(nodes) as Arc<dyn NodeProxy>,
         None => Arc::new(NoNodes),
     };
-    let state = HttpState::new(Arc::clone(&api), proxy, shutdown_seen.clone());
+    let state = HttpState::new(Arc::clone(&api), proxy, options.in_flight, shutdown_seen.clone());
     let router = http::router(state);
     let mut stopping = shutdown_seen.clone();
     tasks.push(tokio::spawn(async move {
