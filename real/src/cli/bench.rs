@@ -13,6 +13,9 @@ use coxswain_core::scheduler::bench::{BenchConfig, Workload, build_cluster, prep
 pub enum BenchCommand {
     /// Schedule synthetic pods onto synthetic nodes and report pods per second.
     Schedule(ScheduleArgs),
+    /// Load a running API server from this process: request latency at a fixed rate, watch
+    /// fan-out, and a paged Table list of many pods.
+    Api(super::bench_api::ApiBenchArgs),
 }
 
 /// The workloads `cox bench schedule` can build.
@@ -70,7 +73,10 @@ pub struct ScheduleArgs {
 
 /// Runs a benchmark; exit status 1 if a placement breaks a filter.
 pub fn run(command: &BenchCommand, output: &mut dyn Write) -> u8 {
-    let BenchCommand::Schedule(arguments) = command;
+    let arguments = match command {
+        BenchCommand::Schedule(arguments) => arguments,
+        BenchCommand::Api(arguments) => return super::bench_api::run(arguments, output),
+    };
     let config = BenchConfig {
         nodes: arguments.nodes,
         existing_pods: arguments.existing,

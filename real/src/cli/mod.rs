@@ -1,6 +1,7 @@
 //! The `cox` command line: argument parsing and dispatch to one module per subcommand.
 
 mod bench;
+mod bench_api;
 mod server;
 mod sim;
 mod validate;
