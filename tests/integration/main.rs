@@ -5,5 +5,6 @@ mod cox_bench;
 mod cox_validate;
 mod kubectl_guestbook;
 mod kubectl_verbs;
+mod python_client;
 mod sim_checkers;
 mod sim_scenarios;
