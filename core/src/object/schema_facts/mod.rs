@@ -81,7 +81,7 @@ pub struct GroupVersionKind {
 }
 
 /// How server-side apply treats a list (structured-merge-diff's element relationship).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ListType<'a> {
     /// Replaced whole; owned as one field.
     Atomic,
