@@ -67,7 +67,7 @@ impl<'a> Typed<'a> {
             Value::Array(_) => match schema {
                 Some(schema) => match schema.list_type() {
                     ListType::Atomic => Shape::Leaf,
-                    ListType::Map(keys) if keys.is_empty() => Shape::Leaf,
+                    ListType::Map([]) => Shape::Leaf,
                     list_type => Shape::List { list_type, items: self.facts.items(schema) },
                 },
                 None => Shape::Leaf,
