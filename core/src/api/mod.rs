@@ -8,6 +8,7 @@
 
 mod admission;
 pub mod allocation;
+pub mod apply;
 mod body;
 pub mod conversion;
 mod delete;
@@ -16,6 +17,7 @@ pub mod discovery_aggregated;
 pub mod duration;
 pub mod negotiation;
 pub mod openapi;
+pub mod openapi_schemas;
 pub mod patch;
 pub mod path;
 pub mod pod_proxy;

@@ -1,31 +1,48 @@
-//! The OpenAPI v3 documents kubectl fetches before `create`, `apply` and `edit`: a root listing
-//! every served group version, and one document per group version whose PATCH operations carry
-//! `x-kubernetes-group-version-kind` and a `fieldValidation` query parameter.
+//! The OpenAPI documents kubectl fetches before `create`, `apply`, `edit` and `explain`: the v3
+//! root listing every served group version, one v3 document per group version, and the v2
+//! document. Schemas are Kubernetes 1.32's own (from the schema facts, see
+//! [`super::openapi_schemas`]), so `kubectl explain` walks real fields and types; descriptions
+//! are not carried.
 //!
-//! With those, kubectl's field-validation check finds that the server validates fields itself
-//! (it then sends `fieldValidation=Strict` and skips client-side schema validation). The patch
-//! operations deliberately do not list `application/strategic-merge-patch+json`, so that
-//! `kubectl apply` computes its strategic merge patches from its compiled-in types rather than
-//! from these deliberately permissive schemas.
+//! The PATCH operations carry `x-kubernetes-group-version-kind` and a `fieldValidation` query
+//! parameter, so kubectl's field-validation check finds that the server validates fields itself
+//! (it then sends `fieldValidation=Strict`). They deliberately do not list
+//! `application/strategic-merge-patch+json`, so that `kubectl apply` computes its strategic merge
+//! patches from its compiled-in types.
 
 use serde_json::{Map, Value, json};
 
 use crate::object::kinds::{self, ResourceType};
 
-use super::discovery;
+use super::{discovery, openapi_schemas};
 
-/// Answers `GET /openapi/{rest}`: `v3` is the root, `v3/api/v1` and `v3/apis/{group}/{version}`
-/// the group-version documents. Everything else, including `v2`, is `None` (404); kubectl
-/// tolerates a missing v2 when v3 is served.
+/// Answers `GET /openapi/{rest}`: `v2` is the Swagger 2.0 document, `v3` the root, `v3/api/v1`
+/// and `v3/apis/{group}/{version}` the group-version documents; anything else is `None` (404).
 pub fn openapi_document(rest: &str) -> Option<Value> {
     let rest = rest.trim_matches('/');
+    if rest == "v2" {
+        return Some(super::openapi_schemas::swagger_v2(&discovery::git_version()));
+    }
     if rest == "v3" {
-        return Some(root());
+        return Some(ROOT.clone());
     }
     let group_version_path = rest.strip_prefix("v3/")?;
     let (group, version) = parse_group_version_path(group_version_path)?;
-    group_version_document(group, version)
+    DOCUMENTS.get(&group_version_key(group, version)).cloned()
 }
+
+/// The group-version documents, built once: they depend only on the served kinds and the
+/// schema facts, both fixed at build time.
+static DOCUMENTS: std::sync::LazyLock<std::collections::BTreeMap<String, Value>> = std::sync::LazyLock::new(|| {
+    discovery::served_group_versions()
+        .into_iter()
+        .filter_map(|(group, version)| {
+            Some((group_version_key(group, version), group_version_document(group, version)?))
+        })
+        .collect()
+});
+
+static ROOT: std::sync::LazyLock<Value> = std::sync::LazyLock::new(root);
 
 /// `api/v1` → (``, `v1`); `apis/apps/v1` → (`apps`, `v1`).
 fn parse_group_version_path(path: &str) -> Option<(&str, &str)> {
@@ -47,10 +64,10 @@ fn group_version_key(group: &str, version: &str) -> String {
 fn root() -> Value {
     let mut paths = Map::new();
     for (group, version) in discovery::served_group_versions() {
-        let Some(document) = group_version_document(group, version) else {
+        let key = group_version_key(group, version);
+        let Some(document) = DOCUMENTS.get(&key) else {
             continue;
         };
-        let key = group_version_key(group, version);
         let hash = fnv1a_hex(document.to_string().as_bytes());
         paths.insert(key.clone(), json!({"serverRelativeURL": format!("/openapi/v3/{key}?hash={hash}")}));
     }
@@ -67,6 +84,9 @@ fn fnv1a_hex(bytes: &[u8]) -> String {
 
 /// The schema name Kubernetes gives a kind: `io.k8s.api.apps.v1.Deployment`.
 fn schema_name(group: &str, version: &str, kind: &str) -> String {
+    if let Some(name) = openapi_schemas::definition_name(group, version, kind) {
+        return name.to_string();
+    }
     let package = match group {
         "" => "core",
         group => group.split('.').next().unwrap_or(group),
@@ -90,11 +110,15 @@ fn group_version_document(group: &str, version: &str) -> Option<Value> {
     for resource in &resources {
         add_resource_paths(resource, &mut paths, &mut schemas);
     }
+    let roots: Vec<&'static str> = resources
+        .iter()
+        .flat_map(|resource| openapi_schemas::kinds_of(resource))
+        .filter_map(|(group, version, kind)| openapi_schemas::definition_name(group, version, kind))
+        .chain(["io.k8s.apimachinery.pkg.apis.meta.v1.Status"])
+        .collect();
+    let reached = openapi_schemas::reachable_definitions(roots);
+    schemas.extend(openapi_schemas::schemas(&reached, openapi_schemas::COMPONENTS_REFERENCE_PREFIX));
     schemas.insert("io.k8s.apimachinery.pkg.apis.meta.v1.Patch".into(), json!({"type": "object"}));
-    schemas.insert(
-        "io.k8s.apimachinery.pkg.apis.meta.v1.Status".into(),
-        permissive_schema("Status is a return value for calls that don't return other objects.", &[]),
-    );
     Some(json!({
         "openapi": "3.0.0",
         "info": {"title": "Kubernetes", "version": discovery::git_version()},
@@ -339,7 +363,7 @@ mod tests {
     #[test]
     fn the_hash_is_stable_and_v2_and_unknown_paths_are_not_served() {
         assert_eq!(openapi_document("v3"), openapi_document("v3/"));
-        assert_eq!(openapi_document("v2"), None);
+        assert_eq!(openapi_document("v2").unwrap()["swagger"], "2.0");
         assert_eq!(openapi_document("v3/apis/nosuch.io/v1"), None);
         assert_eq!(openapi_document("v3/api/v2"), None);
         assert_eq!(fnv1a_hex(b""), "CBF29CE484222325");

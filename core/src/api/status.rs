@@ -75,6 +75,15 @@ pub enum ApiError {
         /// Why, such as [`CONFLICT_MODIFIED`].
         detail: String,
     },
+    /// 409: a server-side apply would change fields other managers own (Kubernetes'
+    /// `NewApplyConflict`): one `FieldManagerConflict` cause per field.
+    #[error("{message}")]
+    ApplyConflict {
+        /// `Apply failed with 1 conflict: conflict with "kubectl-edit" using apps/v1: .spec.replicas`.
+        message: String,
+        /// The fields and their managers.
+        causes: Vec<StatusCause>,
+    },
     /// 422: fields are invalid.
     #[error("{} {name:?} is invalid: {}", qualified_kind(group, kind), join_field_errors(errors))]
     Invalid {
@@ -298,7 +307,7 @@ impl ApiError {
     pub fn code(&self) -> u16 {
         match self {
             ApiError::NotFound { .. } | ApiError::NoRoute => 404,
-            ApiError::AlreadyExists { .. } | ApiError::Conflict { .. } => 409,
+            ApiError::AlreadyExists { .. } | ApiError::Conflict { .. } | ApiError::ApplyConflict { .. } => 409,
             ApiError::Invalid { .. } | ApiError::Unprocessable { .. } => 422,
             ApiError::BadRequest { .. } => 400,
             ApiError::Forbidden { .. } => 403,
@@ -318,7 +327,7 @@ impl ApiError {
         match self {
             ApiError::NotFound { .. } | ApiError::NoRoute => "NotFound",
             ApiError::AlreadyExists { .. } => "AlreadyExists",
-            ApiError::Conflict { .. } => "Conflict",
+            ApiError::Conflict { .. } | ApiError::ApplyConflict { .. } => "Conflict",
             ApiError::Invalid { .. } | ApiError::Unprocessable { .. } => "Invalid",
             ApiError::BadRequest { .. } => "BadRequest",
             ApiError::Forbidden { .. } => "Forbidden",
@@ -367,6 +376,9 @@ impl ApiError {
                     .collect();
                 details.insert("causes".into(), Value::Array(causes));
                 Some(Value::Object(details))
+            }
+            ApiError::ApplyConflict { causes, .. } => {
+                Some(json!({"causes": causes.iter().map(StatusCause::to_value).collect::<Vec<_>>()}))
             }
             ApiError::TooManyRequests { causes, retry_after_seconds, .. }
             | ApiError::Timeout { causes, retry_after_seconds, .. } => {

@@ -43,7 +43,7 @@ impl<S: Store> ApiServer<S> {
         request: &ApiRequest,
         path: &ResourcePath,
         name: &str,
-        _now: Timestamp,
+        now: Timestamp,
     ) -> Result<ApiResponse, ApiError> {
         let stored = self.stored(path, name)?;
         let current = scale_of(&stored);
@@ -66,7 +66,9 @@ impl<S: Store> ApiServer<S> {
         spec["replicas"] = replicas.into();
         let path_main = ResourcePath { subresource: None, ..path.clone() };
         let dry_run = super::write::is_dry_run(request)?;
-        let stored = self.update_object(&path_main, name, updated, dry_run)?;
+        let options_kind = if request.method == Method::Put { "UpdateOptions" } else { "PatchOptions" };
+        let writer = super::write::writer_of(request, path, options_kind, false)?;
+        let stored = self.update_object(&path_main, name, updated, dry_run, Some(&writer), now)?;
         Ok(ApiResponse::json(200, scale_of(&stored)))
     }
 

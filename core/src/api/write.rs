@@ -4,6 +4,7 @@ use jiff::Timestamp;
 use serde_json::Value;
 
 use super::admission::{check_namespace_accepts_new_objects, prepare_create, prepare_update, settle_namespace};
+use super::apply::{Writer, manager_of, track_update};
 use super::body::{FieldValidation, decode_object, parse_body};
 use super::conversion::from_storage;
 use super::patch::{PatchError, apply_patch};
@@ -12,6 +13,7 @@ use super::request::{ApiRequest, ApiResponse};
 use super::server::{ApiServer, storage_resource};
 use super::status::ApiError;
 use crate::object::Object;
+use crate::object::field_error::{FieldError, FieldPath};
 use crate::store::Store;
 use crate::store::names::new_uid;
 use crate::store::objects::{self, Outcome, UpdateScope};
@@ -35,18 +37,21 @@ impl<S: Store> ApiServer<S> {
         now: Timestamp,
     ) -> Result<ApiResponse, ApiError> {
         let validation = FieldValidation::of(request)?;
+        let writer = writer_of(request, path, "CreateOptions", false)?;
         let (object, warnings) = decode_object(path.resource, parse_body(request)?, validation)?;
         let dry_run = is_dry_run(request)?;
-        let stored = self.create_object(path, object, dry_run, now)?;
+        let stored = self.create_object(path, object, dry_run, Some(&writer), now)?;
         Ok(ApiResponse::with_warnings(201, from_storage(path.resource, &stored).to_value(), warnings))
     }
 
-    /// Admits and stores a new object (or, for a dry run, only admits it).
+    /// Admits and stores a new object (or, for a dry run, only admits it), recording the
+    /// writer's fields in `managedFields` (`None`: an apply has recorded them).
     pub(super) fn create_object(
         &mut self,
         path: &ResourcePath,
         mut object: Object,
         dry_run: bool,
+        writer: Option<&Writer>,
         now: Timestamp,
     ) -> Result<std::sync::Arc<Object>, ApiError> {
         settle_namespace(path, &mut object)?;
@@ -55,6 +60,9 @@ impl<S: Store> ApiServer<S> {
         // create leaves the generator as it was.
         let uid = new_uid(&mut self.random.clone());
         let mut object = prepare_create(path, object, &uid)?;
+        if let Some(writer) = writer {
+            track_update(None, &mut object, writer, now)?;
+        }
         super::quota::admit_create(&mut self.store, path, &object, dry_run, now)?;
         let allocation = self.allocate_on_create(path.resource, &mut object, dry_run)?;
         if dry_run {
@@ -73,27 +81,34 @@ impl<S: Store> ApiServer<S> {
         request: &ApiRequest,
         path: &ResourcePath,
         name: &str,
-        _now: Timestamp,
+        now: Timestamp,
     ) -> Result<ApiResponse, ApiError> {
         let validation = FieldValidation::of(request)?;
+        let writer = writer_of(request, path, "UpdateOptions", false)?;
         let (mut object, warnings) = decode_object(path.resource, parse_body(request)?, validation)?;
         settle_namespace(path, &mut object)?;
         let dry_run = is_dry_run(request)?;
-        let stored = self.update_object(path, name, object, dry_run)?;
+        let stored = self.update_object(path, name, object, dry_run, Some(&writer), now)?;
         Ok(ApiResponse::with_warnings(200, from_storage(path.resource, &stored).to_value(), warnings))
     }
 
     /// Admits and stores a replacement for the object `name` (its status only, on the status
-    /// subresource).
+    /// subresource), recording the writer's fields in `managedFields` (`None`: an apply has
+    /// recorded them).
     pub(super) fn update_object(
         &mut self,
         path: &ResourcePath,
         name: &str,
         object: Object,
         dry_run: bool,
+        writer: Option<&Writer>,
+        now: Timestamp,
     ) -> Result<std::sync::Arc<Object>, ApiError> {
         let old = self.stored(path, name)?;
         let mut object = prepare_update(path, &old, object, name)?;
+        if let Some(writer) = writer {
+            track_update(Some(&old), &mut object, writer, now)?;
+        }
         if path.subresource.is_none() {
             super::quota::admit_update(&mut self.store, path, &old, &object, dry_run)?;
         }
@@ -123,24 +138,35 @@ impl<S: Store> ApiServer<S> {
         now: Timestamp,
     ) -> Result<ApiResponse, ApiError> {
         let content_type = request.header("content-type").unwrap_or("");
-        let is_apply = content_type.starts_with("application/apply-patch");
+        if content_type.starts_with("application/apply-patch") {
+            return self.apply(request, path, name, now);
+        }
+        if request.query_param("force").is_some() {
+            let error = FieldError::forbidden(&FieldPath::new("force"), "may not be specified for non-apply patch");
+            return Err(options_invalid("PatchOptions", error));
+        }
+        let writer = writer_of(request, path, "PatchOptions", false)?;
         let dry_run = is_dry_run(request)?;
-        let current = match self.stored(path, name) {
-            Ok(current) => current,
-            // Server-side apply creates what does not exist yet.
-            Err(ApiError::NotFound { .. }) if is_apply && path.subresource.is_none() => {
-                let patched =
-                    apply_patch(&Value::Object(Default::default()), &request.body, content_type, path.resource.kind)
-                        .map_err(patch_error)?;
-                let (object, warnings) = decode_object(path.resource, patched, FieldValidation::of(request)?)?;
-                let stored = self.create_object(path, object, dry_run, now)?;
-                return Ok(ApiResponse::with_warnings(201, from_storage(path.resource, &stored).to_value(), warnings));
-            }
-            Err(error) => return Err(error),
-        };
+        let current = self.stored(path, name)?;
         let original = from_storage(path.resource, &current).to_value();
         let patched = apply_patch(&original, &request.body, content_type, path.resource.kind).map_err(patch_error)?;
-        let (mut object, warnings) = decode_object(path.resource, patched, FieldValidation::of(request)?)?;
+        let (object, warnings) = decode_object(path.resource, patched, FieldValidation::of(request)?)?;
+        let stored = self.update_patched(path, name, object, &current, dry_run, Some(&writer), now)?;
+        Ok(ApiResponse::with_warnings(200, from_storage(path.resource, &stored).to_value(), warnings))
+    }
+
+    /// Stores the result of a patch of `current`.
+    #[allow(clippy::too_many_arguments)]
+    fn update_patched(
+        &mut self,
+        path: &ResourcePath,
+        name: &str,
+        mut object: Object,
+        current: &Object,
+        dry_run: bool,
+        writer: Option<&Writer>,
+        now: Timestamp,
+    ) -> Result<std::sync::Arc<Object>, ApiError> {
         // A resourceVersion the patch itself carries is a precondition (kubectl label and
         // annotate rely on it): a stale one is a conflict. Otherwise the patch applies to the
         // version it was computed against, and a concurrent write would be a conflict.
@@ -149,9 +175,78 @@ impl<S: Store> ApiServer<S> {
         }
         object.metadata.resource_version = current.metadata.resource_version.clone();
         settle_namespace(path, &mut object)?;
-        let stored = self.update_object(path, name, object, dry_run)?;
-        Ok(ApiResponse::with_warnings(200, from_storage(path.resource, &stored).to_value(), warnings))
+        self.update_object(path, name, object, dry_run, writer, now)
     }
+
+    /// Server-side apply (`application/apply-patch+yaml`): merges the configuration by the
+    /// schema, records and checks ownership, and creates the object when it does not exist.
+    fn apply(
+        &mut self,
+        request: &ApiRequest,
+        path: &ResourcePath,
+        name: &str,
+        now: Timestamp,
+    ) -> Result<ApiResponse, ApiError> {
+        let force = match request.query_param("force") {
+            None | Some("" | "false" | "0") => false,
+            Some("true" | "1") => true,
+            Some(other) => return Err(ApiError::bad_request(format!("force: invalid boolean value {other:?}"))),
+        };
+        let writer = writer_of(request, path, "PatchOptions", true)?;
+        let dry_run = is_dry_run(request)?;
+        let configuration = parse_apply_configuration(request)?;
+        let current = match self.stored(path, name) {
+            Ok(current) => Some(current),
+            Err(ApiError::NotFound { .. }) if path.subresource.is_none() => None,
+            Err(error) => return Err(error),
+        };
+        let live = current.as_ref().map(|current| from_storage(path.resource, current));
+        let applied = super::apply::apply(live.as_ref(), &configuration, &writer, force, now)?;
+        let (object, warnings) = decode_object(path.resource, applied.object, FieldValidation::of(request)?)?;
+        let (status, stored) = match &current {
+            None => {
+                let mut object = object;
+                settle_namespace(path, &mut object)?;
+                (201, self.create_object(path, object, dry_run, None, now)?)
+            }
+            Some(current) => (200, self.update_patched(path, name, object, current, dry_run, None, now)?),
+        };
+        Ok(ApiResponse::with_warnings(status, from_storage(path.resource, &stored).to_value(), warnings))
+    }
+}
+
+/// The configuration of an apply request: an object that names no `managedFields`.
+fn parse_apply_configuration(request: &ApiRequest) -> Result<Value, ApiError> {
+    let configuration = super::patch::parse_apply_configuration(&request.body).map_err(patch_error)?;
+    if configuration.pointer("/metadata/managedFields").is_some_and(|fields| !fields.is_null()) {
+        return Err(ApiError::bad_request("metadata.managedFields must be nil"));
+    }
+    Ok(configuration)
+}
+
+/// A refusal of the request's options (`PatchOptions.meta.k8s.io "" is invalid: …`).
+fn options_invalid(options_kind: &str, error: FieldError) -> ApiError {
+    ApiError::Invalid {
+        group: "meta.k8s.io".into(),
+        kind: options_kind.into(),
+        name: String::new(),
+        errors: vec![error],
+    }
+}
+
+/// The writer of a request to `path`: its manager, subresource and version.
+pub(super) fn writer_of<'p>(
+    request: &ApiRequest,
+    path: &'p ResourcePath,
+    options_kind: &str,
+    is_apply: bool,
+) -> Result<Writer<'p>, ApiError> {
+    Ok(Writer {
+        manager: manager_of(request, options_kind, is_apply)?,
+        subresource: path.subresource.as_deref().unwrap_or(""),
+        api_version: path.resource.api_version,
+        resource: path.resource,
+    })
 }
 
 /// Maps a patch failure onto the status Kubernetes answers it with.

@@ -12,6 +12,7 @@ pub mod names;
 pub mod qos;
 pub mod quantity;
 pub mod quota_usage;
+pub mod schema_facts;
 pub mod strict;
 pub mod validation;
 

@@ -191,6 +191,7 @@ fn merge_update(resource_type: &ResourceType, stored: &Object, sent: Object, sco
                 None => next.fields.shift_remove("status"),
             };
             next.metadata.annotations = sent.metadata.annotations;
+            next.metadata.managed_fields = sent.metadata.managed_fields;
             next
         }
     };

@@ -105,7 +105,7 @@ pub enum PatchError {
     #[error("map: {item} does not contain declared merge key: {merge_key}")]
     MissingMergeKey {
         /// The merge key of the list (`name`, `containerPort`).
-        merge_key: &'static str,
+        merge_key: String,
         /// The element, as JSON.
         item: String,
     },

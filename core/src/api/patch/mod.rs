@@ -4,8 +4,9 @@
 //! - `application/json-patch+json`: RFC 6902 ([`json`]), e.g. `kubectl rollout undo`;
 //! - `application/strategic-merge-patch+json`: Kubernetes' strategic merge patch ([`strategic`]),
 //!   e.g. `kubectl apply`, `set image`, `taint`, `cordon`, `edit`;
-//! - `application/apply-patch+yaml`: server-side apply, here the desired object (JSON or YAML)
-//!   merged onto the current one with strategic-merge semantics.
+//! - `application/apply-patch+yaml`: server-side apply; [`parse_apply_configuration`] reads the
+//!   configuration and [`crate::api::apply`] merges it by the schema and records ownership (a
+//!   subresource such as `scale` still merges it here, with strategic-merge semantics).
 //!
 //! Everything works on `serde_json::Value`; decoding into typed objects, validation and creating
 //! an object that does not exist yet (server-side apply) belong to the API layer.
@@ -89,6 +90,19 @@ pub fn apply_patch(original: &Value, patch_body: &[u8], content_type: &str, kind
         return Err(PatchError::TooDeep { limit: MAX_DOCUMENT_DEPTH });
     }
     Ok(patched)
+}
+
+/// Reads a server-side apply body (JSON or YAML) as the configuration it is, within the
+/// request and depth limits; the merge belongs to [`crate::api::apply`].
+pub fn parse_apply_configuration(patch_body: &[u8]) -> Result<Value, PatchError> {
+    if patch_body.len() > MAX_REQUEST_BYTES {
+        return Err(PatchError::BodyTooLarge { limit_bytes: MAX_REQUEST_BYTES });
+    }
+    let configuration = parse_apply_body(patch_body)?;
+    if nests_deeper_than(&configuration, MAX_DOCUMENT_DEPTH) {
+        return Err(PatchError::TooDeep { limit: MAX_DOCUMENT_DEPTH });
+    }
+    Ok(configuration)
 }
 
 /// Whether `value` nests more than `limit` levels of lists and maps. A JSON patch can nest a

@@ -12,7 +12,8 @@ use std::collections::{HashMap, HashSet};
 use serde_json::{Map, Value};
 
 use super::error::{PatchError, json_type_name};
-use super::strategic_schema::{FieldPatchMeta, KUBERNETES_SCHEMA, PatchSchema, PatchStrategy};
+use super::strategic_schema::{FieldPatchMeta, PatchSchema, PatchStrategy};
+use crate::object::schema_facts::Schema;
 
 const DIRECTIVE: &str = "$patch";
 const RETAIN_KEYS: &str = "$retainKeys";
@@ -22,15 +23,27 @@ const DELETE_FROM_PRIMITIVE_LIST_PREFIX: &str = "$deleteFromPrimitiveList";
 /// Applies a strategic merge patch to an object of `kind`, with the merge keys of the Kubernetes
 /// API types. A `null` original counts as an empty object.
 pub fn apply_strategic_merge_patch(original: &Value, patch: &Value, kind: &str) -> Result<Value, PatchError> {
-    apply_strategic_merge_patch_with_schema(original, patch, &KUBERNETES_SCHEMA, KUBERNETES_SCHEMA.root_type(kind))
+    let schema = PatchSchema::kubernetes();
+    let root = schema.root_of(original, patch, kind);
+    merge_with_root(original, patch, schema, root)
 }
 
-/// Applies a strategic merge patch whose top-level object has type `root_type` in `schema`.
+/// Applies a strategic merge patch whose top-level object is the definition `root_type` of
+/// `schema` (any name the schema lacks means "no schema").
 pub fn apply_strategic_merge_patch_with_schema(
     original: &Value,
     patch: &Value,
     schema: &PatchSchema,
     root_type: &str,
+) -> Result<Value, PatchError> {
+    merge_with_root(original, patch, *schema, schema.definition(root_type))
+}
+
+fn merge_with_root<'a>(
+    original: &Value,
+    patch: &Value,
+    schema: PatchSchema<'a>,
+    root: Option<&'a Schema>,
 ) -> Result<Value, PatchError> {
     let original = match original {
         Value::Null => Map::new(),
@@ -41,12 +54,12 @@ pub fn apply_strategic_merge_patch_with_schema(
         return Err(PatchError::PatchNotAnObject { found: json_type_name(patch) });
     };
     let merger = Merger { schema };
-    merger.merge_map(original, patch.clone(), Some(root_type)).map(Value::Object)
+    merger.merge_map(original, patch.clone(), root).map(Value::Object)
 }
 
 /// Walks original and patch together, carrying the schema.
 struct Merger<'a> {
-    schema: &'a PatchSchema,
+    schema: PatchSchema<'a>,
 }
 
 /// A merged list, and the original order its elements are interleaved by when a
@@ -58,11 +71,11 @@ struct MergedList {
 
 /// An element of a merged list, compared by merge key (lists of maps) or whole (scalars).
 #[derive(Clone, Copy)]
-struct ListIdentity {
-    merge_key: Option<&'static str>,
+struct ListIdentity<'a> {
+    merge_key: Option<&'a str>,
 }
 
-impl ListIdentity {
+impl ListIdentity<'_> {
     /// What identifies `item` in its list.
     fn of(self, item: &Value) -> Option<&Value> {
         match (self.merge_key, item) {
@@ -94,6 +107,41 @@ impl ListIdentity {
             }
         }
         positions
+    }
+}
+
+/// Where the elements of a list of maps are, by merge key, so that finding the element a patch
+/// element merges into costs a hash lookup (a 60,000-entry list stays linear).
+struct ElementPositions {
+    by_merge_key: HashMap<String, Vec<usize>>,
+}
+
+impl ElementPositions {
+    fn new(list: &[Value], merge_key: &str) -> ElementPositions {
+        let mut positions = ElementPositions { by_merge_key: HashMap::with_capacity(list.len()) };
+        for (index, item) in list.iter().enumerate() {
+            if let Some(key) = item.get(merge_key) {
+                positions.add(canonical(key), index);
+            }
+        }
+        positions
+    }
+
+    fn add(&mut self, merge_key: String, index: usize) {
+        self.by_merge_key.entry(merge_key).or_default().push(index);
+    }
+
+    /// The element `item` merges into: the first with its merge key whose other list-map keys
+    /// (`protocol` beside `containerPort`) agree with those the item gives. So 53/UDP and 53/TCP
+    /// stay two elements, while an item that leaves `protocol` out still finds its element.
+    fn find(&self, list: &[Value], item: &Value, merge_key: &str, list_map_keys: &[String]) -> Option<usize> {
+        let candidates = self.by_merge_key.get(merge_key)?;
+        candidates.iter().copied().find(|index| {
+            list_map_keys.iter().all(|key| match (item.get(key), list[*index].get(key)) {
+                (Some(wanted), Some(found)) => wanted == found,
+                _ => true,
+            })
+        })
     }
 }
 
@@ -134,12 +182,12 @@ fn canonical(value: &Value) -> String {
     out
 }
 
-impl Merger<'_> {
+impl<'a> Merger<'a> {
     fn merge_map(
         &self,
         mut original: Map<String, Value>,
         mut patch: Map<String, Value>,
-        type_name: Option<&str>,
+        type_name: Option<&'a Schema>,
     ) -> Result<Map<String, Value>, PatchError> {
         if let Some(directive) = patch.get(DIRECTIVE) {
             match directive.as_str() {
@@ -204,7 +252,7 @@ impl Merger<'_> {
 
     /// A patch value placed where the original has nothing: merged onto nothing, which drops
     /// `null`s and applies directives.
-    fn clean(&self, value: Value, meta: FieldPatchMeta) -> Result<Value, PatchError> {
+    fn clean(&self, value: Value, meta: FieldPatchMeta<'a>) -> Result<Value, PatchError> {
         match value {
             Value::Object(map) => Ok(Value::Object(self.merge_map(Map::new(), map, meta.value_type)?)),
             Value::Array(items) if meta.strategy == PatchStrategy::Merge => {
@@ -229,7 +277,7 @@ impl Merger<'_> {
         &self,
         original: Vec<Value>,
         patch: Vec<Value>,
-        meta: FieldPatchMeta,
+        meta: FieldPatchMeta<'a>,
     ) -> Result<Vec<Value>, PatchError> {
         self.merge_list_with_order(original, patch, meta).map(|merged| merged.list)
     }
@@ -239,7 +287,7 @@ impl Merger<'_> {
         &self,
         original: Vec<Value>,
         patch: Vec<Value>,
-        meta: FieldPatchMeta,
+        meta: FieldPatchMeta<'a>,
     ) -> Result<MergedList, PatchError> {
         if original.is_empty() && patch.is_empty() {
             return Ok(MergedList { server_order: Vec::new(), list: original });
@@ -262,10 +310,10 @@ impl Merger<'_> {
         let original_length = original.len();
         let (server_order, plain, replaced) = self.apply_list_directives(original, patch, merge_key, meta)?;
         let mut merged = server_order.clone();
-        let mut positions = identity.first_positions(&merged);
+        let mut positions = ElementPositions::new(&merged, merge_key);
         for item in &plain {
             let key_value = merge_key_value(item, merge_key)?;
-            let found = positions.get(&canonical(key_value)).copied();
+            let found = positions.find(&merged, item, &canonical(key_value), meta.list_map_keys);
             match (found, item) {
                 (Some(index), Value::Object(patch_map)) => {
                     // element_type() has checked that every element is a map.
@@ -279,7 +327,7 @@ impl Merger<'_> {
                     let cleaned =
                         self.clean(item.clone(), FieldPatchMeta { strategy: PatchStrategy::Default, ..meta })?;
                     if let Some(key) = identity.key(&cleaned) {
-                        positions.entry(key).or_insert(merged.len());
+                        positions.add(key, merged.len());
                     }
                     merged.push(cleaned);
                 }
@@ -304,8 +352,8 @@ impl Merger<'_> {
         &self,
         mut original: Vec<Value>,
         patch: Vec<Value>,
-        merge_key: &'static str,
-        meta: FieldPatchMeta,
+        merge_key: &'a str,
+        meta: FieldPatchMeta<'a>,
     ) -> Result<(Vec<Value>, Vec<Value>, bool), PatchError> {
         let mut plain = Vec::with_capacity(patch.len());
         let mut replace = false;
@@ -346,7 +394,7 @@ impl Merger<'_> {
         &self,
         original: &mut Map<String, Value>,
         patch: &mut Map<String, Value>,
-        type_name: Option<&str>,
+        type_name: Option<&'a Schema>,
     ) -> Result<(), PatchError> {
         let directive_keys: Vec<String> =
             patch.keys().filter(|key| key.starts_with(SET_ELEMENT_ORDER_PREFIX)).cloned().collect();
@@ -494,11 +542,11 @@ fn element_type(original: &[Value], patch: &[Value]) -> Result<&'static str, Pat
     Ok(found.unwrap_or("null"))
 }
 
-fn merge_key_value<'v>(item: &'v Value, merge_key: &'static str) -> Result<&'v Value, PatchError> {
+fn merge_key_value<'v>(item: &'v Value, merge_key: &str) -> Result<&'v Value, PatchError> {
     match item {
-        Value::Object(map) => {
-            map.get(merge_key).ok_or_else(|| PatchError::MissingMergeKey { merge_key, item: item.to_string() })
-        }
+        Value::Object(map) => map
+            .get(merge_key)
+            .ok_or_else(|| PatchError::MissingMergeKey { merge_key: merge_key.to_string(), item: item.to_string() }),
         other => Err(PatchError::UnexpectedType { expected: "map", found: json_type_name(other) }),
     }
 }

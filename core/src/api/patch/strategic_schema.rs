@@ -1,207 +1,80 @@
-//! Which lists strategic merge patch merges and by which key: Kubernetes' `patchStrategy` and
-//! `patchMergeKey` struct tags written as data, one row per (type, field).
+//! Which lists strategic merge patch merges and by which key, read from the schema facts
+//! (`x-kubernetes-patch-strategy` and `x-kubernetes-patch-merge-key` of Kubernetes' published
+//! OpenAPI document, see [`crate::object::schema_facts`]).
 //!
-//! A row says how the field `field` of the Go type `type_name` is patched and which type its
-//! values (or list elements) have, so the merge can walk down. Fields without a row get the
-//! default: maps merge key by key, lists are replaced whole.
+//! Fields the schema does not describe get the default: maps merge key by key, lists are
+//! replaced whole.
 
-/// How a field is patched.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PatchStrategy {
-    /// Maps merge recursively; lists are replaced whole (`atomic`).
-    Default,
-    /// Lists merge: lists of maps by their merge key, lists of scalars as sets
-    /// (`patchStrategy:"merge"`).
-    Merge,
-    /// The patch value replaces the field whole, even for maps (`patchStrategy:"replace"`).
-    Replace,
-}
+use serde_json::Value;
+
+use crate::object::schema_facts::{self, Schema, SchemaFacts};
+
+pub use crate::object::schema_facts::PatchStrategy;
 
 /// The patch metadata of one field.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct FieldPatchMeta {
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct FieldPatchMeta<'a> {
     /// How the field is patched.
     pub strategy: PatchStrategy,
     /// For lists of maps merged by key: the key (`name`, `containerPort`).
-    pub merge_key: Option<&'static str>,
-    /// The schema type of the field's value or of its list elements, if it has fields of its own
-    /// worth describing.
-    pub value_type: Option<&'static str>,
+    pub merge_key: Option<&'a str>,
+    /// For lists of maps: every field that identifies an element for server-side apply
+    /// (`containerPort` and `protocol`), which keeps 53/UDP and 53/TCP two elements.
+    pub list_map_keys: &'a [String],
+    /// The schema of the field's value, or of its list elements.
+    pub value_type: Option<&'a Schema>,
 }
 
-impl FieldPatchMeta {
-    /// A field with no tags: maps merge, lists are replaced whole.
-    pub const DEFAULT: Self = Self { strategy: PatchStrategy::Default, merge_key: None, value_type: None };
+impl FieldPatchMeta<'_> {
+    /// A field with no schema: maps merge, lists are replaced whole.
+    pub const DEFAULT: Self =
+        Self { strategy: PatchStrategy::Default, merge_key: None, list_map_keys: &[], value_type: None };
 }
 
-/// One row of a schema: the patch metadata of `field` in `type_name`.
+/// The schema facts a strategic merge patch walks.
 #[derive(Clone, Copy, Debug)]
-pub struct SchemaField {
-    /// The type holding the field (`PodSpec`).
-    pub type_name: &'static str,
-    /// The JSON field name (`containers`).
-    pub field: &'static str,
-    /// How the field is patched.
-    pub meta: FieldPatchMeta,
+pub struct PatchSchema<'a> {
+    facts: &'a SchemaFacts,
 }
 
-/// A complete schema: the rows, and which type each kind's top-level object is.
-#[derive(Clone, Copy, Debug)]
-pub struct PatchSchema {
-    /// The rows.
-    pub fields: &'static [SchemaField],
-    /// The top-level type of each kind (`Deployment` -> `Workload`).
-    pub roots: &'static [(&'static str, &'static str)],
-    /// The top-level type of kinds not in `roots`.
-    pub default_root: &'static str,
-}
-
-impl PatchSchema {
-    /// The top-level type of objects of `kind`.
-    pub fn root_type(&self, kind: &str) -> &'static str {
-        self.roots.iter().find(|(name, _)| *name == kind).map_or(self.default_root, |(_, root)| root)
+impl<'a> PatchSchema<'a> {
+    /// A patch schema over these facts.
+    pub fn new(facts: &'a SchemaFacts) -> PatchSchema<'a> {
+        PatchSchema { facts }
     }
 
-    /// The patch metadata of `field` in `type_name`; the default for unknown types or fields.
-    pub fn field(&self, type_name: Option<&str>, field: &str) -> FieldPatchMeta {
-        let Some(type_name) = type_name else { return FieldPatchMeta::DEFAULT };
-        self.fields
-            .iter()
-            .find(|row| row.type_name == type_name && row.field == field)
-            .map_or(FieldPatchMeta::DEFAULT, |row| row.meta)
+    /// The patch schema of the Kubernetes API types.
+    pub fn kubernetes() -> PatchSchema<'static> {
+        PatchSchema { facts: schema_facts::kubernetes() }
+    }
+
+    /// The top-level schema of an object of `kind`, found by the `apiVersion` the original or the
+    /// patch carries, or by the kind alone.
+    pub fn root_of(&self, original: &Value, patch: &Value, kind: &str) -> Option<&'a Schema> {
+        let api_version = [original, patch].into_iter().find_map(|value| value.get("apiVersion")?.as_str());
+        api_version
+            .and_then(|api_version| self.facts.of_kind(api_version, kind))
+            .or_else(|| self.facts.of_kind_any_version(kind))
+    }
+
+    /// The definition named `name`.
+    pub fn definition(&self, name: &str) -> Option<&'a Schema> {
+        self.facts.definition(name)
+    }
+
+    /// The patch metadata of `field` in a map of schema `parent`; the default for fields the
+    /// schema does not describe.
+    pub fn field(&self, parent: Option<&'a Schema>, field: &str) -> FieldPatchMeta<'a> {
+        let Some(schema) = parent.and_then(|parent| self.facts.child(parent, field)) else {
+            return FieldPatchMeta::DEFAULT;
+        };
+        let is_list = schema.items.is_some() || schema.type_name.as_deref() == Some("array");
+        let value_type = if is_list { self.facts.items(schema) } else { Some(schema) };
+        FieldPatchMeta {
+            strategy: schema.patch_strategy(),
+            merge_key: schema.patch_merge_key.as_deref(),
+            list_map_keys: if schema.list_type.as_deref() == Some("map") { &schema.list_map_keys } else { &[] },
+            value_type,
+        }
     }
 }
-
-/// A map or list-free field whose value has fields described in the schema.
-pub const fn nested(type_name: &'static str, field: &'static str, value_type: &'static str) -> SchemaField {
-    SchemaField {
-        type_name,
-        field,
-        meta: FieldPatchMeta { strategy: PatchStrategy::Default, merge_key: None, value_type: Some(value_type) },
-    }
-}
-
-/// A list of maps merged by `merge_key`, whose elements are of `value_type`.
-pub const fn merge_by(
-    type_name: &'static str,
-    field: &'static str,
-    merge_key: &'static str,
-    value_type: Option<&'static str>,
-) -> SchemaField {
-    SchemaField {
-        type_name,
-        field,
-        meta: FieldPatchMeta { strategy: PatchStrategy::Merge, merge_key: Some(merge_key), value_type },
-    }
-}
-
-/// A list of scalars merged as a set (`finalizers`).
-pub const fn merge_set(type_name: &'static str, field: &'static str) -> SchemaField {
-    SchemaField {
-        type_name,
-        field,
-        meta: FieldPatchMeta { strategy: PatchStrategy::Merge, merge_key: None, value_type: None },
-    }
-}
-
-/// A list replaced whole. Same as no row; written out where kubectl users rely on it.
-pub const fn atomic(type_name: &'static str, field: &'static str) -> SchemaField {
-    SchemaField { type_name, field, meta: FieldPatchMeta::DEFAULT }
-}
-
-/// A field replaced whole even when it is a map (`patchStrategy:"replace"`).
-pub const fn replace(type_name: &'static str, field: &'static str) -> SchemaField {
-    SchemaField {
-        type_name,
-        field,
-        meta: FieldPatchMeta { strategy: PatchStrategy::Replace, merge_key: None, value_type: None },
-    }
-}
-
-const OBJECT_META: &str = "ObjectMeta";
-const POD_TEMPLATE_SPEC: &str = "PodTemplateSpec";
-const POD_SPEC: &str = "PodSpec";
-const CONTAINER: &str = "Container";
-const STATUS: &str = "Status";
-/// Deployment, ReplicaSet, StatefulSet, DaemonSet, Job and ReplicationController: a `spec` with a
-/// pod `template`.
-const WORKLOAD: &str = "Workload";
-const WORKLOAD_SPEC: &str = "WorkloadSpec";
-
-/// The `patchStrategy`/`patchMergeKey` tags of the Kubernetes API types coxswain serves
-/// (k8s.io/api v1.33).
-pub static KUBERNETES_SCHEMA: PatchSchema = PatchSchema {
-    fields: &[
-        // Every object.
-        nested("Object", "metadata", OBJECT_META),
-        nested("Object", "status", STATUS),
-        merge_set(OBJECT_META, "finalizers"),
-        merge_by(OBJECT_META, "ownerReferences", "uid", None),
-        merge_by(STATUS, "conditions", "type", None),
-        // Pods and pod templates.
-        nested("Pod", "metadata", OBJECT_META),
-        nested("Pod", "spec", POD_SPEC),
-        nested("Pod", "status", "PodStatus"),
-        nested("PodTemplate", "metadata", OBJECT_META),
-        nested("PodTemplate", "template", POD_TEMPLATE_SPEC),
-        nested(POD_TEMPLATE_SPEC, "metadata", OBJECT_META),
-        nested(POD_TEMPLATE_SPEC, "spec", POD_SPEC),
-        merge_by(POD_SPEC, "containers", "name", Some(CONTAINER)),
-        merge_by(POD_SPEC, "initContainers", "name", Some(CONTAINER)),
-        merge_by(POD_SPEC, "ephemeralContainers", "name", Some(CONTAINER)),
-        merge_by(POD_SPEC, "volumes", "name", None),
-        merge_by(POD_SPEC, "imagePullSecrets", "name", None),
-        merge_by(POD_SPEC, "hostAliases", "ip", None),
-        merge_by(POD_SPEC, "topologySpreadConstraints", "topologyKey", None),
-        merge_by(POD_SPEC, "resourceClaims", "name", None),
-        merge_by(POD_SPEC, "schedulingGates", "name", None),
-        atomic(POD_SPEC, "tolerations"),
-        merge_by(CONTAINER, "ports", "containerPort", None),
-        merge_by(CONTAINER, "env", "name", None),
-        merge_by(CONTAINER, "volumeMounts", "mountPath", None),
-        merge_by(CONTAINER, "volumeDevices", "devicePath", None),
-        atomic(CONTAINER, "args"),
-        atomic(CONTAINER, "command"),
-        merge_by("PodStatus", "conditions", "type", None),
-        merge_by("PodStatus", "podIPs", "ip", None),
-        merge_by("PodStatus", "hostIPs", "ip", None),
-        merge_by("PodStatus", "resourceClaimStatuses", "name", None),
-        // Workloads: the pod template under `spec.template`.
-        nested(WORKLOAD, "metadata", OBJECT_META),
-        nested(WORKLOAD, "spec", WORKLOAD_SPEC),
-        nested(WORKLOAD, "status", STATUS),
-        nested(WORKLOAD_SPEC, "template", POD_TEMPLATE_SPEC),
-        nested("CronJob", "metadata", OBJECT_META),
-        nested("CronJob", "spec", "CronJobSpec"),
-        nested("CronJobSpec", "jobTemplate", "JobTemplateSpec"),
-        nested("JobTemplateSpec", "metadata", OBJECT_META),
-        nested("JobTemplateSpec", "spec", WORKLOAD_SPEC),
-        // Services.
-        nested("Service", "metadata", OBJECT_META),
-        nested("Service", "spec", "ServiceSpec"),
-        nested("Service", "status", STATUS),
-        merge_by("ServiceSpec", "ports", "port", None),
-        // Nodes.
-        nested("Node", "metadata", OBJECT_META),
-        nested("Node", "spec", "NodeSpec"),
-        nested("Node", "status", "NodeStatus"),
-        atomic("NodeSpec", "taints"),
-        merge_set("NodeSpec", "podCIDRs"),
-        merge_by("NodeStatus", "conditions", "type", None),
-        merge_by("NodeStatus", "addresses", "type", None),
-    ],
-    roots: &[
-        ("Pod", "Pod"),
-        ("PodTemplate", "PodTemplate"),
-        ("Deployment", WORKLOAD),
-        ("ReplicaSet", WORKLOAD),
-        ("StatefulSet", WORKLOAD),
-        ("DaemonSet", WORKLOAD),
-        ("Job", WORKLOAD),
-        ("ReplicationController", WORKLOAD),
-        ("CronJob", "CronJob"),
-        ("Service", "Service"),
-        ("Node", "Node"),
-    ],
-    default_root: "Object",
-};

@@ -257,3 +257,41 @@ fn a_kind_without_a_pod_template_replaces_lists_whole() {
     );
     assert_eq!(images, json!([{"name": "b", "image": "2"}]));
 }
+
+/// kubernetes/kubernetes#39188 (CoreDNS): ports 53/UDP and 53/TCP share `containerPort`, the
+/// strategic merge key; the list-map keys (`containerPort`, `protocol`) keep them two entries,
+/// whether the patch adds the list or merges into it.
+#[test]
+fn coredns_ports_53_udp_and_tcp_stay_two_entries_under_strategic_merge() {
+    let ports = json!([
+        {"containerPort": 53, "name": "dns", "protocol": "UDP"},
+        {"containerPort": 53, "name": "dns-tcp", "protocol": "TCP"}
+    ]);
+    let mut without_ports = deployment();
+    without_ports["spec"]["template"]["spec"]["containers"][0].as_object_mut().unwrap().shift_remove("ports");
+    let patch = json!({"spec": {"template": {"spec": {"containers": [{"name": "nginx", "ports": ports}]}}}});
+    let added = apply_strategic_merge_patch(&without_ports, &patch, "Deployment").unwrap();
+    assert_eq!(added["spec"]["template"]["spec"]["containers"][0]["ports"], ports);
+
+    let mut with_ports = deployment();
+    with_ports["spec"]["template"]["spec"]["containers"][0]["ports"] = ports.clone();
+    let rename = json!({"spec": {"template": {"spec": {"containers": [{"name": "nginx", "ports": [
+        {"containerPort": 53, "name": "dns-udp", "protocol": "UDP"}
+    ]}]}}}});
+    let merged = apply_strategic_merge_patch(&with_ports, &rename, "Deployment").unwrap();
+    let merged_ports = &merged["spec"]["template"]["spec"]["containers"][0]["ports"];
+    assert_eq!(merged_ports.as_array().unwrap().len(), 2, "{merged_ports}");
+    assert_eq!(merged_ports[0]["name"], "dns-udp");
+    assert_eq!(merged_ports[1]["name"], "dns-tcp");
+}
+
+/// The hand-written key table this replaced lacked `ServiceAccount.secrets`: the published schema
+/// merges it by `name`.
+#[test]
+fn service_account_secrets_merge_by_name() {
+    let account =
+        json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "a"}, "secrets": [{"name": "one"}]});
+    let patch = json!({"secrets": [{"name": "two"}]});
+    let merged = apply_strategic_merge_patch(&account, &patch, "ServiceAccount").unwrap();
+    assert_eq!(merged["secrets"], json!([{"name": "two"}, {"name": "one"}]));
+}

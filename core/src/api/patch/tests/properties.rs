@@ -8,9 +8,10 @@ use crate::api::patch::strategic_schema::PatchSchema;
 use crate::api::patch::{
     apply_json_patch, apply_merge_patch, apply_strategic_merge_patch_with_schema, create_merge_patch,
 };
+use crate::object::schema_facts::SchemaFacts;
 
-/// A schema with no rows: every map merges, every list is replaced.
-static EMPTY_SCHEMA: PatchSchema = PatchSchema { fields: &[], roots: &[], default_root: "Anything" };
+/// A schema with no definitions: every map merges, every list is replaced.
+static EMPTY_FACTS: std::sync::LazyLock<SchemaFacts> = std::sync::LazyLock::new(SchemaFacts::default);
 
 fn scalar() -> impl Strategy<Value = Value> {
     prop_oneof![
@@ -56,14 +57,14 @@ proptest! {
     #[test]
     fn strategic_patch_without_schema_or_directives_equals_merge_patch(a in object(), b in object()) {
         let patch = create_merge_patch(&a, &b);
-        let strategic = apply_strategic_merge_patch_with_schema(&a, &patch, &EMPTY_SCHEMA, "Anything").unwrap();
+        let strategic = apply_strategic_merge_patch_with_schema(&a, &patch, &PatchSchema::new(&EMPTY_FACTS), "Anything").unwrap();
         prop_assert_eq!(&strategic, &apply_merge_patch(&a, &patch));
         prop_assert_eq!(strategic, b);
     }
 
     #[test]
     fn strategic_patch_of_arbitrary_objects_equals_merge_patch(a in object(), patch in object()) {
-        let strategic = apply_strategic_merge_patch_with_schema(&a, &patch, &EMPTY_SCHEMA, "Anything").unwrap();
+        let strategic = apply_strategic_merge_patch_with_schema(&a, &patch, &PatchSchema::new(&EMPTY_FACTS), "Anything").unwrap();
         prop_assert_eq!(strategic, apply_merge_patch(&a, &patch));
     }
 }

@@ -5,25 +5,36 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::api::patch::apply_strategic_merge_patch_with_schema;
-use crate::api::patch::strategic_schema::{PatchSchema, merge_by, merge_set, nested, replace};
+use crate::api::patch::strategic_schema::PatchSchema;
+use crate::object::schema_facts::SchemaFacts;
 
-/// `MergeItem` and `RetainKeysMergeItem` of patch_test.go, tag for tag.
-pub(super) static MERGE_ITEM_SCHEMA: PatchSchema = PatchSchema {
-    fields: &[
-        merge_by("MergeItem", "mergingList", "name", Some("MergeItem")),
-        nested("MergeItem", "nonMergingList", "MergeItem"),
-        merge_set("MergeItem", "mergingIntList"),
-        merge_by("MergeItem", "mergeItemPtr", "name", Some("MergeItem")),
-        replace("MergeItem", "replacingItem"),
-        nested("MergeItem", "retainKeysMap", "RetainKeysMergeItem"),
-        merge_by("MergeItem", "retainKeysMergingList", "name", Some("MergeItem")),
-        merge_set("RetainKeysMergeItem", "mergingIntList"),
-        merge_by("RetainKeysMergeItem", "mergingList", "name", Some("MergeItem")),
-        nested("RetainKeysMergeItem", "nonMergingList", "MergeItem"),
-    ],
-    roots: &[],
-    default_root: "MergeItem",
-};
+/// `MergeItem` and `RetainKeysMergeItem` of patch_test.go, tag for tag, as OpenAPI definitions.
+pub(super) static MERGE_ITEM_FACTS: std::sync::LazyLock<SchemaFacts> = std::sync::LazyLock::new(|| {
+    let merge_list = serde_json::json!({
+        "type": "array", "items": {"$ref": "#/definitions/MergeItem"},
+        "x-kubernetes-patch-strategy": "merge", "x-kubernetes-patch-merge-key": "name",
+    });
+    let non_merging_list = serde_json::json!({"type": "array", "items": {"$ref": "#/definitions/MergeItem"}});
+    let merge_set =
+        serde_json::json!({"type": "array", "items": {"type": "integer"}, "x-kubernetes-patch-strategy": "merge"});
+    let definitions = serde_json::json!({
+        "MergeItem": {"type": "object", "properties": {
+            "mergingList": merge_list,
+            "nonMergingList": non_merging_list,
+            "mergingIntList": merge_set,
+            "mergeItemPtr": {"$ref": "#/definitions/MergeItem", "x-kubernetes-patch-strategy": "merge", "x-kubernetes-patch-merge-key": "name"},
+            "replacingItem": {"type": "object", "x-kubernetes-patch-strategy": "replace"},
+            "retainKeysMap": {"$ref": "#/definitions/RetainKeysMergeItem", "x-kubernetes-patch-strategy": "retainKeys"},
+            "retainKeysMergingList": merge_list,
+        }},
+        "RetainKeysMergeItem": {"type": "object", "properties": {
+            "mergingIntList": merge_set,
+            "mergingList": merge_list,
+            "nonMergingList": non_merging_list,
+        }},
+    });
+    SchemaFacts::new(serde_json::from_value(definitions).expect("the MergeItem definitions are schemas"))
+});
 
 #[derive(Deserialize)]
 struct Case {
@@ -42,7 +53,7 @@ fn cases() -> Vec<Case> {
 
 /// Applies a patch to an original over `MergeItem`.
 pub(super) fn apply_to_merge_item(original: &Value, patch: &Value) -> Result<Value, crate::api::patch::PatchError> {
-    apply_strategic_merge_patch_with_schema(original, patch, &MERGE_ITEM_SCHEMA, "MergeItem")
+    apply_strategic_merge_patch_with_schema(original, patch, &PatchSchema::new(&MERGE_ITEM_FACTS), "MergeItem")
 }
 
 #[test]

@@ -1,0 +1,199 @@
+//! `metadata.managedFields` read into field sets by manager, and written back as Kubernetes
+//! writes them: one entry per manager, operation, (for updates) API version and subresource,
+//! with `fieldsType: FieldsV1`, sorted by operation, time, manager, API version and subresource.
+
+use std::collections::BTreeMap;
+
+use jiff::Timestamp;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{FieldsV1, ManagedFieldsEntry, Time};
+
+use super::field_set::FieldSet;
+
+/// How a manager last wrote its fields.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Operation {
+    /// Server-side apply.
+    Apply,
+    /// Create, update, and every patch but apply.
+    Update,
+}
+
+impl Operation {
+    /// The name Kubernetes writes.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Apply => "Apply",
+            Self::Update => "Update",
+        }
+    }
+}
+
+/// Who owns a set of fields: Kubernetes' manager identifier. Appliers are one manager whatever
+/// version they apply; updaters are one per API version.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Manager {
+    /// The manager name (`kubectl`, `kube-controller-manager`).
+    pub name: String,
+    /// Apply or Update.
+    pub operation: Operation,
+    /// For updaters, the API version they wrote (`apps/v1`); empty for appliers.
+    pub api_version: String,
+    /// The subresource written (`status`, `scale`), or empty.
+    pub subresource: String,
+}
+
+impl Manager {
+    /// The manager as Kubernetes names it in conflict messages: `"kubectl"`,
+    /// `"kube-controller-manager" using apps/v1`, `"x" with subresource "status" using v1`.
+    pub fn display(&self) -> String {
+        let mut text = format!("{:?}", self.name);
+        if !self.subresource.is_empty() {
+            text.push_str(&format!(" with subresource {:?}", self.subresource));
+        }
+        if self.operation == Operation::Update {
+            text.push_str(&format!(" using {}", self.api_version));
+        }
+        text
+    }
+}
+
+/// What one manager owns.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Ownership {
+    /// The fields.
+    pub fields: FieldSet,
+    /// The API version the fields are named in (for appliers, the last version applied).
+    pub api_version: String,
+    /// When the manager last changed the object, if known.
+    pub time: Option<Time>,
+}
+
+/// Every manager's fields.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ManagedFields {
+    /// The owners, by manager.
+    pub managers: BTreeMap<Manager, Ownership>,
+}
+
+/// Why `metadata.managedFields` cannot be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ManagedFieldsError {
+    /// An entry is not well formed.
+    #[error("invalid managedFields entry {index}: {reason}")]
+    InvalidEntry {
+        /// Which entry.
+        index: usize,
+        /// What is wrong.
+        reason: &'static str,
+    },
+}
+
+impl ManagedFields {
+    /// Reads `metadata.managedFields`.
+    pub fn decode(entries: &[ManagedFieldsEntry]) -> Result<ManagedFields, ManagedFieldsError> {
+        let mut managed = ManagedFields::default();
+        for (index, entry) in entries.iter().enumerate() {
+            let invalid = |reason| ManagedFieldsError::InvalidEntry { index, reason };
+            let operation = match entry.operation.as_deref() {
+                Some("Apply") => Operation::Apply,
+                Some("Update") => Operation::Update,
+                _ => return Err(invalid("operation must be Apply or Update")),
+            };
+            if entry.fields_type.as_deref().is_some_and(|fields_type| fields_type != "FieldsV1") {
+                return Err(invalid("fieldsType must be FieldsV1"));
+            }
+            let fields = match &entry.fields_v1 {
+                Some(FieldsV1(value)) => {
+                    FieldSet::from_fields_v1(value).ok_or_else(|| invalid("fieldsV1 is malformed"))?
+                }
+                None => FieldSet::new(),
+            };
+            let api_version = entry.api_version.clone().unwrap_or_default();
+            let manager = Manager {
+                name: entry.manager.clone().unwrap_or_default(),
+                operation,
+                api_version: if operation == Operation::Update { api_version.clone() } else { String::new() },
+                subresource: entry.subresource.clone().unwrap_or_default(),
+            };
+            managed.managers.insert(manager, Ownership { fields, api_version, time: entry.time.clone() });
+        }
+        Ok(managed)
+    }
+
+    /// `metadata.managedFields`, sorted as Kubernetes sorts them; `None` when no manager owns
+    /// anything.
+    pub fn encode(&self) -> Option<Vec<ManagedFieldsEntry>> {
+        let mut entries: Vec<ManagedFieldsEntry> = self
+            .managers
+            .iter()
+            .filter(|(_, ownership)| !ownership.fields.is_empty())
+            .map(|(manager, ownership)| ManagedFieldsEntry {
+                api_version: Some(ownership.api_version.clone()),
+                fields_type: Some("FieldsV1".into()),
+                fields_v1: Some(FieldsV1(ownership.fields.to_fields_v1())),
+                manager: Some(manager.name.clone()),
+                operation: Some(manager.operation.as_str().into()),
+                subresource: Some(manager.subresource.clone()).filter(|subresource| !subresource.is_empty()),
+                time: ownership.time.clone(),
+            })
+            .collect();
+        let seconds = |entry: &ManagedFieldsEntry| entry.time.as_ref().map_or(0, |time| time.0.as_second());
+        entries.sort_by(|left, right| {
+            left.operation
+                .cmp(&right.operation)
+                .then_with(|| seconds(left).cmp(&seconds(right)))
+                .then_with(|| left.manager.cmp(&right.manager))
+                .then_with(|| left.api_version.cmp(&right.api_version))
+                .then_with(|| left.subresource.cmp(&right.subresource))
+        });
+        (!entries.is_empty()).then_some(entries)
+    }
+
+    /// Drops managers that own nothing.
+    pub fn drop_empty(&mut self) {
+        self.managers.retain(|_, ownership| !ownership.fields.is_empty());
+    }
+}
+
+/// A timestamp as managed fields keep it: whole seconds.
+pub fn managed_time(now: Timestamp) -> Time {
+    Time(Timestamp::from_second(now.as_second()).unwrap_or(now))
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn entries_round_trip_and_sort_appliers_first_then_by_time_and_name() {
+        let entries: Vec<ManagedFieldsEntry> = serde_json::from_value(json!([
+            {"manager": "kube-controller-manager", "operation": "Update", "apiVersion": "apps/v1",
+             "time": "2024-01-01T00:00:05Z", "fieldsType": "FieldsV1", "fieldsV1": {"f:status": {"f:replicas": {}}},
+             "subresource": "status"},
+            {"manager": "kubectl", "operation": "Apply", "apiVersion": "apps/v1",
+             "time": "2024-01-01T00:00:09Z", "fieldsType": "FieldsV1", "fieldsV1": {"f:spec": {"f:replicas": {}}}},
+            {"manager": "kubectl-edit", "operation": "Update", "apiVersion": "apps/v1",
+             "time": "2024-01-01T00:00:01Z", "fieldsType": "FieldsV1", "fieldsV1": {"f:spec": {"f:paused": {}}}},
+        ]))
+        .unwrap();
+        let managed = ManagedFields::decode(&entries).unwrap();
+        let encoded = managed.encode().unwrap();
+        let order: Vec<&str> = encoded.iter().map(|entry| entry.manager.as_deref().unwrap()).collect();
+        assert_eq!(order, ["kubectl", "kubectl-edit", "kube-controller-manager"]);
+        assert_eq!(encoded[2], entries[0]);
+        let status_writer = managed.managers.keys().find(|manager| manager.subresource == "status").unwrap();
+        assert_eq!(status_writer.display(), r#""kube-controller-manager" with subresource "status" using apps/v1"#);
+    }
+
+    #[test]
+    fn malformed_entries_are_refused() {
+        let entries: Vec<ManagedFieldsEntry> =
+            serde_json::from_value(json!([{"manager": "m", "operation": "Delete"}])).unwrap();
+        assert!(ManagedFields::decode(&entries).is_err());
+        let entries: Vec<ManagedFieldsEntry> =
+            serde_json::from_value(json!([{"manager": "m", "operation": "Update", "fieldsV1": {"x": {}}}])).unwrap();
+        assert!(ManagedFields::decode(&entries).is_err());
+    }
+}
