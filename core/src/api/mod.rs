@@ -34,7 +34,7 @@ pub use request::{ApiRequest, ApiResponse, Method};
 pub use server::{ApiServer, SYSTEM_NAMESPACES, is_read};
 pub use status::ApiError;
 pub(crate) use subresource::scale_of;
-pub use watch::WatchStream;
+pub use watch::{SharedFrames, WatchStream};
 
 use path::{ApiPath, ResourcePath};
 

@@ -409,7 +409,7 @@ impl Simulation {
         let key = (host, id);
         let (frames, open) = self.hub.open(key, epoch, stream, self.server.store());
         for frame in frames {
-            self.send_to_host(host, epoch, Incoming::WatchFrame { id, frame });
+            self.send_to_host(host, epoch, Incoming::WatchFrame { id, frame: Arc::new(frame) });
         }
         if !open {
             self.send_to_host(host, epoch, Incoming::WatchClosed { id });
