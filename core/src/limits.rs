@@ -61,3 +61,6 @@ pub const CONTROLLER_WORKERS: usize = 5;
 /// Most pods the scheduler component places per step before it lets its inputs in again, so a
 /// burst of pending pods cannot starve watch events.
 pub const SCHEDULER_PODS_PER_STEP: usize = 1_000;
+
+/// How long an Event lives after its last write (kube-apiserver `--event-ttl`, default 1 h).
+pub const EVENT_TTL: std::time::Duration = std::time::Duration::from_secs(60 * 60);

@@ -14,6 +14,7 @@ mod delete;
 pub mod discovery;
 pub mod discovery_aggregated;
 pub mod duration;
+pub mod event_ttl;
 pub mod negotiation;
 pub mod openapi;
 pub mod patch;
