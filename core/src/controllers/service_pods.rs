@@ -47,7 +47,11 @@ pub fn selected_pods<'a, P: Borrow<Pod>>(service: &Service, pods: &'a [P]) -> Ve
         let labels = pod.metadata.labels.as_ref();
         selector.iter().all(|(key, value)| labels.and_then(|labels| labels.get(key)) == Some(value))
     };
-    pods.iter().map(Borrow::borrow).filter(|pod| pod.metadata.namespace.as_deref() == namespace).filter(matches).collect()
+    pods.iter()
+        .map(Borrow::borrow)
+        .filter(|pod| pod.metadata.namespace.as_deref() == namespace)
+        .filter(matches)
+        .collect()
 }
 
 /// `ShouldPodBeInEndpoints`: not terminal (Succeeded or Failed), has an IP, and is not being

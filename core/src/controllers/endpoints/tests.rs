@@ -72,7 +72,9 @@ fn existing_empty_endpoints_of_a_service_without_pods_are_not_rewritten() {
     for subsets in [Value::Null, json!([])] {
         let mut current = existing("default", subsets);
         current.metadata.labels = Some([(HEADLESS_SERVICE_LABEL.to_string(), String::new())].into());
-        assert!(reconcile_endpoints("default", "foo", Some(&service), Some(&current), &[] as &[Pod]).actions.is_empty());
+        assert!(
+            reconcile_endpoints("default", "foo", Some(&service), Some(&current), &[] as &[Pod]).actions.is_empty()
+        );
     }
 }
 
