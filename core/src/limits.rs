@@ -83,3 +83,6 @@ pub const CLIENT_WATCH_IDLE_TIMEOUT_SECONDS: u64 = 300;
 /// How often the API server's HTTP shell sends a BOOKMARK on a quiet watch that allows them
 /// (kube-apiserver sends one about every minute).
 pub const WATCH_BOOKMARK_INTERVAL_SECONDS: u64 = 60;
+
+/// How long an Event lives after its last write (kube-apiserver `--event-ttl`, default 1 h).
+pub const EVENT_TTL: std::time::Duration = std::time::Duration::from_secs(60 * 60);

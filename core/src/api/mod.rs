@@ -15,6 +15,7 @@ mod delete;
 pub mod discovery;
 pub mod discovery_aggregated;
 pub mod duration;
+pub mod event_ttl;
 pub mod negotiation;
 pub mod openapi;
 pub mod openapi_schemas;
@@ -37,7 +38,7 @@ pub use request::{ApiRequest, ApiResponse, Method};
 pub use server::{ApiServer, SYSTEM_NAMESPACES, is_read};
 pub use status::ApiError;
 pub(crate) use subresource::scale_of;
-pub use watch::WatchStream;
+pub use watch::{SharedFrames, WatchStream};
 
 use path::{ApiPath, ResourcePath};
 

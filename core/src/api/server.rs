@@ -9,6 +9,7 @@ use rand_chacha::ChaCha8Rng;
 use serde_json::json;
 
 use super::allocation::{AllocationConfig, ServiceAllocators};
+use super::event_ttl::EventDeadlines;
 use super::path::{ApiPath, ResourcePath, parse_path};
 use super::request::{ApiRequest, ApiResponse, Method};
 use super::status::ApiError;
@@ -27,6 +28,7 @@ pub struct ApiServer<S: Store> {
     pub(super) store: S,
     pub(super) random: ChaCha8Rng,
     pub(super) allocators: ServiceAllocators,
+    pub(super) event_deadlines: EventDeadlines,
 }
 
 impl ApiServer<MemoryStore> {
@@ -55,7 +57,7 @@ impl<S: Store> ApiServer<S> {
         let allocators = ServiceAllocators::repair(config, services.iter().map(|service| service.as_ref()));
         let mut random = ChaCha8Rng::seed_from_u64(seed);
         random.set_stream(store.current_revision());
-        Ok(ApiServer { store, random, allocators })
+        Ok(ApiServer { store, random, allocators, event_deadlines: EventDeadlines::default() })
     }
 
     /// The Service cluster IP and node port ranges.
@@ -99,7 +101,10 @@ impl<S: Store> ApiServer<S> {
         if is_read(request) {
             return self.read(request, now);
         }
-        answer(self.route(request, now))
+        let before = self.store.current_revision();
+        let response = answer(self.route(request, now));
+        self.track_event_writes(before, now);
+        response
     }
 
     /// Answers a request that only reads (see [`is_read`]): discovery, get, list, watch and the

@@ -87,7 +87,12 @@ impl WatchStream {
     /// write costs the same with ten watchers or ten thousand). The cursor moves past the change
     /// whether or not it matches. Use it only on a stream whose initial events [`Self::poll`] has
     /// drained, with changes in revision order; an older change is ignored.
-    pub fn deliver(&mut self, change: &Arc<Change>, now: Timestamp) -> Option<Value> {
+    ///
+    /// `shared` holds the frames already encoded for this change: every watch that receives the
+    /// same frame (same version, representation, event type and object) shares one encoding, as
+    /// kube-apiserver's watch cache serializes an event once for all its watchers. Give each
+    /// change a fresh [`SharedFrames`].
+    pub fn deliver(&mut self, change: &Arc<Change>, now: Timestamp, shared: &mut SharedFrames) -> Option<Arc<Value>> {
         if self.finished || change.revision <= self.cursor.revision() {
             return None;
         }
@@ -95,7 +100,18 @@ impl WatchStream {
         if !self.cursor.watches(change) {
             return None;
         }
-        self.frame(WatchEvent::Change(Arc::clone(change)), now)
+        let (event_type, source) = self.selected(change)?;
+        if matches!(self.representation, Representation::Table { .. }) {
+            // A Table row depends on the watch (its columns go with its first event only).
+            return Some(Arc::new(self.encode(change, event_type, source, now)));
+        }
+        let key = FrameKey { resource: self.resource, representation: self.representation, event_type, source };
+        if let Some((_, frame)) = shared.frames.iter().find(|(cached, _)| *cached == key) {
+            return Some(Arc::clone(frame));
+        }
+        let frame = Arc::new(self.encode(change, event_type, source, now));
+        shared.frames.push((key, Arc::clone(&frame)));
+        Some(frame)
     }
 
     /// A BOOKMARK frame at the cursor's revision, if the client allows bookmarks.
@@ -119,19 +135,19 @@ impl WatchStream {
             }
             WatchEvent::Change(change) => change,
         };
+        let (event_type, source) = self.selected(&change)?;
+        Some(self.encode(&change, event_type, source, now))
+    }
+
+    /// Whether this watch sees `change`, and as what: its event type and which object the frame
+    /// carries. An object leaving the selection is DELETED as it was when it last matched.
+    fn selected(&self, change: &Change) -> Option<(&'static str, FrameSource)> {
         let matches_now = self.selectors.matches(&change.object);
         let matched_before = change.previous.as_ref().is_some_and(|previous| self.selectors.matches(previous));
-        let object = match (change.change_type, &change.previous) {
-            (ChangeType::Added, _) if matches_now => from_storage(self.resource, &change.object),
-            (ChangeType::Modified, _) if matches_now => from_storage(self.resource, &change.object),
-            // An object leaving the selection is DELETED as it was when it last matched, at the
-            // event's resourceVersion (Kubernetes' cacher does the same).
-            (ChangeType::Modified, Some(previous)) if matched_before => {
-                let mut object = from_storage(self.resource, previous);
-                object.metadata.resource_version = Some(change.revision.to_string());
-                object
-            }
-            (ChangeType::Deleted, _) if matches_now || matched_before => from_storage(self.resource, &change.object),
+        let source = match (change.change_type, &change.previous) {
+            (ChangeType::Added | ChangeType::Modified, _) if matches_now => FrameSource::Current,
+            (ChangeType::Modified, Some(_)) if matched_before => FrameSource::PreviousAtRevision,
+            (ChangeType::Deleted, _) if matches_now || matched_before => FrameSource::Current,
             _ => return None,
         };
         let event_type = match change.change_type {
@@ -139,6 +155,20 @@ impl WatchStream {
             ChangeType::Modified if matches_now && matched_before => "MODIFIED",
             ChangeType::Modified if matches_now => "ADDED",
             ChangeType::Modified | ChangeType::Deleted => "DELETED",
+        };
+        Some((event_type, source))
+    }
+
+    /// The `{"type": …, "object": …}` frame of `change` in this watch's version and representation.
+    fn encode(&mut self, change: &Change, event_type: &'static str, source: FrameSource, now: Timestamp) -> Value {
+        let object = match (source, &change.previous) {
+            (FrameSource::PreviousAtRevision, Some(previous)) => {
+                // Kubernetes' cacher sends it at the event's resourceVersion.
+                let mut object = from_storage(self.resource, previous);
+                object.metadata.resource_version = Some(change.revision.to_string());
+                object
+            }
+            _ => from_storage(self.resource, &change.object),
         };
         let body = match self.representation {
             Representation::Object => object.to_value(),
@@ -159,7 +189,40 @@ impl WatchStream {
                 table
             }
         };
-        Some(json!({"type": event_type, "object": body}))
+        json!({"type": event_type, "object": body})
+    }
+}
+
+/// Which object a frame carries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum FrameSource {
+    /// The object as the change left it.
+    Current,
+    /// The object before the change, stamped with the change's revision (it left the selection).
+    PreviousAtRevision,
+}
+
+/// What makes two watches' frames of one change identical.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct FrameKey {
+    resource: &'static ResourceType,
+    representation: Representation,
+    event_type: &'static str,
+    source: FrameSource,
+}
+
+/// The frames encoded so far for one change, shared by the watches that receive them (see
+/// [`WatchStream::deliver`]). A handful of entries at most: one per version, representation and
+/// event type that the change's watchers ask for.
+#[derive(Debug, Default)]
+pub struct SharedFrames {
+    frames: Vec<(FrameKey, Arc<Value>)>,
+}
+
+impl SharedFrames {
+    /// How many distinct frames were encoded.
+    pub fn encoded(&self) -> usize {
+        self.frames.len()
     }
 }
 

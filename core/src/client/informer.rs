@@ -574,7 +574,7 @@ mod tests {
 
     fn frame(informer: &mut Informer<Pod>, id: RequestId, event: &str, object: Value, now: Timestamp) {
         let frame = json!({"type": event, "object": object});
-        informer.handle(&Incoming::WatchFrame { id, frame }, now);
+        informer.handle(&Incoming::WatchFrame { id, frame: frame.into() }, now);
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! on top of the same values.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 use k8s_openapi::jiff::Timestamp;
 
@@ -133,7 +134,8 @@ impl<S: Store> Loopback<S> {
         let mut closed = Vec::new();
         for (position, watch) in self.watches.iter_mut().enumerate() {
             for frame in watch.stream.poll(store) {
-                self.pending.push_back((watch.component, Incoming::WatchFrame { id: watch.id, frame }));
+                self.pending
+                    .push_back((watch.component, Incoming::WatchFrame { id: watch.id, frame: Arc::new(frame) }));
             }
             if watch.stream.finished || watch.stream.timed_out(now) {
                 closed.push(position);

@@ -16,6 +16,8 @@ pub mod paths;
 pub mod requests;
 pub mod workqueue;
 
+use std::sync::Arc;
+
 use serde_json::Value;
 
 use crate::api::ApiRequest;
@@ -49,8 +51,9 @@ pub enum Incoming {
     WatchFrame {
         /// The watch request's id.
         id: RequestId,
-        /// The frame.
-        frame: Value,
+        /// The frame, shared: the API server encodes a change once for every watch that
+        /// receives the same frame.
+        frame: Arc<Value>,
     },
     /// The watch ended (server timeout, ERROR frame sent, connection lost).
     WatchClosed {

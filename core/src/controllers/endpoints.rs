@@ -8,6 +8,7 @@
 //! transition (or Service creation) among what the Endpoints reflect rather than an in-memory
 //! tracker's, and Endpoints over 1,000 addresses are not truncated.
 
+use std::borrow::Borrow;
 use std::collections::{BTreeMap, BTreeSet};
 
 use k8s_openapi::api::core::v1::{EndpointAddress, EndpointPort, EndpointSubset, Endpoints, Pod, Service};
@@ -185,7 +186,7 @@ pub fn reconcile_endpoints(
     name: &str,
     service: Option<&Service>,
     endpoints: Option<&Endpoints>,
-    pods: &[Pod],
+    pods: &[impl Borrow<Pod>],
 ) -> Reconciled {
     let mut reconciled = Reconciled::default();
     let Some(service) = service else {

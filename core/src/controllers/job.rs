@@ -13,6 +13,7 @@ mod completed_indexes;
 mod conditions;
 mod create;
 
+use std::borrow::Borrow;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
@@ -91,7 +92,7 @@ struct SyncJob<'a> {
 /// deadline as `requeue_after`.
 pub fn reconcile_job(
     job: &Job,
-    pods: &[Pod],
+    pods: &[impl Borrow<Pod>],
     expectations: &mut ControllerExpectations,
     now: Timestamp,
 ) -> Result<Reconciled, JobError> {
@@ -143,10 +144,11 @@ pub fn reconcile_job(
 }
 
 /// The pods in the Job's namespace it controls and, when it has a selector, selects.
-fn owned_pods<'a>(job: &Job, selector: Option<&LabelSelector>, pods: &'a [Pod]) -> Vec<&'a Pod> {
+fn owned_pods<'a, P: Borrow<Pod>>(job: &Job, selector: Option<&LabelSelector>, pods: &'a [P]) -> Vec<&'a Pod> {
     let uid = job.metadata.uid.as_deref().unwrap_or("");
     pods.iter()
-        .filter(|pod| pod.metadata.namespace == job.metadata.namespace)
+        .map(Borrow::borrow)
+        .filter(|pod: &&Pod| pod.metadata.namespace == job.metadata.namespace)
         .filter(|pod| is_controlled_by(&pod.metadata, uid))
         .filter(|pod| selector.is_none_or(|selector| selector.matches_optional(pod.metadata.labels.as_ref())))
         .collect()

@@ -8,6 +8,7 @@
 //! patch body, the related pods used to rank co-located pods are the ReplicaSet's own, and the
 //! outcome of the previous sync's API calls (`manageReplicasErr`) is an input.
 
+use std::borrow::Borrow;
 use std::time::Duration;
 
 use k8s_openapi::api::apps::v1::{ReplicaSet, ReplicaSetCondition, ReplicaSetStatus};
@@ -108,9 +109,9 @@ pub fn controller_key(metadata: &ObjectMeta) -> String {
 /// `manage_error` is the message of the pod create or delete that failed in the previous sync
 /// of this key, if one did; it sets the `ReplicaFailure` condition, and its absence clears it.
 /// The expectations of the returned creates and deletes are raised in `expectations`.
-pub fn reconcile_replica_set(
+pub fn reconcile_replica_set<P: Borrow<Pod>>(
     replica_set: &ReplicaSet,
-    pods: &[Pod],
+    pods: &[P],
     manage_error: Option<&str>,
     expectations: &mut ControllerExpectations,
     now: Timestamp,
@@ -139,9 +140,9 @@ pub fn reconcile_replica_set(
 
 /// Reconciles one ReplicationController, converted to the ReplicaSet shape
 /// (`pkg/controller/replication` runs the ReplicaSet code the same way).
-pub fn reconcile_replication_controller(
+pub fn reconcile_replication_controller<P: Borrow<Pod>>(
     controller: &ReplicationController,
-    pods: &[Pod],
+    pods: &[P],
     manage_error: Option<&str>,
     expectations: &mut ControllerExpectations,
     now: Timestamp,
@@ -175,9 +176,9 @@ pub fn reconcile_replication_controller(
 
 /// The shared body: claim pods, manage replicas when expectations allow, compute status.
 /// Returns the actions and the new status when it differs from the observed one.
-fn reconcile_shape(
+fn reconcile_shape<P: Borrow<Pod>>(
     shape: &Shape<'_>,
-    pods: &[Pod],
+    pods: &[P],
     manage_error: Option<&str>,
     expectations: &mut ControllerExpectations,
     now: Timestamp,
@@ -189,7 +190,10 @@ fn reconcile_shape(
     let mut claimed: Vec<&Pod> = Vec::new();
     let mut claim_actions = Vec::new();
     let owner_reference = controller_ref(shape.kind.api_version(), shape.kind.name(), shape.metadata);
-    let active = pods.iter().filter(|pod| pod.metadata.namespace.as_deref() == namespace && is_pod_active(pod));
+    let active = pods
+        .iter()
+        .map(Borrow::borrow)
+        .filter(|pod: &&Pod| pod.metadata.namespace.as_deref() == namespace && is_pod_active(pod));
     for pod in active {
         match claim(shape.metadata, &shape.selector, &pod.metadata) {
             Claim::Owned => claimed.push(pod),

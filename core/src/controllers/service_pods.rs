@@ -3,6 +3,7 @@
 //! them belong in endpoints, their address, hostname and the container port a service port
 //! targets.
 
+use std::borrow::Borrow;
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{ContainerPort, ObjectReference, Pod, Service, ServicePort};
@@ -39,14 +40,18 @@ pub fn publishes_not_ready_addresses(service: &Service) -> bool {
 }
 
 /// The pods of the Service's namespace its selector matches.
-pub fn selected_pods<'a>(service: &Service, pods: &'a [Pod]) -> Vec<&'a Pod> {
+pub fn selected_pods<'a, P: Borrow<Pod>>(service: &Service, pods: &'a [P]) -> Vec<&'a Pod> {
     let Some(selector) = service_selector(service) else { return Vec::new() };
     let namespace = service.metadata.namespace.as_deref();
     let matches = |pod: &&Pod| {
         let labels = pod.metadata.labels.as_ref();
         selector.iter().all(|(key, value)| labels.and_then(|labels| labels.get(key)) == Some(value))
     };
-    pods.iter().filter(|pod| pod.metadata.namespace.as_deref() == namespace).filter(matches).collect()
+    pods.iter()
+        .map(Borrow::borrow)
+        .filter(|pod| pod.metadata.namespace.as_deref() == namespace)
+        .filter(matches)
+        .collect()
 }
 
 /// `ShouldPodBeInEndpoints`: not terminal (Succeeded or Failed), has an IP, and is not being

@@ -7,6 +7,7 @@
 //! node (in memory); here it runs from the taint's `timeAdded`, which survives restarts. The
 //! `DisruptionTarget` pod condition Kubernetes writes before deleting is not written.
 
+use std::borrow::Borrow;
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::{Node, Pod, Taint, Toleration};
@@ -49,7 +50,7 @@ fn eviction_time(pod: &Pod, taints: &[&Taint], now: Timestamp) -> Option<Option<
 
 /// Evicts the pods on `node` that its NoExecute taints call for, and requeues at the next
 /// toleration's end. `pods` may hold pods of any node; pods already being deleted are left.
-pub fn reconcile_taint_eviction(node: &Node, pods: &[Pod], now: Timestamp) -> Reconciled {
+pub fn reconcile_taint_eviction(node: &Node, pods: &[impl Borrow<Pod>], now: Timestamp) -> Reconciled {
     let mut reconciled = Reconciled::default();
     let taints: Vec<&Taint> = node
         .spec
@@ -62,7 +63,7 @@ pub fn reconcile_taint_eviction(node: &Node, pods: &[Pod], now: Timestamp) -> Re
     if taints.is_empty() {
         return reconciled;
     }
-    let on_node = pods.iter().filter(|pod| {
+    let on_node = pods.iter().map(Borrow::borrow).filter(|pod: &&Pod| {
         pod.spec.as_ref().and_then(|spec| spec.node_name.as_deref()) == node.metadata.name.as_deref()
             && pod.metadata.deletion_timestamp.is_none()
     });

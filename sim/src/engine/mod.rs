@@ -103,6 +103,8 @@ pub struct Simulation {
     pod_names: std::collections::HashMap<String, String>,
     steps_this_instant: (Millis, u32),
     sample_every: Millis,
+    /// When an [`Event::ExpireEvents`] is queued for, if one is.
+    event_expiry_at: Option<Millis>,
 }
 
 impl std::fmt::Debug for Simulation {
@@ -182,6 +184,7 @@ impl Simulation {
             pod_names: std::collections::HashMap::new(),
             steps_this_instant: (0, 0),
             sample_every,
+            event_expiry_at: None,
             scenario,
         };
         simulation.trace.record(
@@ -268,6 +271,13 @@ impl Simulation {
             Event::UserWake { index } => self.user_wake(index),
             Event::Sample => self.sample(),
             Event::Heal => self.heal_everything(),
+            Event::ExpireEvents => {
+                self.event_expiry_at = None;
+                if self.api_up {
+                    let now = self.timestamp(self.now);
+                    self.server.expire_events(now);
+                }
+            }
             Event::Join { node } => {
                 let name = self.nodes[node].name.clone();
                 self.trace.record(self.now, "join", json!(name), fields! {});
@@ -409,7 +419,7 @@ impl Simulation {
         let key = (host, id);
         let (frames, open) = self.hub.open(key, epoch, stream, self.server.store());
         for frame in frames {
-            self.send_to_host(host, epoch, Incoming::WatchFrame { id, frame });
+            self.send_to_host(host, epoch, Incoming::WatchFrame { id, frame: Arc::new(frame) });
         }
         if !open {
             self.send_to_host(host, epoch, Incoming::WatchClosed { id });
@@ -497,6 +507,22 @@ impl Simulation {
         if self.server.store().current_revision() > self.hub.dispatched() {
             self.dispatch_changes();
         }
+        self.schedule_event_expiry();
+    }
+
+    /// Keeps one [`Event::ExpireEvents`] queued for the API server's next Event expiry.
+    fn schedule_event_expiry(&mut self) {
+        if !self.api_up {
+            return;
+        }
+        let Some(next) = self.server.next_event_expiry() else { return };
+        let offset = next.as_millisecond().saturating_sub(self.start.as_millisecond());
+        let at = u64::try_from(offset).unwrap_or(0).max(self.now);
+        if at > self.end || self.event_expiry_at.is_some_and(|queued| queued <= at) {
+            return;
+        }
+        self.event_expiry_at = Some(at);
+        self.queue.push(at, Event::ExpireEvents);
     }
 
     fn violate(&mut self, violation: Violation) {

@@ -67,6 +67,8 @@ pub enum Event {
     Sample,
     /// Heal every fault: the liveness phase starts.
     Heal,
+    /// The API server's next Event expiry (`--event-ttl`) is due.
+    ExpireEvents,
     /// A node of a pool with `joinAt` boots for the first time.
     Join {
         /// The node's index.

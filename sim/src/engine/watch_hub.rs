@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use coxswain_core::api::WatchStream;
+use coxswain_core::api::{SharedFrames, WatchStream};
 use coxswain_core::client::RequestId;
 use coxswain_core::jiff::Timestamp;
 use coxswain_core::store::{Change, Store};
@@ -38,7 +38,7 @@ struct OpenWatch {
 #[derive(Debug, Default)]
 pub struct Dispatch {
     /// Frames to deliver, in order, with the receiving host's epoch.
-    pub frames: Vec<(WatchKey, u64, Value)>,
+    pub frames: Vec<(WatchKey, u64, Arc<Value>)>,
     /// Watches the server ended (an ERROR frame was sent).
     pub ended: Vec<(WatchKey, u64)>,
     /// Every change visited, in revision order (for the checkers).
@@ -197,9 +197,10 @@ impl WatchHub {
             candidates.sort_unstable();
             candidates.dedup();
         }
+        let mut shared = SharedFrames::default();
         for key in candidates {
             let Some(watch) = self.watches.get_mut(&key) else { continue };
-            if let Some(frame) = watch.stream.deliver(change, now) {
+            if let Some(frame) = watch.stream.deliver(change, now, &mut shared) {
                 dispatch.frames.push((key, watch.epoch, frame));
             }
             if watch.stream.finished {
@@ -288,6 +289,26 @@ mod tests {
         let dispatch = hub.dispatch(server.store(), now());
         assert!(names(&dispatch, node_a).is_empty());
         assert_eq!(names(&dispatch, everything), ["again-on-a"]);
+    }
+
+    #[test]
+    fn watches_receiving_the_same_frame_share_one_encoding() {
+        let mut server = ApiServer::new(MemoryStore::new(), 1);
+        server.bootstrap(now()).expect("bootstrap");
+        let mut hub = WatchHub::new(server.store().current_revision());
+        let version = server.store().current_revision();
+        let everything = format!("/api/v1/pods?watch=1&resourceVersion={version}");
+        let on_a = format!("/api/v1/pods?watch=1&resourceVersion={version}&fieldSelector=spec.nodeName%3Da");
+        for (key, path) in [((HostId(1), 1), &everything), ((HostId(2), 1), &everything), ((HostId(3), 1), &on_a)] {
+            let stream = watch(&mut server, path);
+            assert!(hub.open(key, 0, stream, server.store()).1);
+        }
+        create_pod(&mut server, "on-a", "a");
+        let dispatch = hub.dispatch(server.store(), now());
+        assert_eq!(dispatch.frames.len(), 3);
+        let first = &dispatch.frames[0].2;
+        assert!(dispatch.frames.iter().all(|(_, _, frame)| Arc::ptr_eq(frame, first)), "one encoding for all three");
+        assert_eq!(first["type"], "ADDED");
     }
 
     #[test]

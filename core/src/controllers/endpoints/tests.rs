@@ -72,7 +72,9 @@ fn existing_empty_endpoints_of_a_service_without_pods_are_not_rewritten() {
     for subsets in [Value::Null, json!([])] {
         let mut current = existing("default", subsets);
         current.metadata.labels = Some([(HEADLESS_SERVICE_LABEL.to_string(), String::new())].into());
-        assert!(reconcile_endpoints("default", "foo", Some(&service), Some(&current), &[]).actions.is_empty());
+        assert!(
+            reconcile_endpoints("default", "foo", Some(&service), Some(&current), &[] as &[Pod]).actions.is_empty()
+        );
     }
 }
 
@@ -101,7 +103,7 @@ fn a_pod_resource_version_change_alone_writes_nothing() {
 #[test]
 fn a_new_service_without_pods_gets_empty_endpoints() {
     let service = service("default", json!({"selector": {"foo": "bar"}, "ports": [{"port": 80}]}));
-    let reconciled = reconcile_endpoints("default", "foo", Some(&service), None, &[]);
+    let reconciled = reconcile_endpoints("default", "foo", Some(&service), None, &[] as &[Pod]);
     let endpoints = written(&reconciled);
     assert!(matches!(reconciled.actions[0], Action::Create { .. }));
     assert_eq!(endpoints.subsets, None);
@@ -216,9 +218,9 @@ fn a_headless_service_without_ports_lists_port_less_addresses() {
 #[test]
 fn endpoints_of_a_deleted_service_are_deleted() {
     let current = existing("default", json!([]));
-    let reconciled = reconcile_endpoints("default", "foo", None, Some(&current), &[]);
+    let reconciled = reconcile_endpoints("default", "foo", None, Some(&current), &[] as &[Pod]);
     assert!(matches!(&reconciled.actions[..], [Action::Delete { name, .. }] if name == "foo"));
-    assert!(reconcile_endpoints("default", "foo", None, None, &[]).actions.is_empty());
+    assert!(reconcile_endpoints("default", "foo", None, None, &[] as &[Pod]).actions.is_empty());
 }
 
 // TestShouldPodBeInEndpoints rows and publishNotReadyAddresses (TestSyncEndpointsItemsPreexisting

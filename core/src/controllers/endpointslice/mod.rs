@@ -13,6 +13,7 @@ mod desired;
 #[cfg(test)]
 mod tests;
 
+use std::borrow::Borrow;
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{Node, Pod, Service};
@@ -103,7 +104,7 @@ fn sort_endpoints(endpoints: &mut [Endpoint]) {
 /// ExternalName is left alone; a deleted Service's slices go with it through ownerReferences.
 pub fn reconcile_endpoint_slices(
     service: &Service,
-    pods: &[Pod],
+    pods: &[impl Borrow<Pod>],
     nodes: &(impl ByName<Node> + ?Sized),
     slices: &[EndpointSlice],
 ) -> Reconciled {

@@ -77,12 +77,12 @@ fn sizes(slices: &[EndpointSlice]) -> Vec<usize> {
 // TestReconcileEmpty: a Service without pods gets one placeholder slice.
 #[test]
 fn a_service_without_pods_gets_one_empty_placeholder_slice() {
-    let reconciled = reconcile_endpoint_slices(&service(), &[], &[], &[]);
+    let reconciled = reconcile_endpoint_slices(&service(), &[] as &[Pod], &[], &[]);
     assert_eq!(counts(&reconciled), (1, 0, 0));
     let slices = apply(&[], &reconciled);
     assert!(slices[0].endpoints.is_empty());
     assert_eq!(slices[0].ports, None);
-    assert!(reconcile_endpoint_slices(&service(), &[], &[], &slices).actions.is_empty());
+    assert!(reconcile_endpoint_slices(&service(), &[] as &[Pod], &[], &slices).actions.is_empty());
 }
 
 // TestReconcile1Pod: the slice's shape, labels and owner.
@@ -117,7 +117,7 @@ fn one_pod_makes_one_slice_owned_by_the_service() {
 // The placeholder is recycled into the first real slice (a create plus a delete become an update).
 #[test]
 fn the_placeholder_is_reused_for_the_first_endpoints() {
-    let placeholder = apply(&[], &reconcile_endpoint_slices(&service(), &[], &[], &[]));
+    let placeholder = apply(&[], &reconcile_endpoint_slices(&service(), &[] as &[Pod], &[], &[]));
     let reconciled = reconcile_endpoint_slices(&service(), &pods(1), &[], &placeholder);
     assert_eq!(counts(&reconciled), (0, 1, 0));
     assert_eq!(sizes(&apply(&placeholder, &reconciled)), vec![1]);

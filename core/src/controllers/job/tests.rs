@@ -666,7 +666,7 @@ fn an_indexed_pod_carries_its_index_hostname_and_labels() {
     job.spec.as_mut().unwrap().completion_mode = Some("Indexed".to_string());
     job.spec.as_mut().unwrap().template.spec =
         Some(PodSpec { containers: vec![Default::default()], ..PodSpec::default() });
-    let reconciled = reconcile_job(&job, &[], &mut ControllerExpectations::new(), now()).unwrap();
+    let reconciled = reconcile_job(&job, &[] as &[Pod], &mut ControllerExpectations::new(), now()).unwrap();
     let created = created_pods(&reconciled);
     let pod = &created[0];
     assert_eq!(pod.metadata.generate_name.as_deref(), Some("foobar-0-"));
@@ -701,7 +701,7 @@ fn a_job_past_its_active_deadline_deletes_its_pods_and_fails() {
     // The pods are gone at the next sync: the Job fails with an event.
     let mut failing = job.clone();
     failing.status = Some(status);
-    let reconciled = reconcile_job(&failing, &[], &mut ControllerExpectations::new(), now()).unwrap();
+    let reconciled = reconcile_job(&failing, &[] as &[Pod], &mut ControllerExpectations::new(), now()).unwrap();
     let status = status_of(&reconciled).unwrap();
     let failed = status.conditions.iter().flatten().find(|c| c.type_ == JOB_FAILED).unwrap();
     assert_eq!(failed.reason.as_deref(), Some("DeadlineExceeded"));
@@ -736,7 +736,7 @@ fn suspending_deletes_active_pods_and_sets_the_suspended_condition() {
     resumed.spec.as_mut().unwrap().suspend = Some(false);
     resumed.status = Some(status);
     let later = now() + SignedDuration::from_secs(60);
-    let reconciled = reconcile_job(&resumed, &[], &mut ControllerExpectations::new(), later).unwrap();
+    let reconciled = reconcile_job(&resumed, &[] as &[Pod], &mut ControllerExpectations::new(), later).unwrap();
     let status = status_of(&reconciled).unwrap();
     let suspended = status.conditions.iter().flatten().find(|c| c.type_ == JOB_SUSPENDED).unwrap();
     assert_eq!((suspended.status.as_str(), suspended.reason.as_deref()), ("False", Some("JobResumed")));

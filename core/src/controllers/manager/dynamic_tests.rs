@@ -124,14 +124,14 @@ fn a_deleted_owner_is_known_gone_until_nothing_references_it() {
         outgoing.iter().find(|out| out.request.path == path).map(|out| out.id).expect("a watch for the collection")
     };
     let deleted = json!({"type": "DELETED", "object": deployment("d-uid", 10)});
-    let frame = Incoming::WatchFrame { id: watch("/apis/apps/v1/deployments"), frame: deleted };
+    let frame = Incoming::WatchFrame { id: watch("/apis/apps/v1/deployments"), frame: deleted.into() };
     caches.dynamic.handle(&frame, start());
     assert!(caches.dynamic.known_absent("d-uid"));
     assert_eq!(caches.dynamic.dependents("d-uid").count(), 1);
 
     // The dependent goes: nothing references the owner any more, so it is forgotten.
     let gone = json!({"type": "DELETED", "object": config_map("d-uid", 11)});
-    caches.dynamic.handle(&Incoming::WatchFrame { id: watch("/api/v1/configmaps"), frame: gone }, start());
+    caches.dynamic.handle(&Incoming::WatchFrame { id: watch("/api/v1/configmaps"), frame: gone.into() }, start());
     assert!(!caches.dynamic.known_absent("d-uid"));
     assert_eq!(caches.dynamic.dependents("d-uid").count(), 0);
     assert!(caches.dynamic.by_uid("c-uid").is_none());

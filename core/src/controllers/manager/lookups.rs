@@ -85,6 +85,12 @@ pub fn cloned<T: Clone>(objects: &[&Arc<T>]) -> Vec<T> {
     objects.iter().map(|object| object.as_ref().clone()).collect()
 }
 
+/// The cached objects themselves, borrowed, for the reconciles that read any `Borrow<T>`: a
+/// sync of a 300-pod ReplicaSet copies 300 pointers, not 300 pods.
+pub fn borrowed<'a, T>(objects: &[&'a Arc<T>]) -> Vec<&'a T> {
+    objects.iter().map(|object| Arc::as_ref(object)).collect()
+}
+
 fn sort_by_name<T: Cached>(objects: &mut [&Arc<T>]) {
     objects.sort_by(|left, right| left.object_meta().name.cmp(&right.object_meta().name));
 }

@@ -10,7 +10,7 @@ use k8s_openapi::jiff::Timestamp;
 use super::caches::{BY_NODE_NAME, BY_SERVICE, Caches};
 use super::dynamic_kinds;
 use super::kinds::ControllerKind;
-use super::lookups::{cloned, owned_by, owned_or_orphans, pods_selected_by_map};
+use super::lookups::{borrowed, cloned, owned_by, owned_or_orphans, pods_selected_by_map};
 use crate::controllers::deployment::util::{Strategy, strategy};
 use crate::controllers::expectations::ControllerExpectations;
 use crate::controllers::service_pods::service_selector;
@@ -39,12 +39,12 @@ pub fn reconcile(
     match kind {
         ControllerKind::ReplicaSet => {
             let Some(replica_set) = caches.replica_sets.get(namespace, name) else { return Ok(None) };
-            let pods = cloned(&owned_or_orphans(&caches.pods, namespace, replica_set.metadata.uid.as_deref()));
+            let pods = borrowed(&owned_or_orphans(&caches.pods, namespace, replica_set.metadata.uid.as_deref()));
             reconcile_replica_set(replica_set, &pods, manage_error, expectations, now).map(Some).map_err(|e| text(&e))
         }
         ControllerKind::ReplicationController => {
             let Some(controller) = caches.replication_controllers.get(namespace, name) else { return Ok(None) };
-            let pods = cloned(&owned_or_orphans(&caches.pods, namespace, controller.metadata.uid.as_deref()));
+            let pods = borrowed(&owned_or_orphans(&caches.pods, namespace, controller.metadata.uid.as_deref()));
             reconcile_replication_controller(controller, &pods, manage_error, expectations, now)
                 .map(Some)
                 .map_err(|e| text(&e))
@@ -68,7 +68,7 @@ pub fn reconcile(
         }
         ControllerKind::Job => {
             let Some(job) = caches.jobs.get(namespace, name) else { return Ok(None) };
-            let pods = cloned(&owned_or_orphans(&caches.pods, namespace, job.metadata.uid.as_deref()));
+            let pods = borrowed(&owned_or_orphans(&caches.pods, namespace, job.metadata.uid.as_deref()));
             reconcile_job(job, &pods, expectations, now).map(Some).map_err(|e| text(&e))
         }
         ControllerKind::TtlAfterFinished => {
@@ -96,12 +96,12 @@ pub fn reconcile(
             if service.is_none() && endpoints.is_none() {
                 return Ok(None);
             }
-            let pods = cloned(&pods_selected_by_map(caches, namespace, service.and_then(service_selector)));
+            let pods = borrowed(&pods_selected_by_map(caches, namespace, service.and_then(service_selector)));
             Ok(Some(reconcile_endpoints(namespace, name, service, endpoints, &pods)))
         }
         ControllerKind::EndpointSlice => {
             let Some(service) = caches.services.get(namespace, name) else { return Ok(None) };
-            let pods = cloned(&pods_selected_by_map(caches, namespace, service_selector(service)));
+            let pods = borrowed(&pods_selected_by_map(caches, namespace, service_selector(service)));
             let service_key = format!("{namespace}/{name}");
             let slices: Vec<EndpointSlice> =
                 caches.endpoint_slices.by_index(BY_SERVICE, &service_key).map(|slice| slice.as_ref().clone()).collect();
@@ -126,7 +126,7 @@ pub fn reconcile(
         }
         ControllerKind::TaintEviction => {
             let Some(node) = caches.nodes.get("", name) else { return Ok(None) };
-            let pods: Vec<Pod> = caches.pods.by_index(BY_NODE_NAME, name).map(|pod| pod.as_ref().clone()).collect();
+            let pods: Vec<&Pod> = caches.pods.by_index(BY_NODE_NAME, name).map(AsRef::as_ref).collect();
             Ok(Some(reconcile_taint_eviction(node, &pods, now)))
         }
         ControllerKind::NodeIpam | ControllerKind::NodeLifecycle | ControllerKind::HorizontalPodAutoscaling => {

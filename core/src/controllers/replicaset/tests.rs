@@ -161,14 +161,14 @@ fn creations_per_sync_are_bounded_by_the_burst_limit() {
 fn unmet_expectations_block_further_creation_until_they_expire() {
     let replica_set = replica_set(3);
     let mut expectations = ControllerExpectations::new();
-    let first = reconcile_replica_set(&replica_set, &[], None, &mut expectations, now()).unwrap();
+    let first = reconcile_replica_set(&replica_set, &[] as &[Pod], None, &mut expectations, now()).unwrap();
     assert_eq!(creates(&first), 3);
     // The watch has not shown the pods yet: no double creation, a requeue at the expiry.
-    let second = reconcile_replica_set(&replica_set, &[], None, &mut expectations, now()).unwrap();
+    let second = reconcile_replica_set(&replica_set, &[] as &[Pod], None, &mut expectations, now()).unwrap();
     assert_eq!(creates(&second), 0);
     assert_eq!(second.requeue_after, Some(crate::controllers::EXPECTATIONS_TIMEOUT));
     let later = now() + SignedDuration::from_secs(301);
-    let third = reconcile_replica_set(&replica_set, &[], None, &mut expectations, later).unwrap();
+    let third = reconcile_replica_set(&replica_set, &[] as &[Pod], None, &mut expectations, later).unwrap();
     assert_eq!(creates(&third), 3);
 }
 
