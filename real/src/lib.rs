@@ -4,3 +4,4 @@
 //! by `coxswain-core` (DESIGN.md principle 1).
 
 pub mod cli;
+pub mod storage;
