@@ -22,7 +22,10 @@ use super::watch::WatchCursor;
 ///
 /// Contract (checked by [`super::conformance::run_all`]):
 /// - every successful write takes the next revision (`current_revision() + 1`) and records
-///   exactly one [`Change`] at it; failed writes change nothing;
+///   exactly one [`Change`] at it; failed writes change nothing. The etcd backend relaxes this
+///   as etcd does: other clients of the same etcd may move the revision on, so a write takes a
+///   revision newer than every earlier one (`current + 1` only while the store is etcd's only
+///   writer), and the writes of one [`Store::transaction`] share the transaction's revision;
 /// - the stored object's `metadata.resourceVersion` is the decimal revision of its last write;
 /// - history after [`Store::compacted_revision`] is complete: reads and watches from any
 ///   revision in `compacted_revision()..=current_revision()` see every change after it.
@@ -66,7 +69,9 @@ pub trait Store {
 
     /// Calls `visit` on up to `max` changes after revision `after`, in revision order, and
     /// returns the revision of the last one visited (`after` if none). `Expired` if `after` is
-    /// older than the compacted revision.
+    /// older than the compacted revision. A backend whose revisions have gaps or are shared by
+    /// a transaction's writes (etcd) visits a revision's changes together, even past `max`, and
+    /// may return a newer revision up to which it holds no further change.
     fn visit_changes_after(
         &self,
         after: Revision,

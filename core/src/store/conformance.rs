@@ -43,8 +43,9 @@ pub fn run_all<S: Store>(make: impl Fn() -> S) {
     transaction_commits_every_write_or_none(&make);
 }
 
-/// A transaction whose every condition holds commits all its writes, one revision each; one
-/// failing condition (here a stale resourceVersion) commits none and takes no revision.
+/// A transaction whose every condition holds commits all its writes, one change each, at one
+/// revision each (etcd: at the transaction's one revision); one failing condition (here a stale
+/// resourceVersion) commits none and takes no revision.
 pub fn transaction_commits_every_write_or_none<S: Store>(make: &impl Fn() -> S) {
     let mut store = make();
     let first = store.create(PODS, pod("default", "a")).expect("create");
@@ -69,10 +70,19 @@ pub fn transaction_commits_every_write_or_none<S: Store>(make: &impl Fn() -> S) 
         },
     ];
     let committed = store.transaction(writes).expect("every condition holds");
-    assert_eq!(
-        committed.iter().map(|object| revision_of(object)).collect::<Vec<_>>(),
-        [before + 1, before + 2, before + 3]
+    let revisions: Vec<Revision> = committed.iter().map(|object| revision_of(object)).collect();
+    assert!(
+        revisions == [before + 1, before + 2, before + 3] || revisions == [before + 1; 3],
+        "each write takes the next revision, or (etcd) all share the transaction's: {revisions:?} after {before}"
     );
+    assert_eq!(store.current_revision(), revisions[2]);
+    let mut cursor = watch_after(&store, PODS, None, before);
+    let seen: Vec<(ChangeType, String)> = changes(&store.poll_watch(&mut cursor).expect("poll"))
+        .into_iter()
+        .map(|(kind, name, _)| (kind, name))
+        .collect();
+    let expected = [(ChangeType::Added, "c"), (ChangeType::Modified, "a"), (ChangeType::Deleted, "b")];
+    assert_eq!(seen, expected.map(|(kind, name)| (kind, name.to_string())), "one change per write, in order");
     assert!(matches!(store.get(&ObjectKey::new(PODS, "default", "b")), Err(StoreError::NotFound { .. })));
 }
 

@@ -102,48 +102,12 @@ impl MemoryStore {
 impl MemoryStore {
     /// Whether a write of a transaction would succeed on the current state, changing nothing.
     fn check_write(&self, write: &Write) -> Result<(), StoreError> {
-        match write {
-            Write::Create { resource, object } => {
-                if !object.resource_version().is_empty() {
-                    return Err(StoreError::ResourceVersionSetOnCreate);
-                }
-                if object.name().is_empty() {
-                    return Err(StoreError::NameRequired { resource: *resource });
-                }
-                let key = ObjectKey::of(*resource, object);
-                if self.stored(&key).is_some() {
-                    return Err(StoreError::AlreadyExists {
-                        resource: *resource,
-                        namespace: key.namespace,
-                        name: key.name,
-                    });
-                }
-                Ok(())
-            }
-            Write::Update { resource, object } => {
-                let key = ObjectKey::of(*resource, object);
-                let stored = self.stored(&key).ok_or_else(|| not_found(&key))?;
-                let expected = object.resource_version();
-                if !expected.is_empty() && expected != stored.resource_version() {
-                    return Err(StoreError::Conflict {
-                        resource: *resource,
-                        actual: stored.resource_version().to_string(),
-                        namespace: key.namespace,
-                        name: key.name,
-                    });
-                }
-                Ok(())
-            }
-            Write::Delete { key, preconditions } => {
-                let stored = self.stored(key).ok_or_else(|| not_found(key))?;
-                preconditions.check(key, stored)
-            }
-        }
+        write.check(self.stored(&write.key()).map(|stored| &**stored))
     }
 }
 
 fn not_found(key: &ObjectKey) -> StoreError {
-    StoreError::NotFound { resource: key.resource, namespace: key.namespace.clone(), name: key.name.clone() }
+    key.not_found()
 }
 
 impl Store for MemoryStore {
@@ -199,12 +163,7 @@ impl Store for MemoryStore {
     }
 
     fn transaction(&mut self, writes: Vec<Write>) -> Result<Vec<Arc<Object>>, StoreError> {
-        let mut keys: Vec<ObjectKey> = writes.iter().map(Write::key).collect();
-        keys.sort();
-        keys.dedup();
-        if keys.len() != writes.len() {
-            return Err(StoreError::Internal { message: "a transaction wrote one key twice".into() });
-        }
+        Write::check_distinct_keys(&writes)?;
         for write in &writes {
             self.check_write(write)?;
         }

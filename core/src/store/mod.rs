@@ -12,6 +12,7 @@ mod error;
 mod label_index;
 mod memory;
 mod memory_list;
+mod memory_restore;
 pub mod names;
 pub mod objects;
 pub mod paging;

@@ -41,6 +41,11 @@ impl ObjectKey {
     pub fn new(resource: GroupResource, namespace: &str, name: &str) -> ObjectKey {
         ObjectKey { resource, namespace: namespace.to_string(), name: name.to_string() }
     }
+
+    /// The error for a key that holds nothing.
+    pub fn not_found(&self) -> StoreError {
+        StoreError::NotFound { resource: self.resource, namespace: self.namespace.clone(), name: self.name.clone() }
+    }
 }
 
 /// What a write did to its key.
@@ -239,6 +244,58 @@ impl Write {
         match self {
             Write::Create { resource, object } | Write::Update { resource, object } => ObjectKey::of(*resource, object),
             Write::Delete { key, .. } => key.clone(),
+        }
+    }
+
+    /// Refuses writes that touch one key twice, which a transaction may not (etcd refuses them).
+    pub fn check_distinct_keys(writes: &[Write]) -> Result<(), StoreError> {
+        let mut keys: Vec<ObjectKey> = writes.iter().map(Write::key).collect();
+        keys.sort();
+        keys.dedup();
+        if keys.len() != writes.len() {
+            return Err(StoreError::Internal { message: "a transaction wrote one key twice".into() });
+        }
+        Ok(())
+    }
+
+    /// Whether the write may be applied when its key holds `stored`: absence for a create, the
+    /// resourceVersion (if the update names one) for an update, the preconditions for a delete.
+    /// Every backend checks a transaction's writes with this, so they fail alike.
+    pub fn check(&self, stored: Option<&Object>) -> Result<(), StoreError> {
+        match self {
+            Write::Create { resource, object } => {
+                if !object.resource_version().is_empty() {
+                    return Err(StoreError::ResourceVersionSetOnCreate);
+                }
+                if object.name().is_empty() {
+                    return Err(StoreError::NameRequired { resource: *resource });
+                }
+                match stored {
+                    Some(_) => {
+                        let key = ObjectKey::of(*resource, object);
+                        Err(StoreError::AlreadyExists { resource: *resource, namespace: key.namespace, name: key.name })
+                    }
+                    None => Ok(()),
+                }
+            }
+            Write::Update { resource, object } => {
+                let key = ObjectKey::of(*resource, object);
+                let stored = stored.ok_or_else(|| key.not_found())?;
+                let expected = object.resource_version();
+                if !expected.is_empty() {
+                    parse_revision(expected)?;
+                    if expected != stored.resource_version() {
+                        return Err(StoreError::Conflict {
+                            resource: *resource,
+                            actual: stored.resource_version().to_string(),
+                            namespace: key.namespace,
+                            name: key.name,
+                        });
+                    }
+                }
+                Ok(())
+            }
+            Write::Delete { key, preconditions } => preconditions.check(key, stored.ok_or_else(|| key.not_found())?),
         }
     }
 }

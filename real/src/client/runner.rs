@@ -146,7 +146,7 @@ async fn watch(client: HttpClient, outgoing: Outgoing, inbox: mpsc::UnboundedSen
     };
     let idle = Duration::from_secs(CLIENT_WATCH_IDLE_TIMEOUT_SECONDS);
     while let Ok(Some(frame)) = tokio::time::timeout(idle, frames.next()).await {
-        if inbox.send(Incoming::WatchFrame { id, frame }).is_err() {
+        if inbox.send(Incoming::WatchFrame { id, frame: std::sync::Arc::new(frame) }).is_err() {
             return;
         }
     }

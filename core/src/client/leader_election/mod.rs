@@ -7,8 +7,11 @@
 
 use std::time::Duration;
 
-use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta};
+mod decision;
+#[cfg(test)]
+mod tests;
+
+use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::jiff::{SignedDuration, Timestamp};
 use serde_json::Value;
 
@@ -16,6 +19,8 @@ use super::paths::{collection_path, object_path};
 use super::{Incoming, Outgoing, RequestId, is_success};
 use crate::api::{ApiRequest, Method};
 use crate::object::kinds;
+
+pub use decision::{Decision, ObservedLease, decide};
 
 /// How long a lease holds without renewal (kube-controller-manager `--leader-elect-lease-duration`).
 pub const LEASE_DURATION: Duration = Duration::from_secs(15);
@@ -67,8 +72,7 @@ enum InFlight {
 #[derive(Clone, Debug)]
 pub struct LeaderElector {
     config: LeaderElectionConfig,
-    observed: Option<Lease>,
-    observed_at: Option<Timestamp>,
+    observed: Option<ObservedLease>,
     renewed_at: Option<Timestamp>,
     in_flight: Option<InFlight>,
     pending_write: Option<ApiRequest>,
@@ -81,7 +85,6 @@ impl LeaderElector {
         LeaderElector {
             config,
             observed: None,
-            observed_at: None,
             renewed_at: None,
             in_flight: None,
             pending_write: None,
@@ -102,7 +105,7 @@ impl LeaderElector {
 
     /// The holder the candidate last saw in the lease.
     pub fn observed_holder(&self) -> Option<&str> {
-        self.observed.as_ref()?.spec.as_ref()?.holder_identity.as_deref()
+        self.observed.as_ref()?.lease.spec.as_ref()?.holder_identity.as_deref()
     }
 
     /// When the candidate next wants to act unprompted.
@@ -157,64 +160,48 @@ impl LeaderElector {
     }
 
     fn after_read(&mut self, status: u16, body: &Value, now: Timestamp) {
-        let retry_at = now + signed(self.config.retry_period);
         if status == 404 {
-            let lease = self.record(None, now);
-            let path = collection_path(lease_resource(), Some(&self.config.namespace));
-            self.pending_write = Some(ApiRequest::new(Method::Post, &path).with_json(&to_value(&lease)));
-            return;
+            self.observed = None;
+        } else {
+            match serde_json::from_value::<Lease>(body.clone()) {
+                Ok(lease) if is_success(status) => self.observe(lease, now),
+                _ => {
+                    self.next_attempt = Some(now + signed(self.config.retry_period));
+                    return;
+                }
+            }
         }
-        let lease = match serde_json::from_value::<Lease>(body.clone()) {
-            Ok(lease) if is_success(status) => lease,
-            _ => {
-                self.next_attempt = Some(retry_at);
-                return;
+        let config = &self.config;
+        let decision = decide(
+            self.observed.as_ref(),
+            &config.namespace,
+            &config.name,
+            &config.identity,
+            config.lease_duration,
+            now,
+        );
+        self.pending_write = match decision {
+            Decision::Create(lease) => {
+                let path = collection_path(lease_resource(), Some(&config.namespace));
+                Some(ApiRequest::new(Method::Post, &path).with_json(&to_value(&lease)))
+            }
+            Decision::Acquire(lease) | Decision::Renew(lease) => {
+                Some(ApiRequest::new(Method::Put, &self.lease_path()).with_json(&to_value(&lease)))
+            }
+            Decision::StandBy { .. } => {
+                self.next_attempt = Some(now + signed(self.config.retry_period));
+                None
             }
         };
-        self.observe(lease.clone(), now);
-        let spec = lease.spec.clone().unwrap_or_default();
-        let holder = spec.holder_identity.clone().unwrap_or_default();
-        let observed_at = self.observed_at.unwrap_or(now);
-        let duration = spec.lease_duration_seconds.map_or(self.config.lease_duration, |s| secs(i64::from(s)));
-        let held_by_other = !holder.is_empty() && holder != self.config.identity;
-        if held_by_other && now < observed_at + signed(duration) {
-            self.next_attempt = Some(retry_at);
-            return;
-        }
-        let updated = self.record(Some(&lease), now);
-        let path = object_path(lease_resource(), &self.config.namespace, &self.config.name);
-        self.pending_write = Some(ApiRequest::new(Method::Put, &path).with_json(&to_value(&updated)));
     }
 
     /// Remembers a lease record, restarting the expiry clock only when the record changed.
     fn observe(&mut self, lease: Lease, now: Timestamp) {
-        let changed = self.observed.as_ref().is_none_or(|seen| seen.spec != lease.spec);
-        if changed {
-            self.observed_at = Some(now);
-        }
-        self.observed = Some(lease);
-    }
-
-    /// The lease this candidate writes: itself as holder, renewed now; acquire time and
-    /// transitions carried over when it already held it.
-    fn record(&self, current: Option<&Lease>, now: Timestamp) -> Lease {
-        let spec = current.and_then(|lease| lease.spec.clone()).unwrap_or_default();
-        let ours = spec.holder_identity.as_deref() == Some(&self.config.identity);
-        let transitions = spec.lease_transitions.unwrap_or(0);
-        let spec = LeaseSpec {
-            holder_identity: Some(self.config.identity.clone()),
-            lease_duration_seconds: Some(self.config.lease_duration.as_secs() as i32),
-            acquire_time: if ours { spec.acquire_time.clone() } else { Some(MicroTime(now)) },
-            renew_time: Some(MicroTime(now)),
-            lease_transitions: Some(if ours || current.is_none() { transitions } else { transitions + 1 }),
-            ..LeaseSpec::default()
+        let observed_at = match &self.observed {
+            Some(seen) if seen.lease.spec == lease.spec => seen.observed_at,
+            _ => now,
         };
-        let metadata = current.map(|lease| lease.metadata.clone()).unwrap_or_else(|| ObjectMeta {
-            name: Some(self.config.name.clone()),
-            namespace: Some(self.config.namespace.clone()),
-            ..ObjectMeta::default()
-        });
-        Lease { metadata, spec: Some(spec) }
+        self.observed = Some(ObservedLease { lease, observed_at });
     }
 
     fn lease_path(&self) -> String {
@@ -235,8 +222,4 @@ fn to_value(lease: &Lease) -> Value {
 
 fn signed(duration: Duration) -> SignedDuration {
     SignedDuration::try_from(duration).unwrap_or(SignedDuration::MAX)
-}
-
-fn secs(seconds: i64) -> Duration {
-    Duration::from_secs(seconds.max(0) as u64)
 }
