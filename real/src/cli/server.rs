@@ -10,12 +10,13 @@ use clap::Args;
 use coxswain_core::api::allocation::{AllocationConfig, Ipv4Cidr};
 use coxswain_core::controllers::NodeIpamConfig;
 use coxswain_core::limits::{MAX_MUTATING_REQUESTS_IN_FLIGHT, MAX_REQUESTS_IN_FLIGHT};
-use coxswain_core::store::MemoryStore;
+use coxswain_core::store::Store;
 
 use crate::client::connector::TcpConnector;
 use crate::clock::SystemClock;
 use crate::server::http::InFlightLimits;
 use crate::server::{self, ServerOptions};
+use crate::storage::{DurableStore, EtcdStore};
 
 /// Arguments of `cox server`.
 #[derive(Debug, Args)]
@@ -23,6 +24,15 @@ pub struct ServerArgs {
     /// Address to serve the Kubernetes API on (plain HTTP).
     #[arg(long, default_value = "127.0.0.1:6443")]
     listen: SocketAddr,
+    /// Where the embedded durable store keeps the cluster (default: $XDG_DATA_HOME/coxswain, or
+    /// ~/.local/share/coxswain). Ignored with --etcd-endpoints.
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// Keep the cluster in etcd instead (comma-separated URLs, e.g. http://127.0.0.1:2379).
+    /// Several servers may share one etcd: a leader election picks the one whose scheduler and
+    /// controller manager act.
+    #[arg(long, value_delimiter = ',')]
+    etcd_endpoints: Vec<String>,
     /// Where to write a kubeconfig for kubectl.
     #[arg(long, default_value = "coxswain.kubeconfig")]
     write_kubeconfig: PathBuf,
@@ -55,10 +65,66 @@ pub fn run(arguments: &ServerArgs, output: &mut dyn Write) -> u8 {
             return 1;
         }
     };
-    runtime.block_on(serve(arguments, output))
+    // Stores are opened before the async runtime runs: the etcd store drives its own.
+    if arguments.etcd_endpoints.is_empty() {
+        let directory = arguments.data_dir.clone().unwrap_or_else(default_data_dir);
+        match DurableStore::open(&directory) {
+            Ok(store) => {
+                let _ = writeln!(output, "store: {}", directory.display());
+                runtime.block_on(serve(store, arguments, None, output))
+            }
+            Err(error) => {
+                let _ = writeln!(output, "error: cannot open the store in {}: {error}", directory.display());
+                1
+            }
+        }
+    } else {
+        match EtcdStore::connect(&arguments.etcd_endpoints, ETCD_PREFIX) {
+            Ok(store) => {
+                let _ = writeln!(output, "store: etcd at {}", arguments.etcd_endpoints.join(","));
+                let identity = format!("{}_{:016x}", host_name(), rand::random::<u64>());
+                let code = runtime.block_on(serve(store, arguments, Some(identity), output));
+                // The etcd store drives its own async runtime, which may not be dropped from
+                // inside ours: leave both to the process's exit.
+                let _ = output.flush();
+                std::process::exit(i32::from(code))
+            }
+            Err(error) => {
+                let _ = writeln!(output, "error: {error}");
+                1
+            }
+        }
+    }
 }
 
-async fn serve(arguments: &ServerArgs, output: &mut dyn Write) -> u8 {
+/// The key prefix of the cluster in etcd, as Kubernetes uses.
+const ETCD_PREFIX: &str = "/registry";
+
+/// `$XDG_DATA_HOME/coxswain`, else `~/.local/share/coxswain`, else `./coxswain-data`.
+fn default_data_dir() -> PathBuf {
+    if let Some(data_home) = std::env::var_os("XDG_DATA_HOME").filter(|value| !value.is_empty()) {
+        return PathBuf::from(data_home).join("coxswain");
+    }
+    match std::env::var_os("HOME").filter(|value| !value.is_empty()) {
+        Some(home) => PathBuf::from(home).join(".local/share/coxswain"),
+        None => PathBuf::from("coxswain-data"),
+    }
+}
+
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|name| name.trim().to_string())
+        .ok()
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| "cox".to_string())
+}
+
+async fn serve<S: Store + Send + Sync + 'static>(
+    store: S,
+    arguments: &ServerArgs,
+    leader_identity: Option<String>,
+    output: &mut dyn Write,
+) -> u8 {
     let listener = match tokio::net::TcpListener::bind(arguments.listen).await {
         Ok(listener) => listener,
         Err(error) => {
@@ -82,9 +148,10 @@ async fn serve(arguments: &ServerArgs, output: &mut dyn Write) -> u8 {
             reads: arguments.max_requests_inflight,
             writes: arguments.max_mutating_requests_inflight,
         },
+        leader_identity,
     };
     let started = server::start(
-        MemoryStore::new(),
+        store,
         listener,
         Arc::new(TcpConnector::new(connect_to)),
         connect_to,

@@ -45,6 +45,7 @@ pub struct Answer {
 pub struct HttpClient {
     connector: Arc<dyn Connector>,
     timeout: Duration,
+    user_agent: Arc<str>,
 }
 
 impl std::fmt::Debug for HttpClient {
@@ -56,7 +57,13 @@ impl std::fmt::Debug for HttpClient {
 impl HttpClient {
     /// A client that connects through `connector` and gives requests up after `timeout`.
     pub fn new(connector: Arc<dyn Connector>, timeout: Duration) -> HttpClient {
-        HttpClient { connector, timeout }
+        HttpClient { connector, timeout, user_agent: Arc::from("coxswain") }
+    }
+
+    /// The same client, naming itself `agent` (`kube-scheduler/v1.32.0 …`): the API server
+    /// takes a writer's field manager from the User-Agent's first part.
+    pub fn with_user_agent(&self, agent: &str) -> HttpClient {
+        HttpClient { user_agent: Arc::from(agent), ..self.clone() }
     }
 
     /// Sends a request and reads the whole answer.
@@ -112,6 +119,9 @@ impl HttpClient {
             .header(hyper::header::HOST, self.connector.authority());
         for (name, value) in &request.headers {
             builder = builder.header(name.as_str(), value.as_str());
+        }
+        if request.header("user-agent").is_none() {
+            builder = builder.header(hyper::header::USER_AGENT, &*self.user_agent);
         }
         if request.header("accept").is_none() {
             builder = builder.header(hyper::header::ACCEPT, "application/json");

@@ -18,6 +18,8 @@ use std::time::Duration;
 use axum::serve::Listener;
 use coxswain_core::api::ApiServer;
 use coxswain_core::api::allocation::{AllocationConfig, Ipv4Cidr};
+use coxswain_core::client::leader_election::LeaderElectionConfig;
+use coxswain_core::client::leader_gate::LeaderGated;
 use coxswain_core::controllers::manager::{ControllerManager, ControllerManagerConfig};
 use coxswain_core::limits::CLIENT_REQUEST_TIMEOUT_SECONDS;
 use coxswain_core::scheduler::component::SchedulerComponent;
@@ -53,6 +55,10 @@ pub struct ServerOptions {
     pub run_components: bool,
     /// Requests served at once before 429.
     pub in_flight: InFlightLimits,
+    /// This process's identity in the leader elections of the scheduler and the controller
+    /// manager (`--leader-elect`), when several servers share one store; `None` runs them
+    /// unconditionally.
+    pub leader_identity: Option<String>,
 }
 
 impl Default for ServerOptions {
@@ -64,6 +70,7 @@ impl Default for ServerOptions {
             kubeconfig: None,
             run_components: true,
             in_flight: InFlightLimits::default(),
+            leader_identity: None,
         }
     }
 }
@@ -103,6 +110,11 @@ impl<S: Store + Send + Sync + 'static> RunningServer<S> {
             let _ = tokio::time::timeout(Duration::from_secs(10), task).await;
         }
     }
+}
+
+/// A component's User-Agent, shaped as Kubernetes' components send it.
+pub fn user_agent(component: &str) -> String {
+    format!("{component}/v1.32.0 (linux/amd64) coxswain")
 }
 
 /// The default kube-scheduler, seeded.
@@ -162,25 +174,49 @@ where
     }));
     tasks.push(tokio::spawn(compaction_loop(Arc::clone(&api), shutdown_seen.clone())));
 
+    tasks.push(tokio::spawn(follow_revisions(Arc::clone(&api), shutdown_seen.clone())));
+    tasks.push(tokio::spawn(event_expiry_loop(Arc::clone(&api), shutdown_seen.clone())));
+
     if options.run_components {
-        let (_, scheduler_task) = runner::spawn(
-            "scheduler".into(),
-            scheduler(seed),
-            client.clone(),
-            Arc::clone(&clock),
-            shutdown_seen.clone(),
-        );
+        let scheduler_task = match &options.leader_identity {
+            Some(identity) => {
+                let election = LeaderElectionConfig::new("kube-scheduler", identity);
+                let gated = LeaderGated::new(election, Box::new(move || scheduler(seed)));
+                let (_, task) = runner::spawn(
+                    "scheduler".into(),
+                    gated,
+                    client.with_user_agent(&user_agent("kube-scheduler")),
+                    Arc::clone(&clock),
+                    shutdown_seen.clone(),
+                );
+                tokio::spawn(async move { drop(task.await) })
+            }
+            None => {
+                let (_, task) = runner::spawn(
+                    "scheduler".into(),
+                    scheduler(seed),
+                    client.with_user_agent(&user_agent("kube-scheduler")),
+                    Arc::clone(&clock),
+                    shutdown_seen.clone(),
+                );
+                tokio::spawn(async move { drop(task.await) })
+            }
+        };
         let mut manager_config = ControllerManagerConfig::default();
         manager_config.node_ipam.cluster_cidr = options.cluster_cidr;
+        manager_config.leader_election = options
+            .leader_identity
+            .as_deref()
+            .map(|identity| LeaderElectionConfig::new("kube-controller-manager", identity));
         let manager = ControllerManager::new(manager_config);
         let (_, manager_task) = runner::spawn(
             "controller-manager".into(),
             manager,
-            client.clone(),
+            client.with_user_agent(&user_agent("kube-controller-manager")),
             Arc::clone(&clock),
             shutdown_seen.clone(),
         );
-        tasks.push(tokio::spawn(async move { drop(scheduler_task.await) }));
+        tasks.push(scheduler_task);
         tasks.push(tokio::spawn(async move { drop(manager_task.await) }));
     }
 
@@ -189,6 +225,47 @@ where
             .map_err(|source| ServerError::Kubeconfig { path: path.clone(), source })?;
     }
     Ok(RunningServer { api, nodes, shutdown, tasks })
+}
+
+/// How often the shell looks at the store's revision for writes it did not make itself (another
+/// server writing to the same etcd), to wake the watches they concern.
+const REVISION_POLL: Duration = Duration::from_millis(50);
+
+async fn follow_revisions<S: Store + Send + Sync + 'static>(
+    api: Arc<SharedApi<S>>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    loop {
+        api.refresh_revision();
+        tokio::select! {
+            _ = shutdown.wait_for(|stop| *stop) => return,
+            _ = tokio::time::sleep(REVISION_POLL) => {}
+        }
+    }
+}
+
+/// Longest wait between two looks for expired Events (new Events may be due sooner than the
+/// deadline the last look saw).
+const EVENT_EXPIRY_CHECK: Duration = Duration::from_secs(60);
+
+/// Deletes Events an hour after their last write, as kube-apiserver's `--event-ttl` does.
+async fn event_expiry_loop<S: Store + Send + Sync + 'static>(
+    api: Arc<SharedApi<S>>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    loop {
+        let shared = Arc::clone(&api);
+        let next = tokio::task::spawn_blocking(move || shared.expire_events()).await.ok().flatten();
+        let now = api.clock().now();
+        let wait = next
+            .map(|at| Duration::try_from(at.duration_since(now)).unwrap_or(Duration::ZERO))
+            .unwrap_or(EVENT_EXPIRY_CHECK)
+            .clamp(Duration::from_millis(100), EVENT_EXPIRY_CHECK);
+        tokio::select! {
+            _ = shutdown.wait_for(|stop| *stop) => return,
+            _ = tokio::time::sleep(wait) => {}
+        }
+    }
 }
 
 /// Compacts the store's history on kube-apiserver's schedule until the server stops.

@@ -71,6 +71,13 @@ impl<S: Store + Send + Sync + 'static> SharedApi<S> {
         })
     }
 
+    /// Wakes the watches if the store's revision moved without a write through this server
+    /// (another server sharing the etcd cluster).
+    pub fn refresh_revision(&self) {
+        let current = self.server.read().store().current_revision();
+        self.revision.send_if_modified(|seen| std::mem::replace(seen, current) != current);
+    }
+
     /// A receiver that changes whenever a write moves the store's revision.
     pub fn subscribe(&self) -> watch::Receiver<Revision> {
         self.revision.subscribe()
@@ -84,6 +91,17 @@ impl<S: Store + Send + Sync + 'static> SharedApi<S> {
         if let Err(error) = self.server.write().store_mut().compact(revision) {
             tracing::warn!(%error, revision, "compacting the store failed");
         }
+    }
+
+    /// Deletes the Events past their time to live (`--event-ttl`); returns when the next one is
+    /// due, if any.
+    pub fn expire_events(&self) -> Option<coxswain_core::jiff::Timestamp> {
+        let now = self.clock.now();
+        let next = self.with_server(|server| {
+            server.expire_events(now);
+            server.next_event_expiry()
+        });
+        next
     }
 
     /// Runs `action` on the server under the exclusive lock (bootstrap, tests).

@@ -64,8 +64,13 @@ impl SimulatedNodes {
         for index in 1..=count {
             let name = node_name(index);
             let kubelet = Kubelet::new(KubeletConfig::new(&name), SimulatedRuntime::new(default_behavior()));
-            let (handle, task) =
-                runner::spawn(format!("kubelet/{name}"), kubelet, client.clone(), Arc::clone(clock), shutdown.clone());
+            let (handle, task) = runner::spawn(
+                format!("kubelet/{name}"),
+                kubelet,
+                client.with_user_agent(&super::user_agent("kubelet")),
+                Arc::clone(clock),
+                shutdown.clone(),
+            );
             agents.insert(name, Arc::new(Agent { handle, unclaimed: Mutex::new(Vec::new()) }));
             tasks.push(task);
         }
