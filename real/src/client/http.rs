@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::{Buf, Bytes, BytesMut};
-use coxswain_core::api::{ApiRequest, Method};
+use coxswain_core::api::ApiRequest;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
@@ -114,7 +114,7 @@ impl HttpClient {
 
     fn http_request(&self, request: &ApiRequest) -> Result<hyper::Request<Full<Bytes>>, ClientError> {
         let mut builder = hyper::Request::builder()
-            .method(method_name(request.method))
+            .method(request.method.as_str())
             .uri(path_and_query(request))
             .header(hyper::header::HOST, self.connector.authority());
         for (name, value) in &request.headers {
@@ -199,16 +199,6 @@ impl WatchFrames {
     }
 }
 
-fn method_name(method: Method) -> &'static str {
-    match method {
-        Method::Get => "GET",
-        Method::Post => "POST",
-        Method::Put => "PUT",
-        Method::Patch => "PATCH",
-        Method::Delete => "DELETE",
-    }
-}
-
 /// The request's path with its query re-encoded.
 pub fn path_and_query(request: &ApiRequest) -> String {
     if request.query.is_empty() {
@@ -235,6 +225,8 @@ fn encode_component(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use coxswain_core::api::Method;
+
     use super::*;
 
     #[test]

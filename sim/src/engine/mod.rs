@@ -399,7 +399,7 @@ impl Simulation {
             ApiResponse::Json { status, body, .. } => {
                 if request.method != Method::Get {
                     let name = self.hosts[host.0 as usize].name.clone();
-                    let line = format!("{} {}", method_name(request.method), request.path);
+                    let line = format!("{} {}", request.method.as_str(), request.path);
                     self.trace.record(self.now, "request", json!(line), fields! {"from" => name, "status" => status});
                     self.dispatch_changes();
                 }
@@ -822,16 +822,6 @@ fn stream(seed: u64, stream: u64) -> ChaCha8Rng {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     rng.set_stream(stream);
     rng
-}
-
-fn method_name(method: Method) -> &'static str {
-    match method {
-        Method::Get => "GET",
-        Method::Post => "POST",
-        Method::Put => "PUT",
-        Method::Patch => "PATCH",
-        Method::Delete => "DELETE",
-    }
 }
 
 /// The id the safety checker uses for an object, re-exported for the engine's helpers.
