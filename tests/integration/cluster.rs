@@ -1,16 +1,19 @@
 //! A `cox server` started in-process for end-to-end tests: the real HTTP API on a free loopback
-//! port, the scheduler, the controller manager and simulated nodes, with a kubeconfig and a
-//! fresh kubectl cache folder; and the real `kubectl` run against it.
+//! port over the durable store (as `cox server` runs by default), the scheduler, the controller
+//! manager and simulated nodes, with a kubeconfig and a fresh kubectl cache folder; and the real
+//! `kubectl` run against it. [`Cluster::restart`] stops the server and starts it again on the same
+//! data directory and address, as a user restarting `cox server` would.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use coxswain_core::store::MemoryStore;
 use coxswain_real::client::connector::TcpConnector;
 use coxswain_real::clock::SystemClock;
 use coxswain_real::server::{self, RunningServer, ServerOptions};
+use coxswain_real::storage::DurableStore;
 
 /// How long a test waits for the cluster to reach a state before it fails. Generous: the
 /// cluster is fast, a loaded CI machine is not.
@@ -19,8 +22,10 @@ pub const SETTLE: Duration = Duration::from_secs(120);
 /// A running server and what kubectl needs to reach it.
 pub struct Cluster {
     runtime: Option<tokio::runtime::Runtime>,
-    server: Option<RunningServer<MemoryStore>>,
+    server: Option<RunningServer<DurableStore>>,
     folder: tempfile::TempDir,
+    address: SocketAddr,
+    nodes: usize,
 }
 
 /// What a kubectl run printed.
@@ -46,33 +51,47 @@ impl Run {
 impl Cluster {
     /// Starts a server with `nodes` simulated nodes.
     pub fn start(nodes: usize) -> Cluster {
-        let cluster_nodes = nodes;
         let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
         let folder = tempfile::tempdir().unwrap();
-        let kubeconfig = folder.path().join("kubeconfig");
-        let server = runtime.block_on(async {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            let address = listener.local_addr().unwrap();
-            let options =
-                ServerOptions { simulated_nodes: nodes, kubeconfig: Some(kubeconfig), ..ServerOptions::default() };
-            server::start(
-                MemoryStore::new(),
-                listener,
-                Arc::new(TcpConnector::new(address)),
-                address,
-                Arc::new(SystemClock),
-                &options,
-            )
-            .await
-            .unwrap()
-        });
-        let cluster = Cluster { runtime: Some(runtime), server: Some(server), folder };
-        cluster.wait_for("every node Ready", |cluster| {
+        let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
+        let address = listener.local_addr().unwrap();
+        let mut cluster = Cluster { runtime: Some(runtime), server: None, folder, address, nodes };
+        cluster.serve(listener);
+        cluster
+    }
+
+    /// Stops the server (its components and simulated nodes with it) and starts it again on the
+    /// same data directory and address; returns once every node is Ready again.
+    pub fn restart(&mut self) {
+        let runtime = self.runtime.as_ref().expect("the cluster runs");
+        if let Some(server) = self.server.take() {
+            runtime.block_on(server.stop());
+        }
+        let listener =
+            runtime.block_on(tokio::net::TcpListener::bind(self.address)).expect("the address is free again");
+        self.serve(listener);
+    }
+
+    /// Opens the store, serves on `listener` and waits for every node to be Ready.
+    fn serve(&mut self, listener: tokio::net::TcpListener) {
+        let runtime = self.runtime.as_ref().expect("the cluster runs");
+        let store = DurableStore::open(self.folder.path().join("data")).expect("the durable store opens");
+        let options = ServerOptions {
+            simulated_nodes: self.nodes,
+            kubeconfig: Some(self.kubeconfig()),
+            ..ServerOptions::default()
+        };
+        let connector = Arc::new(TcpConnector::new(self.address));
+        let server = runtime
+            .block_on(server::start(store, listener, connector, self.address, Arc::new(SystemClock), &options))
+            .unwrap();
+        self.server = Some(server);
+        let expected = self.nodes;
+        self.wait_for("every node Ready", |cluster| {
             let nodes = cluster.kubectl(&["get", "nodes", "--no-headers"]).stdout;
             let ready = nodes.lines().filter(|line| line.split_whitespace().nth(1) == Some("Ready")).count();
-            ready == nodes.lines().count() && ready == cluster_nodes
+            ready == nodes.lines().count() && ready == expected
         });
-        cluster
     }
 
     /// The kubeconfig's path.

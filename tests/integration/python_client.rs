@@ -1,12 +1,15 @@
 //! The official Kubernetes Python client (`pip install kubernetes`) against `cox server`: the
 //! suite in tests/python/client_suite.py. The test makes its own virtual environment under
 //! `target/python-venv` the first time (PyPI must be reachable then), so `cargo test` needs no
-//! set-up step; `COX_PYTHON` names another interpreter that has the package.
+//! set-up step; `COX_PYTHON` names another interpreter that has the package. Midway the suite
+//! asks the harness to restart the server (durable store, same address) and checks that its
+//! watch resumes from the last resourceVersion it saw.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
-use super::cluster::Cluster;
+use super::cluster::{Cluster, SETTLE};
 
 /// The client version the suite is written against.
 const CLIENT_VERSION: &str = "37.0.3";
@@ -36,11 +39,39 @@ fn python_with_client() -> PathBuf {
 #[test]
 fn the_official_python_client_lists_watches_creates_patches_and_deletes() {
     let python = python_with_client();
-    let cluster = Cluster::start(2);
+    let mut cluster = Cluster::start(2);
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/client_suite.py");
-    let output = Command::new(python).arg(script).env("KUBECONFIG", cluster.kubeconfig()).output().unwrap();
+    // The suite writes this file when its watch is ready for the server to restart, and waits
+    // until it is gone.
+    let restart_file = cluster.kubeconfig().with_file_name("restart-now");
+    let mut child = Command::new(python)
+        .arg(script)
+        .env("KUBECONFIG", cluster.kubeconfig())
+        .env("COX_RESTART_FILE", &restart_file)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    let mut restarted = false;
+    while child.try_wait().unwrap().is_none() {
+        assert!(started.elapsed() < SETTLE * 2, "the Python suite did not finish");
+        if !restarted && restart_file.exists() {
+            cluster.restart();
+            let manifest = restart_file.with_file_name("after-restart.yaml");
+            let config_map =
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: after-restart\n  namespace: python-suite\n";
+            std::fs::write(&manifest, config_map).unwrap();
+            cluster.kubectl(&["create", "-f", manifest.to_str().unwrap()]).ok();
+            std::fs::remove_file(&restart_file).unwrap();
+            restarted = true;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let output = child.wait_with_output().unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "stdout: {stdout}\nstderr: {stderr}");
+    assert!(restarted, "the suite asked for a restart of the server");
     assert!(stdout.contains("python client suite passed"), "{stdout}");
 }

@@ -97,11 +97,10 @@ impl<S: Store + Send + Sync + 'static> SharedApi<S> {
     /// due, if any.
     pub fn expire_events(&self) -> Option<coxswain_core::jiff::Timestamp> {
         let now = self.clock.now();
-        let next = self.with_server(|server| {
+        self.with_server(|server| {
             server.expire_events(now);
             server.next_event_expiry()
-        });
-        next
+        })
     }
 
     /// Runs `action` on the server under the exclusive lock (bootstrap, tests).

@@ -15,7 +15,7 @@ use coxswain_core::store::{
 };
 
 use super::durable::DurableStore;
-use super::test_support::TempDir;
+use crate::testing::TempDir;
 
 const PODS: GroupResource = GroupResource { group: "", resource: "pods" };
 const CONFIGMAPS: GroupResource = GroupResource { group: "", resource: "configmaps" };

@@ -17,9 +17,9 @@
 //! is etcd's only writer; the writes of one transaction share the transaction's revision.
 //!
 //! The [`Store`] trait is synchronous and etcd-client is async, so the store owns a small tokio
-//! runtime (one worker thread, which also runs the watch) and blocks on it for each call. The
-//! store must therefore be called from a thread that is not itself running async tasks (the API
-//! server runs the store on its own thread), since blocking inside a runtime panics.
+//! runtime (one worker thread, which also runs the watch) and blocks on it for each call: directly
+//! on a plain or blocking-pool thread, through `block_in_place` on a worker of a multi-threaded
+//! runtime. A current-thread runtime cannot block, so the store must not be called from one.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -216,7 +216,17 @@ fn within_timeout<T>(
     runtime: &Runtime,
     call: impl Future<Output = Result<T, etcd_client::Error>>,
 ) -> Result<T, StoreError> {
-    match runtime.block_on(async { tokio::time::timeout(ETCD_REQUEST_TIMEOUT, call).await }) {
+    let wait = || runtime.block_on(async { tokio::time::timeout(ETCD_REQUEST_TIMEOUT, call).await });
+    // Called from an async task of a multi-threaded runtime (the server's start-up does), the
+    // worker thread hands its other tasks over while it blocks, which also makes blocking on the
+    // store's own runtime legal there.
+    let answer = match tokio::runtime::Handle::try_current() {
+        Ok(handle) if handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(wait)
+        }
+        _ => wait(),
+    };
+    match answer {
         Ok(Ok(value)) => Ok(value),
         Ok(Err(error)) => Err(StoreError::Unavailable { message: format!("etcd: {error}") }),
         Err(_) => Err(StoreError::Unavailable { message: format!("etcd did not answer in {ETCD_REQUEST_TIMEOUT:?}") }),

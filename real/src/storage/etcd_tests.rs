@@ -12,7 +12,7 @@ use coxswain_core::store::{
 };
 
 use super::etcd::EtcdStore;
-use super::etcd_server::EtcdServer;
+use crate::testing::EtcdServer;
 
 const PODS: GroupResource = GroupResource { group: "", resource: "pods" };
 

@@ -19,11 +19,7 @@ mod resources;
 #[cfg(test)]
 mod durable_tests;
 #[cfg(test)]
-mod etcd_server;
-#[cfg(test)]
 mod etcd_tests;
-#[cfg(test)]
-mod test_support;
 
 pub use durable::{DATABASE_FILE, DurableError, DurableStore};
 pub use durable_records::RecordError;

@@ -8,13 +8,13 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use super::test_support::TempDir;
+use super::temp_dir::TempDir;
 
 /// How long etcd may take to start listening.
 const ETCD_START_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A running etcd.
-pub(crate) struct EtcdServer {
+pub struct EtcdServer {
     child: Child,
     client_url: String,
     _data: TempDir,
@@ -22,7 +22,7 @@ pub(crate) struct EtcdServer {
 
 impl EtcdServer {
     /// Starts etcd and waits until it accepts connections.
-    pub(crate) fn start() -> EtcdServer {
+    pub fn start() -> EtcdServer {
         let binary = etcd_binary().unwrap_or_else(|| {
             panic!(
                 "etcd is not installed; the etcd backend's tests need a real etcd server: \
@@ -57,7 +57,7 @@ impl EtcdServer {
     }
 
     /// The endpoints to connect to.
-    pub(crate) fn endpoints(&self) -> Vec<String> {
+    pub fn endpoints(&self) -> Vec<String> {
         vec![self.client_url.clone()]
     }
 }
@@ -80,7 +80,7 @@ fn etcd_binary() -> Option<PathBuf> {
 }
 
 /// A port nobody listens on now.
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
     listener.local_addr().expect("a bound address").port()
 }

@@ -1,4 +1,4 @@
-//! Test support for the storage backends: temporary directories that clean up after themselves.
+//! Temporary directories that clean up after themselves.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -6,11 +6,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 static NEXT: AtomicUsize = AtomicUsize::new(0);
 
 /// A fresh directory under the system's temporary directory, removed on drop.
-pub(crate) struct TempDir(PathBuf);
+pub struct TempDir(PathBuf);
 
 impl TempDir {
     /// A new empty directory whose name starts with `label`.
-    pub(crate) fn new(label: &str) -> TempDir {
+    pub fn new(label: &str) -> TempDir {
         let unique = NEXT.fetch_add(1, Ordering::Relaxed);
         let path = std::env::temp_dir().join(format!("coxswain-{label}-{}-{unique}", std::process::id()));
         let _ = std::fs::remove_dir_all(&path);
@@ -19,12 +19,12 @@ impl TempDir {
     }
 
     /// The directory.
-    pub(crate) fn path(&self) -> &Path {
+    pub fn path(&self) -> &Path {
         &self.0
     }
 
     /// A new subdirectory name, distinct on every call (for stores made by a conformance `make`).
-    pub(crate) fn fresh(&self) -> PathBuf {
+    pub fn fresh(&self) -> PathBuf {
         self.0.join(format!("store-{}", NEXT.fetch_add(1, Ordering::Relaxed)))
     }
 }
