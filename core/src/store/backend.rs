@@ -17,6 +17,13 @@ use super::types::{
 };
 use super::watch::WatchCursor;
 
+/// Waits for a store's background commits: see [`Store::durability`].
+pub trait Durability: Send + Sync {
+    /// Blocks until every write up to `revision` is durable; fails when it cannot become durable
+    /// (the commit failed), in which case the write must not be acknowledged.
+    fn wait_durable(&self, revision: Revision) -> Result<(), StoreError>;
+}
+
 /// A versioned object store. Objects are handed out as `Arc<Object>` so that lists and watch
 /// fan-out share them instead of copying.
 ///
@@ -85,6 +92,13 @@ pub trait Store {
     /// within [`crate::limits::WATCH_WINDOW_REVISIONS`]. Compacting to an older revision than
     /// the compacted one does nothing.
     fn compact(&mut self, revision: Revision) -> Result<(), StoreError>;
+
+    /// For a store that makes writes durable in the background (a group commit: one fsync for
+    /// the writes of many requests), the handle the shell waits on before it acknowledges a
+    /// write. `None`, the default, means a write is durable when its call returns.
+    fn durability(&self) -> Option<Arc<dyn Durability>> {
+        None
+    }
 
     /// Starts a watch: a cursor to poll with [`Store::poll_watch`].
     fn watch(&self, request: &WatchRequest) -> Result<WatchCursor, StoreError> {

@@ -77,7 +77,7 @@ pub fn transaction_commits_every_write_or_none<S: Store>(make: &impl Fn() -> S) 
     );
     assert_eq!(store.current_revision(), revisions[2]);
     let mut cursor = watch_after(&store, PODS, None, before);
-    let seen: Vec<(ChangeType, String)> = changes(&store.poll_watch(&mut cursor).expect("poll"))
+    let seen: Vec<(ChangeType, String)> = changes(&durable(&store).poll_watch(&mut cursor).expect("poll"))
         .into_iter()
         .map(|(kind, name, _)| (kind, name))
         .collect();
@@ -99,6 +99,15 @@ pub fn object(kind: &str, namespace: &str, name: &str, label: &str) -> Object {
 
 fn pod(namespace: &str, name: &str) -> Object {
     object("Pod", namespace, name, "web")
+}
+
+/// `store` once every write so far is durable: a store that commits in the background shows a
+/// change to watches only then (see [`Store::durability`]).
+fn durable<S: Store>(store: &S) -> &S {
+    if let Some(durability) = store.durability() {
+        durability.wait_durable(store.current_revision()).expect("the writes become durable");
+    }
+    store
 }
 
 fn revision_of(object: &Object) -> Revision {
@@ -218,7 +227,7 @@ pub fn failed_writes_take_no_revision<S: Store>(make: &impl Fn() -> S) {
     let _ = store.delete(&ObjectKey::new(PODS, "default", "missing"), &Preconditions::default());
     assert_eq!(store.current_revision(), before, "failed writes take no revision");
     let mut cursor = watch_after(&store, PODS, None, before);
-    assert!(store.poll_watch(&mut cursor).expect("poll").is_empty(), "failed writes record no change");
+    assert!(durable(&store).poll_watch(&mut cursor).expect("poll").is_empty(), "failed writes record no change");
 }
 
 /// List returns objects in (namespace, name) order, limited to a namespace and a predicate.
@@ -400,12 +409,12 @@ pub fn watch_delivers_every_change_in_order_once<S: Store>(make: &impl Fn() -> S
     let mut cursor = watch_after(&store, PODS, None, store.current_revision());
     assert!(!cursor.has_pending(store.current_revision()));
     let created = store.create(PODS, pod("default", "a")).expect("create");
-    let mut seen = store.poll_watch(&mut cursor).expect("poll");
-    assert!(store.poll_watch(&mut cursor).expect("poll again").is_empty(), "a poll does not repeat events");
+    let mut seen = durable(&store).poll_watch(&mut cursor).expect("poll");
+    assert!(durable(&store).poll_watch(&mut cursor).expect("poll again").is_empty(), "a poll does not repeat events");
     store.update(PODS, Object::clone(&created)).expect("update");
     store.delete(&ObjectKey::new(PODS, "default", "a"), &Preconditions::default()).expect("delete");
     assert!(cursor.has_pending(store.current_revision()));
-    seen.extend(store.poll_watch(&mut cursor).expect("poll"));
+    seen.extend(durable(&store).poll_watch(&mut cursor).expect("poll"));
     let first = revision_of(&created);
     assert_eq!(
         changes(&seen),
@@ -425,7 +434,7 @@ pub fn watch_sees_only_its_collection_and_namespace<S: Store>(make: &impl Fn() -
     store.create(PODS, pod("b", "other-namespace")).expect("create");
     store.create(CONFIGMAPS, object("ConfigMap", "a", "other-collection", "web")).expect("create");
     store.create(PODS, pod("a", "mine")).expect("create");
-    let seen = store.poll_watch(&mut cursor).expect("poll");
+    let seen = durable(&store).poll_watch(&mut cursor).expect("poll");
     assert_eq!(changes(&seen).into_iter().map(|(_, name, _)| name).collect::<Vec<_>>(), ["mine"]);
     assert_eq!(cursor.revision(), store.current_revision());
 }
@@ -443,15 +452,15 @@ pub fn polling_into_a_buffer_appends_what_a_poll_returns<S: Store>(make: &impl F
     }
     let marker = WatchEvent::Bookmark { revision: 0, initial_events_end: false };
     let mut events = vec![marker.clone()];
-    let appended = store.poll_watch_into(&mut buffered, &mut events).expect("poll into");
-    let expected = store.poll_watch(&mut polled).expect("poll");
+    let appended = durable(&store).poll_watch_into(&mut buffered, &mut events).expect("poll into");
+    let expected = durable(&store).poll_watch(&mut polled).expect("poll");
     assert_eq!(appended, 2);
     assert_eq!(events[0], marker, "what the buffer held stays first");
     assert_eq!(events[1..], expected[..]);
     assert_eq!(buffered.revision(), polled.revision());
-    assert_eq!(store.poll_watch_into(&mut buffered, &mut events).expect("poll again"), 0);
+    assert_eq!(durable(&store).poll_watch_into(&mut buffered, &mut events).expect("poll again"), 0);
     store.compact(start + 1).expect("compact");
-    assert!(matches!(store.poll_watch_into(&mut lagging, &mut events), Err(StoreError::Expired { .. })));
+    assert!(matches!(durable(&store).poll_watch_into(&mut lagging, &mut events), Err(StoreError::Expired { .. })));
     assert_eq!(events.len(), 3, "a failed poll appends nothing");
 }
 
@@ -469,10 +478,10 @@ pub fn watch_older_than_compaction_is_expired<S: Store>(make: &impl Fn() -> S) {
     let error = store.watch(&request).unwrap_err();
     assert_eq!(error, StoreError::Expired { requested: start + 1, compacted: start + 2 });
     assert_eq!(error.to_string(), format!("too old resource version: {} ({})", start + 1, start + 2));
-    assert!(matches!(store.poll_watch(&mut lagging), Err(StoreError::Expired { .. })));
+    assert!(matches!(durable(&store).poll_watch(&mut lagging), Err(StoreError::Expired { .. })));
     let mut at_edge = watch_after(&store, PODS, None, start + 2);
     assert_eq!(
-        changes(&store.poll_watch(&mut at_edge).expect("poll")).len(),
+        changes(&durable(&store).poll_watch(&mut at_edge).expect("poll")).len(),
         1,
         "the compacted revision itself is watchable"
     );
@@ -496,7 +505,7 @@ pub fn watch_with_initial_events_sends_the_snapshot_first<S: Store>(make: &impl 
         };
         let mut cursor = store.watch(&request).expect("watch");
         assert_eq!(cursor.bookmark(), None, "no bookmark before the initial events are out");
-        let events = store.poll_watch(&mut cursor).expect("poll");
+        let events = durable(&store).poll_watch(&mut cursor).expect("poll");
         assert_eq!(
             changes(&events),
             [(ChangeType::Added, "a".to_string(), start), (ChangeType::Added, "b".to_string(), start)]
@@ -508,7 +517,7 @@ pub fn watch_with_initial_events_sends_the_snapshot_first<S: Store>(make: &impl 
         WatchRequest { resource: PODS, namespace: None, start: WatchStart::InitialEvents { end_bookmark: false } };
     let mut cursor = store.watch(&request).expect("watch");
     store.create(PODS, pod("default", "d")).expect("create");
-    let events = store.poll_watch(&mut cursor).expect("poll");
+    let events = durable(&store).poll_watch(&mut cursor).expect("poll");
     let names: Vec<String> = changes(&events).into_iter().map(|(_, name, _)| name).collect();
     assert_eq!(names, ["a", "b", "c", "d"], "initial events, then the live change");
 }
@@ -518,7 +527,7 @@ pub fn bookmarks_carry_the_revision_seen<S: Store>(make: &impl Fn() -> S) {
     let mut store = make();
     let mut cursor = watch_after(&store, PODS, None, store.current_revision());
     store.create(CONFIGMAPS, object("ConfigMap", "default", "a", "web")).expect("create");
-    assert!(store.poll_watch(&mut cursor).expect("poll").is_empty());
+    assert!(durable(&store).poll_watch(&mut cursor).expect("poll").is_empty());
     assert_eq!(
         cursor.bookmark(),
         Some(WatchEvent::Bookmark { revision: store.current_revision(), initial_events_end: false })
@@ -533,7 +542,7 @@ pub fn deleted_event_carries_last_state_at_deletion_revision<S: Store>(make: &im
     let mut cursor = watch_after(&store, PODS, None, store.current_revision());
     let deleted = store.delete(&ObjectKey::new(PODS, "default", "a"), &Preconditions::default()).expect("delete");
     assert_eq!(revision_of(&deleted), store.current_revision());
-    let events = store.poll_watch(&mut cursor).expect("poll");
+    let events = durable(&store).poll_watch(&mut cursor).expect("poll");
     let [WatchEvent::Change(change)] = events.as_slice() else { panic!("one DELETED event expected, got {events:?}") };
     assert_eq!(change.change_type, ChangeType::Deleted);
     assert_eq!(change.object, deleted);

@@ -22,7 +22,7 @@ mod watch;
 #[cfg(test)]
 mod replay_tests;
 
-pub use backend::Store;
+pub use backend::{Durability, Store};
 pub use error::{
     CONTINUE_EXPIRED_MESSAGE, LIST_EXPIRED_MESSAGE, OPTIMISTIC_LOCK_MESSAGE, PreconditionField, PreconditionMismatch,
     Qualified, StoreError,

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use coxswain_core::api::{ApiError, ApiRequest, ApiResponse, ApiServer, WatchStream, is_read};
 use coxswain_core::store::compaction::CompactionSchedule;
-use coxswain_core::store::{Revision, Store};
+use coxswain_core::store::{Durability, Revision, Store};
 use parking_lot::{Mutex, RwLock};
 use serde_json::Value;
 use tokio::sync::watch;
@@ -19,6 +19,8 @@ pub struct SharedApi<S: Store> {
     /// `parking_lot`'s lock does not poison: a panic in one request cannot lock out the others.
     server: RwLock<ApiServer<S>>,
     revision: watch::Sender<Revision>,
+    /// The store's background commits, waited on outside the lock before a write is answered.
+    durability: Option<Arc<dyn Durability>>,
     clock: SharedClock,
     compaction: Mutex<CompactionSchedule>,
 }
@@ -27,7 +29,8 @@ impl<S: Store + Send + Sync + 'static> SharedApi<S> {
     /// Shares `server`, reading the time from `clock`.
     pub fn new(server: ApiServer<S>, clock: SharedClock) -> Arc<SharedApi<S>> {
         let (revision, _) = watch::channel(server.store().current_revision());
-        Arc::new(SharedApi { server: RwLock::new(server), revision, clock, compaction: Mutex::default() })
+        let durability = server.store().durability();
+        Arc::new(SharedApi { server: RwLock::new(server), revision, durability, clock, compaction: Mutex::default() })
     }
 
     /// The clock the server reads.
@@ -35,8 +38,8 @@ impl<S: Store + Send + Sync + 'static> SharedApi<S> {
         &self.clock
     }
 
-    /// Answers one request. Blocking (a durable store syncs to disk before a write is
-    /// acknowledged): call it from a blocking thread.
+    /// Answers one request. Blocking (a write is answered only once the store has it on disk):
+    /// call it from a blocking thread.
     pub fn answer(&self, request: &ApiRequest) -> ApiResponse {
         let now = self.clock.now();
         let answered = if is_read(request) {
@@ -47,6 +50,12 @@ impl<S: Store + Send + Sync + 'static> SharedApi<S> {
             let answered = catch_unwind(AssertUnwindSafe(|| server.handle(request, now)));
             let current = server.store().current_revision();
             drop(server);
+            // Outside the lock, so that other requests proceed and share the next disk commit.
+            if let Some(durability) = &self.durability
+                && let Err(error) = durability.wait_durable(current)
+            {
+                return ApiResponse::error(&ApiError::from(error));
+            }
             self.revision.send_if_modified(|seen| std::mem::replace(seen, current) != current);
             answered
         };
@@ -107,6 +116,11 @@ impl<S: Store + Send + Sync + 'static> SharedApi<S> {
     pub fn with_server<T>(&self, action: impl FnOnce(&mut ApiServer<S>) -> T) -> T {
         let result = action(&mut self.server.write());
         let current = self.server.read().store().current_revision();
+        if let Some(durability) = &self.durability
+            && let Err(error) = durability.wait_durable(current)
+        {
+            tracing::error!(%error, "writes did not reach the disk");
+        }
         self.revision.send_if_modified(|seen| std::mem::replace(seen, current) != current);
         result
     }

@@ -3,12 +3,17 @@
 //!
 //! redb is the durable state; a [`MemoryStore`] image of it serves every read, so lists, gets and
 //! watches cost what they cost in memory. A write is first applied to the image (which checks it
-//! exactly as the memory store does and stamps its revision), then committed to redb in one
-//! transaction with `Durability::Immediate` (fsync) before it is acknowledged. Should that commit
-//! fail, the image is rebuilt from disk, so it never shows a write that is not durable.
+//! exactly as the memory store does and stamps its revision), then queued for the group
+//! committer ([`super::durable_commit`]), which writes everything queued since its last commit in
+//! one redb transaction with `Durability::Immediate` (one fsync). The shell acknowledges a write
+//! only once [`Store::durability`] says its revision is on disk, and watches see a change only
+//! then. A read may see a write up to one commit (a few milliseconds) before it is durable; a
+//! crash in that window loses the unacknowledged write, as it loses any unacknowledged write.
+//! Should a commit fail, the store stops serving (`Unavailable`, with the cause) rather than show
+//! writes that are not on disk.
 //!
-//! Differences from etcd (which Kubernetes uses), deliberate: one process owns the file (redb
-//! locks it); writes are not batched across requests (each pays its own fsync).
+//! Difference from etcd (which Kubernetes uses), deliberate: one process owns the file (redb
+//! locks it).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -16,13 +21,15 @@ use std::sync::Arc;
 use coxswain_core::limits::WATCH_WINDOW_REVISIONS;
 use coxswain_core::object::Object;
 use coxswain_core::object::kinds::GroupResource;
+use coxswain_core::store::Durability;
 use coxswain_core::store::{
     Change, ChangeType, ListOptions, ListResult, MemoryStore, ObjectKey, Preconditions, Revision, Store, StoreError,
     Write, parse_revision,
 };
-use redb::{Database, Durability};
+use redb::Database;
 
-use super::durable_records::{RecordError, load, write_change, write_revisions};
+use super::durable_commit::Committer;
+use super::durable_records::{RecordError, load};
 
 /// The database file inside the data directory.
 pub const DATABASE_FILE: &str = "store.redb";
@@ -57,6 +64,15 @@ pub enum DurableError {
         #[source]
         source: RecordError,
     },
+    /// The committer thread could not be started.
+    #[error("starting the commit thread for {path}: {source}")]
+    Committer {
+        /// The database file.
+        path: PathBuf,
+        /// What the system said.
+        #[source]
+        source: std::io::Error,
+    },
     /// The file reads, but its revisions and history do not fit together.
     #[error("the database {path} is inconsistent: {source}")]
     Inconsistent {
@@ -70,15 +86,12 @@ pub enum DurableError {
 
 /// A [`Store`] that survives restarts and crashes: an acknowledged write is on disk.
 pub struct DurableStore {
-    database: Database,
     path: PathBuf,
     memory: MemoryStore,
-    window_revisions: u64,
-    /// The compacted revision on disk: history rows after it and up to the image's compacted
-    /// revision are dropped by the next commit.
-    compacted_on_disk: Revision,
-    /// Why the store stopped serving: a commit failed and the image could not be rebuilt.
-    failed: Option<String>,
+    /// Commits queued writes to the database, which it owns.
+    committer: Arc<Committer>,
+    /// The committer's thread, joined on drop once it has committed what was queued.
+    committing: Option<std::thread::JoinHandle<()>>,
 }
 
 impl std::fmt::Debug for DurableStore {
@@ -113,8 +126,14 @@ impl DurableStore {
                 DurableError::Inconsistent { path: path.clone(), source: Box::new(source) }
             }
         })?;
-        let compacted_on_disk = memory.compacted_revision();
-        Ok(DurableStore { database, path, memory, window_revisions, compacted_on_disk, failed: None })
+        let (committer, committing) = Committer::start(
+            database,
+            path.display().to_string(),
+            memory.current_revision(),
+            memory.compacted_revision(),
+        )
+        .map_err(|source| DurableError::Committer { path: path.clone(), source })?;
+        Ok(DurableStore { path, memory, committer, committing: Some(committing) })
     }
 
     /// The database file.
@@ -128,42 +147,22 @@ impl DurableStore {
     }
 
     fn serving(&self) -> Result<(), StoreError> {
-        match &self.failed {
-            Some(reason) => Err(StoreError::Unavailable { message: reason.clone() }),
+        match self.committer.failure() {
+            Some(reason) => Err(StoreError::Unavailable { message: reason }),
             None => Ok(()),
         }
     }
 
-    /// Makes the writes the image has just applied durable; on failure puts the image back to
-    /// what is on disk.
-    fn persist(&mut self, changes: &[Change]) -> Result<(), StoreError> {
-        let committed = self.commit(changes);
-        match committed {
-            Ok(()) => {
-                self.compacted_on_disk = self.memory.compacted_revision();
-                Ok(())
-            }
-            Err(error) => {
-                let message = format!("committing to {}: {error}", self.path.display());
-                match image(&self.database, self.window_revisions) {
-                    Ok(memory) => self.memory = memory,
-                    Err(reload) => self.failed = Some(format!("{message}; then reloading: {reload}")),
-                }
-                Err(StoreError::Unavailable { message })
-            }
-        }
+    /// Queues the writes the image has just applied for the next group commit.
+    fn persist(&mut self, changes: Vec<Change>) -> Result<(), StoreError> {
+        self.committer.enqueue(changes, self.memory.current_revision(), self.memory.compacted_revision());
+        Ok(())
     }
 
-    fn commit(&self, changes: &[Change]) -> Result<(), redb::Error> {
-        let mut transaction = self.database.begin_write()?;
-        transaction.set_durability(Durability::Immediate)?;
-        for change in changes {
-            write_change(&transaction, change)?;
-        }
-        let (revision, compacted) = (self.memory.current_revision(), self.memory.compacted_revision());
-        write_revisions(&transaction, revision, self.compacted_on_disk, compacted)?;
-        transaction.commit()?;
-        Ok(())
+    /// Blocks until every write so far is on disk (tests and tools that use the store directly,
+    /// without a shell that waits through [`Store::durability`]).
+    pub fn sync(&self) -> Result<(), StoreError> {
+        self.committer.wait_durable(self.memory.current_revision())
     }
 
     /// The stored object under `key` now (before a write replaces it).
@@ -223,7 +222,7 @@ impl Store for DurableStore {
         self.serving()?;
         let key = ObjectKey::of(resource, &object);
         let stored = self.memory.create(resource, object)?;
-        self.persist(&[change_of(ChangeType::Added, key, &stored, None)?])?;
+        self.persist(vec![change_of(ChangeType::Added, key, &stored, None)?])?;
         Ok(stored)
     }
 
@@ -237,7 +236,7 @@ impl Store for DurableStore {
         let key = ObjectKey::of(resource, &object);
         let previous = self.previous(&key);
         let stored = self.memory.update(resource, object)?;
-        self.persist(&[change_of(ChangeType::Modified, key, &stored, previous)?])?;
+        self.persist(vec![change_of(ChangeType::Modified, key, &stored, previous)?])?;
         Ok(stored)
     }
 
@@ -245,7 +244,7 @@ impl Store for DurableStore {
         self.serving()?;
         let previous = self.previous(key);
         let last_state = self.memory.delete(key, preconditions)?;
-        self.persist(&[change_of(ChangeType::Deleted, key.clone(), &last_state, previous)?])?;
+        self.persist(vec![change_of(ChangeType::Deleted, key.clone(), &last_state, previous)?])?;
         Ok(last_state)
     }
 
@@ -270,7 +269,7 @@ impl Store for DurableStore {
             .zip(&stored)
             .map(|((change_type, key, previous), object)| change_of(change_type, key, object, previous))
             .collect::<Result<Vec<Change>, StoreError>>()?;
-        self.persist(&changes)?;
+        self.persist(changes)?;
         Ok(stored)
     }
 
@@ -286,12 +285,34 @@ impl Store for DurableStore {
         visit: &mut dyn FnMut(&Arc<Change>),
     ) -> Result<Revision, StoreError> {
         self.serving()?;
-        self.memory.visit_changes_after(after, max, visit)
+        // Watches see only what is on disk; the image's revisions are dense, one per change.
+        let durable = self.committer.durable_revision();
+        let visible = usize::try_from(durable.saturating_sub(after)).unwrap_or(usize::MAX);
+        if visible == 0 {
+            if after < self.memory.compacted_revision() {
+                return Err(StoreError::Expired { requested: after, compacted: self.memory.compacted_revision() });
+            }
+            return Ok(after);
+        }
+        self.memory.visit_changes_after(after, max.min(visible), visit)
     }
 
     fn compact(&mut self, revision: Revision) -> Result<(), StoreError> {
         self.serving()?;
         self.memory.compact(revision)?;
-        self.persist(&[])
+        self.persist(Vec::new())
+    }
+
+    fn durability(&self) -> Option<Arc<dyn Durability>> {
+        Some(Arc::clone(&self.committer) as Arc<dyn Durability>)
+    }
+}
+
+impl Drop for DurableStore {
+    fn drop(&mut self) {
+        self.committer.stop();
+        if let Some(committing) = self.committing.take() {
+            let _ = committing.join();
+        }
     }
 }

@@ -57,6 +57,7 @@ fn a_reopened_store_resumes_at_the_same_revision_with_its_objects_and_history() 
         ];
         store.transaction(writes).expect("transaction");
         store.compact(2).expect("compact");
+        store.sync().expect("durable");
         (store.current_revision(), store.list(PODS, &ListOptions::all()).expect("list").items, history_after(&store, 2))
     };
     let mut store = DurableStore::open(directory.path()).expect("reopen");
@@ -111,7 +112,7 @@ const ACKNOWLEDGED_BEFORE_KILL: usize = 150;
 
 /// The child half of [`acknowledged_writes_survive_sigkill`]: writes in a loop (creates, updates,
 /// deletes and transactions) and prints `ACK <revision> <TYPE> <collection> <name>` for each write
-/// once the store has acknowledged it.
+/// once the store says it is durable.
 #[test]
 #[ignore = "the child process of acknowledged_writes_survive_sigkill, which runs it"]
 fn crash_child_writes_until_killed() {
@@ -125,6 +126,7 @@ fn crash_child_writes_until_killed() {
     };
     let counter = store.create(CONFIGMAPS, object("ConfigMap", "default", &format!("counter-{round}"), "c"));
     let mut counter = counter.expect("create the counter");
+    store.sync().expect("durable");
     acknowledge(&counter, ChangeType::Added, "configmaps");
     for index in 0..CRASH_CHILD_WRITES_MAX {
         let name = format!("pod-{round}-{index}");
@@ -136,16 +138,19 @@ fn crash_child_writes_until_killed() {
                 Write::Update { resource: CONFIGMAPS, object: next },
             ];
             let stored = store.transaction(writes).expect("transaction");
+            store.sync().expect("durable");
             acknowledge(&stored[0], ChangeType::Added, "pods");
             acknowledge(&stored[1], ChangeType::Modified, "configmaps");
             counter = Arc::clone(&stored[1]);
         } else {
             let created = store.create(PODS, object("Pod", "default", &name, "web")).expect("create");
+            store.sync().expect("durable");
             acknowledge(&created, ChangeType::Added, "pods");
         }
         if index >= 5 && index % 2 == 0 {
             let key = ObjectKey::new(PODS, "default", &format!("pod-{round}-{}", index - 5));
             let deleted = store.delete(&key, &Preconditions::default()).expect("delete");
+            store.sync().expect("durable");
             acknowledge(&deleted, ChangeType::Deleted, "pods");
         }
     }

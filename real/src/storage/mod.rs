@@ -8,6 +8,7 @@
 //! [`Store`]: coxswain_core::store::Store
 
 mod durable;
+mod durable_commit;
 mod durable_records;
 mod etcd;
 mod etcd_history;
