@@ -56,7 +56,7 @@ impl<S: Store + Send + Sync + 'static> SharedApi<S> {
             {
                 return ApiResponse::error(&ApiError::from(error));
             }
-            self.revision.send_if_modified(|seen| std::mem::replace(seen, current) != current);
+            self.announce(current);
             answered
         };
         answered.unwrap_or_else(|panic| {
@@ -83,8 +83,15 @@ impl<S: Store + Send + Sync + 'static> SharedApi<S> {
     /// Wakes the watches if the store's revision moved without a write through this server
     /// (another server sharing the etcd cluster).
     pub fn refresh_revision(&self) {
+        // A store with background commits is this server's alone, and its image runs ahead of
+        // the disk: only a write's own answer, once durable, may announce its revision (an
+        // earlier announcement would wake the watches before they can see the change, and the
+        // durable one would then be swallowed as no change).
+        if self.durability.is_some() {
+            return;
+        }
         let current = self.server.read().store().current_revision();
-        self.revision.send_if_modified(|seen| std::mem::replace(seen, current) != current);
+        self.announce(current);
     }
 
     /// A receiver that changes whenever a write moves the store's revision.
@@ -121,8 +128,22 @@ impl<S: Store + Send + Sync + 'static> SharedApi<S> {
         {
             tracing::error!(%error, "writes did not reach the disk");
         }
-        self.revision.send_if_modified(|seen| std::mem::replace(seen, current) != current);
+        self.announce(current);
         result
+    }
+}
+
+impl<S: Store> SharedApi<S> {
+    /// Wakes the watches for `revision` unless a newer one was announced already (writers that
+    /// finish out of order must not move the channel back).
+    fn announce(&self, revision: Revision) {
+        self.revision.send_if_modified(|seen| {
+            let newer = revision > *seen;
+            if newer {
+                *seen = revision;
+            }
+            newer
+        });
     }
 }
 
