@@ -51,7 +51,7 @@ pub fn check_namespace_accepts_new_objects<S: Store>(
 ) -> Result<(), ApiError> {
     let Some(namespace) = path.namespace.as_deref() else { return Ok(()) };
     let key = ObjectKey::new(NAMESPACES, "", namespace);
-    // Only a missing namespace is a 404; a store that cannot answer is its own error (503/500).
+    // Only a missing namespace is a 404; a store that cannot answer is its own error (504/500).
     let stored = store.get(&key)?;
     if stored.metadata.deletion_timestamp.is_some() {
         return Err(ApiError::Forbidden {
