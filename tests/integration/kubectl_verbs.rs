@@ -73,3 +73,24 @@ fn discovery_errors_and_everyday_verbs_work_as_against_kubernetes() {
     let gone = cluster.kubectl(&["get", "pod", "shell"]);
     assert!(gone.stderr.contains("\"shell\" not found"), "{gone:?}");
 }
+
+/// `kubectl explain` reads the OpenAPI v3 document: a field prints Kubernetes' description of it
+/// (the field's own, then its type's) and the fields of its type, with theirs.
+#[test]
+fn explain_prints_a_fields_description_and_its_fields() {
+    let cluster = Cluster::start(0);
+    let explained = cluster.kubectl(&["explain", "deployment.spec.strategy"]).ok();
+    assert!(explained.contains("GROUP:      apps\nKIND:       Deployment\nVERSION:    v1"), "{explained}");
+    assert!(explained.contains("FIELD: strategy <DeploymentStrategy>"), "{explained}");
+    let description = explained.split("DESCRIPTION:").nth(1).and_then(|rest| rest.split("FIELDS:").next());
+    let description = description.unwrap_or_else(|| panic!("no DESCRIPTION and FIELDS: {explained}"));
+    assert!(
+        description.contains("The deployment strategy to use to replace existing pods with new ones."),
+        "{explained}"
+    );
+    assert!(description.contains("DeploymentStrategy describes how to replace existing pods"), "{explained}");
+    let fields = explained.split("FIELDS:").nth(1).unwrap_or_default();
+    assert!(fields.lines().any(|line| line.trim_start().starts_with("rollingUpdate\t<RollingUpdateDeployment>")));
+    assert!(fields.lines().any(|line| line.trim_start().starts_with("type\t<string>")), "{explained}");
+    assert!(fields.contains("Rolling update config params"), "each field is described: {explained}");
+}

@@ -51,7 +51,7 @@ pub fn check_namespace_accepts_new_objects<S: Store>(
 ) -> Result<(), ApiError> {
     let Some(namespace) = path.namespace.as_deref() else { return Ok(()) };
     let key = ObjectKey::new(NAMESPACES, "", namespace);
-    // Only a missing namespace is a 404; a store that cannot answer is its own error (503/500).
+    // Only a missing namespace is a 404; a store that cannot answer is its own error (504/500).
     let stored = store.get(&key)?;
     if stored.metadata.deletion_timestamp.is_some() {
         return Err(ApiError::Forbidden {
@@ -69,14 +69,21 @@ pub fn check_namespace_accepts_new_objects<S: Store>(
     Ok(())
 }
 
-/// Converts, defaults, sets the initial status, runs the kind's create-time preparation and
-/// validates an object about to be created. `uid` is the uid the store will give the object:
+/// Converts and defaults an object about to be created, as Kubernetes' decoder does before the
+/// field manager records the writer's fields. `uid` is the uid the store will give the object:
 /// Kubernetes fills it in before `PrepareForCreate`, and a Job's generated selector needs it.
-pub fn prepare_create(path: &ResourcePath, object: Object, uid: &str) -> Result<Object, ApiError> {
+pub fn default_create(path: &ResourcePath, object: Object, uid: &str) -> Result<Object, ApiError> {
     let mut object = to_storage(path.resource, object)?;
     object.metadata.resource_version = None;
     object.metadata.uid = Some(uid.to_string());
     apply_defaults(&mut object).map_err(|error| ApiError::bad_request(error.to_string()))?;
+    Ok(object)
+}
+
+/// Runs the mutating admission plugins, sets the initial status, runs the kind's create-time
+/// preparation and validates a defaulted object about to be created. What these change belongs
+/// to no manager, as in Kubernetes, where they run after the field manager.
+pub fn admit_create(path: &ResourcePath, mut object: Object) -> Result<Object, ApiError> {
     default_service_account(&mut object);
     add_default_toleration_seconds(&mut object);
     set_initial_status(&mut object);

@@ -55,7 +55,26 @@ struct ParsedDelete {
     /// The propagation the request asked for, if it asked (`propagationPolicy` or
     /// `orphanDependents`); otherwise the object's own finalizers decide.
     propagation: Option<Propagation>,
+    /// The client said `orphanDependents: false`, the one case in which Kubernetes answers 202
+    /// for a delete that only marked the object.
+    asked_cascading: bool,
     dry_run: bool,
+}
+
+/// The HTTP status of a delete, as Kubernetes' `DeleteResource` handler chooses it: 200, unless
+/// the object was only marked (graceful pod deletion, finalizers, a terminating namespace) and
+/// the client explicitly set `orphanDependents=false`, which answers 202 Accepted.
+fn delete_status_code(deleted: bool, asked_cascading: bool) -> u16 {
+    if !deleted && asked_cascading { 202 } else { 200 }
+}
+
+fn bool_query(request: &ApiRequest, name: &str) -> Result<Option<bool>, ApiError> {
+    match request.query_param(name) {
+        None | Some("") => Ok(None),
+        Some(text) => {
+            text.parse::<bool>().map(Some).map_err(|_| ApiError::bad_request(format!("invalid {name}: {text:?}")))
+        }
+    }
 }
 
 fn parse_delete(request: &ApiRequest) -> Result<ParsedDelete, ApiError> {
@@ -73,7 +92,11 @@ fn parse_delete(request: &ApiRequest) -> Result<ParsedDelete, ApiError> {
     };
     let grace = body.grace_period_seconds.or(query_grace);
     let policy = body.propagation_policy.or_else(|| request.query_param("propagationPolicy").map(str::to_string));
-    let propagation = match (policy.as_deref(), body.orphan_dependents) {
+    let orphan_dependents = match body.orphan_dependents {
+        Some(orphan) => Some(orphan),
+        None => bool_query(request, "orphanDependents")?,
+    };
+    let propagation = match (policy.as_deref(), orphan_dependents) {
         (Some("Foreground"), _) => Some(Propagation::Foreground),
         (Some("Orphan"), _) | (None | Some(""), Some(true)) => Some(Propagation::Orphan),
         (Some("Background"), _) | (None | Some(""), Some(false)) => Some(Propagation::Background),
@@ -94,6 +117,7 @@ fn parse_delete(request: &ApiRequest) -> Result<ParsedDelete, ApiError> {
             finalizers: None,
         },
         propagation,
+        asked_cascading: orphan_dependents == Some(false),
         dry_run,
     })
 }
@@ -170,9 +194,11 @@ impl<S: Store> ApiServer<S> {
         now: Timestamp,
     ) -> Result<ApiResponse, ApiError> {
         let parsed = parse_delete(request)?;
-        let (status, object) = self.delete_object(path, name, parsed, now)?;
+        let asked_cascading = parsed.asked_cascading;
+        let (deleted, object) = self.delete_object(path, name, parsed, now)?;
+        let status = delete_status_code(deleted, asked_cascading);
         let resource = storage_resource(path);
-        if status == 200 && !RETURNS_DELETED_OBJECT.contains(&resource.plural) {
+        if deleted && !RETURNS_DELETED_OBJECT.contains(&resource.plural) {
             let mut details = serde_json::Map::new();
             details.insert("name".into(), object.name().into());
             if !resource.group.is_empty() {
@@ -185,13 +211,15 @@ impl<S: Store> ApiServer<S> {
         Ok(ApiResponse::json(status, from_storage(path.resource, &object).to_value()))
     }
 
+    /// Deletes or marks one object; answers whether it is gone (Kubernetes' `wasDeleted`) and
+    /// the object as it was deleted or as it is now marked.
     fn delete_object(
         &mut self,
         path: &ResourcePath,
         name: &str,
         mut parsed: ParsedDelete,
         now: Timestamp,
-    ) -> Result<(u16, Arc<Object>), ApiError> {
+    ) -> Result<(bool, Arc<Object>), ApiError> {
         let key = super::object_key(path, name);
         let stored = self.store.get(&key)?;
         parsed.options.preconditions.check(&key, &stored)?;
@@ -199,7 +227,7 @@ impl<S: Store> ApiServer<S> {
         let finalizers = deletion_finalizers(&stored, parsed.propagation);
         if parsed.dry_run {
             let is_immediate = grace == 0 && finalizers.is_empty() && stored.kind != "Namespace";
-            return Ok((if is_immediate { 200 } else { 202 }, stored));
+            return Ok((is_immediate, stored));
         }
         if stored.kind == "Namespace" {
             return self.delete_namespace(&key, &stored, now);
@@ -212,8 +240,8 @@ impl<S: Store> ApiServer<S> {
         let outcome = objects::delete(&mut self.store, &key, &parsed.options, now)?;
         self.release_if_deleted(&outcome);
         Ok(match outcome {
-            Outcome::Deleted(object) | Outcome::Stored(object) => (200, object),
-            Outcome::MarkedForDeletion(object) => (202, object),
+            Outcome::Deleted(object) | Outcome::Stored(object) => (true, object),
+            Outcome::MarkedForDeletion(object) => (false, object),
         })
     }
 
@@ -224,12 +252,12 @@ impl<S: Store> ApiServer<S> {
         key: &ObjectKey,
         stored: &Object,
         now: Timestamp,
-    ) -> Result<(u16, Arc<Object>), ApiError> {
+    ) -> Result<(bool, Arc<Object>), ApiError> {
         if spec_finalizers(stored).is_empty() && stored.metadata.finalizers.as_ref().is_none_or(Vec::is_empty) {
-            return Ok((200, self.store.delete(key, &Preconditions::default())?));
+            return Ok((true, self.store.delete(key, &Preconditions::default())?));
         }
         if stored.metadata.deletion_timestamp.is_some() {
-            return Ok((202, Arc::new(stored.clone())));
+            return Ok((false, Arc::new(stored.clone())));
         }
         let mut marked = stored.clone();
         marked.metadata.deletion_timestamp = Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
@@ -238,7 +266,7 @@ impl<S: Store> ApiServer<S> {
         // Kubernetes leaves deletionGracePeriodSeconds unset on a namespace, so that updates
         // (the namespace controller's status writes) do not delete it; only finalize does.
         marked.fields.insert("status".into(), json!({"phase": "Terminating"}));
-        Ok((202, self.store.update(key.resource, marked)?))
+        Ok((false, self.store.update(key.resource, marked)?))
     }
 
     /// `PUT /api/v1/namespaces/{name}/finalize`: sets `spec.finalizers`; a terminating namespace

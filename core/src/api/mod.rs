@@ -18,6 +18,7 @@ pub mod duration;
 pub mod event_ttl;
 pub mod negotiation;
 pub mod openapi;
+pub mod openapi_descriptions;
 pub mod openapi_schemas;
 pub mod patch;
 pub mod path;

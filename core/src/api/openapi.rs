@@ -1,8 +1,9 @@
 //! The OpenAPI documents kubectl fetches before `create`, `apply`, `edit` and `explain`: the v3
 //! root listing every served group version, one v3 document per group version, and the v2
 //! document. Schemas are Kubernetes 1.32's own (from the schema facts, see
-//! [`super::openapi_schemas`]), so `kubectl explain` walks real fields and types; descriptions
-//! are not carried.
+//! [`super::openapi_schemas`]) with Kubernetes' descriptions, so `kubectl explain` walks real
+//! fields and types and prints what each one is for. Every document is built once, on first
+//! request.
 //!
 //! The PATCH operations carry `x-kubernetes-group-version-kind` and a `fieldValidation` query
 //! parameter, so kubectl's field-validation check finds that the server validates fields itself
@@ -21,7 +22,7 @@ use super::{discovery, openapi_schemas};
 pub fn openapi_document(rest: &str) -> Option<Value> {
     let rest = rest.trim_matches('/');
     if rest == "v2" {
-        return Some(super::openapi_schemas::swagger_v2(&discovery::git_version()));
+        return Some(SWAGGER_V2.clone());
     }
     if rest == "v3" {
         return Some(ROOT.clone());
@@ -43,6 +44,9 @@ static DOCUMENTS: std::sync::LazyLock<std::collections::BTreeMap<String, Value>>
 });
 
 static ROOT: std::sync::LazyLock<Value> = std::sync::LazyLock::new(root);
+
+static SWAGGER_V2: std::sync::LazyLock<Value> =
+    std::sync::LazyLock::new(|| openapi_schemas::swagger_v2(&discovery::git_version()));
 
 /// `api/v1` → (``, `v1`); `apis/apps/v1` → (`apps`, `v1`).
 fn parse_group_version_path(path: &str) -> Option<(&str, &str)> {

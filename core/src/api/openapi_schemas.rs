@@ -1,6 +1,6 @@
 //! The schemas of the OpenAPI documents: Kubernetes 1.32's definitions from the schema facts
-//! (types, fields, required fields and every `x-kubernetes-*` extension, without descriptions),
-//! each document holding the definitions its kinds reach.
+//! (types, fields, required fields and every `x-kubernetes-*` extension) with the descriptions
+//! of [`super::openapi_descriptions`], each document holding the definitions its kinds reach.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -52,6 +52,7 @@ pub fn schemas(names: &BTreeSet<&'static str>, reference_prefix: &str) -> Map<St
     for name in names {
         let Some(schema) = facts.definition(name) else { continue };
         let mut value = serde_json::to_value(schema).unwrap_or_default();
+        super::openapi_descriptions::describe(name, &mut value);
         if reference_prefix != DEFINITION_REFERENCE_PREFIX {
             rewrite_references(&mut value, reference_prefix);
         }
@@ -60,6 +61,10 @@ pub fn schemas(names: &BTreeSet<&'static str>, reference_prefix: &str) -> Map<St
     schemas
 }
 
+/// Points references under `reference_prefix` and, as Kubernetes' v3 documents do, wraps a
+/// reference that has siblings (a field's description, its extensions) in `allOf`, where
+/// OpenAPI 3.0 does not ignore them: `kubectl explain` then prints the field's description
+/// before the referenced definition's.
 fn rewrite_references(value: &mut Value, reference_prefix: &str) {
     match value {
         Value::Object(map) => {
@@ -67,6 +72,11 @@ fn rewrite_references(value: &mut Value, reference_prefix: &str) {
                 && let Some(name) = reference.strip_prefix(DEFINITION_REFERENCE_PREFIX)
             {
                 *reference = format!("{reference_prefix}{name}");
+            }
+            if map.len() > 1
+                && let Some(reference) = map.shift_remove("$ref")
+            {
+                map.insert("allOf".into(), json!([{"$ref": reference}]));
             }
             map.values_mut().for_each(|child| rewrite_references(child, reference_prefix));
         }
@@ -118,6 +128,35 @@ mod tests {
         assert!(names.contains("io.k8s.api.core.v1.PodSpec"));
         assert!(names.contains("io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"));
         assert!(!names.contains("io.k8s.api.batch.v1.Job"));
+    }
+
+    #[test]
+    fn v2_describes_definitions_and_fields_beside_their_references() {
+        let document = swagger_v2("v1.32.0");
+        let spec = &document["definitions"]["io.k8s.api.apps.v1.DeploymentSpec"];
+        assert_eq!(
+            spec["description"],
+            "DeploymentSpec is the specification of the desired behavior of the Deployment."
+        );
+        let strategy = &spec["properties"]["strategy"];
+        assert_eq!(strategy["$ref"], "#/definitions/io.k8s.api.apps.v1.DeploymentStrategy");
+        assert_eq!(strategy["description"], "The deployment strategy to use to replace existing pods with new ones.");
+        let rolling = &document["definitions"]["io.k8s.api.apps.v1.DeploymentStrategy"]["properties"];
+        assert!(rolling["type"]["description"].as_str().is_some_and(|text| text.starts_with("Type of deployment.")));
+    }
+
+    /// Kubernetes' v3 documents wrap a reference with siblings in `allOf`, as
+    /// `{"allOf": [{"$ref": …}], "description": …}`; a bare reference stays bare.
+    #[test]
+    fn v3_wraps_a_described_reference_in_all_of() {
+        let names = reachable_definitions(["io.k8s.api.apps.v1.Deployment"]);
+        let schemas = schemas(&names, COMPONENTS_REFERENCE_PREFIX);
+        let strategy = &schemas["io.k8s.api.apps.v1.DeploymentSpec"]["properties"]["strategy"];
+        assert_eq!(strategy["allOf"], json!([{"$ref": "#/components/schemas/io.k8s.api.apps.v1.DeploymentStrategy"}]));
+        assert_eq!(strategy["description"], "The deployment strategy to use to replace existing pods with new ones.");
+        assert!(strategy.get("$ref").is_none());
+        let text = Value::Object(schemas).to_string();
+        assert!(!text.contains("#/definitions/"), "every reference points under components");
     }
 
     #[test]

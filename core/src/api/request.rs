@@ -108,7 +108,7 @@ pub enum ApiResponse {
         body: Value,
         /// `Warning` headers (`299 - "unknown field ..."`), as Kubernetes sends them.
         warnings: Vec<String>,
-        /// Other headers the shell must send, such as `Retry-After` on a 429 or 503.
+        /// Other headers the shell must send, such as `Retry-After` on a 429.
         headers: Vec<(String, String)>,
     },
     /// A watch: the shell keeps the connection open and polls the stream for events.

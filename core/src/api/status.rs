@@ -159,8 +159,9 @@ pub enum ApiError {
         /// `Retry-After` header); 0 for no suggestion.
         retry_after_seconds: u32,
     },
-    /// 504: the store has not reached the requested resourceVersion yet (Kubernetes'
-    /// `NewTimeoutError`, with cause `ResourceVersionTooLarge`).
+    /// 504 (Kubernetes' `NewTimeoutError`): the store has not reached the requested
+    /// resourceVersion yet (cause `ResourceVersionTooLarge`), or did not answer before the
+    /// request's deadline.
     #[error("Timeout: {message}")]
     Timeout {
         /// Why.
@@ -169,12 +170,6 @@ pub enum ApiError {
         causes: Vec<StatusCause>,
         /// Seconds after which the client may try again.
         retry_after_seconds: u32,
-    },
-    /// 503: the store cannot be reached for now; the client retries.
-    #[error("{message}")]
-    ServiceUnavailable {
-        /// Why.
-        message: String,
     },
     /// 500: something went wrong that is not the caller's fault.
     #[error("Internal error occurred: {message}")]
@@ -243,7 +238,15 @@ impl From<StoreError> for ApiError {
                 causes: vec![StatusCause::new("ResourceVersionTooLarge", "Too large resource version")],
                 retry_after_seconds: RESOURCE_VERSION_TOO_LARGE_RETRY_SECONDS,
             },
-            StoreError::Unavailable { message } => ApiError::ServiceUnavailable { message },
+            // etcd's client waits for a reachable member until the request's deadline, so an
+            // unreachable or stalled etcd reaches a client as the handler's `finishRequest`
+            // timeout: 504 with no retry delay. (The storage layer's `NewServerTimeout`, 500
+            // ServerTimeout, is for `ErrCodeUnreachable`, which the etcd3 store never raises.)
+            StoreError::Unavailable { .. } => ApiError::Timeout {
+                message: REQUEST_DEADLINE_EXCEEDED_MESSAGE.into(),
+                causes: Vec::new(),
+                retry_after_seconds: 0,
+            },
             StoreError::Internal { message } => ApiError::Internal { message },
             error @ (StoreError::InvalidContinue { .. }
             | StoreError::InvalidResourceVersion { .. }
@@ -256,8 +259,10 @@ impl From<StoreError> for ApiError {
 /// 1 s, the Kubernetes watch cache's `resourceVersionTooHighRetrySeconds`.
 pub const RESOURCE_VERSION_TOO_LARGE_RETRY_SECONDS: u32 = 1;
 
-/// How long a client waits before retrying when the store is unavailable.
-pub const STORE_UNAVAILABLE_RETRY_SECONDS: u32 = 1;
+/// The message of Kubernetes' `finishRequest` when the storage does not answer before the
+/// request's deadline (`NewTimeoutError` adds the `Timeout: ` prefix).
+pub const REQUEST_DEADLINE_EXCEEDED_MESSAGE: &str =
+    "request did not complete within requested timeout - context deadline exceeded";
 
 /// The detail of a resourceVersion conflict, in Kubernetes' words.
 pub const CONFLICT_MODIFIED: &str =
@@ -317,7 +322,6 @@ impl ApiError {
             ApiError::UnsupportedMediaType { .. } => 415,
             ApiError::TooManyRequests { .. } => 429,
             ApiError::Timeout { .. } => 504,
-            ApiError::ServiceUnavailable { .. } => 503,
             ApiError::Internal { .. } => 500,
         }
     }
@@ -337,7 +341,6 @@ impl ApiError {
             ApiError::UnsupportedMediaType { .. } => "UnsupportedMediaType",
             ApiError::TooManyRequests { .. } => "TooManyRequests",
             ApiError::Timeout { .. } => "Timeout",
-            ApiError::ServiceUnavailable { .. } => "ServiceUnavailable",
             ApiError::Internal { .. } => "InternalError",
         }
     }
@@ -391,8 +394,9 @@ impl ApiError {
                 }
                 Some(Value::Object(details))
             }
-            ApiError::ServiceUnavailable { .. } => Some(json!({"retryAfterSeconds": STORE_UNAVAILABLE_RETRY_SECONDS})),
             ApiError::NoRoute => Some(json!({})),
+            // `NewInternalError` repeats the error as the one cause.
+            ApiError::Internal { message } => Some(json!({"causes": [{"message": message}]})),
             _ => None,
         }
     }
@@ -404,7 +408,6 @@ impl ApiError {
             ApiError::TooManyRequests { retry_after_seconds, .. } | ApiError::Timeout { retry_after_seconds, .. } => {
                 (*retry_after_seconds > 0).then_some(*retry_after_seconds)
             }
-            ApiError::ServiceUnavailable { .. } => Some(STORE_UNAVAILABLE_RETRY_SECONDS),
             _ => None,
         }
     }

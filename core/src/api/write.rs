@@ -3,7 +3,9 @@
 use jiff::Timestamp;
 use serde_json::Value;
 
-use super::admission::{check_namespace_accepts_new_objects, prepare_create, prepare_update, settle_namespace};
+use super::admission::{
+    admit_create, check_namespace_accepts_new_objects, default_create, prepare_update, settle_namespace,
+};
 use super::apply::{Writer, manager_of, track_update};
 use super::body::{FieldValidation, decode_object, parse_body};
 use super::conversion::from_storage;
@@ -59,10 +61,11 @@ impl<S: Store> ApiServer<S> {
         // The uid the store is about to draw, read from a copy of the generator so that a refused
         // create leaves the generator as it was.
         let uid = new_uid(&mut self.random.clone());
-        let mut object = prepare_create(path, object, &uid)?;
+        let mut object = default_create(path, object, &uid)?;
         if let Some(writer) = writer {
             track_update(None, &mut object, writer, now)?;
         }
+        let mut object = admit_create(path, object)?;
         super::quota::admit_create(&mut self.store, path, &object, dry_run, now)?;
         let allocation = self.allocate_on_create(path.resource, &mut object, dry_run)?;
         if dry_run {

@@ -62,7 +62,7 @@ mod tests {
         assert_eq!(send(&mut server, action_request(&delete("another")).unwrap()).0, 409);
         let uid = created["metadata"]["uid"].as_str().unwrap();
         let (status, body) = send(&mut server, action_request(&delete(uid)).unwrap());
-        assert_eq!((status, &body["metadata"]["finalizers"]), (202, &json!(["foregroundDeletion"])));
+        assert_eq!((status, &body["metadata"]["finalizers"]), (200, &json!(["foregroundDeletion"])));
     }
 
     #[test]

@@ -50,6 +50,10 @@ pub struct ResourceType {
     /// Decodes a JSON object into the typed struct, noting the fields the struct does not know,
     /// and encodes it back.
     pub round_trip: fn(&Value) -> Result<Decoded, Box<FieldError>>,
+    /// Adds the typed struct's JSON schema (k8s-openapi's, with Kubernetes' descriptions) and
+    /// the schemas it references to a generator's definitions; the OpenAPI documents take their
+    /// descriptions from these.
+    pub add_json_schema: fn(&mut k8s_openapi::schemars::SchemaGenerator),
 }
 
 impl PartialEq for ResourceType {
@@ -84,6 +88,11 @@ pub struct GroupResource {
     pub resource: &'static str,
 }
 
+/// Adds `T`'s schema and every schema it references to `generator`'s definitions.
+pub fn add_json_schema<T: k8s_openapi::schemars::JsonSchema>(generator: &mut k8s_openapi::schemars::SchemaGenerator) {
+    generator.subschema_for::<T>();
+}
+
 macro_rules! resource {
     ($ty:ty, $group:literal, $version:literal, $api_version:literal, $kind:tt, $plural:literal,
      $scope:ident, short: [$($short:literal),*], categories: [$($category:literal),*],
@@ -101,6 +110,7 @@ macro_rules! resource {
             subresources: &[$($sub),*],
             stored: $stored,
             round_trip: super::strict::round_trip::<$ty>,
+            add_json_schema: add_json_schema::<$ty>,
         }
     };
 }

@@ -183,7 +183,8 @@ pub enum StoreError {
     #[error("resourceVersion should not be set on objects to be created")]
     ResourceVersionSetOnCreate,
     /// The backend cannot be reached or did not answer in time (a durable store's disk or an
-    /// etcd quorum); nothing was written. The API layer answers 503 and the client retries.
+    /// etcd quorum); nothing was written. The API layer answers as kube-apiserver does when etcd
+    /// does not answer before the request's deadline: 504 Timeout, and the client tries again.
     #[error("storage is unavailable: {message}")]
     Unavailable {
         /// What the backend reported.

@@ -4,14 +4,17 @@
 //! map types, removes what the same manager applied before and no longer applies, and refuses to
 //! change fields other managers own (409) unless forced.
 //!
+//! As in Kubernetes, an update (create, PUT, every patch but apply) owns the object as defaulted,
+//! before admission plugins and the kind's `PrepareForCreate` change it; an apply owns only what
+//! it applied, and what defaulting adds after it belongs to no one; at most ten update entries
+//! are kept, the oldest folded into `ancient-changes` ([`managed_fields::MAX_UPDATE_MANAGERS`]).
+//!
 //! Differences from Kubernetes, deliberate:
 //! - one schema version per kind: fields are compared in the storage version (only
 //!   HorizontalPodAutoscaler has two served versions);
 //! - the object a create is compared against is `{metadata: {}, spec: {}, status: {}}`, where Go
 //!   compares against the zero value of the typed struct (so a created object's non-pointer
-//!   structs below `spec`, such as `strategy`, may carry a `.` entry Kubernetes would not write);
-//! - there is no cap of ten update managers (Kubernetes folds older ones into `ancient-changes`);
-//! - fields changed by defaulting after an apply are not attributed to anyone.
+//!   structs below `spec`, such as `strategy`, may carry a `.` entry Kubernetes would not write).
 
 pub mod conflicts;
 pub mod field_set;
@@ -215,6 +218,7 @@ pub fn track_update(live: Option<&Object>, new: &mut Object, writer: &Writer, no
         ownership.time = Some(managed_time(now));
     }
     managed.drop_empty();
+    managed.cap_updaters(managed_fields::MAX_UPDATE_MANAGERS);
     new.metadata.managed_fields = managed.encode();
     Ok(())
 }

@@ -375,3 +375,104 @@ fn a_no_op_apply_keeps_the_time_the_manager_last_changed_the_object() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(entry(&body, "apply_test")["time"], entry(&first, "apply_test")["time"]);
 }
+
+/// The field set of `manager`'s entry, as a JSON string to search.
+fn owned(object: &Value, manager: &str) -> String {
+    entry(object, manager)["fieldsV1"].to_string()
+}
+
+/// In Kubernetes an update owns the object as the decoder defaulted it, before admission and
+/// the strategy's `PrepareForCreate` change it; an apply owns only what it applied, though the
+/// stored object is defaulted all the same.
+#[test]
+fn an_update_owns_the_defaulted_fields_and_an_apply_only_what_it_applied() {
+    let mut server = server();
+    let request = ApiRequest::new(Method::Post, &format!("{DEPLOYMENTS}?fieldManager=creator"))
+        .with_json(&deployment("web", "nginx"));
+    let (status, created) = send(&mut server, request);
+    assert_eq!(status, 201, "{created}");
+    let creator = owned(&created, "creator");
+    for defaulted in [
+        "f:progressDeadlineSeconds",
+        "f:revisionHistoryLimit",
+        "f:maxSurge",
+        "f:imagePullPolicy",
+        "f:terminationMessagePath",
+    ] {
+        assert!(creator.contains(defaulted), "{defaulted} in {creator}");
+    }
+
+    let mut applied = deployment("api", "nginx");
+    applied["metadata"]["namespace"] = json!("default");
+    let (status, body) = apply(&mut server, &format!("{DEPLOYMENTS}/api"), "fieldManager=applier", &applied);
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["spec"]["progressDeadlineSeconds"], 600, "the stored object is defaulted");
+    let applier = owned(&body, "applier");
+    for defaulted in ["f:progressDeadlineSeconds", "f:revisionHistoryLimit", "f:strategy", "f:imagePullPolicy"] {
+        assert!(!applier.contains(defaulted), "{defaulted} in {applier}");
+    }
+    assert!(applier.contains("f:image"), "{applier}");
+}
+
+/// What admission plugins and `PrepareForCreate` add (a pod's ServiceAccount and default
+/// tolerations, a Job's generated selector, a namespace's finalizer) belongs to no manager.
+#[test]
+fn what_admission_and_prepare_for_create_add_belongs_to_no_manager() {
+    let mut server = server();
+    let pod = crate::api::tests::pod("p", json!({"app": "p"}));
+    let request = ApiRequest::new(Method::Post, "/api/v1/namespaces/default/pods?fieldManager=creator").with_json(&pod);
+    let (status, created) = send(&mut server, request);
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["spec"]["serviceAccountName"], "default");
+    assert!(created["spec"]["tolerations"].as_array().is_some_and(|tolerations| tolerations.len() == 2));
+    let creator = owned(&created, "creator");
+    assert!(creator.contains("f:dnsPolicy") && creator.contains("f:restartPolicy"), "defaults are owned: {creator}");
+    assert!(!creator.contains("f:serviceAccountName") && !creator.contains("f:tolerations"), "{creator}");
+
+    let job = json!({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "pi"},
+        "spec": {"template": {"spec": {"restartPolicy": "Never", "containers": [{"name": "pi", "image": "perl"}]}}}});
+    let request =
+        ApiRequest::new(Method::Post, "/apis/batch/v1/namespaces/default/jobs?fieldManager=creator").with_json(&job);
+    let (status, created) = send(&mut server, request);
+    assert_eq!(status, 201, "{created}");
+    assert!(created["spec"]["selector"]["matchLabels"]["batch.kubernetes.io/controller-uid"].is_string());
+    let creator = owned(&created, "creator");
+    assert!(!creator.contains("f:selector") && !creator.contains("controller-uid"), "{creator}");
+    assert!(creator.contains("f:backoffLimit"), "defaults are owned: {creator}");
+}
+
+/// Kubernetes' `TestCapManagersManagerMergesEntries` (apimachinery managedfields/internal
+/// capmanagers_test.go) through the server, at the default cap of ten: after the creator
+/// (`unknown`), eleven updaters each add a label a second after the last; the three oldest of
+/// the twelve fold into one `ancient-changes` entry with the newest one's time.
+#[test]
+fn twelve_updaters_keep_ten_entries_the_oldest_folded_into_ancient_changes() {
+    let mut server = server();
+    assert_eq!(send(&mut server, ApiRequest::new(Method::Post, CONFIG_MAPS).with_json(&config_map(json!({})))).0, 201);
+    let mut latest = Value::Null;
+    for updater in 1..=11_i64 {
+        let patch = json!({"metadata": {"labels": {format!("label-{updater}"): "true"}}});
+        let path = format!("{CONFIG_MAPS}/test-cm?fieldManager=update-{updater}");
+        let request = ApiRequest::new(Method::Patch, &path).with_body(MERGE, patch.to_string().into_bytes());
+        let at = crate::api::tests::now() + jiff::SignedDuration::from_secs(updater);
+        match server.handle(&request, at) {
+            crate::api::ApiResponse::Json { status: 200, body, .. } => latest = body,
+            other => panic!("update {updater}: {other:?}"),
+        }
+    }
+    let managers: Vec<&str> = latest["metadata"]["managedFields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|entry| entry["manager"].as_str().unwrap())
+        .collect();
+    assert_eq!(managers.len(), 10, "{managers:?}");
+    assert_eq!(managers[0], "ancient-changes");
+    assert_eq!(managers[1..], (3..=11).map(|updater| format!("update-{updater}")).collect::<Vec<_>>());
+    let ancient = owned(&latest, "ancient-changes");
+    for label in ["f:test-label", "f:label-1", "f:label-2"] {
+        assert!(ancient.contains(label), "{label} in {ancient}");
+    }
+    assert_eq!(entry(&latest, "ancient-changes")["time"], "2026-01-01T00:00:02Z");
+    assert!(owned(&latest, "update-3").contains("f:label-3"));
+}

@@ -77,7 +77,7 @@ fn a_terminating_namespace_refuses_new_objects_and_is_removed_when_finalized() {
         json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "team"}}),
     );
     let (status, body) = send(&mut server, ApiRequest::new(Method::Delete, "/api/v1/namespaces/team"));
-    assert_eq!(status, 202, "{body}");
+    assert_eq!(status, 200, "{body}");
     assert_eq!(body["status"]["phase"], "Terminating");
     let (status, body) = post(&mut server, "/api/v1/namespaces/team/pods", pod("p", json!({})));
     assert_eq!(status, 403);
@@ -197,7 +197,7 @@ fn a_scheduled_pod_is_deleted_gracefully_and_an_unscheduled_one_at_once() {
     running["spec"]["nodeName"] = json!("node-1");
     post(&mut server, "/api/v1/namespaces/default/pods", running);
     let (status, body) = send(&mut server, ApiRequest::new(Method::Delete, "/api/v1/namespaces/default/pods/running"));
-    assert_eq!(status, 202);
+    assert_eq!(status, 200, "a marked pod answers 200 with the object, as in Kubernetes");
     assert_eq!(body["metadata"]["deletionGracePeriodSeconds"], 30);
     let (status, _) = send(
         &mut server,
@@ -214,9 +214,46 @@ fn foreground_deletion_adds_its_finalizer() {
     let request = ApiRequest::new(Method::Delete, "/apis/apps/v1/namespaces/default/deployments/web")
         .with_json(&json!({"propagationPolicy": "Foreground"}));
     let (status, body) = send(&mut server, request);
-    assert_eq!(status, 202, "{body}");
+    assert_eq!(status, 200, "{body}");
     assert_eq!(body["metadata"]["finalizers"], json!(["foregroundDeletion"]));
     assert!(body["metadata"]["deletionTimestamp"].is_string());
+}
+
+/// Kubernetes' `DeleteResource` handler (apiserver endpoints/handlers/delete.go) answers 200 for
+/// every delete, including one that only marks the object, except when the object was not
+/// removed at once and the client explicitly asked `orphanDependents=false`: that one is 202.
+#[test]
+fn a_delete_that_only_marks_answers_200_unless_the_client_set_orphan_dependents_false() {
+    let mut server = server();
+    let path = "/apis/apps/v1/namespaces/default/deployments";
+    let with_finalizer = |name: &str| {
+        let mut body = deployment(name, "nginx");
+        body["metadata"]["finalizers"] = json!(["example.com/hold"]);
+        body
+    };
+    for name in ["plain", "cascading-body", "cascading-query", "orphaning", "dry-run"] {
+        assert_eq!(post(&mut server, path, with_finalizer(name)).0, 201);
+    }
+    let delete = |name: &str, query: &str| ApiRequest::new(Method::Delete, &format!("{path}/{name}{query}"));
+    let cases = [
+        ("plain", delete("plain", ""), 200),
+        ("cascading-body", delete("cascading-body", "").with_json(&json!({"orphanDependents": false})), 202),
+        ("cascading-query", delete("cascading-query", "?orphanDependents=false"), 202),
+        ("orphaning", delete("orphaning", "").with_json(&json!({"orphanDependents": true})), 200),
+        ("dry-run", delete("dry-run", "?dryRun=All&orphanDependents=false"), 202),
+    ];
+    for (name, request, expected) in cases {
+        let (status, body) = send(&mut server, request);
+        assert_eq!(status, expected, "{name}: {body}");
+        assert_eq!(body["kind"], "Deployment", "{name}: a marked object is answered as itself");
+    }
+    // An object removed at once answers 200 whatever the client asked.
+    post(&mut server, path, deployment("gone", "nginx"));
+    let request = delete("gone", "").with_json(&json!({"orphanDependents": false}));
+    let (status, body) = send(&mut server, request);
+    assert_eq!((status, body["kind"].as_str(), body["status"].as_str()), (200, Some("Status"), Some("Success")));
+    let (status, body) = send(&mut server, delete("plain", "?orphanDependents=maybe"));
+    assert_eq!((status, body["reason"].as_str()), (400, Some("BadRequest")), "{body}");
 }
 
 #[test]

@@ -175,7 +175,7 @@ fn a_foreground_delete_with_a_resource_version_precondition_is_one_write() {
     let request =
         ApiRequest::new(Method::Delete, "/apis/apps/v1/namespaces/default/deployments/web").with_json(&options);
     let (status, body) = send(&mut server, request);
-    assert_eq!(status, 202, "{body}");
+    assert_eq!(status, 200, "{body}");
     assert_eq!(server.store().current_revision(), revision + 1, "one write");
     assert_eq!(body["metadata"]["finalizers"], json!(["foregroundDeletion"]));
     assert!(body["metadata"]["deletionTimestamp"].is_string());
@@ -187,18 +187,29 @@ fn a_foreground_delete_with_a_resource_version_precondition_is_one_write() {
     assert_eq!(body["metadata"]["deletionTimestamp"], json!("2026-01-01T00:00:00Z"));
 }
 
-/// A [`MemoryStore`] that can be switched to fail every operation as an unreachable backend.
+/// How a [`UnreachableStore`] answers.
+#[derive(Clone, Copy, PartialEq)]
+enum Backend {
+    Healthy,
+    /// etcd out of reach or stalled.
+    Unreachable,
+    /// Corrupt data, say.
+    Broken,
+}
+
+/// A [`MemoryStore`] that can be switched to fail every operation as a failing backend.
 struct UnreachableStore {
     inner: MemoryStore,
-    unreachable: bool,
+    backend: Backend,
 }
 
 impl UnreachableStore {
     fn check(&self) -> Result<(), StoreError> {
-        if self.unreachable {
-            return Err(StoreError::Unavailable { message: "etcdserver: request timed out".into() });
+        match self.backend {
+            Backend::Healthy => Ok(()),
+            Backend::Unreachable => Err(StoreError::Unavailable { message: "etcd did not answer in 5s".into() }),
+            Backend::Broken => Err(StoreError::Internal { message: "cannot decode /registry/pods/default/p".into() }),
         }
-        Ok(())
     }
 }
 
@@ -247,29 +258,46 @@ impl Store for UnreachableStore {
     }
 }
 
+/// A store that does not answer reaches the client as kube-apiserver's request deadline does
+/// (`finishRequest` in apiserver endpoints/handlers/rest.go: `NewTimeoutError(…, 0)`): 504
+/// Timeout with empty details and no Retry-After; a broken store is a 500 InternalError.
 #[test]
-fn an_unreachable_store_is_503_with_retry_after_never_400_or_404() {
-    let store = UnreachableStore { inner: MemoryStore::new(), unreachable: false };
+fn an_unreachable_store_is_a_504_timeout_and_a_broken_one_a_500_never_400_or_404() {
+    let store = UnreachableStore { inner: MemoryStore::new(), backend: Backend::Healthy };
     let mut server = ApiServer::with_allocation(store, 7, Default::default()).unwrap();
     server.bootstrap(now()).unwrap();
-    server.store_mut().unreachable = true;
+    server.store_mut().backend = Backend::Unreachable;
     let requests = [
         ApiRequest::new(Method::Get, "/api/v1/namespaces/default/pods/p"),
         ApiRequest::new(Method::Get, "/api/v1/namespaces/default/pods"),
         ApiRequest::new(Method::Post, "/api/v1/namespaces/default/pods").with_json(&pod("p", json!({}))),
         ApiRequest::new(Method::Delete, "/api/v1/namespaces/default/pods/p"),
     ];
-    for request in requests {
-        let response = server.handle(&request, now());
-        assert_eq!(response.status(), 503, "{:?}: {:?}", request.path, response.body());
-        assert_eq!(response.body().unwrap()["reason"], "ServiceUnavailable");
-        assert_eq!(response.header("Retry-After"), Some("1"));
+    for request in &requests {
+        let response = server.handle(request, now());
+        assert_eq!(response.status(), 504, "{:?}: {:?}", request.path, response.body());
+        assert_eq!(
+            response.body().unwrap(),
+            &json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+                "message": "Timeout: request did not complete within requested timeout - context deadline exceeded",
+                "reason": "Timeout", "details": {}, "code": 504})
+        );
+        assert_eq!(response.header("Retry-After"), None);
+    }
+    server.store_mut().backend = Backend::Broken;
+    for request in &requests {
+        let response = server.handle(request, now());
+        assert_eq!(response.status(), 500, "{:?}: {:?}", request.path, response.body());
+        let body = response.body().unwrap();
+        assert_eq!(body["reason"], "InternalError");
+        assert_eq!(body["message"], "Internal error occurred: cannot decode /registry/pods/default/p");
+        assert_eq!(body["details"], json!({"causes": [{"message": "cannot decode /registry/pods/default/p"}]}));
     }
 }
 
 #[test]
 fn opening_over_a_store_that_cannot_list_is_an_error() {
-    let store = UnreachableStore { inner: MemoryStore::new(), unreachable: true };
+    let store = UnreachableStore { inner: MemoryStore::new(), backend: Backend::Unreachable };
     let opened = ApiServer::with_allocation(store, 7, Default::default());
     assert!(matches!(opened, Err(StoreError::Unavailable { .. })));
 }

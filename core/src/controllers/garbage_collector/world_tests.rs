@@ -85,7 +85,7 @@ fn background_deletion_removes_the_owner_at_once_and_its_dependents_level_by_lev
 #[test]
 fn foreground_deletion_removes_the_dependents_before_the_owner() {
     let mut server = deployment_tree();
-    assert_eq!(delete_deployment(&mut server, "Foreground"), 202);
+    assert_eq!(delete_deployment(&mut server, "Foreground"), 200);
     assert_eq!(names(&server, "Deployment"), ["web"], "the owner waits for its dependents");
     let mut rounds = 0;
     let mut saw_owner_without_pods = false;
@@ -110,7 +110,7 @@ fn foreground_deletion_removes_the_dependents_before_the_owner() {
 #[test]
 fn orphan_deletion_keeps_the_dependents_without_their_owner_reference() {
     let mut server = deployment_tree();
-    assert_eq!(delete_deployment(&mut server, "Orphan"), 202);
+    assert_eq!(delete_deployment(&mut server, "Orphan"), 200);
     collect_garbage(&mut server);
     assert!(names(&server, "Deployment").is_empty());
     assert_eq!(names(&server, "ReplicaSet"), ["web-1"]);
@@ -144,7 +144,7 @@ fn a_foreground_cycle_between_two_owners_ends() {
     assert_eq!(send(&mut server, request).0, 200);
     let body = json!({"kind": "DeleteOptions", "apiVersion": "v1", "propagationPolicy": "Foreground"});
     let request = ApiRequest::new(Method::Delete, "/api/v1/namespaces/default/configmaps/a").with_json(&body);
-    assert_eq!(send(&mut server, request).0, 202);
+    assert_eq!(send(&mut server, request).0, 200);
     collect_garbage(&mut server);
     assert!(names(&server, "ConfigMap").iter().all(|name| name != "a" && name != "b"));
 }

@@ -126,7 +126,7 @@ fn a_background_delete_of_a_deployment_removes_its_replica_sets_and_pods() {
 fn a_foreground_delete_keeps_the_deployment_until_its_dependents_are_gone() {
     let mut cluster = Cluster::new();
     cluster.deploy("default", 3);
-    assert_eq!(cluster.delete(DEPLOYMENT, "Foreground"), 202, "accepted, not yet deleted");
+    assert_eq!(cluster.delete(DEPLOYMENT, "Foreground"), 200, "marked, not yet deleted");
     let owner = cluster.api.get(DEPLOYMENT);
     assert!(owner["metadata"]["deletionTimestamp"].is_string());
     assert_eq!(owner["metadata"]["finalizers"], json!(["foregroundDeletion"]));
@@ -149,7 +149,7 @@ fn a_foreground_delete_keeps_the_deployment_until_its_dependents_are_gone() {
 fn an_orphan_delete_leaves_the_dependents_without_owner_references() {
     let mut cluster = Cluster::new();
     cluster.deploy("default", 3);
-    assert_eq!(cluster.delete(DEPLOYMENT, "Orphan"), 202, "accepted, not yet deleted");
+    assert_eq!(cluster.delete(DEPLOYMENT, "Orphan"), 200, "marked, not yet deleted");
     let orphaned =
         cluster.run_until(30, |api| !exists(api, DEPLOYMENT) && items(api, REPLICA_SETS).iter().all(unowned));
     assert!(orphaned, "the Deployment goes once its ReplicaSet no longer names it");
@@ -159,7 +159,7 @@ fn an_orphan_delete_leaves_the_dependents_without_owner_references() {
 
     // Orphaning the ReplicaSet too leaves bare pods.
     let path = format!("{REPLICA_SETS}/{set}");
-    assert_eq!(cluster.delete(&path, "Orphan"), 202, "accepted, not yet deleted");
+    assert_eq!(cluster.delete(&path, "Orphan"), 200, "marked, not yet deleted");
     let bare = cluster.run_until(30, |api| !exists(api, &path) && items(api, PODS).iter().all(unowned));
     assert!(bare, "the ReplicaSet goes and its pods lose their ownerReference");
     cluster.run_until(10, |_| false);
@@ -202,7 +202,7 @@ fn deleting_a_namespace_deletes_everything_in_it_and_then_the_namespace() {
     assert!(cluster.run_until(10, |api| exists(api, "/api/v1/namespaces/shop/endpoints/web")));
 
     let (status, namespace) = cluster.send(Method::Delete, "/api/v1/namespaces/shop", None);
-    assert_eq!(status, 202, "{namespace}");
+    assert_eq!(status, 200, "{namespace}");
     assert_eq!(namespace["status"]["phase"], "Terminating");
     let content = [
         "/apis/apps/v1/namespaces/shop/deployments",
@@ -324,7 +324,7 @@ fn a_resource_quota_counts_pods_as_they_come_and_go_and_refuses_the_one_too_many
     );
 
     let (status, _) = cluster.send(Method::Delete, &format!("{PODS}/a"), None);
-    assert!(matches!(status, 200 | 202), "deleted: {status}");
+    assert_eq!(status, 200, "deleted");
     let released = cluster.run_until(60, |api| used_pods(api).as_deref() == Some("1"));
     assert!(released, "the deleted pod no longer counts");
     cluster.create(PODS, bare_pod("c"));

@@ -182,7 +182,7 @@ fn deleting_a_namespace_with_pods_and_a_deployment_ends_with_the_namespace_gone(
         );
     }
     let (status, body) = send(&mut server, ApiRequest::new(Method::Delete, "/api/v1/namespaces/shop"));
-    assert_eq!((status, body["status"]["phase"].as_str()), (202, Some("Terminating")));
+    assert_eq!((status, body["status"]["phase"].as_str()), (200, Some("Terminating")));
     let mut rounds = 0;
     loop {
         let objects = observe(&server);
