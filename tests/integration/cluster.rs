@@ -75,7 +75,16 @@ impl Cluster {
     /// Opens the store, serves on `listener` and waits for every node to be Ready.
     fn serve(&mut self, listener: tokio::net::TcpListener) {
         let runtime = self.runtime.as_ref().expect("the cluster runs");
-        let store = DurableStore::open(self.folder.path().join("data")).expect("the durable store opens");
+        // After a stop, the last watch tasks of the old server may hold its store (and so the
+        // database file's lock) for a moment longer.
+        let started = Instant::now();
+        let store = loop {
+            match DurableStore::open(self.folder.path().join("data")) {
+                Ok(store) => break store,
+                Err(_) if started.elapsed() < SETTLE => std::thread::sleep(Duration::from_millis(50)),
+                Err(error) => panic!("the durable store does not open: {error}"),
+            }
+        };
         let options = ServerOptions {
             simulated_nodes: self.nodes,
             kubeconfig: Some(self.kubeconfig()),
