@@ -108,18 +108,23 @@ impl Cluster {
         self.folder.path().join("kubeconfig")
     }
 
-    /// Runs kubectl with `arguments` against the cluster.
-    pub fn kubectl(&self, arguments: &[&str]) -> Run {
-        let output = Command::new("kubectl")
+    /// A kubectl command with `arguments` against the cluster, to run or spawn.
+    pub fn kubectl_command(&self, arguments: &[&str]) -> Command {
+        let mut command = Command::new("kubectl");
+        command
             .arg("--kubeconfig")
             .arg(self.kubeconfig())
             .arg("--cache-dir")
             .arg(self.folder.path().join("kubectl-cache"))
             .arg("--request-timeout=60s")
             .args(arguments)
-            .env_remove("KUBECONFIG")
-            .output()
-            .expect("kubectl is installed (README: install)");
+            .env_remove("KUBECONFIG");
+        command
+    }
+
+    /// Runs kubectl with `arguments` against the cluster.
+    pub fn kubectl(&self, arguments: &[&str]) -> Run {
+        let output = self.kubectl_command(arguments).output().expect("kubectl is installed (README: install)");
         Run {
             code: output.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&output.stdout).into_owned(),

@@ -4,6 +4,7 @@ mod cluster;
 mod cox_bench;
 mod cox_validate;
 mod kubectl_guestbook;
+mod kubectl_port_forward;
 mod kubectl_verbs;
 mod python_client;
 mod sim_checkers;

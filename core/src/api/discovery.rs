@@ -122,6 +122,7 @@ fn subresource_entry(parent: &ResourceType, subresource: &str) -> Option<Subreso
         "eviction" => entry(Some(("policy", "v1")), "Eviction", &["create"]),
         "log" => entry(None, parent.kind, &["get"]),
         "exec" => entry(None, "PodExecOptions", &["create", "get"]),
+        "portforward" => entry(None, "PodPortForwardOptions", &["create", "get"]),
         "finalize" => entry(None, parent.kind, &["update"]),
         _ => None,
     }

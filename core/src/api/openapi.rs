@@ -151,6 +151,7 @@ fn operation_kind(resource: &ResourceType, subresource: Option<&str>) -> (&'stat
         Some("eviction") => ("policy", "v1", "Eviction"),
         Some("binding") => ("", "v1", "Binding"),
         Some("exec") => ("", "v1", "PodExecOptions"),
+        Some("portforward") => ("", "v1", "PodPortForwardOptions"),
         _ => (resource.group, resource.version, resource.kind),
     }
 }
@@ -281,7 +282,9 @@ fn add_resource_paths(resource: &ResourceType, paths: &mut Map<String, Value>, s
             "binding" | "eviction" => json!({"post": operation("post", resource, sub)}),
             "finalize" => json!({"put": operation("put", resource, sub)}),
             "log" => json!({"get": operation("get", resource, sub)}),
-            "exec" => json!({"get": operation("connect", resource, sub), "post": operation("connect", resource, sub)}),
+            "exec" | "portforward" => {
+                json!({"get": operation("connect", resource, sub), "post": operation("connect", resource, sub)})
+            }
             _ => continue,
         };
         path_item["parameters"] = scope_parameters(true);

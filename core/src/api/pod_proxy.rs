@@ -26,6 +26,19 @@ pub fn log_location(pod: &Pod, container: Option<&str>) -> Result<ContainerLocat
 
 /// Where `kubectl exec` runs: as [`log_location`], refused once the pod has finished.
 pub fn exec_location(pod: &Pod, container: Option<&str>) -> Result<ContainerLocation, ApiError> {
+    refuse_finished(pod)?;
+    log_location(pod, container)
+}
+
+/// The node `kubectl port-forward` reaches the pod through (the whole pod's network, no
+/// container): refused once the pod has finished, with exec's words, and when the pod has no
+/// node yet. kubectl itself refuses a pod that is not `Running` before it asks.
+pub fn port_forward_location(pod: &Pod) -> Result<String, ApiError> {
+    refuse_finished(pod)?;
+    assigned_node(pod)
+}
+
+fn refuse_finished(pod: &Pod) -> Result<(), ApiError> {
     let phase = pod.status.as_ref().and_then(|status| status.phase.as_deref()).unwrap_or("");
     if matches!(phase, "Succeeded" | "Failed") {
         return Err(ApiError::bad_request(format!(
@@ -33,7 +46,7 @@ pub fn exec_location(pod: &Pod, container: Option<&str>) -> Result<ContainerLoca
             pod_name(pod)
         )));
     }
-    log_location(pod, container)
+    Ok(())
 }
 
 /// The error when the node runs no such container (yet): the kubelet's words.
@@ -154,6 +167,24 @@ mod tests {
             "pod job is not running and cannot execute commands; current phase is Succeeded"
         );
         assert!(log_location(&pod, None).is_ok(), "logs of a finished pod stay readable");
+    }
+
+    #[test]
+    fn port_forward_goes_to_the_pods_node_while_it_runs() {
+        let running = pod(
+            json!({"metadata": {"name": "web"}, "spec": {"nodeName": "n1", "containers": [{"name": "a"}, {"name": "b"}]},
+            "status": {"phase": "Running"}}),
+        );
+        assert_eq!(port_forward_location(&running).unwrap(), "n1", "no container needs naming");
+        let failed =
+            pod(json!({"metadata": {"name": "web"}, "spec": {"nodeName": "n1", "containers": [{"name": "a"}]},
+            "status": {"phase": "Failed"}}));
+        assert_eq!(
+            message(port_forward_location(&failed).unwrap_err()),
+            "pod web is not running and cannot execute commands; current phase is Failed"
+        );
+        let pending = pod(json!({"metadata": {"name": "web"}, "spec": {"containers": [{"name": "a"}]}}));
+        assert_eq!(message(port_forward_location(&pending).unwrap_err()), "pod web does not have a host assigned");
     }
 
     #[test]

@@ -282,7 +282,18 @@ impl<R: ContainerRuntime> Kubelet<R> {
         Some(request)
     }
 
-    /// The logs and exec answers that arrived since the last call.
+    /// Connects to a port of a pod (`kubectl port-forward`); the answer comes back through
+    /// [`Self::take_answers`] as a `PortForwardResult` with the returned number. `None` when the
+    /// kubelet runs no such pod.
+    pub fn port_forward(&mut self, namespace: &str, pod: &str, port: u16, now: Timestamp) -> Option<u64> {
+        let pod = self.records.get(&(namespace.to_string(), pod.to_string()))?.pod_ref();
+        let request = self.next_stream_request;
+        self.next_stream_request += 1;
+        self.runtime.submit(RuntimeCommand::PortForward { request, pod, port }, now);
+        Some(request)
+    }
+
+    /// The logs, exec and port-forward answers that arrived since the last call.
     pub fn take_answers(&mut self) -> Vec<RuntimeReport> {
         std::mem::take(&mut self.answers)
     }
@@ -709,7 +720,9 @@ impl<R: ContainerRuntime> Kubelet<R> {
                 }
                 return;
             }
-            RuntimeReport::ExecResult { .. } | RuntimeReport::LogsResult { .. } => {
+            RuntimeReport::ExecResult { .. }
+            | RuntimeReport::LogsResult { .. }
+            | RuntimeReport::PortForwardResult { .. } => {
                 self.answers.push(report);
                 return;
             }

@@ -22,6 +22,7 @@ pub mod probe;
 pub mod runtime;
 pub mod simulated;
 pub mod simulated_exec;
+pub mod simulated_port;
 
 #[cfg(test)]
 mod tests;
@@ -30,7 +31,7 @@ pub use component::Kubelet;
 pub use config::KubeletConfig;
 pub use metrics::KubeletMetrics;
 pub use runtime::{
-    ContainerRef, ContainerRuntime, ContainerUsage, HandlerAction, HandlerOutcome, PodRef, RuntimeCommand,
-    RuntimeReport,
+    ContainerRef, ContainerRuntime, ContainerUsage, HandlerAction, HandlerOutcome, PodRef, PortForwardOutcome,
+    RuntimeCommand, RuntimeReport,
 };
 pub use simulated::{ContainerBehavior, ImageRule, ProbeAnswer, SimulatedBehavior, SimulatedRuntime, UsageCurve};

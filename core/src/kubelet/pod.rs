@@ -116,6 +116,18 @@ pub fn effective_command(container: &Container) -> (Vec<String>, Vec<String>) {
     (container.command.clone().unwrap_or_default(), container.args.clone().unwrap_or_default())
 }
 
+/// The TCP ports a container declares (`ports[].containerPort`, protocol unset or `TCP`): the
+/// ones `kubectl port-forward` can reach in a simulated container.
+pub fn declared_tcp_ports(container: &Container) -> Vec<u16> {
+    container
+        .ports
+        .iter()
+        .flatten()
+        .filter(|port| port.protocol.as_deref().is_none_or(|protocol| protocol == "TCP"))
+        .filter_map(|port| u16::try_from(port.container_port).ok())
+        .collect()
+}
+
 impl PodRecord {
     /// A pod admitted at `now`. A pod that ran before (its status lists container statuses with
     /// restarts or a started run) keeps counting its restarts: its containers start again as
@@ -378,7 +390,15 @@ impl PodRecord {
         let reference = self.container_ref(container);
         let (command, args) = effective_command(&container.spec);
         let image = container.image().to_string();
-        effects.commands.push(RuntimeCommand::CreateContainer { container: reference, image, command, args, pod_ip });
+        let ports = declared_tcp_ports(&container.spec);
+        effects.commands.push(RuntimeCommand::CreateContainer {
+            container: reference,
+            image,
+            command,
+            args,
+            pod_ip,
+            ports,
+        });
         let container = if init { &mut self.init[index] } else { &mut self.containers[index] };
         container.stage = Stage::Creating;
     }

@@ -96,6 +96,22 @@ pub enum HandlerAction {
     },
 }
 
+/// What connecting to a pod's port found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PortForwardOutcome {
+    /// Something listens. The simulated runtime has no process to carry bytes to, so its
+    /// listener is a tiny HTTP server: it answers the first request with `reply` and closes.
+    Reply {
+        /// The bytes the connection answers with.
+        reply: Vec<u8>,
+    },
+    /// Nothing listens: the text the kubelet writes on the port-forward error stream.
+    Refused {
+        /// The kubelet's message.
+        message: String,
+    },
+}
+
 /// A command the kubelet submits. Commands naming a container carry its attempt, so a report
 /// always names which start of the container it is about.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -120,6 +136,9 @@ pub enum RuntimeCommand {
         args: Vec<String>,
         /// The pod's IP, for handlers and logs.
         pod_ip: Option<String>,
+        /// The TCP ports the container declares (`ports[].containerPort`). A real runtime needs
+        /// nothing from them; the simulated one's process listens on exactly these.
+        ports: Vec<u16>,
     },
     /// Start a created container; answered by [`RuntimeReport::ContainerStarted`].
     StartContainer {
@@ -182,6 +201,16 @@ pub enum RuntimeCommand {
         container: ContainerRef,
         /// Only the last lines, when set.
         tail_lines: Option<u64>,
+    },
+    /// Connect to a port in a pod's network namespace (`kubectl port-forward`); answered by
+    /// [`RuntimeReport::PortForwardResult`].
+    PortForward {
+        /// The kubelet's number for this request.
+        request: u64,
+        /// The pod.
+        pod: PodRef,
+        /// The port inside the pod.
+        port: u16,
     },
     /// Sample the resource usage of a pod's running containers; answered by one
     /// [`RuntimeReport::Stats`].
@@ -293,6 +322,13 @@ pub enum RuntimeReport {
         request: u64,
         /// The log text.
         text: String,
+    },
+    /// A port-forward connection's answer.
+    PortForwardResult {
+        /// The request it answers.
+        request: u64,
+        /// What the connection found.
+        outcome: PortForwardOutcome,
     },
     /// A pod's usage sample.
     Stats {

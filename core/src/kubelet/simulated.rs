@@ -12,6 +12,7 @@ use super::runtime::{
     ContainerRef, ContainerRuntime, ContainerUsage, HandlerAction, HandlerOutcome, PodRef, RuntimeCommand,
     RuntimeReport,
 };
+use super::simulated_port::{ListeningContainer, simulated_port_forward};
 
 /// The exit code of a container killed by SIGKILL (128 + 9), as runtimes report it.
 pub const EXIT_CODE_SIGKILL: i32 = 137;
@@ -179,6 +180,8 @@ struct SimulatedContainer {
     probes_fail_until: Option<Option<Timestamp>>,
     /// Usage set by [`SimulatedRuntime::set_usage`], replacing the behavior's curve.
     usage_override: Option<(i64, i64)>,
+    /// The TCP ports the container declares: its process listens on them.
+    ports: Vec<u16>,
 }
 
 /// Something due at an instant, resolved when it comes due against the state then.
@@ -337,6 +340,20 @@ impl SimulatedRuntime {
         RuntimeReport::Stats { pod: pod.clone(), at: now, containers }
     }
 
+    /// The pod's running containers and the ports they listen on.
+    fn listening(&self, pod: &PodRef) -> Vec<ListeningContainer> {
+        self.containers
+            .range((pod.namespace.clone(), pod.pod.clone(), String::new())..)
+            .take_while(|((namespace, name, _), _)| *namespace == pod.namespace && *name == pod.pod)
+            .filter(|(_, container)| container.reference.pod_uid == pod.pod_uid)
+            .filter(|(_, container)| matches!(container.phase, Phase::Running { .. }))
+            .map(|(_, container)| ListeningContainer {
+                container: container.reference.container.clone(),
+                ports: container.ports.clone(),
+            })
+            .collect()
+    }
+
     fn pull(&mut self, image: String, now: Timestamp) {
         let behavior = self.behavior.for_image(&image);
         let at = after(now, behavior.pull_latency);
@@ -349,7 +366,7 @@ impl SimulatedRuntime {
         self.report(at, RuntimeReport::ImagePulled { image, result });
     }
 
-    fn create(&mut self, container: ContainerRef, image: &str, now: Timestamp) {
+    fn create(&mut self, container: ContainerRef, image: &str, ports: Vec<u16>, now: Timestamp) {
         let behavior = self.behavior.for_image(image).clone();
         let created = SimulatedContainer {
             reference: container.clone(),
@@ -357,6 +374,7 @@ impl SimulatedRuntime {
             phase: Phase::Created,
             probes_fail_until: None,
             usage_override: None,
+            ports,
         };
         self.containers.insert(key_of(&container), created);
         self.report(now, RuntimeReport::ContainerCreated { container, result: Ok(()) });
@@ -428,7 +446,9 @@ impl ContainerRuntime for SimulatedRuntime {
         self.commands += 1;
         match command {
             RuntimeCommand::PullImage { image } => self.pull(image, now),
-            RuntimeCommand::CreateContainer { container, image, .. } => self.create(container, &image, now),
+            RuntimeCommand::CreateContainer { container, image, ports, .. } => {
+                self.create(container, &image, ports, now)
+            }
             RuntimeCommand::StartContainer { container } => self.start(container, now),
             RuntimeCommand::StopContainer { container, .. } => self.stop(container, now),
             RuntimeCommand::KillContainer { container } => {
@@ -468,6 +488,10 @@ impl ContainerRuntime for SimulatedRuntime {
                 };
                 self.report(now, RuntimeReport::LogsResult { request, text });
             }
+            RuntimeCommand::PortForward { request, pod, port } => {
+                let outcome = simulated_port_forward(&pod, port, &self.listening(&pod));
+                self.report(now, RuntimeReport::PortForwardResult { request, outcome });
+            }
             RuntimeCommand::Stats { pod } => {
                 let report = self.stats(&pod, now);
                 self.report(now, report);
@@ -496,6 +520,7 @@ impl ContainerRuntime for SimulatedRuntime {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kubelet::PortForwardOutcome;
 
     fn at(seconds: i64) -> Timestamp {
         Timestamp::from_second(1_767_225_600 + seconds).unwrap()
@@ -520,6 +545,7 @@ mod tests {
             command: vec![],
             args: vec![],
             pod_ip: None,
+            ports: vec![80],
         };
         runtime.submit(create, now);
         runtime.submit(RuntimeCommand::StartContainer { container }, now);
@@ -534,6 +560,25 @@ mod tests {
         assert!(matches!(reports[2], RuntimeReport::ContainerStarted { .. }));
         assert_eq!(runtime.next_wake(), None);
         assert_eq!(runtime.running().len(), 1);
+    }
+
+    #[test]
+    fn a_port_answers_while_a_container_declaring_it_runs() {
+        let mut runtime = SimulatedRuntime::new(SimulatedBehavior::default());
+        start(&mut runtime, "nginx", at(0));
+        let outcome = |runtime: &mut SimulatedRuntime, port: u16, now: Timestamp| {
+            runtime.submit(RuntimeCommand::PortForward { request: 7, pod: reference(0).pod_ref(), port }, now);
+            match runtime.poll(now).pop() {
+                Some(RuntimeReport::PortForwardResult { request: 7, outcome }) => outcome,
+                other => panic!("expected the port-forward answer, got {other:?}"),
+            }
+        };
+        assert!(matches!(outcome(&mut runtime, 80, at(1)), PortForwardOutcome::Reply { .. }));
+        assert!(matches!(outcome(&mut runtime, 81, at(1)), PortForwardOutcome::Refused { .. }));
+        runtime.crash_container("default", "web", "app", 1, at(2));
+        runtime.poll(at(2));
+        let after_exit = outcome(&mut runtime, 80, at(3));
+        assert!(matches!(after_exit, PortForwardOutcome::Refused { .. }), "an exited process listens no more");
     }
 
     #[test]
@@ -591,6 +636,7 @@ mod tests {
             command: vec![],
             args: vec![],
             pod_ip: None,
+            ports: vec![80],
         };
         runtime.submit(create, at(11));
         let reports = runtime.poll(at(11));

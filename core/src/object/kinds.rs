@@ -230,7 +230,7 @@ macro_rules! const_lower {
 /// Every served kind at every served version. The first entry of a group/resource is its
 /// storage version.
 pub static RESOURCES: &[ResourceType] = &[
-    resource!(core::Pod, "", "v1", "v1", "Pod", "pods", Namespaced, short: ["po"], categories: ["all"], subresources: ["status", "binding", "eviction", "log", "exec"], stored: true),
+    resource!(core::Pod, "", "v1", "v1", "Pod", "pods", Namespaced, short: ["po"], categories: ["all"], subresources: ["status", "binding", "eviction", "log", "exec", "portforward"], stored: true),
     resource!(core::Node, "", "v1", "v1", "Node", "nodes", Cluster, short: ["no"], categories: [], subresources: ["status"], stored: true),
     resource!(core::Namespace, "", "v1", "v1", "Namespace", "namespaces", Cluster, short: ["ns"], categories: [], subresources: ["status", "finalize"], stored: true),
     resource!(core::Service, "", "v1", "v1", "Service", "services", Namespaced, short: ["svc"], categories: ["all"], subresources: ["status"], stored: true),

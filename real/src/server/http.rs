@@ -100,7 +100,10 @@ async fn answer<S: Store + Send + Sync + 'static>(state: &Arc<HttpState<S>>, req
 
     if let Some(target) = node_proxy::target(&api_request) {
         let upgrade = axum::extract::ws::WebSocketUpgrade::from_request_parts(&mut parts, &()).await.ok();
-        return node_proxy::serve(Arc::clone(&state.api), Arc::clone(&state.nodes), target, api_request, upgrade).await;
+        // What a WebSocket upgrade did not take: a SPDY upgrade's connection.
+        let raw_upgrade = parts.extensions.remove::<hyper::upgrade::OnUpgrade>();
+        let (api, nodes) = (Arc::clone(&state.api), Arc::clone(&state.nodes));
+        return node_proxy::serve(api, nodes, target, api_request, upgrade, raw_upgrade).await;
     }
 
     let declared_length = parts

@@ -6,8 +6,10 @@
 pub mod http;
 pub mod kubeconfig;
 pub mod node_proxy;
+pub mod port_forward;
 pub mod shared_api;
 pub mod simulated_nodes;
+pub mod spdy;
 pub mod watch_stream;
 
 use std::net::SocketAddr;

@@ -1,8 +1,9 @@
-//! `pods/{name}/log` and `pods/{name}/exec`: kube-apiserver streams these from the pod's node
-//! rather than answering them itself. The core decides which node and container
-//! ([`coxswain_core::api::pod_proxy`]); this module fetches the pod, asks the node's agent
-//! through a [`NodeProxy`], and carries the answer back: plain text for logs (held open with
-//! `follow=true` until the container ends), the `v5.channel.k8s.io` WebSocket protocol for exec.
+//! `pods/{name}/log`, `pods/{name}/exec` and `pods/{name}/portforward`: kube-apiserver streams
+//! these from the pod's node rather than answering them itself. The core decides which node and
+//! container ([`coxswain_core::api::pod_proxy`]); this module fetches the pod, asks the node's
+//! agent through a [`NodeProxy`], and carries the answer back: plain text for logs (held open
+//! with `follow=true` until the container ends), the `v5.channel.k8s.io` WebSocket protocol for
+//! exec, and SPDY streams for port-forward ([`super::port_forward`]).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -20,7 +21,11 @@ use coxswain_core::k8s_openapi::api::core::v1::Pod;
 use coxswain_core::store::Store;
 use serde_json::json;
 
+use hyper::upgrade::OnUpgrade;
+use tokio::io::{AsyncRead, AsyncWrite};
+
 use super::http::{error_response, json_response};
+use super::port_forward;
 use super::shared_api::SharedApi;
 
 /// A boxed future, as the proxy's methods return.
@@ -33,6 +38,26 @@ pub struct ExecOutput {
     pub exit_code: i32,
     /// Standard output.
     pub output: String,
+}
+
+/// A byte stream to a port inside a pod.
+pub trait PortStream: AsyncRead + AsyncWrite + Send + Unpin {}
+
+impl<T: AsyncRead + AsyncWrite + Send + Unpin> PortStream for T {}
+
+/// What connecting to a pod's port gave.
+pub enum PortConnection {
+    /// Connected: bytes flow both ways until either side closes.
+    Open(Box<dyn PortStream>),
+    /// Refused: the node's error text, written on the port-forward error stream as it is.
+    Refused(String),
+}
+
+/// One `kubectl port-forward` session's way to a pod, opened once per request as
+/// kube-apiserver dials the kubelet once; each forwarded connection then asks for a port.
+pub trait PortForwarder: Send + Sync + 'static {
+    /// Connects to `port` inside the pod.
+    fn connect(&self, port: u16) -> Pending<Result<PortConnection, ApiError>>;
 }
 
 /// The way to a node's agent.
@@ -56,6 +81,11 @@ pub trait NodeProxy: Send + Sync + 'static {
         container: &str,
         command: Vec<String>,
     ) -> Pending<Result<Option<ExecOutput>, ApiError>>;
+
+    /// Opens the way to a pod's ports (`kubectl port-forward`); an unreachable node fails here,
+    /// before the client's connection is upgraded.
+    fn port_forward(&self, node: &str, namespace: &str, pod: &str)
+    -> Pending<Result<Arc<dyn PortForwarder>, ApiError>>;
 }
 
 /// No node agent runs in this process: every node is out of reach, as kube-apiserver answers
@@ -84,6 +114,11 @@ impl NodeProxy for NoNodes {
         let error = unreachable_node(node);
         Box::pin(async move { Err(error) })
     }
+
+    fn port_forward(&self, node: &str, _: &str, _: &str) -> Pending<Result<Arc<dyn PortForwarder>, ApiError>> {
+        let error = unreachable_node(node);
+        Box::pin(async move { Err(error) })
+    }
 }
 
 /// Which streaming subresource a request asks for.
@@ -93,6 +128,8 @@ pub enum Stream {
     Log,
     /// `exec`.
     Exec,
+    /// `portforward`.
+    PortForward,
 }
 
 /// A streaming request's pod.
@@ -115,18 +152,21 @@ pub fn target(request: &ApiRequest) -> Option<ProxyTarget> {
     let stream = match (request.method, path.subresource.as_deref()) {
         (Method::Get, Some("log")) => Stream::Log,
         (Method::Get | Method::Post, Some("exec")) => Stream::Exec,
+        (Method::Get | Method::Post, Some("portforward")) => Stream::PortForward,
         _ => return None,
     };
     Some(ProxyTarget { stream, namespace: path.namespace?, pod: path.name? })
 }
 
-/// Serves one log or exec request.
+/// Serves one log, exec or port-forward request. `upgrade` is the request's WebSocket upgrade,
+/// `raw_upgrade` any other upgrade (SPDY) it asks for.
 pub async fn serve<S: Store + Send + Sync + 'static>(
     api: Arc<SharedApi<S>>,
     nodes: Arc<dyn NodeProxy>,
     target: ProxyTarget,
     request: ApiRequest,
     upgrade: Option<WebSocketUpgrade>,
+    raw_upgrade: Option<OnUpgrade>,
 ) -> Response<Body> {
     let pod = match fetch_pod(&api, &target).await {
         Ok(pod) => pod,
@@ -162,6 +202,17 @@ pub async fn serve<S: Store + Send + Sync + 'static>(
             upgrade
                 .protocols(["v5.channel.k8s.io", "v4.channel.k8s.io"])
                 .on_upgrade(move |socket| send_exec_output(socket, output))
+        }
+        Stream::PortForward => {
+            let node = match pod_proxy::port_forward_location(&pod) {
+                Ok(node) => node,
+                Err(error) => return error_response(&error),
+            };
+            let forwarder = match nodes.port_forward(&node, &target.namespace, &target.pod).await {
+                Ok(forwarder) => forwarder,
+                Err(error) => return error_response(&error),
+            };
+            port_forward::upgrade(&request, forwarder, upgrade, raw_upgrade)
         }
     }
 }

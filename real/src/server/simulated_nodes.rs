@@ -1,19 +1,23 @@
 //! `cox server --simulated-nodes N`: N node agents in the server's process, like KWOK. Each is
 //! the core kubelet over the simulated container runtime, talking to the API server over the
 //! same HTTP client an out-of-process agent uses; pods go Running and Ready, probes answer, and
-//! `kubectl logs`/`exec` reach the simulated containers through [`NodeProxy`].
+//! `kubectl logs`/`exec`/`port-forward` reach the simulated containers through [`NodeProxy`].
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use coxswain_core::api::ApiError;
-use coxswain_core::kubelet::{Kubelet, KubeletConfig, RuntimeReport, SimulatedBehavior, SimulatedRuntime};
+use coxswain_core::kubelet::simulated_port;
+use coxswain_core::kubelet::{
+    Kubelet, KubeletConfig, PortForwardOutcome, RuntimeReport, SimulatedBehavior, SimulatedRuntime,
+};
 use parking_lot::Mutex;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use super::node_proxy::{ExecOutput, NodeProxy, Pending};
+use super::node_proxy::{ExecOutput, NodeProxy, Pending, PortConnection, PortForwarder};
 use crate::client::http::HttpClient;
 use crate::client::runner::{self, ComponentHandle};
 use crate::clock::SharedClock;
@@ -109,7 +113,9 @@ async fn answer(agent: &Agent, request: u64) -> Option<RuntimeReport> {
 
 fn answer_number(report: &RuntimeReport) -> Option<u64> {
     match report {
-        RuntimeReport::ExecResult { request, .. } | RuntimeReport::LogsResult { request, .. } => Some(*request),
+        RuntimeReport::ExecResult { request, .. }
+        | RuntimeReport::LogsResult { request, .. }
+        | RuntimeReport::PortForwardResult { request, .. } => Some(*request),
         _ => None,
     }
 }
@@ -170,4 +176,80 @@ impl NodeProxy for SimulatedNodes {
             }
         })
     }
+
+    fn port_forward(
+        &self,
+        node: &str,
+        namespace: &str,
+        pod: &str,
+    ) -> Pending<Result<Arc<dyn PortForwarder>, ApiError>> {
+        let forwarder = self.agent(node).map(|agent| {
+            Arc::new(SimulatedPortForwarder {
+                agent,
+                node: node.to_string(),
+                namespace: namespace.to_string(),
+                pod: pod.to_string(),
+            }) as Arc<dyn PortForwarder>
+        });
+        Box::pin(async move { forwarder })
+    }
+}
+
+/// One port-forward session's way to a pod on a simulated node.
+struct SimulatedPortForwarder {
+    agent: Arc<Agent>,
+    node: String,
+    namespace: String,
+    pod: String,
+}
+
+impl PortForwarder for SimulatedPortForwarder {
+    fn connect(&self, port: u16) -> Pending<Result<PortConnection, ApiError>> {
+        let agent = Arc::clone(&self.agent);
+        let (node, namespace, pod) = (self.node.clone(), self.namespace.clone(), self.pod.clone());
+        Box::pin(async move {
+            let (asked_namespace, asked_pod) = (namespace.clone(), pod.clone());
+            let request = agent
+                .handle
+                .call(move |kubelet, now| kubelet.port_forward(&asked_namespace, &asked_pod, port, now))
+                .await
+                .ok_or_else(|| no_answer(&node))?;
+            let Some(request) = request else {
+                return Ok(PortConnection::Refused(simulated_port::pod_not_found(&namespace, &pod, port)));
+            };
+            match answer(&agent, request).await {
+                Some(RuntimeReport::PortForwardResult { outcome: PortForwardOutcome::Reply { reply }, .. }) => {
+                    Ok(PortConnection::Open(Box::new(simulated_listener(reply))))
+                }
+                Some(RuntimeReport::PortForwardResult { outcome: PortForwardOutcome::Refused { message }, .. }) => {
+                    Ok(PortConnection::Refused(message))
+                }
+                _ => Err(no_answer(&node)),
+            }
+        })
+    }
+}
+
+/// The most request bytes the simulated listener reads before it answers anyway.
+const SIMULATED_REQUEST_BYTES: usize = 64 * 1024;
+
+/// The simulated process behind an open port: it reads the client's request (up to the blank
+/// line ending an HTTP request's headers, or the client's end of input), writes `reply` and
+/// closes, as the core's simulated runtime decided.
+fn simulated_listener(reply: Vec<u8>) -> tokio::io::DuplexStream {
+    let (client, mut process) = tokio::io::duplex(SIMULATED_REQUEST_BYTES);
+    tokio::spawn(async move {
+        let mut request = Vec::new();
+        let mut buffer = [0u8; 4096];
+        while !request.windows(4).any(|window| window == b"\r\n\r\n") && request.len() < SIMULATED_REQUEST_BYTES {
+            match process.read(&mut buffer).await {
+                Ok(0) | Err(_) => break,
+                Ok(read) => request.extend_from_slice(&buffer[..read]),
+            }
+        }
+        if process.write_all(&reply).await.is_ok() {
+            let _ = process.shutdown().await;
+        }
+    });
+    client
 }
