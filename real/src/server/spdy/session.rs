@@ -341,7 +341,7 @@ impl Reader {
                 self.shared.window_opened.notify_waiters();
             }
             // The client's pings are odd; echo them. This side sends none of its own.
-            Frame::Ping { id } if id % 2 == 1 => {
+            Frame::Ping { id } if !id.is_multiple_of(2) => {
                 let _ = self.shared.send(Frame::Ping { id }).await;
             }
             Frame::GoAway { .. } => self.going_away = true,
@@ -350,7 +350,7 @@ impl Reader {
     }
 
     async fn open(&mut self, stream_id: u32, flags: u8, headers: Headers) {
-        if stream_id == 0 || stream_id % 2 == 0 || stream_id <= self.last_peer_stream {
+        if stream_id == 0 || stream_id.is_multiple_of(2) || stream_id <= self.last_peer_stream {
             let _ = self.shared.send(Frame::RstStream { stream_id, status: rst_status::PROTOCOL_ERROR }).await;
             return;
         }
