@@ -41,19 +41,7 @@ pub fn read_envelope(body: &[u8]) -> Result<Envelope<'_>, ProtobufError> {
     let mut envelope = Envelope::default();
     let mut reader = Reader::new(message, UNKNOWN);
     while !reader.is_empty() {
-        let (tag, wire_type) = reader.key()?;
-        if !(1..=4).contains(&tag) {
-            return Err(ProtobufError::UnknownField { message: UNKNOWN.into(), tag });
-        }
-        if wire_type != WireType::LengthDelimited {
-            return Err(ProtobufError::WrongWireType {
-                message: UNKNOWN.into(),
-                tag,
-                found: wire_type.number(),
-                expected: WireType::LengthDelimited.number(),
-            });
-        }
-        let payload = reader.length_delimited()?;
+        let (tag, payload) = length_delimited_field(&mut reader, UNKNOWN, 4)?;
         match tag {
             1 => read_type_meta(payload, &mut envelope)?,
             2 => envelope.raw = payload,
@@ -67,19 +55,8 @@ pub fn read_envelope(body: &[u8]) -> Result<Envelope<'_>, ProtobufError> {
 fn read_type_meta(bytes: &[u8], envelope: &mut Envelope<'_>) -> Result<(), ProtobufError> {
     let mut reader = Reader::new(bytes, TYPE_META);
     while !reader.is_empty() {
-        let (tag, wire_type) = reader.key()?;
-        if !(1..=2).contains(&tag) {
-            return Err(ProtobufError::UnknownField { message: TYPE_META.into(), tag });
-        }
-        if wire_type != WireType::LengthDelimited {
-            return Err(ProtobufError::WrongWireType {
-                message: TYPE_META.into(),
-                tag,
-                found: wire_type.number(),
-                expected: WireType::LengthDelimited.number(),
-            });
-        }
-        let value = text(TYPE_META, reader.length_delimited()?)?;
+        let (tag, payload) = length_delimited_field(&mut reader, TYPE_META, 2)?;
+        let value = text(TYPE_META, payload)?;
         if tag == 1 {
             envelope.api_version = value;
         } else {
@@ -87,6 +64,27 @@ fn read_type_meta(bytes: &[u8], envelope: &mut Envelope<'_>) -> Result<(), Proto
         }
     }
     Ok(())
+}
+
+/// The next field of an envelope message, whose fields `1..=last_tag` are all length-delimited.
+fn length_delimited_field<'a>(
+    reader: &mut Reader<'a, '_>,
+    message: &str,
+    last_tag: u32,
+) -> Result<(u32, &'a [u8]), ProtobufError> {
+    let (tag, wire_type) = reader.key()?;
+    if !(1..=last_tag).contains(&tag) {
+        return Err(ProtobufError::UnknownField { message: message.into(), tag });
+    }
+    if wire_type != WireType::LengthDelimited {
+        return Err(ProtobufError::WrongWireType {
+            message: message.into(),
+            tag,
+            found: wire_type.number(),
+            expected: WireType::LengthDelimited.number(),
+        });
+    }
+    Ok((tag, reader.length_delimited()?))
 }
 
 fn text(message: &str, bytes: &[u8]) -> Result<String, ProtobufError> {

@@ -338,15 +338,10 @@ fn parse_field(attributes: &str, declaration: &str, module: &[String]) -> ProstF
             (cardinality, attributes.split([',', ' ']).next().unwrap_or_default())
         }
     };
-    let field_type = match type_word {
-        "message" => FieldType::Message(resolve_message_path(rust_type, module)),
-        "string" => FieldType::String,
-        "bytes" => FieldType::Bytes,
-        "int32" => FieldType::Int32,
-        "int64" => FieldType::Int64,
-        "bool" => FieldType::Bool,
-        "double" => FieldType::Double,
-        other => panic!("unsupported prost type {other} in {attributes}"),
+    let field_type = match (type_word, FieldType::parse(type_word)) {
+        ("message", _) => FieldType::Message(resolve_message_path(rust_type, module)),
+        (other, FieldType::Message(_)) => panic!("unsupported prost type {other} in {attributes}"),
+        (_, scalar) => scalar,
     };
     ProstField { tag, proto_name, field_type, cardinality }
 }
