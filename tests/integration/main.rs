@@ -3,6 +3,7 @@
 mod cluster;
 mod cox_bench;
 mod cox_validate;
+mod kubectl_create;
 mod kubectl_guestbook;
 mod kubectl_port_forward;
 mod kubectl_verbs;

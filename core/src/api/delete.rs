@@ -80,6 +80,10 @@ fn bool_query(request: &ApiRequest, name: &str) -> Result<Option<bool>, ApiError
 fn parse_delete(request: &ApiRequest) -> Result<ParsedDelete, ApiError> {
     let body: DeleteBody = if request.body.iter().all(u8::is_ascii_whitespace) {
         DeleteBody::default()
+    } else if super::body::media_type(request) == crate::object::protobuf::MEDIA_TYPE {
+        // client-go's typed clients (kubectl drain's fallback DELETE) send DeleteOptions as protobuf.
+        serde_json::from_value(super::body::parse_body(request)?)
+            .map_err(|error| ApiError::bad_request(format!("error decoding DeleteOptions: {error}")))?
     } else {
         serde_json::from_slice(&request.body)
             .map_err(|error| ApiError::bad_request(format!("error decoding DeleteOptions: {error}")))?

@@ -9,6 +9,7 @@ pub mod dynamic;
 pub mod field_error;
 pub mod kinds;
 pub mod names;
+pub mod protobuf;
 pub mod qos;
 pub mod quantity;
 pub mod quota_usage;

@@ -284,3 +284,49 @@ fn oversized_bodies_are_413() {
         .with_body("application/json", vec![b' '; crate::limits::MAX_REQUEST_BYTES + 1]);
     assert_eq!(send(&mut server, request).0, 413);
 }
+
+fn protobuf_fixture(name: &str) -> Vec<u8> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/object/protobuf/testdata").join(name);
+    std::fs::read(path).unwrap()
+}
+
+#[test]
+fn protobuf_bodies_create_and_delete_as_their_json_would() {
+    let mut server = server();
+    let create = ApiRequest::new(Method::Post, "/apis/apps/v1/namespaces/default/deployments?fieldValidation=Strict")
+        .with_body(crate::object::protobuf::MEDIA_TYPE, protobuf_fixture("deployment.pb"));
+    let (status, created) = send(&mut server, create);
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["spec"]["replicas"], 2);
+    assert_eq!(created["spec"]["template"]["spec"]["containers"][0]["image"], "nginx:1.27");
+    assert_eq!(created["spec"]["strategy"]["type"], "RollingUpdate", "defaulted as a JSON body is");
+
+    // DeleteOptions {preconditions: {uid: "wrong"}}, as client-go's typed DELETE sends it.
+    let type_meta = [b"\x0a\x02v1".as_slice(), b"\x12\x0dDeleteOptions"].concat();
+    let raw = b"\x12\x07\x0a\x05wrong";
+    let body = [
+        crate::object::protobuf::MAGIC.as_slice(),
+        &[0x0a, type_meta.len() as u8],
+        &type_meta,
+        &[0x12, raw.len() as u8],
+        raw,
+    ]
+    .concat();
+    let delete = ApiRequest::new(Method::Delete, "/apis/apps/v1/namespaces/default/deployments/web")
+        .with_body(crate::object::protobuf::MEDIA_TYPE, body);
+    let (status, refused) = send(&mut server, delete);
+    assert_eq!(status, 409, "{refused}");
+
+    // Kubernetes refuses protobuf for patches.
+    let patch = ApiRequest::new(Method::Patch, "/apis/apps/v1/namespaces/default/deployments/web")
+        .with_body(crate::object::protobuf::MEDIA_TYPE, protobuf_fixture("deployment.pb"));
+    assert_eq!(send(&mut server, patch).0, 415);
+    let malformed = ApiRequest::new(Method::Post, "/api/v1/namespaces/default/configmaps")
+        .with_body(crate::object::protobuf::MEDIA_TYPE, b"k8s\0\x0a\x80".to_vec());
+    let (status, error) = send(&mut server, malformed);
+    assert_eq!(status, 400);
+    assert_eq!(
+        error["message"],
+        "error decoding request body as protobuf: unexpected end of data in k8s.io.apimachinery.pkg.runtime.Unknown at byte 2"
+    );
+}
