@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use coxswain_core::object::Object;
 use coxswain_core::object::kinds::GroupResource;
-use coxswain_core::store::conformance::{object, run_all};
+use coxswain_core::store::conformance::{a_reopened_store_resumes_where_it_was, object, run_all};
 use coxswain_core::store::{
     Change, ChangeType, ListOptions, ObjectKey, Preconditions, Revision, Store, StoreError, WatchRequest, WatchStart,
     Write,
@@ -24,6 +24,12 @@ const CONFIGMAPS: GroupResource = GroupResource { group: "", resource: "configma
 fn the_durable_store_passes_the_conformance_suite() {
     let directory = TempDir::new("durable-conformance");
     run_all(|| DurableStore::open(directory.fresh()).expect("open"));
+}
+
+#[test]
+fn the_durable_store_passes_the_reopen_conformance_test() {
+    let directory = TempDir::new("durable-conformance-reopen");
+    a_reopened_store_resumes_where_it_was(|| DurableStore::open(directory.path()).expect("open"));
 }
 
 #[test]
