@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use coxswain_core::object::Object;
 use coxswain_core::object::kinds::GroupResource;
-use coxswain_core::store::conformance::{a_reopened_store_resumes_where_it_was, object, run_all};
+use coxswain_core::store::conformance::{object, run_all};
 use coxswain_core::store::{
     ChangeType, ListOptions, ObjectKey, Store, StoreError, WatchEvent, WatchRequest, WatchStart, Write,
 };
@@ -18,12 +18,6 @@ const PODS: GroupResource = GroupResource { group: "", resource: "pods" };
 
 fn connect(server: &EtcdServer, prefix: &str) -> EtcdStore {
     EtcdStore::connect(&server.endpoints(), prefix).expect("connect to etcd")
-}
-
-#[test]
-fn the_etcd_store_passes_the_reopen_conformance_test() {
-    let server = EtcdServer::start();
-    a_reopened_store_resumes_where_it_was(|| connect(&server, "/conformance-reopen"));
 }
 
 #[test]
