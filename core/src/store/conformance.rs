@@ -550,21 +550,6 @@ pub fn deleted_event_carries_last_state_at_deletion_revision<S: Store>(make: &im
     assert_eq!(change.previous.as_ref(), Some(&created));
 }
 
-#[cfg(test)]
-mod tests {
-    use super::super::MemoryStore;
-
-    #[test]
-    fn the_memory_store_passes_the_conformance_suite() {
-        super::run_all(MemoryStore::new);
-    }
-
-    #[test]
-    fn the_memory_store_passes_the_conformance_suite_with_a_tiny_window() {
-        super::run_all(|| MemoryStore::with_window(64));
-    }
-}
-
 /// For stores that outlive their process: everything written is there after the store is closed
 /// and opened again, at the same revision, with the history after it so that a watch resumes
 /// from a revision written before the restart, and the next write takes a newer revision. `open`
@@ -595,4 +580,19 @@ pub fn a_reopened_store_resumes_where_it_was<S: Store>(open: impl Fn() -> S) {
     assert_eq!(seen, expected, "a watch resumes from a revision written before the reopen");
     let next = store.create(PODS, pod("default", "c")).expect("a write after the reopen");
     assert!(revision_of(&next) > revision, "the next write takes a newer revision than {revision}");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::MemoryStore;
+
+    #[test]
+    fn the_memory_store_passes_the_conformance_suite() {
+        super::run_all(MemoryStore::new);
+    }
+
+    #[test]
+    fn the_memory_store_passes_the_conformance_suite_with_a_tiny_window() {
+        super::run_all(|| MemoryStore::with_window(64));
+    }
 }
