@@ -15,7 +15,9 @@ use crate::limits;
 use crate::object::{FieldError, FieldPath, Object};
 use crate::selector::field::{FieldSelector, check_supported};
 use crate::selector::label::LabelSelector;
-use crate::store::{ListOptions, ReadRevision, Store, StoreError, WatchRequest, WatchStart, parse_revision};
+use crate::store::{
+    ListOptions, ReadRevision, Store, StoreError, WatchCursor, WatchRequest, WatchStart, parse_revision,
+};
 
 impl<S: Store> ApiServer<S> {
     pub(super) fn get(
@@ -142,7 +144,17 @@ impl<S: Store> ApiServer<S> {
             namespace: path.namespace.clone(),
             start,
         };
-        let cursor = self.store.watch(&watch_request)?;
+        let cursor = match self.store.watch(&watch_request) {
+            Ok(cursor) => cursor,
+            // kube-apiserver (the cacher, as the uncached etcd3 watch): once a watch's
+            // resourceVersion parsed, a revision older than the kept history fails the watch with
+            // an ERROR event (410 Gone) rather than an HTTP error. The cursor left at the expired
+            // revision makes the stream's first poll send exactly that.
+            Err(StoreError::Expired { requested, .. }) => {
+                WatchCursor::after(watch_request.resource, watch_request.namespace.clone(), requested)
+            }
+            Err(error) => return Err(error.into()),
+        };
         let deadline = now.checked_add(SignedDuration::from_secs(timeout_seconds)).ok();
         Ok(ApiResponse::Watch(Box::new(WatchStream {
             cursor,

@@ -51,6 +51,9 @@ pub trait Cached: Sized {
     /// Decodes one listed or watched object of `resource`; `None` when it does not decode.
     fn decode(value: &Value, resource: &ResourceType) -> Option<Self>;
 
+    /// The object's metadata, to change (an informer trims `managedFields` through it).
+    fn object_meta_mut(&mut self) -> &mut ObjectMeta;
+
     /// Decodes the metadata and only the top-level `fields` named (client-go's metadata
     /// informers, which hold `PartialObjectMetadata`); kinds that cannot hold part of an
     /// object decode all of it.
@@ -68,6 +71,10 @@ where
         self.metadata()
     }
 
+    fn object_meta_mut(&mut self) -> &mut ObjectMeta {
+        self.metadata_mut()
+    }
+
     fn decode(value: &Value, _resource: &ResourceType) -> Option<T> {
         // Decoding from a borrowed value copies only what the typed object keeps.
         T::deserialize(value).ok()
@@ -77,6 +84,10 @@ where
 impl Cached for Object {
     fn object_meta(&self) -> &ObjectMeta {
         &self.metadata
+    }
+
+    fn object_meta_mut(&mut self) -> &mut ObjectMeta {
+        &mut self.metadata
     }
 
     /// List items may leave out `apiVersion` and `kind`; they are the resource's.
@@ -244,11 +255,16 @@ impl<T: Cached> Informer<T> {
         self
     }
 
+    /// Decodes a listed or watched object without its `managedFields`, as kube-controller-manager's
+    /// informer factories (`WithTransform(trim)`) and kube-scheduler's keep them: no controller
+    /// reads them, and they are about half of a Pod's metadata, held once per cache.
     fn decode(&self, value: &Value) -> Option<T> {
-        match self.kept_fields {
+        let mut object = match self.kept_fields {
             Some(fields) => T::decode_keeping(value, self.resource, fields),
             None => T::decode(value, self.resource),
-        }
+        }?;
+        object.object_meta_mut().managed_fields = None;
+        Some(object)
     }
 
     /// The informer, also keeping the secondary index `name` of what `function` files each
@@ -394,6 +410,12 @@ impl<T: Cached> Informer<T> {
         }
         let changes = match (input, &self.state) {
             (Incoming::Response { status, body, .. }, State::Listing { .. }) => self.list_page(*status, body, now),
+            // A server that answers a too-old watch with an HTTP 410 instead of an ERROR event:
+            // client-go's reflector relists on either.
+            (Incoming::Response { status: 410, .. }, State::Watching { .. }) => {
+                self.state = State::NeedList { not_before: None };
+                Vec::new()
+            }
             (Incoming::Response { .. } | Incoming::WatchClosed { .. }, State::Watching { .. }) => {
                 self.retry_watch(now, matches!(input, Incoming::Response { .. }));
                 Vec::new()
@@ -597,6 +619,47 @@ mod tests {
         listed(&mut informer, vec![pod("d", "node-3", "20")], now);
         assert_eq!(names(informer.by_index("node", "node-3")), ["d"]);
         assert_eq!(informer.index_count("node", "node-1") + informer.index_count("node", "node-2"), 0);
+    }
+
+    #[test]
+    fn cached_objects_lose_their_managed_fields_as_the_controller_managers_informers_trim_them() {
+        let now: Timestamp = "2026-01-01T00:00:00Z".parse().expect("a valid time");
+        let with_managers = |name: &str, revision: &str| {
+            let mut value = pod(name, "node-1", revision);
+            value["metadata"]["managedFields"] = json!([{"manager": "kubectl", "operation": "Update",
+                "apiVersion": "v1", "fieldsType": "FieldsV1", "fieldsV1": {"f:spec": {"f:nodeName": {}}}}]);
+            value
+        };
+        let mut informer = Informer::<Pod>::new();
+        let watch = listed(&mut informer, vec![with_managers("listed", "1")], now);
+        frame(&mut informer, watch, "ADDED", with_managers("watched", "11"), now);
+        for name in ["listed", "watched"] {
+            let pod = informer.get("default", name).expect("cached");
+            assert_eq!(pod.metadata.managed_fields, None, "{name}");
+            assert_eq!(pod.spec.as_ref().and_then(|spec| spec.node_name.as_deref()), Some("node-1"), "{name}");
+        }
+    }
+
+    /// client-go's reflector relists when a watch is refused as expired, whether the server says
+    /// so with an ERROR event or an HTTP 410; re-watching from the same revision would be refused
+    /// forever.
+    #[test]
+    fn a_watch_refused_as_expired_relists_instead_of_rewatching_the_same_revision() {
+        let now: Timestamp = "2026-01-01T00:00:00Z".parse().expect("a valid time");
+        let mut informer = Informer::<Pod>::new();
+        let watch = listed(&mut informer, vec![pod("a", "node-1", "1")], now);
+        let gone = json!({"kind": "Status", "code": 410, "reason": "Expired"});
+        informer.handle(&Incoming::Response { id: watch, status: 410, body: gone }, now);
+        let mut next_id = 100;
+        let next = informer.poll_request(now, &mut next_id).expect("due at once");
+        assert!(!next.request.query.iter().any(|(name, _)| name == "watch"), "a list, not a watch: {:?}", next.request);
+
+        let list = json!({"metadata": {"resourceVersion": "30"}, "items": [pod("b", "node-1", "30")]});
+        informer.handle(&Incoming::Response { id: next.id, status: 200, body: list }, now);
+        assert_eq!(informer.resource_version(), "30");
+        let watch = informer.poll_request(now, &mut next_id).expect("a watch is due").id;
+        informer.handle(&Incoming::Response { id: watch, status: 500, body: json!({}) }, now);
+        assert!(informer.poll_request(now, &mut next_id).is_none(), "another refusal backs off before re-watching");
     }
 
     #[test]

@@ -45,6 +45,13 @@ use crate::trace::Trace;
 /// The instant every run starts at.
 pub const START: &str = "2026-01-01T00:00:00Z";
 
+/// How often an open watch that allows bookmarks gets one: kube-apiserver's cacher
+/// `bookmarkFrequency`, one minute.
+const BOOKMARK_FREQUENCY_MILLIS: Millis = 60_000;
+
+/// How long before a watch's deadline its last bookmark goes out: two seconds, as the cacher.
+const BOOKMARK_BEFORE_DEADLINE_MILLIS: Millis = 2_000;
+
 /// Most steps one host takes at one instant before the run is declared livelocked.
 pub const MAX_STEPS_PER_INSTANT: u32 = 100_000;
 
@@ -258,6 +265,13 @@ impl Simulation {
                     self.send_to_host(host, epoch, Incoming::WatchClosed { id });
                 }
             }
+            Event::WatchBookmark { host, id } => {
+                let epoch = self.hosts[host.0 as usize].epoch;
+                if let Some(frame) = self.hub.bookmark((host, id)) {
+                    self.send_to_host(host, epoch, Incoming::WatchFrame { id, frame: Arc::new(frame) });
+                    self.schedule_bookmark(host, id);
+                }
+            }
             Event::Timeline { index } => {
                 let entry = self.scenario.timeline[index].clone();
                 self.act(&entry.action, index);
@@ -423,11 +437,35 @@ impl Simulation {
         }
         if !open {
             self.send_to_host(host, epoch, Incoming::WatchClosed { id });
-        } else if let Some(deadline) = self.hub.deadline(key) {
-            let offset = deadline.as_millisecond().saturating_sub(self.start.as_millisecond());
-            let at = u64::try_from(offset).unwrap_or(0).max(self.now);
-            self.queue.push(at, Event::WatchDeadline { host, id });
+        } else {
+            if let Some(deadline) = self.watch_deadline(key) {
+                self.queue.push(deadline, Event::WatchDeadline { host, id });
+            }
+            self.schedule_bookmark(host, id);
         }
+    }
+
+    /// The simulated instant a watch's server-side deadline falls on, if it has one.
+    fn watch_deadline(&self, key: (HostId, RequestId)) -> Option<Millis> {
+        let deadline = self.hub.deadline(key)?;
+        let offset = deadline.as_millisecond().saturating_sub(self.start.as_millisecond());
+        Some(u64::try_from(offset).unwrap_or(0).max(self.now))
+    }
+
+    /// Queues a watch's next bookmark as kube-apiserver's cacher times them
+    /// (`nextBookmarkTime`): a minute from now, or two seconds before the deadline if sooner
+    /// (and still ahead), so a watch ending on its timeout leaves its watcher a fresh revision.
+    fn schedule_bookmark(&mut self, host: HostId, id: RequestId) {
+        if !self.hub.allows_bookmarks((host, id)) {
+            return;
+        }
+        let periodic = self.now + BOOKMARK_FREQUENCY_MILLIS;
+        let before_deadline = self
+            .watch_deadline((host, id))
+            .and_then(|deadline| deadline.checked_sub(BOOKMARK_BEFORE_DEADLINE_MILLIS))
+            .filter(|at| *at > self.now);
+        let at = before_deadline.map_or(periodic, |before| before.min(periodic));
+        self.queue.push(at, Event::WatchBookmark { host, id });
     }
 
     fn respond(&mut self, host: HostId, epoch: u64, id: RequestId, status: u16, body: Value) {
@@ -581,7 +619,7 @@ impl Simulation {
     }
 
     fn controller_manager(&self) -> ControllerManager {
-        let mut config = ControllerManagerConfig::default();
+        let mut config = ControllerManagerConfig { node_ipam: self.scenario.cluster.node_ipam(), ..Default::default() };
         let disabled = &self.scenario.cluster.disabled_controllers;
         config.controllers.retain(|controller| !disabled.iter().any(|name| name == controller.name()));
         ControllerManager::new(config).with_metrics(self.metrics.clone())

@@ -48,6 +48,14 @@ pub enum Event {
         /// The watch request's id.
         id: RequestId,
     },
+    /// An open watch that allows bookmarks is due one (kube-apiserver's cacher sends one about
+    /// every minute and one just before the deadline).
+    WatchBookmark {
+        /// The watcher.
+        host: HostId,
+        /// The watch request's id.
+        id: RequestId,
+    },
     /// The next timeline entry is due.
     Timeline {
         /// Its index.

@@ -94,14 +94,13 @@ impl WatchHub {
         let mut frames = Vec::new();
         // Catch the cursor up to what this hub has dispatched, so that later changes are
         // delivered exactly once.
+        // A poll visits a bounded number of changes, and a filtered watch (a node agent's) may
+        // find none of its own among them: an empty batch is not the end of the replay.
         loop {
-            let batch = stream.poll(store);
-            if batch.is_empty() || stream.finished {
-                frames.extend(batch);
-                break;
-            }
-            frames.extend(batch);
-            if !stream.cursor.has_pending(self.dispatched) {
+            let before = stream.cursor.revision();
+            frames.extend(stream.poll(store));
+            let stalled = stream.cursor.revision() == before && !stream.cursor.has_pending(before);
+            if stream.finished || stalled || !stream.cursor.has_pending(self.dispatched) {
                 break;
             }
         }
@@ -151,6 +150,22 @@ impl WatchHub {
         self.by_collection.clear();
         self.by_node.clear();
         keys
+    }
+
+    /// A BOOKMARK frame for a watch that allows them, at the newest revision this hub has
+    /// dispatched: every change up to it that concerned the watch has been delivered, so the
+    /// watcher may resume from there (kube-apiserver's cacher bookmarks at its own revision too).
+    /// A watch that only sees its node's pods thus keeps a fresh resourceVersion, and its next
+    /// watch replays minutes, not the whole history window.
+    pub fn bookmark(&mut self, key: WatchKey) -> Option<Value> {
+        let watch = self.watches.get_mut(&key)?;
+        watch.stream.cursor.advance_to(self.dispatched);
+        watch.stream.bookmark()
+    }
+
+    /// Whether a watch allows bookmarks.
+    pub fn allows_bookmarks(&self, key: WatchKey) -> bool {
+        self.watches.get(&key).is_some_and(|watch| watch.stream.bookmarks)
     }
 
     /// The server-side deadline of a watch, if it has one.
@@ -325,5 +340,26 @@ mod tests {
         create_pod(&mut server, "second", "a");
         let dispatch = hub.dispatch(server.store(), now());
         assert_eq!(names(&dispatch, (HostId(1), 1)), ["second"]);
+    }
+
+    /// A node agent re-watching from a revision followed by more than one poll's worth of other
+    /// nodes' changes still replays its own pod behind them (a first empty batch is not the end).
+    #[test]
+    fn a_filtered_watch_replays_past_more_unrelated_changes_than_one_poll_visits() {
+        let mut server = ApiServer::new(MemoryStore::new(), 1);
+        server.bootstrap(now()).expect("bootstrap");
+        let version = server.store().current_revision();
+        for index in 0..=coxswain_core::limits::WATCH_POLL_EVENTS_MAX {
+            create_pod(&mut server, &format!("elsewhere-{index}"), "b");
+        }
+        create_pod(&mut server, "mine", "a");
+        let mut hub = WatchHub::new(server.store().current_revision());
+        let path = format!("/api/v1/pods?watch=1&resourceVersion={version}&fieldSelector=spec.nodeName%3Da");
+        let stream = watch(&mut server, &path);
+        let (frames, open) = hub.open((HostId(1), 1), 0, stream, server.store());
+        assert!(open);
+        let replayed: Vec<&str> =
+            frames.iter().filter_map(|frame| frame.pointer("/object/metadata/name").and_then(Value::as_str)).collect();
+        assert_eq!(replayed, ["mine"]);
     }
 }

@@ -10,7 +10,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 use super::expectation::Expectation;
-use super::{Action, DEFAULT_SEED, Scenario, ScenarioFile, TimelineEntry};
+use super::{Action, ClusterSpec, DEFAULT_SEED, MAX_NODE_CIDR_BITS, Scenario, ScenarioFile, TimelineEntry};
 use crate::duration::SimDuration;
 
 /// Why a scenario could not be read. Each message starts with `file:line:column` where known.
@@ -70,6 +70,7 @@ pub fn load_scenario_text(file: &str, text: &str, base: &Path) -> Result<Scenari
     if raw.cluster.node_pools.is_empty() {
         return Err(reader.at_path("cluster.nodePools", "a cluster needs at least one node pool".into()));
     }
+    check_pod_network(&reader, &raw.cluster)?;
     let mut objects = Vec::new();
     for (index, source) in raw.objects.iter().enumerate() {
         reader.objects(source, &format!("objects[{index}]"), &mut objects)?;
@@ -107,6 +108,34 @@ pub fn load_scenario_text(file: &str, text: &str, base: &Path) -> Result<Scenari
         expectations,
         liveness: raw.liveness,
     })
+}
+
+/// Refuses a cluster whose pod network cannot give every declared node a range: the nodes left
+/// without one would never run a pod, and the run would fail far from its cause.
+fn check_pod_network(reader: &Reader<'_>, cluster: &ClusterSpec) -> Result<(), ScenarioError> {
+    let Some(ranges) = cluster.node_ranges() else {
+        return Err(reader.at_path(
+            "cluster.nodeCIDRMaskSize",
+            format!(
+                "a node range of /{} does not fit the cluster CIDR {} (at most {} bits longer and at most /32)",
+                cluster.node_cidr_mask_size, cluster.cluster_cidr, MAX_NODE_CIDR_BITS
+            ),
+        ));
+    };
+    let nodes: u64 = cluster.node_pools.iter().map(|pool| u64::from(pool.count)).sum();
+    if nodes > ranges {
+        let needed_bits = 64 - (nodes - 1).leading_zeros() as u8;
+        let suggested = cluster.node_cidr_mask_size.saturating_sub(needed_bits);
+        return Err(reader.at_path(
+            "cluster.nodePools",
+            format!(
+                "{nodes} nodes need {nodes} pod ranges but the cluster CIDR {} holds {ranges} of /{}; \
+                 set cluster.clusterCIDR to a /{suggested} or larger (for example 10.128.0.0/{suggested})",
+                cluster.cluster_cidr, cluster.node_cidr_mask_size
+            ),
+        ));
+    }
+    Ok(())
 }
 
 struct Reader<'a> {
@@ -264,6 +293,35 @@ mod tests {
 
         let syntax = load("name: [unclosed\n").expect_err("bad YAML").to_string();
         assert!(syntax.starts_with("test.yaml:"), "{syntax}");
+    }
+
+    #[test]
+    fn a_pod_network_too_small_for_the_nodes_is_refused_with_the_range_it_needs() {
+        let thousand = "name: big\nduration: 5m\ncluster:\n  nodePools:\n  - name: pool\n    count: 1000\n";
+        let error = load(thousand).expect_err("256 ranges for 1000 nodes").to_string();
+        assert!(error.starts_with("test.yaml:4:"), "{error}");
+        assert!(
+            error.contains("1000 nodes need 1000 pod ranges but the cluster CIDR 10.244.0.0/16 holds 256 of /24"),
+            "{error}"
+        );
+        assert!(error.contains("a /14 or larger"), "{error}");
+
+        let widened =
+            load(&thousand.replace("cluster:\n", "cluster:\n  clusterCIDR: 10.128.0.0/14\n")).expect("1024 ranges");
+        assert_eq!(widened.cluster.node_ipam().cluster_cidr.to_string(), "10.128.0.0/14");
+        assert_eq!(widened.cluster.node_ranges(), Some(1024));
+
+        let malformed =
+            load(&SMALL.replace("cluster:\n", "cluster:\n  clusterCIDR: 10.1.2.3\n")).expect_err("no prefix");
+        assert!(malformed.to_string().contains("cluster.clusterCIDR"), "{malformed}");
+
+        let too_fine =
+            load(&SMALL.replace("cluster:\n", "cluster:\n  clusterCIDR: 10.0.0.0/8\n  nodeCIDRMaskSize: 28\n"))
+                .expect_err("20 bits of node ranges");
+        assert!(
+            too_fine.to_string().contains("cluster.nodeCIDRMaskSize: a node range of /28 does not fit"),
+            "{too_fine}"
+        );
     }
 
     #[test]

@@ -8,6 +8,8 @@ pub mod target;
 
 use std::collections::BTreeMap;
 
+use coxswain_core::api::allocation::Ipv4Cidr;
+use coxswain_core::controllers::NodeIpamConfig;
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -96,6 +98,43 @@ pub struct ClusterSpec {
     /// Controllers to leave out, by their `--controllers` name (default: none).
     #[serde(default)]
     pub disabled_controllers: Vec<String>,
+    /// The pod network the node IPAM controller cuts one range per node from
+    /// (`--cluster-cidr`; default 10.244.0.0/16, which holds 256 nodes at /24).
+    #[serde(default = "default_cluster_cidr", rename = "clusterCIDR", deserialize_with = "cidr")]
+    pub cluster_cidr: Ipv4Cidr,
+    /// The prefix length of each node's range (`--node-cidr-mask-size`; default 24).
+    #[serde(default = "default_node_cidr_mask_size", rename = "nodeCIDRMaskSize")]
+    pub node_cidr_mask_size: u8,
+}
+
+impl ClusterSpec {
+    /// The node IPAM controller's configuration this cluster asks for.
+    pub fn node_ipam(&self) -> NodeIpamConfig {
+        NodeIpamConfig { cluster_cidr: self.cluster_cidr, node_cidr_mask_size: self.node_cidr_mask_size }
+    }
+
+    /// How many nodes the cluster CIDR gives a range to, if the mask size fits it.
+    pub fn node_ranges(&self) -> Option<u64> {
+        let bits = self.node_cidr_mask_size.checked_sub(self.cluster_cidr.prefix_length())?;
+        (self.node_cidr_mask_size <= 32 && bits <= MAX_NODE_CIDR_BITS).then(|| 1u64 << bits)
+    }
+}
+
+/// The most bits a node range may add to the cluster CIDR, as Kubernetes' CIDR set allows
+/// (`clusterSubnetMaxDiff`).
+pub const MAX_NODE_CIDR_BITS: u8 = 16;
+
+fn default_cluster_cidr() -> Ipv4Cidr {
+    NodeIpamConfig::default().cluster_cidr
+}
+
+fn default_node_cidr_mask_size() -> u8 {
+    NodeIpamConfig::default().node_cidr_mask_size
+}
+
+fn cidr<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Ipv4Cidr, D::Error> {
+    let text = String::deserialize(deserializer)?;
+    text.parse().map_err(serde::de::Error::custom)
 }
 
 /// A group of identical nodes named `<name>-0`, `<name>-1`, …

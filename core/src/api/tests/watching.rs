@@ -84,8 +84,12 @@ fn a_compacted_revision_ends_the_watch_with_410_gone() {
     post(&mut server, "/api/v1/namespaces/default/pods", pod("a", json!({})));
     let current = server.store().current_revision();
     server.store_mut().compact(current).unwrap();
-    let request = ApiRequest::new(Method::Get, "/api/v1/pods?watch=1&resourceVersion=1");
-    let (status, body) = send(&mut server, request);
-    assert_eq!(status, 410, "{body}");
-    assert_eq!(body["reason"], "Expired");
+    // As kube-apiserver: the watch is accepted and its first (and last) event is the 410 ERROR.
+    let mut watch = open(&mut server, "/api/v1/pods?watch=1&resourceVersion=1");
+    let frames = watch.poll(server.store());
+    assert_eq!(frames.len(), 1, "{frames:?}");
+    assert_eq!(frames[0]["type"], "ERROR");
+    assert_eq!(frames[0]["object"]["code"], 410, "{frames:?}");
+    assert_eq!(frames[0]["object"]["reason"], "Expired");
+    assert!(watch.finished, "the stream ends after the ERROR");
 }
