@@ -206,11 +206,7 @@ fn a_warning_repeated_every_sync_is_one_event_whose_count_grows() {
     let mut scheduler = default_scheduler();
     let mut kubelet = InstantKubelet::new();
     cluster.send(Method::Post, "/apis/apps/v1/namespaces/default/deployments", Some(web(2)));
-    cluster.send(
-        Method::Post,
-        "/apis/autoscaling/v2/namespaces/default/horizontalpodautoscalers",
-        Some(hpa()),
-    );
+    cluster.send(Method::Post, "/apis/autoscaling/v2/namespaces/default/horizontalpodautoscalers", Some(hpa()));
     let components: &mut [&mut dyn Component] = &mut [&mut manager, &mut scheduler, &mut kubelet];
     // Without a metrics source every 15 s sync warns twice at one instant.
     cluster.run_until(components, Duration::from_secs(120), |_| false);
