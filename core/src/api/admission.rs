@@ -12,7 +12,7 @@ use crate::object::defaults::apply_defaults;
 use crate::object::defaults::batch::generate_job_selector;
 use crate::object::kinds::{self, GroupResource};
 use crate::object::validation::{validate_create, validate_update};
-use crate::object::{FieldError, FieldPath, Object};
+use crate::object::{FieldError, FieldPath, Object, pod_conditions};
 use crate::store::{ObjectKey, Store};
 
 /// The finalizer Kubernetes puts in `spec.finalizers` of every namespace, removed by the
@@ -153,7 +153,7 @@ fn set_initial_status(object: &mut Object) {
         kinds::storage_version(kind_resource(object)).is_some_and(|resource| resource.subresources.contains(&"status"));
     let initial = match object.kind.as_str() {
         "Node" => return,
-        "Pod" => json!({"phase": "Pending", "qosClass": crate::object::qos::pod_qos_class(object)}),
+        "Pod" => pod_initial_status(object),
         "Namespace" => {
             set_namespace_finalizer(object);
             json!({"phase": "Active"})
@@ -164,6 +164,28 @@ fn set_initial_status(object: &mut Object) {
         _ => return,
     };
     object.fields.insert("status".into(), initial);
+}
+
+/// A Pod's status on create: Pending with its QoS class, and `PodScheduled=False` with reason
+/// `SchedulingGated` while it has scheduling gates (`applySchedulingGatedCondition`), so
+/// `kubectl get pods` shows `SchedulingGated` before any scheduler has seen it.
+fn pod_initial_status(object: &Object) -> Value {
+    let mut status = json!({"phase": "Pending", "qosClass": crate::object::qos::pod_qos_class(object)});
+    let gated = object
+        .fields
+        .get("spec")
+        .and_then(|spec| spec.get("schedulingGates"))
+        .and_then(Value::as_array)
+        .is_some_and(|gates| !gates.is_empty());
+    if gated {
+        status["conditions"] = json!([{
+            "type": pod_conditions::POD_SCHEDULED,
+            "status": "False",
+            "reason": pod_conditions::REASON_SCHEDULING_GATED,
+            "message": pod_conditions::MESSAGE_SCHEDULING_GATED,
+        }]);
+    }
+    status
 }
 
 fn kind_resource(object: &Object) -> GroupResource {

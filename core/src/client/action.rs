@@ -4,7 +4,8 @@
 //! The shell carries the actions out in order over the Kubernetes REST protocol. Actions are
 //! grouped into batches (`Reconciled::batch_sizes`): the actions of one batch may be sent
 //! concurrently; after a batch in which any action failed the shell skips every later batch and
-//! requeues the key (Kubernetes' `slowStartBatch`). Because controllers are level-triggered, the
+//! requeues the key (Kubernetes' `slowStartBatch`), unless the reconcile marked its batches
+//! independent (`Reconciled::independent_batches`). Because controllers are level-triggered, the
 //! next reconcile recomputes whatever the skipped actions would have done.
 
 use std::time::Duration;
@@ -149,6 +150,10 @@ pub struct Reconciled {
     /// Reconcile this key again after this long even if nothing changes (`None`: wait for a
     /// change). Kubernetes' `AddAfter`.
     pub requeue_after: Option<Duration>,
+    /// Whether every batch goes out whatever became of the earlier ones: a pass over many
+    /// independent objects (the node monitor's nodes), where one object's failed write must not
+    /// hold back another's. The key is still retried when any action failed.
+    pub independent_batches: bool,
 }
 
 impl Reconciled {

@@ -8,12 +8,14 @@
 //! [`ApiServer`](crate::api::ApiServer), which is what end-to-end tests use.
 
 pub mod action;
+pub mod events;
 pub mod informer;
 pub mod leader_election;
 pub mod leader_gate;
 pub mod loopback;
 pub mod paths;
 pub mod requests;
+pub mod token_bucket;
 pub mod workqueue;
 
 use std::sync::Arc;

@@ -110,7 +110,7 @@ fn compute_status(
         let expected = expected_scale(&selected, controllers)?;
         let unavailable = value_from_int_or_percent(max_unavailable, expected, true)
             .map_err(|source| DisruptionError::InvalidIntOrPercent { source })?;
-        (expected, (expected - unavailable).max(0))
+        (expected, expected.saturating_sub(unavailable).max(0))
     } else {
         match &spec.min_available {
             Some(k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::Int(count)) => {
@@ -128,7 +128,7 @@ fn compute_status(
     let observed = budget.status.clone().unwrap_or_default();
     let (disrupted_pods, recheck) = build_disrupted_pod_map(&selected, &observed, now);
     let current_healthy = count_healthy_pods(&selected, &disrupted_pods, now);
-    let mut disruptions_allowed = current_healthy - desired_healthy;
+    let mut disruptions_allowed = current_healthy.saturating_sub(desired_healthy);
     if expected_pods <= 0 || disruptions_allowed <= 0 {
         disruptions_allowed = 0;
     }
@@ -174,7 +174,7 @@ fn expected_scale(pods: &[&Pod], controllers: &[Object]) -> Result<i32, Disrupti
         let (uid, replicas) = scale_of(controllers, controller, namespace).ok_or_else(no_controllers)?;
         scales.insert(uid, replicas);
     }
-    Ok(scales.values().sum())
+    Ok(scales.values().fold(0i32, |total, replicas| total.saturating_add(*replicas)))
 }
 
 /// The observed object a controllerRef names, with the same uid.

@@ -6,7 +6,8 @@
 //! Differences from Kubernetes, deliberate: subsets and ports are sorted by value (Kubernetes
 //! sorts them by a hash), the `last-change-trigger-time` annotation is the newest Ready
 //! transition (or Service creation) among what the Endpoints reflect rather than an in-memory
-//! tracker's, and Endpoints over 1,000 addresses are not truncated.
+//! tracker's, and truncated Endpoints (over 1,000 addresses, [`capacity`]) are compared after
+//! truncation, so an over-capacity Service is not rewritten on every sync.
 
 use std::borrow::Borrow;
 use std::collections::{BTreeMap, BTreeSet};
@@ -14,6 +15,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use k8s_openapi::api::core::v1::{EndpointAddress, EndpointPort, EndpointSubset, Endpoints, Pod, Service};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Preconditions};
 use k8s_openapi::jiff::Timestamp;
+
+pub use capacity::{MAX_CAPACITY, OVER_CAPACITY_ANNOTATION, TRUNCATED};
 
 use super::action::{Action, Reconciled, to_object};
 use super::pods::is_pod_ready;
@@ -205,15 +208,17 @@ pub fn reconcile_endpoints(
         return reconciled;
     }
     let selected = selected_pods(service, pods);
-    let subsets = desired_subsets(service, &selected);
+    let mut subsets = desired_subsets(service, &selected);
+    let truncated = capacity::truncate(&mut subsets);
     let labels = desired_labels(service);
     if let Some(current) = endpoints {
+        let marked = current.metadata.annotations.as_ref().is_some_and(|a| a.contains_key(OVER_CAPACITY_ANNOTATION));
         let mut current_labels = current.metadata.labels.clone().unwrap_or_default();
         current_labels.remove(HEADLESS_SERVICE_LABEL);
         let mut wanted_labels = labels.clone();
         wanted_labels.remove(HEADLESS_SERVICE_LABEL);
         let current_subsets = comparable(current.subsets.as_deref().unwrap_or_default());
-        if current_subsets == subsets && current_labels == wanted_labels {
+        if current_subsets == subsets && current_labels == wanted_labels && marked == truncated {
             return reconciled;
         }
     }
@@ -232,6 +237,11 @@ pub fn reconcile_endpoints(
         Some(time) => annotations.insert(LAST_CHANGE_TRIGGER_TIME_ANNOTATION.to_string(), time.to_string()),
         None => annotations.remove(LAST_CHANGE_TRIGGER_TIME_ANNOTATION),
     };
+    if truncated {
+        annotations.insert(OVER_CAPACITY_ANNOTATION.to_string(), TRUNCATED.to_string());
+    } else {
+        annotations.remove(OVER_CAPACITY_ANNOTATION);
+    }
     if annotations.is_empty() {
         updated.metadata.annotations = None;
     }
@@ -243,5 +253,6 @@ pub fn reconcile_endpoints(
     reconciled
 }
 
+pub mod capacity;
 #[cfg(test)]
 mod tests;

@@ -25,6 +25,8 @@ pub mod job;
 pub mod lookup;
 pub mod manager;
 pub mod namespace;
+#[cfg(test)]
+mod no_panic_tests;
 pub mod node_ipam;
 pub mod node_lifecycle;
 pub mod owner;

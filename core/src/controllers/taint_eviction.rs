@@ -42,7 +42,8 @@ fn eviction_time(pod: &Pod, taints: &[&Taint], now: Timestamp) -> Option<Option<
         }
         let seconds = used.iter().filter_map(|toleration| toleration.toleration_seconds).min().unwrap_or(0).max(0);
         let added = taint.time_added.as_ref().map_or(now, |time| time.0);
-        let at = added + SignedDuration::from_secs(seconds);
+        // Saturating: a tolerationSeconds of i64::MAX means as good as never.
+        let at = added.checked_add(SignedDuration::from_secs(seconds)).unwrap_or(Timestamp::MAX);
         deadline = Some(deadline.map_or(at, |earlier| earlier.min(at)));
     }
     deadline.map(Some)

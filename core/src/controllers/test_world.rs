@@ -51,7 +51,7 @@ pub fn apply(server: &mut ApiServer<MemoryStore>, reconciled: &Reconciled) -> Ve
             failed |= status >= 300;
             statuses.push(status);
         }
-        if failed {
+        if failed && !reconciled.independent_batches {
             break;
         }
     }

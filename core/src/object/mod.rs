@@ -4,11 +4,13 @@
 //! The typed kinds are `k8s_openapi`'s (wire-compatible with Kubernetes JSON and YAML by
 //! construction); this module adds what Kubernetes' API machinery adds around them.
 
+pub mod cron_schedule;
 pub mod defaults;
 pub mod dynamic;
 pub mod field_error;
 pub mod kinds;
 pub mod names;
+pub mod pod_conditions;
 pub mod protobuf;
 pub mod qos;
 pub mod quantity;

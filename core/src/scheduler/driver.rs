@@ -323,7 +323,15 @@ impl Scheduler {
         if let Some(node_name) = nominated.filter(|name| !name.is_empty()) {
             self.nominator.add(Arc::clone(&info), node_name);
         }
-        self.queue.add(info, now);
+        let admitted = self.framework_for(&info.pod).is_none_or(|profile| {
+            // Kubernetes logs the refusal; the API server already shows it as SchedulingGated.
+            self.frameworks[profile].run_pre_enqueue(&info).is_success()
+        });
+        if admitted {
+            self.queue.add(info, now);
+        } else {
+            self.queue.gate(info, now);
+        }
     }
 
     fn binding_failed(&mut self, key: &PodKey, message: &str, now: Timestamp, effects: &mut Vec<Effect>) {

@@ -400,6 +400,10 @@ pub trait Plugin: Send + Sync + fmt::Debug {
         Vec::new()
     }
 
+    /// The PreEnqueue point, if implemented.
+    fn as_pre_enqueue(&self) -> Option<&dyn PreEnqueuePlugin> {
+        None
+    }
     /// The QueueSort point, if implemented.
     fn as_queue_sort(&self) -> Option<&dyn QueueSortPlugin> {
         None
@@ -440,6 +444,14 @@ pub trait Plugin: Send + Sync + fmt::Debug {
     fn as_bind(&self) -> Option<&dyn BindPlugin> {
         None
     }
+}
+
+/// PreEnqueue: whether a pending Pod may enter the active queue at all. Anything but Success
+/// keeps the Pod waiting outside the scheduling cycle (gated) until the Pod itself changes; the
+/// check must be cheap, as it runs on every add and update of a pending Pod.
+pub trait PreEnqueuePlugin: Plugin {
+    /// Decides whether the Pod may be queued for scheduling.
+    fn pre_enqueue(&self, pod: &PodInfo) -> Status;
 }
 
 /// QueueSort: orders the active queue. Exactly one per scheduler, shared by all profiles.

@@ -13,7 +13,7 @@ use super::plugins::{
     node_resources_balanced_allocation, node_resources_fit, node_unschedulable, pod_topology_spread, priority_sort,
     taint_toleration,
 };
-use super::plugins::{node_volume_limits, volume_binding, volume_restrictions};
+use super::plugins::{node_volume_limits, scheduling_gates, volume_binding, volume_restrictions, volume_zone};
 
 /// The scheduler name Pods get when they name none.
 pub const DEFAULT_SCHEDULER_NAME: &str = "default-scheduler";
@@ -82,7 +82,7 @@ pub struct PluginSet {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Plugins {
-    /// PreEnqueue (accepted, not run yet).
+    /// PreEnqueue.
     #[serde(default)]
     pub pre_enqueue: PluginSet,
     /// QueueSort.
@@ -229,10 +229,11 @@ impl Default for SchedulerConfig {
     }
 }
 
-/// kube-scheduler 1.32's default plugins, all enabled at MultiPoint (`getDefaultPlugins`),
-/// restricted to those coxswain implements, in Kubernetes' order and with its weights.
+/// kube-scheduler 1.32's default plugins, all enabled at MultiPoint (`getDefaultPlugins`), in
+/// Kubernetes' order and with its weights.
 pub fn default_plugins() -> Plugins {
     let enabled = vec![
+        PluginRef::named(scheduling_gates::NAME, None),
         PluginRef::named(priority_sort::NAME, None),
         PluginRef::named(node_unschedulable::NAME, None),
         PluginRef::named(node_name::NAME, None),
@@ -243,6 +244,7 @@ pub fn default_plugins() -> Plugins {
         PluginRef::named(volume_restrictions::NAME, None),
         PluginRef::named(node_volume_limits::NAME, None),
         PluginRef::named(volume_binding::NAME, None),
+        PluginRef::named(volume_zone::NAME, None),
         PluginRef::named(pod_topology_spread::NAME, Some(2)),
         PluginRef::named(inter_pod_affinity::NAME, Some(2)),
         PluginRef::named(default_preemption::NAME, None),

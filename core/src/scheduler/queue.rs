@@ -34,6 +34,8 @@ enum Location {
     Active(ActiveKey),
     Backoff((Timestamp, u64)),
     Unschedulable,
+    /// Refused by a PreEnqueue plugin: waits for its own update, deaf to cluster events.
+    Gated,
     /// Popped and being scheduled.
     InFlight,
 }
@@ -63,6 +65,7 @@ pub struct SchedulingQueue {
     active: BTreeMap<ActiveKey, PodKey>,
     backoff: BTreeMap<(Timestamp, u64), PodKey>,
     unschedulable: BTreeSet<PodKey>,
+    gated: usize,
     sequence: u64,
     initial_backoff: Duration,
     max_backoff: Duration,
@@ -93,6 +96,7 @@ impl SchedulingQueue {
             active: BTreeMap::new(),
             backoff: BTreeMap::new(),
             unschedulable: BTreeSet::new(),
+            gated: 0,
             sequence: 0,
             initial_backoff,
             max_backoff,
@@ -117,6 +121,7 @@ impl SchedulingQueue {
             Location::Unschedulable => {
                 self.unschedulable.remove(key);
             }
+            Location::Gated => self.gated -= 1,
             Location::InFlight => {}
         }
         Some(entry)
@@ -156,14 +161,33 @@ impl SchedulingQueue {
             self.update(pod, now);
             return;
         }
-        let info = QueuedPodInfo {
+        self.push_active(Self::fresh(pod, now));
+    }
+
+    fn fresh(pod: Arc<PodInfo>, now: Timestamp) -> QueuedPodInfo {
+        QueuedPodInfo {
             pod,
             timestamp: now,
             attempts: 0,
             initial_attempt_timestamp: now,
             unschedulable_plugins: BTreeSet::new(),
+        }
+    }
+
+    /// A pending Pod a PreEnqueue plugin refused (a scheduling gate): it waits outside activeQ,
+    /// and only its own update (through [`SchedulingQueue::add`]) can release it. An in-flight
+    /// Pod is left to its attempt.
+    pub fn gate(&mut self, pod: Arc<PodInfo>, now: Timestamp) {
+        let info = match self.entries.get(&pod.key).map(|entry| entry.location) {
+            Some(Location::InFlight) => return,
+            Some(_) => match self.detach(&pod.key) {
+                Some(entry) => QueuedPodInfo { pod, ..entry.info },
+                None => Self::fresh(pod, now),
+            },
+            None => Self::fresh(pod, now),
         };
-        self.push_active(info);
+        self.gated += 1;
+        self.entries.insert(info.pod.key.clone(), Entry { info, location: Location::Gated });
     }
 
     /// A pending Pod changed: updated where it waits; an unschedulable one is retried (its
@@ -174,11 +198,22 @@ impl SchedulingQueue {
             return;
         };
         entry.info.pod = pod;
-        if entry.location == Location::Unschedulable {
-            let key = entry.info.pod.key.clone();
-            if let Some(entry) = self.detach(&key) {
-                self.requeue(entry.info, now);
+        match entry.location {
+            Location::Unschedulable => {
+                let key = entry.info.pod.key.clone();
+                if let Some(entry) = self.detach(&key) {
+                    self.requeue(entry.info, now);
+                }
             }
+            Location::Gated => {
+                // Released from its gates: straight to activeQ, as a Pod never attempted.
+                let key = entry.info.pod.key.clone();
+                if let Some(mut entry) = self.detach(&key) {
+                    entry.info.timestamp = now;
+                    self.push_active(entry.info);
+                }
+            }
+            _ => {}
         }
     }
 
@@ -309,6 +344,11 @@ impl SchedulingQueue {
             (Some(left), Some(right)) => Some(left.min(right)),
             (left, right) => left.or(right),
         }
+    }
+
+    /// How many Pods wait behind a PreEnqueue plugin (scheduling gates).
+    pub fn gated_len(&self) -> usize {
+        self.gated
     }
 
     /// How many Pods wait in activeQ, backoffQ and among the unschedulable.

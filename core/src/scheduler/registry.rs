@@ -10,7 +10,7 @@ use super::plugins::{
     node_resources_balanced_allocation, node_resources_fit, node_unschedulable, pod_topology_spread, priority_sort,
     taint_toleration,
 };
-use super::plugins::{node_volume_limits, volume_binding, volume_restrictions};
+use super::plugins::{node_volume_limits, scheduling_gates, volume_binding, volume_restrictions, volume_zone};
 
 /// Why a plugin could not be built or configured.
 #[derive(Debug, thiserror::Error)]
@@ -98,7 +98,8 @@ impl Registry {
     /// Every in-tree plugin coxswain implements.
     pub fn in_tree() -> Registry {
         let mut registry = Registry::new();
-        let entries: [(&'static str, PluginFactory); 16] = [
+        let entries: [(&'static str, PluginFactory); 18] = [
+            (scheduling_gates::NAME, plain::<scheduling_gates::SchedulingGates>),
             (priority_sort::NAME, plain::<priority_sort::PrioritySort>),
             (node_name::NAME, plain::<node_name::NodeName>),
             (node_unschedulable::NAME, plain::<node_unschedulable::NodeUnschedulable>),
@@ -117,6 +118,7 @@ impl Registry {
             (volume_restrictions::NAME, plain::<volume_restrictions::VolumeRestrictions>),
             (node_volume_limits::NAME, plain::<node_volume_limits::NodeVolumeLimits>),
             (volume_binding::NAME, plain::<volume_binding::VolumeBinding>),
+            (volume_zone::NAME, plain::<volume_zone::VolumeZone>),
         ];
         for (name, factory) in entries {
             registry.factories.insert(name, factory);

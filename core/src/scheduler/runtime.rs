@@ -49,6 +49,7 @@ pub struct NodeScores {
 pub struct Framework {
     scheduler_name: String,
     percentage_of_nodes_to_score: Option<u32>,
+    pre_enqueue: Vec<Arc<dyn Plugin>>,
     queue_sort: Option<Arc<dyn Plugin>>,
     pre_filter: Vec<Arc<dyn Plugin>>,
     filter: Vec<Arc<dyn Plugin>>,
@@ -65,6 +66,7 @@ pub struct Framework {
 /// Whether a plugin implements the point named as Kubernetes names its interface.
 fn implements(plugin: &dyn Plugin, point: &str) -> bool {
     match point {
+        "PreEnqueuePlugin" => plugin.as_pre_enqueue().is_some(),
         "QueueSortPlugin" => plugin.as_queue_sort().is_some(),
         "PreFilterPlugin" => plugin.as_pre_filter().is_some(),
         "FilterPlugin" => plugin.as_filter().is_some(),
@@ -157,6 +159,7 @@ impl Framework {
         let mut framework = Framework {
             scheduler_name: profile.scheduler_name.clone(),
             percentage_of_nodes_to_score: profile.percentage_of_nodes_to_score,
+            pre_enqueue: resolve("PreEnqueuePlugin", &plugins.pre_enqueue)?,
             queue_sort: queue_sort.into_iter().next(),
             pre_filter: resolve("PreFilterPlugin", &plugins.pre_filter)?,
             filter: resolve("FilterPlugin", &plugins.filter)?,
@@ -208,6 +211,7 @@ impl Framework {
     pub fn plugin_names(&self) -> BTreeMap<&'static str, Vec<String>> {
         let names = |plugins: &[Arc<dyn Plugin>]| plugins.iter().map(|plugin| plugin.name().to_owned()).collect();
         let mut points = BTreeMap::new();
+        points.insert("preEnqueue", names(&self.pre_enqueue));
         points.insert("queueSort", names(self.queue_sort.as_slice()));
         points.insert("preFilter", names(&self.pre_filter));
         points.insert("filter", names(&self.filter));
@@ -227,6 +231,19 @@ impl Framework {
     /// The events each plugin registered, by plugin name.
     pub fn events_to_register(&self) -> &BTreeMap<&'static str, Vec<ClusterEvent>> {
         &self.events
+    }
+
+    /// Runs every PreEnqueue plugin (`RunPreEnqueuePlugins`): the first that does not succeed
+    /// keeps the Pod out of the active queue; its status is attributed to it.
+    pub fn run_pre_enqueue(&self, pod: &PodInfo) -> Status {
+        for plugin in &self.pre_enqueue {
+            let Some(pre_enqueue) = plugin.as_pre_enqueue() else { continue };
+            let status = pre_enqueue.pre_enqueue(pod);
+            if !status.is_success() {
+                return status.with_plugin(plugin.name());
+            }
+        }
+        Status::success()
     }
 
     /// Runs every PreFilter. Returns the merged node narrowing, the status (a rejection carries

@@ -9,10 +9,9 @@
 //! not been observed yet); a Job that already exists under the scheduled name is found in the
 //! observed Jobs rather than by an `AlreadyExists` answer; Jobs already being deleted are not
 //! counted or deleted again by the history cleanup; the history limits default to 3 and 1
-//! when unset; and schedules with `TZ=`/`CRON_TZ=` or `@every` are refused
-//! ([`schedule::ScheduleError`]).
+//! when unset; and schedules with `TZ=`/`CRON_TZ=` are refused ([`ScheduleError`]), while
+//! `@every <duration>` runs as robfig's constant delay, as validation accepts it.
 
-mod schedule;
 mod times;
 
 use std::time::Duration;
@@ -24,7 +23,7 @@ use k8s_openapi::api::core::v1::ObjectReference;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Preconditions, Time};
 use k8s_openapi::jiff;
 
-pub use schedule::{Schedule, ScheduleError};
+pub use crate::object::cron_schedule::{Schedule, ScheduleError};
 pub use times::{
     MAX_MISSED_START_TIMES, MissedSchedules, MostRecent, NEXT_SCHEDULE_DELTA, ScheduleIntervalError, job_name,
     most_recent_schedule_time, next_schedule_time_duration, time_zone,

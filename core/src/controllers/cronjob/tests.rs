@@ -3,7 +3,7 @@
 //! history cleanup and the level-triggered replacements for what Kubernetes learns from API
 //! answers.
 //!
-//! Left out of the table: the `@every` rows (refused here), the rows that make the fake API
+//! Left out of the table: the rows that make the fake API
 //! fail a GET or report a terminating namespace (the shell's business), and the "slow lister"
 //! rows in which Kubernetes GETs the Job or CronJob again from the API server.
 
@@ -642,4 +642,22 @@ fn a_start_within_the_deadline_runs_and_one_past_it_waits_for_the_next_time() {
     assert!(late.actions.is_empty(), "{:?}", late.actions);
     let until_next = Duration::from_secs(3600 - 5) + NEXT_SCHEDULE_DELTA;
     assert_eq!(late.requeue_after, Some(until_next));
+}
+
+// Kubernetes validation accepts `@every 1h` and its controller runs it as robfig's constant
+// delay: the first Job an hour after the CronJob's creation, none before.
+#[test]
+fn an_every_schedule_starts_a_job_one_interval_after_creation() {
+    let mut cron_job = cron_job();
+    cron_job.spec.as_mut().unwrap().schedule = "@every 1h".to_string();
+    let created = just_before_the_hour();
+    let half_an_hour = created + SignedDuration::from_mins(30);
+    assert!(reconcile_cron_job(&cron_job, &[], half_an_hour).actions.iter().all(|action| !action.is_create()));
+    let later = created + SignedDuration::from_secs(3601);
+    let reconciled = reconcile_cron_job(&cron_job, &[], later);
+    let creates: Vec<&Action> = reconciled.actions.iter().filter(|action| action.is_create()).collect();
+    assert_eq!(creates.len(), 1, "{:?}", reconciled.actions);
+    let status = updated_status(&reconciled).unwrap();
+    let expected = Timestamp::from_second(created.as_second() + 3600).unwrap();
+    assert_eq!(status.last_schedule_time, Some(Time(expected)));
 }

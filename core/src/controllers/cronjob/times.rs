@@ -8,7 +8,7 @@ use jiff::{SignedDuration, Timestamp};
 use k8s_openapi::api::batch::v1::CronJob;
 use k8s_openapi::jiff;
 
-use super::schedule::Schedule;
+use crate::object::cron_schedule::Schedule;
 
 /// More missed start times than this and the controller says so (`TooManyMissedTimes`).
 pub const MAX_MISSED_START_TIMES: i64 = 100;
@@ -68,7 +68,8 @@ pub fn most_recent_schedule_time(
     let mut earliest = earliest_time(cron_job);
     let deadline = cron_job.spec.as_ref().and_then(|spec| spec.starting_deadline_seconds);
     if let Some(seconds) = deadline.filter(|_| include_starting_deadline) {
-        let scheduling_deadline = now - SignedDuration::from_secs(seconds);
+        // Checked: a deadline of i64::MAX seconds reaches before any representable time.
+        let scheduling_deadline = now.checked_sub(SignedDuration::from_secs(seconds)).unwrap_or(Timestamp::MIN);
         if scheduling_deadline > earliest {
             earliest = scheduling_deadline;
         }

@@ -55,7 +55,7 @@ pub(super) fn scale(sync: &mut Sync<'_>) {
     let mut active: Vec<usize> = sync.all_indices();
     active.retain(|index| spec_replicas(&sync.sets[*index]) > 0);
     let total = util::replica_count(&sync.refs(&active));
-    let allowed = if replicas > 0 { replicas + max_surge(&sync.deployment) } else { 0 };
+    let allowed = if replicas > 0 { replicas.saturating_add(max_surge(&sync.deployment)) } else { 0 };
     let to_add = allowed - total;
     let operation = match to_add.signum() {
         1 => {

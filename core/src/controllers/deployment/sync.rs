@@ -159,13 +159,14 @@ impl<'a> Sync<'a> {
         let replica_set = &self.sets[index];
         let old_scale = spec_replicas(replica_set);
         let size_needs_update = old_scale != new_scale;
-        let annotations_need_update = util::replicas_annotations_need_update(replica_set, replicas, replicas + surge);
+        let annotations_need_update =
+            util::replicas_annotations_need_update(replica_set, replicas, replicas.saturating_add(surge));
         if !size_needs_update && !annotations_need_update {
             return false;
         }
         let replica_set = &mut self.sets[index];
         util::set_spec_replicas(replica_set, new_scale);
-        util::set_replicas_annotations(replica_set, replicas, replicas + surge);
+        util::set_replicas_annotations(replica_set, replicas, replicas.saturating_add(surge));
         let name = replica_set.metadata.name.clone().unwrap_or_default();
         self.mark_changed(index);
         if size_needs_update {
@@ -383,7 +384,8 @@ pub(super) fn set_new_replica_set_annotations(
     }
     if !exists {
         let replicas = deployment_replicas(deployment);
-        changed |= util::set_replicas_annotations(replica_set, replicas, replicas + max_surge(deployment));
+        changed |=
+            util::set_replicas_annotations(replica_set, replicas, replicas.saturating_add(max_surge(deployment)));
     }
     changed
 }

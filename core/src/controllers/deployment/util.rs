@@ -139,13 +139,14 @@ pub fn value_from_int_or_percent(value: &IntOrString, total: i32, round_up: bool
                 .strip_suffix('%')
                 .and_then(|number| number.parse().ok())
                 .ok_or_else(|| DeploymentError::InvalidIntOrPercent { value: text.clone() })?;
-            let product = percent * i64::from(total);
+            // In i128 and clamped: validation lets a percent up to i64::MAX through.
+            let product = i128::from(percent) * i128::from(total);
             let scaled = if round_up {
-                product.div_euclid(100) + i64::from(product.rem_euclid(100) != 0)
+                product.div_euclid(100) + i128::from(product.rem_euclid(100) != 0)
             } else {
                 product.div_euclid(100)
             };
-            Ok(scaled as i32)
+            Ok(scaled.clamp(i128::from(i32::MIN), i128::from(i32::MAX)) as i32)
         }
     }
 }
@@ -324,7 +325,7 @@ fn replica_set_fraction(replica_set: &ReplicaSet, deployment: &Deployment) -> i3
     if deployment_replicas(deployment) == 0 {
         return -replicas;
     }
-    let deployment_total = deployment_replicas(deployment) + max_surge(deployment);
+    let deployment_total = deployment_replicas(deployment).saturating_add(max_surge(deployment));
     let status_replicas = deployment.status.as_ref().and_then(|status| status.replicas).unwrap_or(0);
     let annotated = int_annotation(replica_set, MAX_REPLICAS_ANNOTATION).unwrap_or(status_replicas);
     if annotated == 0 {
@@ -346,7 +347,7 @@ pub fn new_replica_set_replicas(
         Strategy::RollingUpdate { max_surge, .. } => {
             let surge = value_from_int_or_percent(&max_surge, replicas, true)?;
             let current = replica_count(all);
-            let max_total = replicas + surge;
+            let max_total = replicas.saturating_add(surge);
             if current >= max_total {
                 return Ok(spec_replicas(new));
             }

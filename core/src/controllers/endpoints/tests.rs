@@ -298,3 +298,27 @@ fn repacking_merges_ports_of_equal_address_sets_and_not_ready_wins() {
     ]));
     assert_eq!(repacked, expected);
 }
+
+// TestSyncServiceOverCapacity (endpoints_controller_test.go):
+// over 1,000 addresses the Endpoints are truncated and annotated; a sync over the truncated object
+// writes nothing; below capacity again, the annotation goes.
+#[test]
+fn endpoints_over_capacity_are_truncated_annotated_and_left_alone_once_written() {
+    let service = service("default", json!({"selector": {"foo": "bar"}, "ports": [{"port": 80, "targetPort": 8080}]}));
+    let pods = add_pods("default", 1001, 1, 0);
+    let first = written(&reconcile_endpoints("default", "foo", Some(&service), None, &pods));
+    let addresses: usize =
+        first.subsets.iter().flatten().map(|subset| subset.addresses.as_ref().map_or(0, Vec::len)).sum();
+    assert_eq!(addresses, MAX_CAPACITY);
+    assert_eq!(first.metadata.annotations.as_ref().unwrap()[OVER_CAPACITY_ANNOTATION], TRUNCATED);
+    assert!(reconcile_endpoints("default", "foo", Some(&service), Some(&first), &pods).actions.is_empty());
+    let fewer = add_pods("default", 10, 1, 0);
+    let shrunk = written(&reconcile_endpoints("default", "foo", Some(&service), Some(&first), &fewer));
+    assert!(
+        shrunk
+            .metadata
+            .annotations
+            .as_ref()
+            .is_none_or(|annotations| !annotations.contains_key(OVER_CAPACITY_ANNOTATION))
+    );
+}

@@ -12,6 +12,7 @@
 mod desired;
 #[cfg(test)]
 mod tests;
+mod tracker;
 
 use std::borrow::Borrow;
 use std::collections::BTreeMap;
@@ -21,6 +22,7 @@ use k8s_openapi::api::discovery::v1::{Endpoint, EndpointSlice};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Preconditions};
 
 pub use desired::{EndpointKey, PortSet, PortsKey, TOPOLOGY_ZONE_LABEL, desired_port_sets, endpoint_key, ports_key};
+pub use tracker::{EndpointSliceTracker, service_key_of};
 
 use super::action::{Action, Reconciled, to_object};
 use super::lookup::ByName;

@@ -156,7 +156,7 @@ pub fn normalize_with_behavior(
 }
 
 fn cutoff(now: Timestamp, seconds: i32) -> Timestamp {
-    now - SignedDuration::from_secs(i64::from(seconds))
+    now.checked_sub(SignedDuration::from_secs(i64::from(seconds))).unwrap_or(Timestamp::MIN)
 }
 
 /// `stabilizeRecommendation`: replaces one sample older than the window with this one and
@@ -277,7 +277,10 @@ pub fn convert_with_rules(current: i32, desired: i32, min: i32, max: i32) -> (i3
 /// `getReplicasChangePerPeriod`: replicas changed by events newer than the period.
 fn change_in_period(period_seconds: i32, events: &[ScaleEvent], now: Timestamp) -> i32 {
     let cutoff = cutoff(now, period_seconds);
-    events.iter().filter(|event| event.timestamp > cutoff).map(|event| event.replica_change).sum()
+    events
+        .iter()
+        .filter(|event| event.timestamp > cutoff)
+        .fold(0i32, |total, event| total.saturating_add(event.replica_change))
 }
 
 fn policies(rules: &HPAScalingRules) -> &[HPAScalingPolicy] {
@@ -299,7 +302,7 @@ fn policy_bounds(
     let bounds = policies(rules).iter().map(|policy| {
         let added = change_in_period(policy.period_seconds, &history.scale_up_events, now);
         let deleted = change_in_period(policy.period_seconds, &history.scale_down_events, now);
-        bound(current - added + deleted, policy)
+        bound(current.saturating_sub(added).saturating_add(deleted), policy)
     });
     Some(bounds.collect())
 }
@@ -311,7 +314,7 @@ fn selects_min(rules: &HPAScalingRules) -> bool {
 /// `calculateScaleUpLimitWithScalingRules`: the most replicas the policies allow now.
 pub fn scale_up_limit(current: i32, history: &ScalingHistory, rules: &HPAScalingRules, now: Timestamp) -> i32 {
     let bounds = policy_bounds(current, history, rules, now, |start, policy| match policy.type_.as_str() {
-        "Pods" => start + policy.value,
+        "Pods" => start.saturating_add(policy.value),
         // Rounded up, or a small target could never grow.
         _ => (f64::from(start) * (1.0 + f64::from(policy.value) / 100.0)).ceil() as i32,
     });
@@ -323,7 +326,7 @@ pub fn scale_up_limit(current: i32, history: &ScalingHistory, rules: &HPAScaling
 /// `calculateScaleDownLimitWithBehaviors`: the fewest replicas the policies allow now.
 pub fn scale_down_limit(current: i32, history: &ScalingHistory, rules: &HPAScalingRules, now: Timestamp) -> i32 {
     let bounds = policy_bounds(current, history, rules, now, |start, policy| match policy.type_.as_str() {
-        "Pods" => start - policy.value,
+        "Pods" => start.saturating_sub(policy.value),
         _ => (f64::from(start) * (1.0 - f64::from(policy.value) / 100.0)) as i32,
     });
     let Some(bounds) = bounds else { return current };

@@ -13,6 +13,7 @@ pub mod caches;
 pub mod dynamic;
 pub mod dynamic_kinds;
 pub mod dynamic_routing;
+pub mod event_recorder;
 pub mod kinds;
 pub mod lookups;
 pub mod node_routing;
@@ -20,10 +21,13 @@ pub mod node_state;
 pub mod reconcile;
 pub mod routed;
 pub mod routing;
+pub mod slice_tracking;
 pub mod sync;
 
 #[cfg(test)]
 mod dynamic_tests;
+#[cfg(test)]
+mod fidelity_tests;
 #[cfg(test)]
 mod gc_tests;
 #[cfg(test)]
@@ -39,6 +43,7 @@ use serde_json::Value;
 
 use self::caches::Caches;
 use self::dynamic::DynamicCaches;
+use self::event_recorder::EventRecorder;
 use self::kinds::ControllerKind;
 use self::node_routing::node_controller_keys;
 use self::node_state::{NodeControllers, SharedMetricsSource};
@@ -49,6 +54,7 @@ use crate::client::leader_election::{LeaderElectionConfig, LeaderElector};
 use crate::client::requests::request_for_action;
 use crate::client::workqueue::WorkQueue;
 use crate::client::{Component, Incoming, Outgoing, RequestId, is_success};
+use crate::controllers::endpointslice::EndpointSliceTracker;
 use crate::controllers::expectations::ControllerExpectations;
 use crate::controllers::hpa::MetricsSource;
 use crate::controllers::{Action, FailedPodsBackoff, NodeIpamConfig, NodeLifecycleConfig};
@@ -124,6 +130,8 @@ pub struct ControllerManager {
     pending: BTreeMap<RequestId, Pending>,
     stats: ManagerStats,
     node_state: NodeControllers,
+    events: EventRecorder,
+    slice_tracker: EndpointSliceTracker,
 }
 
 impl ControllerManager {
@@ -145,6 +153,8 @@ impl ControllerManager {
             pending: BTreeMap::new(),
             stats: ManagerStats::default(),
             node_state: NodeControllers::new(config.node_ipam, config.node_lifecycle),
+            events: EventRecorder::new(),
+            slice_tracker: EndpointSliceTracker::new(),
         }
     }
 
@@ -183,11 +193,18 @@ impl ControllerManager {
         }
         if let Some(observed) = self.caches.handle(&input, now) {
             for change in &observed {
+                slice_tracking::observe_change(&mut self.slice_tracker, change);
                 self.apply_routing(route(change, &self.caches), now);
             }
             return;
         }
         let Incoming::Response { id, status, body } = input else { return };
+        if let Some(request) = self.events.answered(id, status) {
+            let event_id = self.next_id;
+            self.next_id += 1;
+            self.pending.insert(event_id, Pending::Event);
+            outgoing.push(Outgoing { id: event_id, request });
+        }
         match self.pending.remove(&id) {
             Some(Pending::Sync(sync_id)) => self.action_answered(sync_id, id, status, &body, now, outgoing),
             Some(Pending::Event) | None => {}
@@ -238,13 +255,15 @@ impl ControllerManager {
             self.stats.failed_actions += 1;
         }
         let Some(index) = sync.answered(id, failure) else { return };
+        if is_success(status) && sync.controller == ControllerKind::EndpointSlice {
+            slice_tracking::observe_answer(&mut self.slice_tracker, &sync.actions[index], body);
+        }
         if is_success(status)
             && let Action::Create { on_created: Some(event), .. } = &sync.actions[index]
         {
             let name = body["metadata"]["name"].as_str().unwrap_or_default();
-            let event = Action::Event { event: Box::new(event.event(name, now)) };
-            if let Ok(request) = request_for_action(&event) {
-                let event_id = self.next_id;
+            let event_id = self.next_id;
+            if let Some(Ok(request)) = self.events.request(event_id, &event.event(name, now), now) {
                 self.next_id += 1;
                 self.pending.insert(event_id, Pending::Event);
                 outgoing.push(Outgoing { id: event_id, request });
@@ -267,7 +286,18 @@ impl ControllerManager {
             }
             let Some(batch) = sync.next_batch(&mut self.next_id) else { return };
             for (id, index) in batch {
-                match request_for_action(&sync.actions[index]) {
+                let request = match &sync.actions[index] {
+                    Action::Event { event } => match self.events.request(id, event, now) {
+                        Some(request) => request,
+                        None => {
+                            // Dropped as spam: recorded as far as the controller is concerned.
+                            sync.answered(id, None);
+                            continue;
+                        }
+                    },
+                    action => request_for_action(action),
+                };
+                match request {
                     Ok(request) => {
                         self.pending.insert(id, Pending::Sync(sync_id));
                         outgoing.push(Outgoing { id, request });
@@ -323,7 +353,16 @@ impl ControllerManager {
                 let (namespace, name) = key.split_once('/').unwrap_or(("", key.as_str()));
                 let manage_error = state.manage_errors.get(&key).cloned();
                 self.stats.syncs += 1;
-                let result = if kind.uses_node_state() {
+                let stale = kind == ControllerKind::EndpointSlice
+                    && slice_tracking::stale(&self.slice_tracker, &self.caches, namespace, name);
+                let result = if stale {
+                    // The cache lags the controller's own writes: look again (rate limited)
+                    // rather than create duplicate slices or undo a write.
+                    Ok(Some(crate::controllers::Reconciled {
+                        requeue_after: Some(std::time::Duration::ZERO),
+                        ..Default::default()
+                    }))
+                } else if kind.uses_node_state() {
                     self.node_state.reconcile(kind, &self.caches, &key, now)
                 } else {
                     reconcile(
@@ -370,6 +409,7 @@ impl ControllerManager {
         self.syncs.clear();
         self.pending.clear();
         self.node_state.reset();
+        self.slice_tracker = EndpointSliceTracker::new();
     }
 }
 

@@ -13,7 +13,7 @@ use k8s_openapi::api::autoscaling::v2::{CrossVersionObjectReference, HorizontalP
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::jiff::Timestamp;
 
-use super::caches::Caches;
+use super::caches::{BY_NODE_NAME, Caches};
 use super::kinds::ControllerKind;
 use crate::controllers::action::to_object;
 use crate::controllers::hpa::{MetricsSource, MetricsUnavailable, Observed, PodMetrics, ScalingHistory};
@@ -109,7 +109,11 @@ impl NodeControllers {
             ControllerKind::NodeLifecycle if key == NODE_MONITOR_KEY => {
                 let nodes = caches.nodes.iter().map(AsRef::as_ref);
                 let lifecycle = &mut self.lifecycle;
-                Ok(Some(reconcile_node_lifecycle(&self.lifecycle_config, nodes, &caches.leases, lifecycle, now)))
+                let pods_on = |node: &str| -> Vec<Pod> {
+                    caches.pods.by_index(BY_NODE_NAME, node).map(|pod| pod.as_ref().clone()).collect()
+                };
+                let config = &self.lifecycle_config;
+                Ok(Some(reconcile_node_lifecycle(config, nodes, &caches.leases, pods_on, lifecycle, now)))
             }
             ControllerKind::NodeLifecycle => {
                 let Some(node) = caches.nodes.get("", key) else { return Ok(None) };

@@ -1,7 +1,7 @@
 //! One key's sync in flight: the reconcile's actions sent batch by batch (a batch's requests go
 //! out together; the next batch waits for every answer), and what to do with the key when the
-//! last answer is in. A failed action skips every later batch, as `slowStartBatch` does; the
-//! key is then retried with back-off.
+//! last answer is in. A failed action skips every later batch, as `slowStartBatch` does (unless
+//! the reconcile marked its batches independent); the key is then retried with back-off.
 
 use std::collections::BTreeMap;
 use std::ops::Range;
@@ -43,6 +43,7 @@ pub struct RunningSync {
     failed: Vec<usize>,
     message: Option<String>,
     requeue_after: Option<Duration>,
+    independent_batches: bool,
 }
 
 impl RunningSync {
@@ -64,6 +65,7 @@ impl RunningSync {
             failed: Vec::new(),
             message: None,
             requeue_after: reconciled.requeue_after,
+            independent_batches: reconciled.independent_batches,
         }
     }
 
@@ -114,6 +116,9 @@ impl RunningSync {
         if self.waiting() {
             return None;
         }
+        if self.independent_batches && self.next_batch < self.batches.len() {
+            return None;
+        }
         if let Some(message) = &self.message {
             let sent_end =
                 self.next_batch.checked_sub(1).and_then(|last| self.batches.get(last)).map_or(0, |batch| batch.end);
@@ -125,5 +130,59 @@ impl RunningSync {
             return None;
         }
         Some(SyncOutcome::Succeeded { requeue_after: self.requeue_after })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::client::action::PatchType;
+    use crate::object::kinds::GroupResource;
+
+    fn patch(name: &str) -> Action {
+        Action::Patch {
+            resource: GroupResource { group: "", resource: "nodes" },
+            namespace: String::new(),
+            name: name.to_owned(),
+            patch_type: PatchType::Merge,
+            body: serde_json::json!({}),
+        }
+    }
+
+    /// Sends every batch, failing the first action; returns the indexes sent and the outcome.
+    fn run(independent_batches: bool) -> (Vec<usize>, Option<SyncOutcome>) {
+        let reconciled = Reconciled {
+            actions: vec![patch("a"), patch("b"), patch("c")],
+            independent_batches,
+            ..Reconciled::default()
+        };
+        let mut sync = RunningSync::new(ControllerKind::NodeLifecycle, "(monitor)".into(), reconciled);
+        let mut next_id = 0;
+        let mut sent = Vec::new();
+        loop {
+            let Some(batch) = sync.next_batch(&mut next_id) else { break };
+            for (id, index) in batch {
+                sent.push(index);
+                sync.answered(id, (index == 0).then(|| "409 Conflict".to_owned()));
+            }
+            if let Some(outcome) = sync.outcome() {
+                return (sent, Some(outcome));
+            }
+        }
+        (sent, sync.outcome())
+    }
+
+    #[test]
+    fn a_failed_batch_skips_the_later_ones() {
+        let (sent, outcome) = run(false);
+        assert_eq!(sent, vec![0]);
+        assert_eq!(outcome, Some(SyncOutcome::Failed { not_done: vec![0, 1, 2], message: "409 Conflict".into() }));
+    }
+
+    #[test]
+    fn independent_batches_all_go_out_and_only_the_failed_one_is_not_done() {
+        let (sent, outcome) = run(true);
+        assert_eq!(sent, vec![0, 1, 2]);
+        assert_eq!(outcome, Some(SyncOutcome::Failed { not_done: vec![0], message: "409 Conflict".into() }));
     }
 }

@@ -7,13 +7,21 @@
 //! one), and none at all while every zone is fully disrupted (then the controller assumes its own
 //! network is at fault and lifts the taints).
 //!
-//! Kubernetes keeps the zone states, rate limiters and tainting queue in memory; here they are
-//! [`NodeLifecycleState`], a value the shell owns and passes to every reconcile. One difference,
-//! deliberate: heartbeats are read from the Lease and the Ready condition themselves, not from
-//! the controller's own observation times, so a node's clock skew counts.
+//! When the controller turns a node's Ready condition Unknown it marks the node's pods
+//! `Ready=False` (`MarkPodsNotReady`), so Services stop sending them traffic at once.
+//!
+//! Kubernetes keeps the zone states, rate limiters, tainting queue and per-node probe timestamps
+//! (`nodeHealthData`) in memory; here they are [`NodeLifecycleState`], a value the shell owns and
+//! passes to every reconcile. Probe timestamps come from the controller's clock when a node's
+//! heartbeat or Lease changes, so a node with a skewed clock is judged correctly. Each node's
+//! writes are batches of their own and the batches are independent: one failed write does not
+//! hold back the other nodes'. One difference, deliberate: pods are marked not ready on every
+//! pass while the controller sees the node Unknown (level-triggered), where Kubernetes marks
+//! them once on the transition and retries failures.
 
 mod health;
 mod no_schedule;
+mod pods_not_ready;
 mod taints;
 #[cfg(test)]
 mod tests;
@@ -23,17 +31,18 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use k8s_openapi::api::coordination::v1::Lease;
-use k8s_openapi::api::core::v1::Node;
+use k8s_openapi::api::core::v1::{Node, Pod};
 use k8s_openapi::jiff::Timestamp;
 
 pub use health::{
     KUBELET_NEVER_POSTED, KUBELET_STOPPED_POSTING, MONITORED_CONDITIONS, NODE_LEASE_NAMESPACE,
-    NODE_STATUS_NEVER_UPDATED, NODE_STATUS_UNKNOWN, last_heartbeat,
+    NODE_STATUS_NEVER_UPDATED, NODE_STATUS_UNKNOWN, NodeHealth, last_heartbeat,
 };
 pub use no_schedule::{
     DISK_PRESSURE_TAINT_KEY, MEMORY_PRESSURE_TAINT_KEY, NETWORK_UNAVAILABLE_TAINT_KEY, NO_SCHEDULE,
     PID_PRESSURE_TAINT_KEY, UNSCHEDULABLE_TAINT_KEY, reconcile_node_no_schedule_taints, wanted_no_schedule_taints,
 };
+pub use pods_not_ready::{NODE_NOT_READY, mark_pods_not_ready};
 pub use taints::{NO_EXECUTE, NOT_READY_TAINT_KEY, UNREACHABLE_TAINT_KEY};
 pub use zones::{REGION_LABEL, TokenBucket, ZONE_LABEL, ZoneState, compute_zone_state, zone_key};
 
@@ -119,6 +128,8 @@ pub struct NodeLifecycleState {
     queue: BTreeMap<String, Timestamp>,
     /// When every node's grace period restarts (the end of a full disruption).
     grace_from: Option<Timestamp>,
+    /// Per node, when the controller last saw it alive (`nodeHealthMap`).
+    health: BTreeMap<String, NodeHealth>,
 }
 
 impl NodeLifecycleState {
@@ -132,6 +143,11 @@ impl NodeLifecycleState {
         self.zones.get(key)
     }
 
+    /// What the controller remembers of a node's health.
+    pub fn health(&self, node: &str) -> Option<&NodeHealth> {
+        self.health.get(node)
+    }
+
     /// Whether `node` waits for a taint.
     pub fn is_queued(&self, node: &str) -> bool {
         self.queue.contains_key(node)
@@ -139,35 +155,50 @@ impl NodeLifecycleState {
 }
 
 /// One pass over every node (`monitorNodeHealth`, then `doNoExecuteTaintingPass`): status
-/// updates for nodes gone silent, instant taint swaps and removals, and new taints as far as each
-/// zone's limiter allows. Requeues after [`NODE_MONITOR_PERIOD`]. `leases` may hold any Leases;
-/// a node's is the one of its name in kube-node-lease, looked up by name (the manager hands
-/// over its Lease cache rather than a copy).
+/// updates for nodes gone silent, their pods marked not ready, instant taint swaps and removals,
+/// and new taints as far as each zone's limiter allows. Requeues after [`NODE_MONITOR_PERIOD`].
+/// `leases` may hold any Leases; a node's is the one of its name in kube-node-lease, looked up by
+/// name (the manager hands over its Lease cache rather than a copy). `pods_on` lists the pods
+/// bound to a node (an index lookup); it is called only for nodes the controller sees Unknown.
 pub fn reconcile_node_lifecycle<'a>(
     config: &NodeLifecycleConfig,
     nodes: impl IntoIterator<Item = &'a Node>,
     leases: &(impl ByName<Lease> + ?Sized),
+    pods_on: impl Fn(&str) -> Vec<Pod>,
     state: &mut NodeLifecycleState,
     now: Timestamp,
 ) -> Reconciled {
-    let mut reconciled = Reconciled::default();
+    let mut reconciled = Reconciled { independent_batches: true, ..Reconciled::default() };
     let mut sorted: Vec<&Node> = nodes.into_iter().collect();
     sorted.sort_by(|left, right| left.metadata.name.cmp(&right.metadata.name));
     let mut observed: Vec<(&Node, String)> = Vec::new();
+    let mut health = BTreeMap::new();
     for node in sorted {
-        let lease = leases.by_name(NODE_LEASE_NAMESPACE, node.metadata.name.as_deref().unwrap_or_default());
-        let (updated, ready) = health::observe(config, node, lease, state.grace_from, now);
+        let name = node.metadata.name.as_deref().unwrap_or_default();
+        let lease = leases.by_name(NODE_LEASE_NAMESPACE, name);
+        let mut node_health = NodeHealth::observed(state.health.get(name), node, lease, now);
+        let (updated, ready) = health::observe(config, node, &mut node_health, state.grace_from, now);
+        health.insert(name.to_owned(), node_health);
         if let Some(updated) = updated {
+            let was_ready = health::condition(node, "Ready").is_some_and(|ready| ready.status == "True");
             reconciled.push_alone(Action::UpdateStatus { object: to_object(&updated) });
+            if was_ready {
+                reconciled.push_alone(pods_not_ready::node_status_change_event(node, now));
+            }
+        }
+        if ready == "Unknown" {
+            reconciled.push_batch(mark_pods_not_ready(&pods_on(name), name, now));
         }
         observed.push((node, ready));
     }
+    state.health = health;
     if handle_disruption(config, &observed, state, now) {
         for (node, _) in &observed {
             state.queue.remove(node.metadata.name.as_deref().unwrap_or(""));
-            reconciled.actions.extend(taints::swap_taint(node, None, now));
+            if let Some(action) = taints::swap_taint(node, None, now) {
+                reconciled.push_alone(action);
+            }
         }
-        reconciled.batch_sizes.clear();
         reconciled.requeue_after = Some(NODE_MONITOR_PERIOD);
         return reconciled;
     }
@@ -175,7 +206,6 @@ pub fn reconcile_node_lifecycle<'a>(
         process_taint_based_eviction(node, ready, state, &mut reconciled, now);
     }
     tainting_pass(&observed, state, &mut reconciled, now);
-    reconciled.batch_sizes.clear();
     reconciled.requeue_after = Some(NODE_MONITOR_PERIOD);
     reconciled
 }
@@ -241,13 +271,17 @@ fn process_taint_based_eviction(
     let name = node.metadata.name.clone().unwrap_or_default();
     let Some(wanted) = taints::wanted_taint(ready) else {
         state.queue.remove(&name);
-        reconciled.actions.extend(taints::swap_taint(node, None, now));
+        if let Some(action) = taints::swap_taint(node, None, now) {
+            reconciled.push_alone(action);
+        }
         return;
     };
     let opposite = if wanted == UNREACHABLE_TAINT_KEY { NOT_READY_TAINT_KEY } else { UNREACHABLE_TAINT_KEY };
     if taints::has_taint(node, opposite) {
         state.queue.remove(&name);
-        reconciled.actions.extend(taints::swap_taint(node, Some(wanted), now));
+        if let Some(action) = taints::swap_taint(node, Some(wanted), now) {
+            reconciled.push_alone(action);
+        }
     } else if !taints::has_taint(node, wanted) {
         state.queue.entry(name).or_insert(now);
     } else {
@@ -275,6 +309,8 @@ fn tainting_pass(
             continue;
         }
         state.queue.remove(&name);
-        reconciled.actions.extend(taints::swap_taint(node, taints::wanted_taint(ready), now));
+        if let Some(action) = taints::swap_taint(node, taints::wanted_taint(ready), now) {
+            reconciled.push_alone(action);
+        }
     }
 }

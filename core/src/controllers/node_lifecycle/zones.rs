@@ -3,7 +3,6 @@
 //! NoExecute taints (`RateLimitedTimedQueue` with a burst of one).
 
 use k8s_openapi::api::core::v1::Node;
-use k8s_openapi::jiff::Timestamp;
 
 /// The node label naming its zone.
 pub const ZONE_LABEL: &str = "topology.kubernetes.io/zone";
@@ -46,64 +45,12 @@ pub fn compute_zone_state(ready: &[bool], unhealthy_zone_threshold: f64) -> (usi
     (not_ready_nodes, state)
 }
 
-/// A token bucket with a burst of one (`flowcontrol.NewTokenBucketRateLimiter(qps, 1)`); a rate
-/// of zero never accepts (`NewFakeNeverRateLimiter`).
-#[derive(Clone, Debug, PartialEq)]
-pub struct TokenBucket {
-    qps: f64,
-    tokens: f64,
-    updated_at: Timestamp,
-}
-
-impl TokenBucket {
-    /// A full bucket refilling at `qps` tokens per second.
-    pub fn new(qps: f64, now: Timestamp) -> TokenBucket {
-        TokenBucket { qps, tokens: if qps > 0.0 { 1.0 } else { 0.0 }, updated_at: now }
-    }
-
-    /// The refill rate.
-    pub fn qps(&self) -> f64 {
-        self.qps
-    }
-
-    fn refill(&mut self, now: Timestamp) {
-        let elapsed = now.duration_since(self.updated_at).as_secs_f64().max(0.0);
-        self.tokens = (self.tokens + elapsed * self.qps).min(1.0);
-        self.updated_at = now;
-    }
-
-    /// Takes a token if one is there.
-    pub fn try_accept(&mut self, now: Timestamp) -> bool {
-        self.refill(now);
-        if self.qps > 0.0 && self.tokens >= 1.0 {
-            self.tokens -= 1.0;
-            return true;
-        }
-        false
-    }
-
-    /// Seconds until the next token, if the bucket refills at all.
-    pub fn seconds_until_token(&self, now: Timestamp) -> Option<f64> {
-        if self.qps <= 0.0 {
-            return None;
-        }
-        let elapsed = now.duration_since(self.updated_at).as_secs_f64().max(0.0);
-        let tokens = (self.tokens + elapsed * self.qps).min(1.0);
-        Some(((1.0 - tokens) / self.qps).max(0.0))
-    }
-
-    /// `SwapLimiter`: a new rate; the new bucket starts drained unless the old one had a token.
-    pub fn swap(&mut self, qps: f64, now: Timestamp) {
-        if self.qps == qps {
-            return;
-        }
-        let had_token = self.try_accept(now);
-        *self = TokenBucket { qps, tokens: if qps > 0.0 && had_token { 1.0 } else { 0.0 }, updated_at: now };
-    }
-}
+pub use crate::client::token_bucket::TokenBucket;
 
 #[cfg(test)]
 mod tests {
+    use k8s_openapi::jiff::Timestamp;
+
     use super::*;
 
     fn at(seconds: f64) -> Timestamp {

@@ -62,11 +62,22 @@ impl<'a> Control<'a> {
     /// `updateStatefulSet` over the set's claimed pods.
     pub fn update(&mut self, pods: &[&'a Pod]) {
         let (start, count) = (start_ordinal(self.set), replicas(self.set));
-        let mut observed: Vec<Option<&'a Pod>> = vec![None; count as usize];
+        // Ordinals are materialized up to the highest existing pod plus one burst: a set of
+        // i32::MAX replicas must not allocate a slot per replica (Kubernetes would); the
+        // missing ones beyond are made by later syncs as the pods appear.
+        let index_of = |pod: &Pod| usize::try_from(i64::from(ordinal(pod)) - i64::from(start)).unwrap_or(0);
+        let highest = pods.iter().filter(|pod| in_ordinal_range(self.set, pod)).map(|pod| index_of(pod)).max();
+        let window = highest
+            .map_or(0, |highest| highest.saturating_add(1))
+            .saturating_add(crate::controllers::BURST_REPLICAS)
+            .min(usize::try_from(count).unwrap_or(0));
+        let mut observed: Vec<Option<&'a Pod>> = vec![None; window];
         let mut condemned: Vec<&'a Pod> = Vec::new();
         for pod in pods {
             if in_ordinal_range(self.set, pod) {
-                observed[(ordinal(pod) - start) as usize] = Some(pod);
+                if let Some(slot) = observed.get_mut(index_of(pod)) {
+                    *slot = Some(pod);
+                }
             } else if ordinal(pod) >= 0 {
                 condemned.push(pod);
             }
@@ -76,7 +87,7 @@ impl<'a> Control<'a> {
             .enumerate()
             .map(|(index, pod)| match pod {
                 Some(pod) => Slot::Observed(pod),
-                None => Slot::Missing(Box::new(self.new_versioned_pod(start + index as i32))),
+                None => Slot::Missing(Box::new(self.new_versioned_pod(start.saturating_add(index as i32)))),
             })
             .collect();
         condemned.sort_by_key(|pod| std::cmp::Reverse(ordinal(pod)));

@@ -103,7 +103,7 @@ pub fn is_member_of(set: &StatefulSet, pod: &Pod) -> bool {
 /// Whether the pod's ordinal lies in `[start, start + replicas)`.
 pub fn in_ordinal_range(set: &StatefulSet, pod: &Pod) -> bool {
     let ordinal = ordinal(pod);
-    ordinal >= start_ordinal(set) && ordinal < start_ordinal(set) + replicas(set)
+    ordinal >= start_ordinal(set) && i64::from(ordinal) < i64::from(start_ordinal(set)) + i64::from(replicas(set))
 }
 
 /// `<claim template>-<set>-<ordinal>`.

@@ -22,10 +22,6 @@ pub const MAX_PARALLELISM_FOR_INDEXED_JOB: i32 = 100_000;
 pub const CONCURRENCY_POLICIES: &[&str] = &["Allow", "Forbid", "Replace"];
 /// Longest CronJob name: its Jobs append an 11-character suffix and must stay DNS-1035 labels.
 pub const CRON_JOB_NAME_MAX_LENGTH: usize = 52;
-/// Schedule shorthands the cron parser accepts.
-pub const SCHEDULE_DESCRIPTORS: &[&str] =
-    &["@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"];
-
 /// The uid a Job is validated with before the API server has given it one (`cox validate`):
 /// the selector is generated with it as the API server would generate it with the real uid.
 pub const PENDING_JOB_UID: &str = "00000000-0000-4000-8000-000000000000";
@@ -209,24 +205,16 @@ pub fn validate_cron_job(cron_job: &CronJob) -> Vec<FieldError> {
     errors
 }
 
-/// The schedule's shape: five fields, a descriptor or `@every <duration>`, and no time zone.
-/// The fields themselves are not parsed here.
+/// The schedule as Kubernetes validates it (`validateScheduleFormat`): robfig's
+/// `ParseStandard` must read it (the parser the CronJob controller runs, so validation and the
+/// controller agree: `@every 1h` passes both, `61 * * * *` neither), and no time zone prefix.
 fn validate_schedule(schedule: &str, path: &FieldPath, errors: &mut Vec<FieldError>) {
     if schedule.contains("TZ") {
         let message = "cannot use TZ or CRON_TZ in schedule, use timeZone field instead";
         errors.push(FieldError::invalid(path, schedule, message));
         return;
     }
-    let trimmed = schedule.trim();
-    if trimmed.starts_with('@') {
-        if !SCHEDULE_DESCRIPTORS.contains(&trimmed) && !trimmed.starts_with("@every ") {
-            errors.push(FieldError::invalid(path, schedule, &format!("unrecognized descriptor: {trimmed}")));
-        }
-        return;
-    }
-    let fields = trimmed.split_whitespace().count();
-    if fields != 5 {
-        let message = format!("expected exactly 5 fields, found {fields}: [{trimmed}]");
-        errors.push(FieldError::invalid(path, schedule, &message));
+    if let Err(error) = crate::object::cron_schedule::Schedule::parse(schedule) {
+        errors.push(FieldError::invalid(path, schedule, &error.to_string()));
     }
 }

@@ -58,6 +58,7 @@ pub fn validate_pod_update(new: &Pod, old: &Pod) -> Vec<FieldError> {
         &path.child("tolerations"),
         &mut errors,
     );
+    validate_only_removed_scheduling_gates(&new_spec, &old_spec, &path.child("schedulingGates"), &mut errors);
     if munge_pod_spec(&new_spec, &old_spec) != old_spec {
         errors.push(FieldError::forbidden(&path, POD_UPDATE_FORBIDDEN));
     }
@@ -84,6 +85,22 @@ fn munge_pod_spec(new: &PodSpec, old: &PodSpec) -> PodSpec {
         munged.termination_grace_period_seconds = old.termination_grace_period_seconds;
     }
     munged
+}
+
+/// `validateSchedulingGates` on update: gates may only be removed, never added.
+fn validate_only_removed_scheduling_gates(
+    new: &PodSpec,
+    old: &PodSpec,
+    path: &FieldPath,
+    errors: &mut Vec<FieldError>,
+) {
+    let old_gates = old.scheduling_gates.as_deref().unwrap_or_default();
+    for gate in new.scheduling_gates.as_deref().unwrap_or_default() {
+        if !old_gates.iter().any(|old_gate| old_gate.name == gate.name) {
+            let message = format!("only deletion is allowed, but found new scheduling gate '{}'", gate.name);
+            errors.push(FieldError::forbidden(path, &message));
+        }
+    }
 }
 
 /// `validateOnlyAddedTolerations`: every old toleration is still there, up to its

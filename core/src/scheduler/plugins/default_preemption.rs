@@ -28,7 +28,7 @@ pub const ERR_REASON_NOT_HELPFUL: &str = "Preemption is not helpful for scheduli
 pub const ERR_REASON_NO_VICTIMS: &str = "No preemption victims found for incoming pod";
 
 /// The condition type the scheduler sets on a victim before deleting it.
-pub const DISRUPTION_TARGET: &str = "DisruptionTarget";
+pub use crate::object::pod_conditions::DISRUPTION_TARGET;
 
 /// The DisruptionTarget reason for a scheduler preemption (`PodReasonPreemptionByScheduler`).
 pub const REASON_PREEMPTION_BY_SCHEDULER: &str = "PreemptionByScheduler";

@@ -15,12 +15,14 @@ pub mod node_volume_limits;
 pub mod pod_topology_spread;
 pub mod priority_sort;
 pub mod resource_allocation;
+pub mod scheduling_gates;
 pub mod taint_toleration;
 pub mod volume_binding;
 pub mod volume_helpers;
 pub mod volume_restrictions;
 #[cfg(test)]
 pub mod volume_testing;
+pub mod volume_zone;
 
 use super::framework::{Code, Status};
 use super::limits::MAX_NODE_SCORE;

@@ -168,10 +168,12 @@ profiles:
             "VolumeRestrictions",
             "NodeVolumeLimits",
             "VolumeBinding",
+            "VolumeZone",
             "PodTopologySpread",
             "InterPodAffinity"
         ]
     );
+    assert_eq!(names["preEnqueue"], vec!["SchedulingGates".to_owned()]);
     let unknown = "profiles:\n- schedulerName: x\n  plugins:\n    filterr: {}\n";
     assert!(SchedulerConfig::from_yaml(unknown).is_err());
 }

@@ -878,6 +878,18 @@ fn job_and_cron_job_errors_match_batch_validation() {
             vec![("spec.schedule", Invalid)],
         ),
         ("descriptor schedule", with(valid_cron_job(), &[("/spec/schedule", json!("@hourly"))]), vec![]),
+        // validateScheduleFormat runs robfig's ParseStandard: `@every` parses, minute 61 does not.
+        ("every schedule", with(valid_cron_job(), &[("/spec/schedule", json!("@every 1h"))]), vec![]),
+        (
+            "minute out of range",
+            with(valid_cron_job(), &[("/spec/schedule", json!("61 * * * *"))]),
+            vec![("spec.schedule", Invalid)],
+        ),
+        (
+            "bad every duration",
+            with(valid_cron_job(), &[("/spec/schedule", json!("@every 1x"))]),
+            vec![("spec.schedule", Invalid)],
+        ),
         (
             "bad concurrency policy",
             with(valid_cron_job(), &[("/spec/concurrencyPolicy", json!("Sometimes"))]),

@@ -4,9 +4,11 @@
 //! `@annually`, `@monthly`, `@weekly`, `@daily`, `@midnight` and `@hourly`; and the next
 //! activation after a time in a time zone (robfig's `SpecSchedule.Next`).
 //!
-//! Two inputs robfig accepts are refused here, as the brief for coxswain asks: a `TZ=`/`CRON_TZ=`
-//! prefix (Kubernetes validation refuses it on create: "use timeZone field instead") and
-//! `@every <duration>`, which is not a calendar schedule.
+//! `@every <duration>` (robfig's `ConstantDelaySchedule`: Go's duration syntax, at least one
+//! second, whole seconds) is read too, as Kubernetes 1.32 accepts it in validation and runs it in
+//! the controller. A `TZ=`/`CRON_TZ=` prefix is refused (Kubernetes validation refuses it on
+//! create: "use timeZone field instead"). The parser lives with the object model because both
+//! validation and the CronJob controller read schedules with it.
 //! No crate fitted: the jiff-based `jiff-cron` reads 6/7-field expressions with seconds and years,
 //! and `cron`, `croner` and `saffron` are built on chrono.
 
@@ -66,9 +68,14 @@ pub enum ScheduleError {
     /// The schedule names a time zone (`TZ=` or `CRON_TZ=`).
     #[error("cannot use TZ or CRON_TZ in schedule, use timeZone field instead")]
     TimeZoneInSchedule,
-    /// `@every <duration>`, an interval rather than a calendar schedule.
-    #[error("@every is not supported, use a 5-field schedule: {0}")]
-    EveryNotSupported(String),
+    /// `@every <duration>` whose duration Go's `time.ParseDuration` refuses.
+    #[error("failed to parse duration {spec}: time: invalid duration {duration:?}")]
+    InvalidDuration {
+        /// The whole descriptor.
+        spec: String,
+        /// The duration text.
+        duration: String,
+    },
     /// An `@` descriptor that does not exist.
     #[error("unrecognized descriptor: {0}")]
     UnrecognizedDescriptor(String),
@@ -140,6 +147,8 @@ pub enum ScheduleError {
 /// A parsed schedule: one bit per allowed value of each field (seconds are always 0).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Schedule {
+    /// For `@every`: the constant delay in whole seconds; the calendar fields are then unused.
+    every: Option<i64>,
     minute: u64,
     hour: u64,
     day_of_month: u64,
@@ -148,7 +157,7 @@ pub struct Schedule {
 }
 
 impl Schedule {
-    /// Parses a standard schedule (`ParseStandard`), refusing time zone prefixes and `@every`.
+    /// Parses a standard schedule (`ParseStandard`), refusing time zone prefixes.
     pub fn parse(spec: &str) -> Result<Schedule, ScheduleError> {
         if spec.is_empty() {
             return Err(ScheduleError::Empty);
@@ -164,6 +173,7 @@ impl Schedule {
             return Err(ScheduleError::FieldCount { found: fields.len(), fields: fields.join(" ") });
         };
         Ok(Schedule {
+            every: None,
             minute: field_bits(minute, &MINUTES)?,
             hour: field_bits(hour, &HOURS)?,
             day_of_month: field_bits(day_of_month, &DAYS_OF_MONTH)?,
@@ -175,6 +185,10 @@ impl Schedule {
     /// The first activation strictly after `after`, read in `time_zone`; `None` if there is
     /// none within five years (`Feb 30`).
     pub fn next(&self, after: Timestamp, time_zone: &TimeZone) -> Option<Timestamp> {
+        if let Some(delay) = self.every {
+            // robfig's `ConstantDelaySchedule.Next`: the whole second plus the delay.
+            return Timestamp::from_second(after.as_second().checked_add(delay)?).ok();
+        }
         // Start at the next whole second.
         let start = after.as_second() + 1;
         let mut time = Timestamp::from_second(start).ok()?.to_zoned(time_zone.clone());
@@ -286,11 +300,62 @@ fn truncate(time: &Zoned, seconds: i64, time_zone: &TimeZone) -> Option<Zoned> {
     Some(Timestamp::from_second(second - second.rem_euclid(seconds)).ok()?.to_zoned(time_zone.clone()))
 }
 
-/// The descriptors robfig's standard parser knows, bar `@every`.
+/// Go's `time.ParseDuration` in nanoseconds: an optional sign, then numbers with an optional
+/// fraction, each with a unit (`ns`, `us`, `µs`, `ms`, `s`, `m`, `h`); `0` alone needs none.
+/// `None` for anything Go refuses, including a total beyond `i64` nanoseconds.
+pub fn parse_go_duration(text: &str) -> Option<i128> {
+    let (negative, mut rest) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text.strip_prefix('+').unwrap_or(text)),
+    };
+    if rest == "0" {
+        return Some(0);
+    }
+    if rest.is_empty() {
+        return None;
+    }
+    let mut total: i128 = 0;
+    while !rest.is_empty() {
+        let digits = rest.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(rest.len());
+        let (number, after) = rest.split_at(digits);
+        let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
+        if whole.is_empty() && fraction.is_empty() {
+            return None;
+        }
+        let unit_length = after.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(after.len());
+        let (unit, next) = after.split_at(unit_length);
+        let scale: i128 = match unit {
+            "ns" => 1,
+            "us" | "µs" | "μs" => 1_000,
+            "ms" => 1_000_000,
+            "s" => 1_000_000_000,
+            "m" => 60_000_000_000,
+            "h" => 3_600_000_000_000,
+            _ => return None,
+        };
+        let whole: i128 = if whole.is_empty() { 0 } else { whole.parse().ok()? };
+        let mut value = whole.checked_mul(scale)?;
+        let mut divisor: i128 = 1;
+        for digit in fraction.chars().take(18) {
+            divisor *= 10;
+            value = value.checked_add(i128::from(digit.to_digit(10)?) * scale / divisor)?;
+        }
+        total = total.checked_add(value)?;
+        if total > i128::from(i64::MAX) + 1 {
+            return None;
+        }
+        rest = next;
+    }
+    let total = if negative { -total } else { total };
+    (i128::from(i64::MIN)..=i128::from(i64::MAX)).contains(&total).then_some(total)
+}
+
+/// The descriptors robfig's standard parser knows.
 fn parse_descriptor(descriptor: &str) -> Result<Schedule, ScheduleError> {
     let all = |bounds: &Bounds| bits(bounds.min, bounds.max, 1) | STAR_BIT;
     let first = |bounds: &Bounds| 1u64 << bounds.min;
     let daily = Schedule {
+        every: None,
         minute: first(&MINUTES),
         hour: first(&HOURS),
         day_of_month: all(&DAYS_OF_MONTH),
@@ -303,7 +368,15 @@ fn parse_descriptor(descriptor: &str) -> Result<Schedule, ScheduleError> {
         "@weekly" => Ok(Schedule { day_of_week: first(&DAYS_OF_WEEK), ..daily }),
         "@daily" | "@midnight" => Ok(daily),
         "@hourly" => Ok(Schedule { hour: all(&HOURS), ..daily }),
-        _ if descriptor.starts_with("@every ") => Err(ScheduleError::EveryNotSupported(descriptor.to_string())),
+        _ if descriptor.starts_with("@every ") => {
+            let text = &descriptor["@every ".len()..];
+            let invalid =
+                || ScheduleError::InvalidDuration { spec: descriptor.to_string(), duration: text.to_string() };
+            let nanoseconds = parse_go_duration(text).ok_or_else(invalid)?;
+            // robfig's `Every`: at least a second, cut to whole seconds.
+            let seconds = (nanoseconds / 1_000_000_000).max(1);
+            Ok(Schedule { every: Some(i64::try_from(seconds).map_err(|_| invalid())?), ..daily })
+        }
         _ => Err(ScheduleError::UnrecognizedDescriptor(descriptor.to_string())),
     }
 }
@@ -390,5 +463,5 @@ fn bits(min: u64, max: u64, step: u64) -> u64 {
 }
 
 #[cfg(test)]
-#[path = "schedule_tests.rs"]
+#[path = "cron_schedule_tests.rs"]
 mod tests;

@@ -85,6 +85,7 @@ fn every_value_of_a_field_sets_robfigs_masks() {
 fn a_standard_spec_parses_to_its_bit_sets() {
     let all = |bounds: &Bounds| bits(bounds.min, bounds.max, 1) | STAR_BIT;
     let expected = Schedule {
+        every: None,
         minute: 1 << 5,
         hour: all(&HOURS),
         day_of_month: all(&DAYS_OF_MONTH),
@@ -95,6 +96,31 @@ fn a_standard_spec_parses_to_its_bit_sets() {
     assert_eq!(Schedule::parse("5 * * * ?"), Ok(expected));
 }
 
+// robfig's TestParseSchedule `@every` rows and TestConstantDelayNext: Go durations, at least a
+// second, whole seconds, the next activation a delay after the whole second.
+#[test]
+fn every_is_a_constant_delay_of_whole_seconds() {
+    let at = |text: &str| text.parse::<Timestamp>().unwrap();
+    let rows: &[(&str, &str, &str)] = &[
+        ("@every 5m", "2012-07-09T14:45:00Z", "2012-07-09T14:50:00Z"),
+        ("@every 15m", "2012-07-09T14:59:59Z", "2012-07-09T15:14:59Z"),
+        ("@every 1h30m", "2012-07-09T23:35:00Z", "2012-07-10T01:05:00Z"),
+        ("@every 1.5h", "2012-07-09T23:35:00Z", "2012-07-10T01:05:00Z"),
+        ("@every 500ms", "2012-07-09T14:45:00Z", "2012-07-09T14:45:01Z"),
+        ("@every 1500ms", "2012-07-09T14:45:00Z", "2012-07-09T14:45:01Z"),
+        ("@every 1h", "2012-07-09T14:45:00.5Z", "2012-07-09T15:45:00Z"),
+        ("@every -1h", "2012-07-09T14:45:00Z", "2012-07-09T14:45:01Z"),
+    ];
+    for (spec, from, want) in rows {
+        let schedule = Schedule::parse(spec).unwrap_or_else(|error| panic!("{spec}: {error}"));
+        assert_eq!(schedule.next(at(from), &TimeZone::UTC), Some(at(want)), "{spec} after {from}");
+    }
+    assert_eq!(parse_go_duration("1h2m3.5s"), Some(3_723_500_000_000));
+    assert_eq!(parse_go_duration("2562047h47m16.854775807s"), Some(i128::from(i64::MAX)));
+    assert_eq!(parse_go_duration("2562048h"), None, "beyond i64 nanoseconds");
+    assert_eq!(parse_go_duration("1"), None, "a unit is needed");
+}
+
 #[test]
 fn bad_schedules_fail_with_robfigs_and_kubernetes_messages() {
     let rows: &[(&str, &str)] = &[
@@ -103,7 +129,8 @@ fn bad_schedules_fail_with_robfigs_and_kubernetes_messages() {
         ("* * * *", "expected exactly 5 fields, found 4: [* * * *]"),
         ("* 5 * * * *", "expected exactly 5 fields, found 6: [* 5 * * * *]"),
         ("@unrecognized", "unrecognized descriptor: @unrecognized"),
-        ("@every 5m", "@every is not supported"),
+        ("@every 5x", "failed to parse duration @every 5x: time: invalid duration \"5x\""),
+        ("@every ", "failed to parse duration @every : time: invalid duration \"\""),
         ("TZ=UTC 0 * * * *", "cannot use TZ or CRON_TZ in schedule, use timeZone field instead"),
         ("CRON_TZ=America/New_York 0 * * * *", "cannot use TZ or CRON_TZ in schedule"),
         ("xyz", "expected exactly 5 fields, found 1: [xyz]"),
