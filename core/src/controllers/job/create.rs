@@ -1,11 +1,15 @@
 //! The pods a Job creates: its template, labelled and controlled by the Job, and for Indexed
-//! Jobs carrying their completion index (annotation, label, hostname, `JOB_COMPLETION_INDEX`).
-
-use std::collections::BTreeSet;
+//! Jobs carrying their completion index (annotation, label, hostname, `JOB_COMPLETION_INDEX`)
+//! and, with `backoffLimitPerIndex`, the failure count of their index; every pod carries the
+//! tracking finalizer.
 
 use k8s_openapi::api::core::v1::{EnvVar, EnvVarSource, ObjectFieldSelector, Pod};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
+use super::per_index::{
+    JOB_INDEX_FAILURE_COUNT_ANNOTATION, JOB_INDEX_IGNORED_FAILURE_COUNT_ANNOTATION, new_index_failure_counts,
+};
+use super::pod_outcome::JOB_TRACKING_FINALIZER;
 use super::{JOB_CONTROLLER_COMPONENT, SyncJob};
 use crate::controllers::SLOW_START_INITIAL_BATCH_SIZE;
 use crate::controllers::action::{Action, CreatedEvent, to_object};
@@ -33,13 +37,9 @@ pub fn completion_index(pod: &Pod) -> Option<i32> {
 }
 
 impl SyncJob<'_> {
-    /// Creates up to `count` pods in slow-start batches, expecting the creations; for Indexed
-    /// Jobs the lowest indexes neither succeeded nor held by an active pod.
-    pub(super) fn create_pods(&mut self, expectations: &mut ControllerExpectations, count: usize) {
-        let indexes: Vec<Option<i32>> = match &self.succeeded_indexes {
-            Some(succeeded) => self.first_pending_indexes(succeeded, count).into_iter().map(Some).collect(),
-            None => vec![None; count],
-        };
+    /// Creates one pod per entry of `indexes` (the completion index of each, for Indexed Jobs)
+    /// in slow-start batches, expecting the creations.
+    pub(super) fn create_pods(&mut self, expectations: &mut ControllerExpectations, indexes: Vec<Option<i32>>) {
         if indexes.is_empty() {
             return;
         }
@@ -65,14 +65,6 @@ impl SyncJob<'_> {
         }
     }
 
-    /// `firstPendingIndexes`: the lowest `count` indexes below `completions` that neither
-    /// succeeded nor belong to an active pod.
-    fn first_pending_indexes(&self, succeeded: &BTreeSet<i32>, count: usize) -> Vec<i32> {
-        let active: BTreeSet<i32> = self.pods.active.iter().filter_map(|pod| completion_index(pod)).collect();
-        let completions = self.spec.completions.unwrap_or(0);
-        (0..completions).filter(|index| !succeeded.contains(index) && !active.contains(index)).take(count).collect()
-    }
-
     /// The Job's pod template as a pod (`GetPodFromTemplate` plus the Job's additions).
     fn pod_from_template(&self, index: Option<i32>) -> Pod {
         let template = &self.spec.template;
@@ -91,12 +83,19 @@ impl SyncJob<'_> {
         let mut annotations = template_metadata.annotations;
         let mut spec = template.spec.clone();
         let mut generate_name = format!("{job_name}-");
+        let mut finalizers = template_metadata.finalizers.unwrap_or_default();
+        if !finalizers.iter().any(|finalizer| finalizer == JOB_TRACKING_FINALIZER) {
+            finalizers.push(JOB_TRACKING_FINALIZER.to_string());
+        }
         if let Some(index) = index {
             labels.insert(JOB_COMPLETION_INDEX_ANNOTATION.to_string(), index.to_string());
             annotations
                 .get_or_insert_with(Default::default)
                 .insert(JOB_COMPLETION_INDEX_ANNOTATION.to_string(), index.to_string());
             generate_name = format!("{job_name}-{index}-");
+            if self.per_index() {
+                self.add_index_failure_counts(annotations.get_or_insert_with(Default::default), index);
+            }
             if let Some(spec) = spec.as_mut() {
                 spec.hostname = Some(format!("{job_name}-{index}"));
                 add_completion_index_env(spec);
@@ -108,12 +107,25 @@ impl SyncJob<'_> {
                 namespace: self.job.metadata.namespace.clone(),
                 labels: Some(labels),
                 annotations,
-                finalizers: template_metadata.finalizers,
+                finalizers: Some(finalizers),
                 owner_references: Some(vec![controller_ref("batch/v1", "Job", &self.job.metadata)]),
                 ..ObjectMeta::default()
             },
             spec,
             status: None,
+        }
+    }
+}
+
+impl SyncJob<'_> {
+    /// `addIndexFailureCountAnnotation`: the replacement of an index's last failed pod carries
+    /// that pod's failure counts plus its failure.
+    fn add_index_failure_counts(&self, annotations: &mut std::collections::BTreeMap<String, String>, index: i32) {
+        let replaced = self.delayed_deletion.get(&index).copied();
+        let (counted, ignored) = new_index_failure_counts(&self.spec, replaced);
+        annotations.insert(JOB_INDEX_FAILURE_COUNT_ANNOTATION.to_string(), counted.to_string());
+        if ignored > 0 {
+            annotations.insert(JOB_INDEX_IGNORED_FAILURE_COUNT_ANNOTATION.to_string(), ignored.to_string());
         }
     }
 }

@@ -31,6 +31,8 @@ mod fidelity_tests;
 #[cfg(test)]
 mod gc_tests;
 #[cfg(test)]
+mod job_tests;
+#[cfg(test)]
 mod node_tests;
 #[cfg(test)]
 mod tests;
@@ -487,7 +489,8 @@ impl ControllerManager {
 }
 
 /// Why an answered action counts as failed, or `None` when it succeeded. Deleting what is
-/// already gone succeeded: the goal is reached. An event that could not be recorded fails
+/// already gone succeeded: the goal is reached; so did patching a pod that is gone (adopting,
+/// releasing or removing a finalizer from it has nothing left to do). An event that could not be recorded fails
 /// nothing: client-go's recorder is fire-and-forget, so a refused event (say, a name taken by
 /// another event of the same object at the same instant) must not keep the status write
 /// after it from going out.
@@ -495,6 +498,8 @@ fn failure_of(action: &Action, status: u16, body: &Value) -> Option<String> {
     if is_success(status)
         || matches!(action, Action::Event { .. })
         || (status == 404 && matches!(action, Action::Delete { .. }))
+        || (status == 404
+            && matches!(action, Action::Patch { resource, .. } if resource.group.is_empty() && resource.resource == "pods"))
     {
         return None;
     }

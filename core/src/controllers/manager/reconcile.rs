@@ -7,12 +7,13 @@ use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::jiff::Timestamp;
 
-use super::caches::{BY_NODE_NAME, BY_SERVICE, Caches};
+use super::caches::{BY_LABEL, BY_NODE_NAME, BY_SERVICE, Caches};
 use super::dynamic_kinds;
 use super::kinds::ControllerKind;
 use super::lookups::{borrowed, cloned, owned_by, owned_or_orphans, pods_selected_by_map};
 use crate::controllers::deployment::util::{Strategy, strategy};
 use crate::controllers::expectations::ControllerExpectations;
+use crate::controllers::job::{JOB_NAME_LABEL, release_finalizers_of_deleted_job};
 use crate::controllers::service_pods::service_selector;
 use crate::controllers::{
     FailedPodsBackoff, Reconciled, reconcile_cron_job, reconcile_daemon_set, reconcile_deployment,
@@ -67,7 +68,9 @@ pub fn reconcile(
             reconcile_deployment(deployment, &replica_sets, &pods, now).map(Some).map_err(|e| text(&e))
         }
         ControllerKind::Job => {
-            let Some(job) = caches.jobs.get(namespace, name) else { return Ok(None) };
+            let Some(job) = caches.jobs.get(namespace, name) else {
+                return Ok(released_job_pods(caches, namespace, name));
+            };
             let pods = borrowed(&owned_or_orphans(&caches.pods, namespace, job.metadata.uid.as_deref()));
             reconcile_job(job, &pods, expectations, now).map(Some).map_err(|e| text(&e))
         }
@@ -138,4 +141,13 @@ pub fn reconcile(
         ControllerKind::ServiceAccount => dynamic_kinds::reconcile_service_account_key(caches, name),
         ControllerKind::ResourceQuota => dynamic_kinds::reconcile_resource_quota_key(caches, namespace, name, now),
     }
+}
+
+/// A deleted Job's pods, found by their job-name label, lose the tracking finalizer; `None`
+/// once none is left to release.
+fn released_job_pods(caches: &Caches, namespace: &str, name: &str) -> Option<Reconciled> {
+    let labelled = format!("{namespace}/{JOB_NAME_LABEL}={name}");
+    let pods: Vec<&Pod> = caches.pods.by_index(BY_LABEL, &labelled).map(AsRef::as_ref).collect();
+    let released = release_finalizers_of_deleted_job(namespace, name, &pods);
+    (!released.actions.is_empty()).then_some(released)
 }

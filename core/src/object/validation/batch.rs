@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::batch::v1::{CronJob, Job, JobSpec};
 
+use super::batch_policies::validate_job_policies;
 use super::common::{invalid_string_map, nonnegative, to_json};
 use super::meta::{selector_matches, validate_label_selector};
 use super::pod::{template_labels, validate_pod_template_spec};
@@ -146,6 +147,7 @@ fn validate_job_spec(spec: &JobSpec, path: &FieldPath, errors: &mut Vec<FieldErr
             }
         }
     }
+    validate_job_policies(spec, path, errors);
     let template_path = path.child("template");
     validate_pod_template_spec(&spec.template, &[], &template_path, errors);
     let policy = spec.template.spec.as_ref().and_then(|spec| spec.restart_policy.as_deref()).unwrap_or("");

@@ -11,6 +11,7 @@
 
 pub mod autoscaling;
 pub mod batch;
+pub mod batch_policies;
 pub mod cluster;
 pub mod common;
 pub mod config;
