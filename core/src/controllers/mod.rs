@@ -29,6 +29,8 @@ pub mod node_ipam;
 pub mod node_lifecycle;
 pub mod owner;
 pub mod pod_template;
+pub mod persistentvolume;
+pub mod podgc;
 pub mod pods;
 pub mod replicaset;
 pub mod request;
@@ -42,6 +44,7 @@ mod test_world;
 #[cfg(test)]
 mod testing;
 pub mod ttl_after_finished;
+pub mod volume_protection;
 
 pub use action::{Action, CreatedEvent, EventType, PatchType, PropagationPolicy, Reconciled};
 pub use cronjob::reconcile_cron_job;
