@@ -5,8 +5,8 @@
 use k8s_openapi::jiff::Timestamp;
 use serde_json::json;
 
-use super::{ApiError, ApiRequest, ApiResponse, ApiServer, Method};
 use super::admission::default_storage_class::IS_DEFAULT_STORAGE_CLASS_ANNOTATION;
+use super::{ApiError, ApiRequest, ApiResponse, ApiServer, Method};
 use crate::store::Store;
 
 /// The name of the default StorageClass.

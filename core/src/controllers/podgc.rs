@@ -41,7 +41,10 @@ const PODS_STATUS: GroupResource = GroupResource { group: "", resource: "pods/st
 
 /// Whether a pod finished (`isPodTerminated`: not Pending, Running or Unknown).
 pub fn is_pod_terminated(pod: &Pod) -> bool {
-    !matches!(pod.status.as_ref().and_then(|status| status.phase.as_deref()), None | Some("Pending" | "Running" | "Unknown"))
+    !matches!(
+        pod.status.as_ref().and_then(|status| status.phase.as_deref()),
+        None | Some("Pending" | "Running" | "Unknown")
+    )
 }
 
 /// Whether a pod is being deleted.

@@ -48,10 +48,13 @@ fn status_patches(reconciled: &Reconciled) -> Vec<(String, Value)> {
         .collect()
 }
 
+/// Pods (name, phase), the threshold, and the pods deleted.
+type Row = (&'static [(&'static str, &'static str)], usize, &'static [&'static str]);
+
 #[test]
 fn terminated_pods_beyond_the_threshold_go_oldest_first() {
     // TestGCTerminated: (pods, threshold, deleted).
-    let rows: [(&[(&str, &str)], usize, &[&str]); 5] = [
+    let rows: [Row; 5] = [
         // "threshold = 0, disables terminated pod deletion"
         (&[("a", "Failed"), ("b", "Succeeded")], 0, &[]),
         // "threshold = 1, delete pod a which is the oldest"... two oldest of three.

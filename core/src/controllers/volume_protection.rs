@@ -156,9 +156,11 @@ mod tests {
         // "deleted PVC with finalizer + pod with unrelated PVC and EmptyDir exists -> finalizer
         // is removed", "... + pod with the PVC finished but is not deleted -> finalizer is
         // removed", "... + pod with the PVC exists but is not in scheduled -> finalizer is removed"
-        for pod in
-            [pod("unrelated", Some("node1"), "Running"), pod("pvc1", Some("node1"), "Succeeded"), pod("pvc1", None, "Pending")]
-        {
+        for pod in [
+            pod("unrelated", Some("node1"), "Running"),
+            pod("pvc1", Some("node1"), "Succeeded"),
+            pod("pvc1", None, "Pending"),
+        ] {
             let reconciled = reconcile_claim_protection(&claim(true, true), &[pod]);
             assert_eq!(updated_finalizers(&reconciled), Some(json!([])));
         }

@@ -190,7 +190,8 @@ impl Component for SchedulerComponent {
         if synced {
             self.scheduler.schedule_pending(now, SCHEDULER_PODS_PER_STEP, &mut effects);
         }
-        self.wake = [self.scheduler.queue().next_wakeup(), self.scheduler.pre_bind_deadline()].into_iter().flatten().min();
+        self.wake =
+            [self.scheduler.queue().next_wakeup(), self.scheduler.pre_bind_deadline()].into_iter().flatten().min();
         // Until the informers have synced nothing is scheduled, so an immediate wake would spin;
         // the list answers wake the component instead.
         if synced && self.scheduler.queue().lengths().0 > 0 {

@@ -16,8 +16,8 @@ use std::time::Duration;
 
 use k8s_openapi::api::core::v1 as core;
 
-use super::node_info::{NodeInfo, PodInfo};
 use super::listers::ClusterObjects;
+use super::node_info::{NodeInfo, PodInfo};
 use super::nominator::Nominator;
 use super::snapshot::Snapshot;
 
@@ -616,7 +616,13 @@ pub trait PreBindPlugin: Plugin {
 
     /// Whether what a `Wait` waited for has happened, judged from the current `objects`:
     /// Success, Wait (not yet) or a failure that sends the Pod back to be scheduled again.
-    fn pre_bind_done(&self, _state: &CycleState, _pod: &PodInfo, _node_name: &str, _objects: &ClusterObjects) -> Status {
+    fn pre_bind_done(
+        &self,
+        _state: &CycleState,
+        _pod: &PodInfo,
+        _node_name: &str,
+        _objects: &ClusterObjects,
+    ) -> Status {
         Status::success()
     }
 }

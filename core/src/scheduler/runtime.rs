@@ -13,8 +13,8 @@ use super::framework::{
     PostFilterResult, PreBindWrite, PreFilterPlugin, PreFilterResult, Status,
 };
 use super::limits::{MAX_NODE_SCORE, MIN_NODE_SCORE};
-use super::node_info::{NodeInfo, PodInfo};
 use super::listers::ClusterObjects;
+use super::node_info::{NodeInfo, PodInfo};
 use super::nominator::Nominator;
 use super::profile::{PluginSet, Plugins, Profile};
 use super::registry::{Registry, RegistryError};

@@ -43,8 +43,11 @@ pub fn default_class(classes: &[StorageClass]) -> Option<&StorageClass> {
 /// Whether a claim names a class in any way (`PersistentVolumeClaimHasClass`): the beta
 /// annotation, or `spec.storageClassName` even when empty.
 fn claim_has_class(object: &Object) -> bool {
-    let annotated =
-        object.metadata.annotations.as_ref().is_some_and(|annotations| annotations.contains_key(BETA_STORAGE_CLASS_ANNOTATION));
+    let annotated = object
+        .metadata
+        .annotations
+        .as_ref()
+        .is_some_and(|annotations| annotations.contains_key(BETA_STORAGE_CLASS_ANNOTATION));
     let named = object.field("spec").and_then(|spec| spec.get("storageClassName")).is_some_and(|name| !name.is_null());
     annotated || named
 }

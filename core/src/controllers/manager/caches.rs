@@ -10,8 +10,8 @@ use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::{
     Endpoints, Node, PersistentVolume, PersistentVolumeClaim, Pod, ReplicationController, Service,
 };
-use k8s_openapi::api::storage::v1::StorageClass;
 use k8s_openapi::api::discovery::v1::EndpointSlice;
+use k8s_openapi::api::storage::v1::StorageClass;
 use k8s_openapi::jiff::Timestamp;
 
 use super::dynamic::{DynamicCaches, DynamicObserved};

@@ -135,9 +135,7 @@ pub fn reconcile(
         ControllerKind::PersistentVolumeBinder
         | ControllerKind::PvcProtection
         | ControllerKind::PvProtection
-        | ControllerKind::PodGarbageCollector => {
-            Err(format!("{} is reconciled by storage_reconcile", kind.name()))
-        }
+        | ControllerKind::PodGarbageCollector => Err(format!("{} is reconciled by storage_reconcile", kind.name())),
         ControllerKind::GarbageCollector => dynamic_kinds::reconcile_garbage_collector_key(caches, name, now),
         ControllerKind::Namespace => dynamic_kinds::reconcile_namespace_key(caches, name, now),
         ControllerKind::Disruption => dynamic_kinds::reconcile_disruption_key(caches, namespace, name, now),

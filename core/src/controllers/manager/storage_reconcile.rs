@@ -55,7 +55,8 @@ pub fn reconcile_storage_key(
             let volume_name = claim_volume_name(claim);
             let named_volume =
                 (!volume_name.is_empty()).then(|| caches.persistent_volumes.get("", volume_name)).flatten();
-            let selected = claim.metadata.annotations.as_ref().and_then(|annotations| annotations.get(ANN_SELECTED_NODE));
+            let selected =
+                claim.metadata.annotations.as_ref().and_then(|annotations| annotations.get(ANN_SELECTED_NODE));
             let sync = ClaimSync {
                 claim,
                 candidates: &candidates,
@@ -78,7 +79,9 @@ pub fn reconcile_storage_key(
             let Some(volume) = caches.persistent_volumes.get("", name) else { return Ok(None) };
             Ok(Some(reconcile_volume_protection(volume)))
         }
-        ControllerKind::PodGarbageCollector => Ok(Some(reconcile_podgc_key(caches, key, terminated_pod_gc_threshold, now))),
+        ControllerKind::PodGarbageCollector => {
+            Ok(Some(reconcile_podgc_key(caches, key, terminated_pod_gc_threshold, now)))
+        }
         _ => Err(format!("{} is not a storage controller", kind.name())),
     }
 }

@@ -188,7 +188,8 @@ fn pods_of_a_deleted_node_are_collected_after_the_quarantine() {
     let mut manager = ControllerManager::new(ControllerManagerConfig::default());
     let mut kubelet = InstantKubelet::new();
     for (name, node) in [("on-0", "node-0"), ("on-1a", "node-1"), ("on-1b", "node-1")] {
-        let (status, body) = cluster.send(Method::Post, "/api/v1/namespaces/default/pods", Some(bare_pod(name, Some(node))));
+        let (status, body) =
+            cluster.send(Method::Post, "/api/v1/namespaces/default/pods", Some(bare_pod(name, Some(node))));
         assert_eq!(status, 201, "{body}");
     }
     let components: &mut [&mut dyn Component] = &mut [&mut manager, &mut kubelet];

@@ -44,7 +44,8 @@ pub struct ClaimSync<'a> {
 /// The message of the event a delayed claim gets while no pod uses it.
 pub const WAITING_FOR_FIRST_CONSUMER_MESSAGE: &str = "waiting for first consumer to be created before binding";
 /// The message of the event a claim gets when nothing matches and it names no class.
-pub const NO_VOLUME_AND_NO_CLASS_MESSAGE: &str = "no persistent volumes available for this claim and no storage class is set";
+pub const NO_VOLUME_AND_NO_CLASS_MESSAGE: &str =
+    "no persistent volumes available for this claim and no storage class is set";
 
 /// Syncs one claim.
 pub fn reconcile_claim(sync: &ClaimSync<'_>, now: Timestamp) -> Reconciled {
@@ -62,7 +63,14 @@ pub fn reconcile_claim(sync: &ClaimSync<'_>, now: Timestamp) -> Reconciled {
     reconciled
 }
 
-fn event(reconciled: &mut Reconciled, claim: &PersistentVolumeClaim, kind: EventType, reason: &str, message: &str, now: Timestamp) {
+fn event(
+    reconciled: &mut Reconciled,
+    claim: &PersistentVolumeClaim,
+    kind: EventType,
+    reason: &str,
+    message: &str,
+    now: Timestamp,
+) {
     reconciled.push_alone(event_action(&claim_event_reference(claim), COMPONENT, kind, reason, message, now));
 }
 
@@ -94,13 +102,21 @@ fn sync_unbound_claim(sync: &ClaimSync<'_>, reconciled: &mut Reconciled, now: Ti
         }
         Ok(Some(volume)) => bind(volume, claim, reconciled),
         Ok(None) => {
-            let selected = claim.metadata.annotations.as_ref().and_then(|annotations| annotations.get(ANN_SELECTED_NODE));
+            let selected =
+                claim.metadata.annotations.as_ref().and_then(|annotations| annotations.get(ANN_SELECTED_NODE));
             let class_name = claim_class(claim);
             if delay_binding && selected.is_none() {
                 let message = WAITING_FOR_FIRST_CONSUMER_MESSAGE;
                 event(reconciled, claim, EventType::Normal, reasons::WAIT_FOR_FIRST_CONSUMER, message, now);
             } else if class_name.is_empty() {
-                event(reconciled, claim, EventType::Normal, reasons::FAILED_BINDING, NO_VOLUME_AND_NO_CLASS_MESSAGE, now);
+                event(
+                    reconciled,
+                    claim,
+                    EventType::Normal,
+                    reasons::FAILED_BINDING,
+                    NO_VOLUME_AND_NO_CLASS_MESSAGE,
+                    now,
+                );
             } else if let Some(class) = sync.class {
                 provision(sync, class, selected.map(String::as_str), reconciled, now);
             } else {
@@ -183,8 +199,11 @@ pub fn volume_for(claim: &PersistentVolumeClaim, class: &StorageClass, provision
         metadata: ObjectMeta {
             name: Some(format!("pvc-{}", claim.metadata.uid.as_deref().unwrap_or_default())),
             annotations: Some(
-                [(ANN_DYNAMICALLY_PROVISIONED.to_string(), provisioner.to_string()), (ANN_BOUND_BY_CONTROLLER.to_string(), "yes".to_string())]
-                    .into(),
+                [
+                    (ANN_DYNAMICALLY_PROVISIONED.to_string(), provisioner.to_string()),
+                    (ANN_BOUND_BY_CONTROLLER.to_string(), "yes".to_string()),
+                ]
+                .into(),
             ),
             ..ObjectMeta::default()
         },
@@ -214,7 +233,10 @@ fn sync_pre_bound_claim(sync: &ClaimSync<'_>, reconciled: &mut Reconciled, now: 
             bind(volume, claim, reconciled)
         }
         Some(volume) => {
-            let message = format!("volume {:?} already bound to a different claim.", volume.metadata.name.as_deref().unwrap_or_default());
+            let message = format!(
+                "volume {:?} already bound to a different claim.",
+                volume.metadata.name.as_deref().unwrap_or_default()
+            );
             event(reconciled, claim, EventType::Warning, reasons::FAILED_BINDING, &message, now);
             stay_pending(claim, reconciled);
         }
@@ -234,7 +256,11 @@ fn sync_bound_claim(sync: &ClaimSync<'_>, reconciled: &mut Reconciled, now: Time
         return lost(reasons::CLAIM_LOST, message, reconciled);
     }
     match sync.named_volume {
-        None => lost(reasons::CLAIM_LOST, "Bound claim has lost its PersistentVolume. Data on the volume is lost!", reconciled),
+        None => lost(
+            reasons::CLAIM_LOST,
+            "Bound claim has lost its PersistentVolume. Data on the volume is lost!",
+            reconciled,
+        ),
         Some(volume)
             if volume.spec.as_ref().and_then(|spec| spec.claim_ref.as_ref()).is_none()
                 || volume_bound_to_claim(volume, claim) =>

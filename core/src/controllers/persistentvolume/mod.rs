@@ -32,8 +32,8 @@ pub use self::provisioner::{LocalPathProvisioner, ProvisionError, ProvisionReque
 pub use self::volume::reconcile_volume;
 use super::action::{Action, PatchType, object_reference, to_object};
 use crate::object::kinds::GroupResource;
-pub use crate::scheduler::plugins::volume_helpers::ANN_BOUND_BY_CONTROLLER;
 use crate::scheduler::plugins::volume_helpers::ANN_BIND_COMPLETED;
+pub use crate::scheduler::plugins::volume_helpers::{ANN_BOUND_BY_CONTROLLER, claim_reference};
 
 /// The component that records the binder's events.
 pub const COMPONENT: &str = "persistentvolume-controller";
@@ -87,19 +87,6 @@ pub fn claim_phase(claim: &PersistentVolumeClaim) -> &str {
 
 fn has_annotation(metadata: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta, key: &str) -> bool {
     metadata.annotations.as_ref().is_some_and(|annotations| annotations.contains_key(key))
-}
-
-/// The `claimRef` a volume bound to `claim` carries (`GetReference`).
-pub fn claim_reference(claim: &PersistentVolumeClaim) -> ObjectReference {
-    ObjectReference {
-        api_version: Some("v1".into()),
-        kind: Some("PersistentVolumeClaim".into()),
-        namespace: claim.metadata.namespace.clone(),
-        name: claim.metadata.name.clone(),
-        uid: claim.metadata.uid.clone(),
-        resource_version: claim.metadata.resource_version.clone(),
-        field_path: None,
-    }
 }
 
 /// Whether the volume's `claimRef` names this very claim, uid included.

@@ -49,7 +49,11 @@ pub trait Provisioner: std::fmt::Debug {
 
     /// Fills in the volume source (and node affinity) of `volume`, which the controller has
     /// named and given its class, capacity, access modes, claimRef and reclaim policy.
-    fn provision(&self, volume: PersistentVolume, request: &ProvisionRequest<'_>) -> Result<PersistentVolume, ProvisionError>;
+    fn provision(
+        &self,
+        volume: PersistentVolume,
+        request: &ProvisionRequest<'_>,
+    ) -> Result<PersistentVolume, ProvisionError>;
 }
 
 /// k3s' local-path provisioner: `<root>/<volume>_<namespace>_<claim>` on the selected node.
@@ -72,13 +76,8 @@ impl Provisioner for LocalPathProvisioner {
             return Err(ProvisionError::UnsupportedAccessMode { mode: mode.clone() });
         }
         let node_name = node.metadata.name.clone().unwrap_or_default();
-        let hostname = node
-            .metadata
-            .labels
-            .as_ref()
-            .and_then(|labels| labels.get(HOSTNAME_LABEL))
-            .cloned()
-            .unwrap_or(node_name);
+        let hostname =
+            node.metadata.labels.as_ref().and_then(|labels| labels.get(HOSTNAME_LABEL)).cloned().unwrap_or(node_name);
         let volume_name = volume.metadata.name.clone().unwrap_or_default();
         let namespace = request.claim.metadata.namespace.as_deref().unwrap_or_default();
         let claim_name = request.claim.metadata.name.as_deref().unwrap_or_default();

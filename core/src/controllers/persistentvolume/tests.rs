@@ -21,8 +21,10 @@ fn now() -> Timestamp {
 }
 
 fn volume(name: &str, capacity: &str, class: &str, phase: &str, claim: Option<(&str, &str)>) -> PersistentVolume {
-    let claim_ref = claim.map(|(name, uid)| json!({"kind": "PersistentVolumeClaim", "apiVersion": "v1",
-        "namespace": "default", "name": name, "uid": uid}));
+    let claim_ref = claim.map(|(name, uid)| {
+        json!({"kind": "PersistentVolumeClaim", "apiVersion": "v1",
+        "namespace": "default", "name": name, "uid": uid})
+    });
     serde_json::from_value(json!({
         "metadata": {"name": name, "uid": format!("uid-{name}"), "resourceVersion": "1"},
         "spec": {"capacity": {"storage": capacity}, "accessModes": ["ReadWriteOnce"], "storageClassName": class,
@@ -45,7 +47,13 @@ fn with_policy(mut volume: PersistentVolume, policy: &str) -> PersistentVolume {
     volume
 }
 
-fn claim(name: &str, request: &str, class: Option<&str>, volume_name: Option<&str>, annotations: Value) -> PersistentVolumeClaim {
+fn claim(
+    name: &str,
+    request: &str,
+    class: Option<&str>,
+    volume_name: Option<&str>,
+    annotations: Value,
+) -> PersistentVolumeClaim {
     serde_json::from_value(json!({
         "metadata": {"name": name, "namespace": "default", "uid": format!("uid-{name}"), "resourceVersion": "1",
             "annotations": annotations},
@@ -81,7 +89,11 @@ impl Provisioner for AnywhereProvisioner {
         "example.com/anywhere"
     }
 
-    fn provision(&self, mut volume: PersistentVolume, _: &ProvisionRequest<'_>) -> Result<PersistentVolume, ProvisionError> {
+    fn provision(
+        &self,
+        mut volume: PersistentVolume,
+        _: &ProvisionRequest<'_>,
+    ) -> Result<PersistentVolume, ProvisionError> {
         volume.spec.get_or_insert_with(Default::default).host_path =
             Some(k8s_openapi::api::core::v1::HostPathVolumeSource { path: "/anywhere".into(), type_: None });
         Ok(volume)
@@ -99,7 +111,14 @@ fn sync_claim(
     let candidates: Vec<Arc<PersistentVolume>> = volumes.iter().cloned().map(Arc::new).collect();
     let volume_name = claim.spec.as_ref().and_then(|spec| spec.volume_name.as_deref());
     let named_volume = volumes.iter().find(|volume| volume.metadata.name.as_deref() == volume_name);
-    let sync = ClaimSync { claim, candidates: &candidates, named_volume, class, selected_node: node, provisioners: &PROVISIONERS };
+    let sync = ClaimSync {
+        claim,
+        candidates: &candidates,
+        named_volume,
+        class,
+        selected_node: node,
+        provisioners: &PROVISIONERS,
+    };
     reconcile_claim(&sync, now())
 }
 
@@ -119,7 +138,11 @@ fn summary(reconciled: &Reconciled) -> Vec<String> {
             }
             Action::Patch { resource, name, body, .. } => format!("patch {} {name} {body}", resource.resource),
             Action::Event { event } => {
-                format!("event {}: {}", event.reason.clone().unwrap_or_default(), event.message.clone().unwrap_or_default())
+                format!(
+                    "event {}: {}",
+                    event.reason.clone().unwrap_or_default(),
+                    event.message.clone().unwrap_or_default()
+                )
             }
             Action::Create { object, .. } => format!("create {}", object.name()),
             Action::Delete { name, .. } => format!("delete {name}"),
@@ -129,7 +152,8 @@ fn summary(reconciled: &Reconciled) -> Vec<String> {
 }
 
 fn bound_status(capacity: &str) -> String {
-    json!({"status": {"phase": "Bound", "accessModes": ["ReadWriteOnce"], "capacity": {"storage": capacity}}}).to_string()
+    json!({"status": {"phase": "Bound", "accessModes": ["ReadWriteOnce"], "capacity": {"storage": capacity}}})
+        .to_string()
 }
 
 fn claim_bind_patch(volume: &str, by_controller: bool) -> String {
@@ -198,7 +222,13 @@ fn row_1_4_a_volume_pre_bound_to_the_claim_by_its_claim_ref_is_taken() {
     let reconciled = sync_claim(&claim, &[pre_bound, volume("volume-x", "1Gi", "", "Available", None)], None, None);
     let Action::Update { object } = &reconciled.actions[0] else { panic!("{reconciled:?}") };
     assert_eq!(object.name(), "volume1-4");
-    assert!(object.metadata.annotations.as_ref().is_none_or(|annotations| !annotations.contains_key(ANN_BOUND_BY_CONTROLLER)));
+    assert!(
+        object
+            .metadata
+            .annotations
+            .as_ref()
+            .is_none_or(|annotations| !annotations.contains_key(ANN_BOUND_BY_CONTROLLER))
+    );
 }
 
 #[test]
@@ -226,8 +256,14 @@ fn row_3_bound_claims() {
     let mut lost_name = bound_claim("claim3-1", "volume3-1");
     lost_name.spec.as_mut().unwrap().volume_name = None;
     let actions = summary(&sync_claim(&lost_name, &[], None, None));
-    assert_eq!(actions[0], format!("patch persistentvolumeclaims/status claim3-1 {}", json!({"status": {"phase": "Lost"}})));
-    assert_eq!(actions[1], "event ClaimLost: Bound claim has lost reference to PersistentVolume. Data on the volume is lost!");
+    assert_eq!(
+        actions[0],
+        format!("patch persistentvolumeclaims/status claim3-1 {}", json!({"status": {"phase": "Lost"}}))
+    );
+    assert_eq!(
+        actions[1],
+        "event ClaimLost: Bound claim has lost reference to PersistentVolume. Data on the volume is lost!"
+    );
     // "3-2 - bound claim with missing volume".
     let claim = bound_claim("claim3-2", "volume3-2");
     let actions = summary(&sync_claim(&claim, &[], None, None));
@@ -245,7 +281,10 @@ fn row_3_bound_claims() {
     // "3-5 - bound claim with volume bound to other claim": ClaimMisbound.
     let volumes = [volume("volume3-2", "1Gi", "", "Bound", Some(("claim-other", "uid-other")))];
     let actions = summary(&sync_claim(&claim, &volumes, None, None));
-    assert_eq!(actions[1], "event ClaimMisbound: Two claims are bound to the same volume, this one is bound incorrectly");
+    assert_eq!(
+        actions[1],
+        "event ClaimMisbound: Two claims are bound to the same volume, this one is bound incorrectly"
+    );
 }
 
 fn sync_volume(volume: &PersistentVolume, claim: Option<&PersistentVolumeClaim>) -> Vec<String> {
@@ -259,7 +298,10 @@ fn phase_patch(name: &str, phase: &str) -> String {
 #[test]
 fn row_4_volumes() {
     // "4-1 - volume is Pending": Available.
-    assert_eq!(sync_volume(&volume("volume4-1", "1Gi", "", "Pending", None), None), [phase_patch("volume4-1", "Available")]);
+    assert_eq!(
+        sync_volume(&volume("volume4-1", "1Gi", "", "Pending", None), None),
+        [phase_patch("volume4-1", "Available")]
+    );
     // "4-2 - volume is Available": nothing.
     assert!(sync_volume(&volume("volume4-2", "1Gi", "", "Available", None), None).is_empty());
     // "4-3 - volume bound to a missing claim": Released (reclaim policy Retain keeps it).
@@ -275,7 +317,10 @@ fn row_4_volumes() {
     assert!(sync_volume(&volume4_3, Some(&unbound)).is_empty());
     // "4-6 - volume bound by user to bound claim": Bound.
     let available = volume("volume4-3", "1Gi", "", "Available", Some(("claim4-3", "uid-claim4-3")));
-    assert_eq!(sync_volume(&available, Some(&bound_claim("claim4-3", "volume4-3"))), [phase_patch("volume4-3", "Bound")]);
+    assert_eq!(
+        sync_volume(&available, Some(&bound_claim("claim4-3", "volume4-3"))),
+        [phase_patch("volume4-3", "Bound")]
+    );
     // "4-7 - volume bound by controller to claim bound somewhere else": unbound, Available.
     let by_controller = annotated(volume4_3.clone(), &[(ANN_BOUND_BY_CONTROLLER, "yes")]);
     let elsewhere = bound_claim("claim4-3", "volume-other");
@@ -333,7 +378,10 @@ fn provision_rows() {
     let actions = summary(&reconciled);
     assert!(actions[0].contains(ANN_STORAGE_PROVISIONER), "{actions:?}");
     assert_eq!(actions[1], "create pvc-uid-claim11-1");
-    assert_eq!(actions[2], "event ProvisioningSucceeded: Successfully provisioned volume pvc-uid-claim11-1 using example.com/anywhere");
+    assert_eq!(
+        actions[2],
+        "event ProvisioningSucceeded: Successfully provisioned volume pvc-uid-claim11-1 using example.com/anywhere"
+    );
     let Action::Create { object, .. } = &reconciled.actions[1] else { panic!() };
     let created: PersistentVolume = object.to_typed().unwrap();
     let spec = created.spec.unwrap();
@@ -366,7 +414,10 @@ fn wait_for_first_consumer_waits_for_the_selected_node_then_provisions_a_local_p
     );
     // An Available volume of the class is left to the scheduler, not bound here.
     let available = [volume("local-1", "1Gi", "local-path", "Available", None)];
-    assert!(summary(&sync_claim(&waiting, &available, Some(&local_path), None))[0].starts_with("event WaitForFirstConsumer"));
+    assert!(
+        summary(&sync_claim(&waiting, &available, Some(&local_path), None))[0]
+            .starts_with("event WaitForFirstConsumer")
+    );
     let selected = claim("data", "1Gi", Some("local-path"), None, json!({ANN_SELECTED_NODE: "node-1"}));
     let node = node("node-1");
     let reconciled = sync_claim(&selected, &[], Some(&local_path), Some(&node));
@@ -378,10 +429,16 @@ fn wait_for_first_consumer_waits_for_the_selected_node_then_provisions_a_local_p
     assert_eq!(spec.host_path.unwrap().path, "/var/lib/coxswain/local-path/pvc-uid-data_default_data");
     let term = &spec.node_affinity.unwrap().required.unwrap().node_selector_terms[0];
     let requirement = &term.match_expressions.as_ref().unwrap()[0];
-    assert_eq!((requirement.key.as_str(), requirement.values.clone()), ("kubernetes.io/hostname", Some(vec!["node-1".into()])));
+    assert_eq!(
+        (requirement.key.as_str(), requirement.values.clone()),
+        ("kubernetes.io/hostname", Some(vec!["node-1".into()]))
+    );
     // The selected node is gone: ProvisioningFailed.
     let actions = summary(&sync_claim(&selected, &[], Some(&local_path), None));
-    assert!(actions.contains(&r#"event ProvisioningFailed: failed to get target node: node "node-1" not found"#.to_string()));
+    assert!(
+        actions
+            .contains(&r#"event ProvisioningFailed: failed to get target node: node "node-1" not found"#.to_string())
+    );
     // An Immediate local-path class cannot provision: no node.
     let immediate = class("local-now", "rancher.io/local-path", "Immediate");
     let claim = claim("now", "1Gi", Some("local-now"), None, json!({}));

@@ -72,7 +72,12 @@ fn set_phase(volume: &PersistentVolume, phase: &str, reconciled: &mut Reconciled
 }
 
 fn provisioned_by(volume: &PersistentVolume) -> Option<&str> {
-    volume.metadata.annotations.as_ref().and_then(|annotations| annotations.get(ANN_DYNAMICALLY_PROVISIONED)).map(String::as_str)
+    volume
+        .metadata
+        .annotations
+        .as_ref()
+        .and_then(|annotations| annotations.get(ANN_DYNAMICALLY_PROVISIONED))
+        .map(String::as_str)
 }
 
 fn reclaim_policy(volume: &PersistentVolume) -> &str {

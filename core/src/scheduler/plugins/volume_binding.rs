@@ -22,14 +22,14 @@ use std::time::Duration;
 use k8s_openapi::api::core::v1 as core;
 
 use super::volume_helpers::{
-    ANN_BOUND_BY_CONTROLLER, ANN_SELECTED_NODE, NOT_SUPPORTED_PROVISIONER, allowed_topologies_match, claim_class, claim_fully_bound,
-    claim_is_for_pod, claim_key, claim_storage_request, claim_volume_name, find_matching_volume, is_delay_binding_mode,
-    pod_claims, volume_bound_to_claim, volume_class, volume_node_affinity_matches,
+    ANN_BOUND_BY_CONTROLLER, ANN_SELECTED_NODE, NOT_SUPPORTED_PROVISIONER, allowed_topologies_match, claim_class,
+    claim_fully_bound, claim_is_for_pod, claim_key, claim_reference, claim_storage_request, claim_volume_name,
+    find_matching_volume, is_delay_binding_mode, pod_claims, volume_bound_to_claim, volume_class,
+    volume_node_affinity_matches,
 };
 use crate::scheduler::framework::{
     ActionType, ClusterEvent, Code, CycleState, EventResource, FilterPlugin, Plugin, PreBindPlugin, PreBindWrite,
-    PreFilterPlugin,
-    PreFilterResult, PreScorePlugin, ReservePlugin, ScorePlugin, Status,
+    PreFilterPlugin, PreFilterResult, PreScorePlugin, ReservePlugin, ScorePlugin, Status,
 };
 use crate::scheduler::listers::ClusterObjects;
 use crate::scheduler::node_info::{NodeInfo, PodInfo};
@@ -435,7 +435,8 @@ impl PreBindPlugin for VolumeBinding {
         }
         for claim_name in &volumes.dynamic_provisions {
             let Some(claim) = data.claims.claim(claim_name) else { continue };
-            let selected = claim.metadata.annotations.as_ref().and_then(|annotations| annotations.get(ANN_SELECTED_NODE));
+            let selected =
+                claim.metadata.annotations.as_ref().and_then(|annotations| annotations.get(ANN_SELECTED_NODE));
             if selected.map(String::as_str) != Some(node_name) {
                 writes.push(PreBindWrite::AnnotatePersistentVolumeClaim {
                     namespace: claim.metadata.namespace.clone().unwrap_or_default(),
@@ -477,7 +478,8 @@ impl PreBindPlugin for VolumeBinding {
             let Some(current) = objects.persistent_volume_claim(namespace, claim_name) else {
                 return Status::error(format!("failed to get cached claim {:?}", claim_key(claim)));
             };
-            let selected = current.metadata.annotations.as_ref().and_then(|annotations| annotations.get(ANN_SELECTED_NODE));
+            let selected =
+                current.metadata.annotations.as_ref().and_then(|annotations| annotations.get(ANN_SELECTED_NODE));
             match selected {
                 // Our write has not come back yet.
                 None if current.metadata.resource_version == claim.metadata.resource_version => all_bound = false,
@@ -502,7 +504,10 @@ impl PodVolumeClaims {
 
     /// The candidate volume named `name`.
     fn volume(&self, name: &str) -> Option<&Arc<core::PersistentVolume>> {
-        self.unbound_volumes_delay_binding.values().flatten().find(|volume| volume.metadata.name.as_deref() == Some(name))
+        self.unbound_volumes_delay_binding
+            .values()
+            .flatten()
+            .find(|volume| volume.metadata.name.as_deref() == Some(name))
     }
 }
 
@@ -512,18 +517,14 @@ fn volume_bound_to(volume: &core::PersistentVolume, claim: &core::PersistentVolu
     let mut updated = volume.clone();
     let pre_bound = volume_bound_to_claim(volume, claim);
     if !pre_bound {
-        updated.metadata.annotations.get_or_insert_with(Default::default).insert(ANN_BOUND_BY_CONTROLLER.into(), "yes".into());
+        updated
+            .metadata
+            .annotations
+            .get_or_insert_with(Default::default)
+            .insert(ANN_BOUND_BY_CONTROLLER.into(), "yes".into());
     }
     let spec = updated.spec.get_or_insert_with(Default::default);
-    spec.claim_ref = Some(core::ObjectReference {
-        api_version: Some("v1".into()),
-        kind: Some("PersistentVolumeClaim".into()),
-        namespace: claim.metadata.namespace.clone(),
-        name: claim.metadata.name.clone(),
-        uid: claim.metadata.uid.clone(),
-        resource_version: claim.metadata.resource_version.clone(),
-        field_path: None,
-    });
+    spec.claim_ref = Some(claim_reference(claim));
     updated
 }
 

@@ -424,7 +424,11 @@ fn pre_bind_annotates_a_claim_to_provision_with_the_node_and_fails_when_the_anno
     assert_eq!(VolumeBinding.pre_bind_done(&outcome.state, &pod, "node-a", &objects).code(), Code::Wait);
     // It came back and the claim was bound: done.
     let mut annotated = bound(make_pvc("pvc-a", "wait-sc"), "pvc-1234");
-    annotated.metadata.annotations.get_or_insert_with(Default::default).insert(ANN_SELECTED_NODE.into(), "node-a".into());
+    annotated
+        .metadata
+        .annotations
+        .get_or_insert_with(Default::default)
+        .insert(ANN_SELECTED_NODE.into(), "node-a".into());
     annotated.metadata.resource_version = Some("2".into());
     let after = objects_of(&[], std::slice::from_ref(&annotated), &provisioning);
     assert_eq!(VolumeBinding.pre_bind_done(&outcome.state, &pod, "node-a", &after), Status::success());

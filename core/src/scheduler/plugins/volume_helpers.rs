@@ -166,6 +166,20 @@ pub fn volume_storage_capacity(volume: &core::PersistentVolume) -> i128 {
     storage_nanos(volume.spec.as_ref().and_then(|spec| spec.capacity.as_ref()))
 }
 
+/// The `claimRef` a volume bound to `claim` carries (`GetReference`), as the scheduler and the
+/// PersistentVolume controller write it.
+pub fn claim_reference(claim: &core::PersistentVolumeClaim) -> core::ObjectReference {
+    core::ObjectReference {
+        api_version: Some("v1".into()),
+        kind: Some("PersistentVolumeClaim".into()),
+        namespace: claim.metadata.namespace.clone(),
+        name: claim.metadata.name.clone(),
+        uid: claim.metadata.uid.clone(),
+        resource_version: claim.metadata.resource_version.clone(),
+        field_path: None,
+    }
+}
+
 /// Whether a volume is pre-bound to this claim: its `claimRef` names the claim, and the uid
 /// if it gives one (`IsVolumeBoundToClaim`).
 pub fn volume_bound_to_claim(volume: &core::PersistentVolume, claim: &core::PersistentVolumeClaim) -> bool {
