@@ -2,6 +2,9 @@
 //! checks, conversion to the storage version, defaulting, the kind's initial status on create
 //! (Kubernetes' `PrepareForCreate`), and validation.
 
+pub mod default_storage_class;
+pub mod storage_object_in_use_protection;
+
 use k8s_openapi::api::batch::v1::Job;
 use serde_json::{Value, json};
 
@@ -83,9 +86,11 @@ pub fn default_create(path: &ResourcePath, object: Object, uid: &str) -> Result<
 /// Runs the mutating admission plugins, sets the initial status, runs the kind's create-time
 /// preparation and validates a defaulted object about to be created. What these change belongs
 /// to no manager, as in Kubernetes, where they run after the field manager.
-pub fn admit_create(path: &ResourcePath, mut object: Object) -> Result<Object, ApiError> {
+pub fn admit_create<S: Store>(store: &S, path: &ResourcePath, mut object: Object) -> Result<Object, ApiError> {
     default_service_account(&mut object);
     add_default_toleration_seconds(&mut object);
+    default_storage_class::admit(store, &mut object)?;
+    storage_object_in_use_protection::admit(&mut object);
     set_initial_status(&mut object);
     prepare_job(&mut object)?;
     let errors = validate_create(&object);

@@ -16,6 +16,7 @@ pub mod discovery;
 pub mod discovery_aggregated;
 pub mod duration;
 pub mod event_ttl;
+pub mod local_path;
 pub mod negotiation;
 pub mod openapi;
 pub mod openapi_descriptions;
@@ -33,6 +34,10 @@ pub mod table;
 pub mod watch;
 mod write;
 
+pub use admission::default_storage_class::{
+    BETA_IS_DEFAULT_STORAGE_CLASS_ANNOTATION, IS_DEFAULT_STORAGE_CLASS_ANNOTATION, default_class, is_default_class,
+};
+pub use admission::storage_object_in_use_protection::{PV_PROTECTION_FINALIZER, PVC_PROTECTION_FINALIZER};
 pub use admission::{DEFAULT_TOLERATION_SECONDS, NAMESPACE_FINALIZER};
 pub use delete::{DEFAULT_TERMINATION_GRACE_PERIOD_SECONDS, FOREGROUND_DELETION_FINALIZER, ORPHAN_FINALIZER};
 pub use request::{ApiRequest, ApiResponse, Method};

@@ -65,7 +65,8 @@ impl<S: Store> ApiServer<S> {
         &self.allocators
     }
 
-    /// Creates the system namespaces and the `kubernetes` Service that do not exist yet.
+    /// Creates the system namespaces, the `kubernetes` Service and the default `local-path`
+    /// StorageClass that do not exist yet.
     pub fn bootstrap(&mut self, now: Timestamp) -> Result<(), ApiError> {
         for name in SYSTEM_NAMESPACES {
             let request = ApiRequest::new(Method::Post, "/api/v1/namespaces")
@@ -78,7 +79,8 @@ impl<S: Store> ApiServer<S> {
                 ApiResponse::Watch(_) => unreachable!("a create never answers with a watch"),
             }
         }
-        self.create_kubernetes_service(now)
+        self.create_kubernetes_service(now)?;
+        self.create_local_path_storage_class(now)
     }
 
     /// The store, for shells that poll watches and compact history.

@@ -65,7 +65,7 @@ impl<S: Store> ApiServer<S> {
         if let Some(writer) = writer {
             track_update(None, &mut object, writer, now)?;
         }
-        let mut object = admit_create(path, object)?;
+        let mut object = admit_create(&self.store, path, object)?;
         super::quota::admit_create(&mut self.store, path, &object, dry_run, now)?;
         let allocation = self.allocate_on_create(path.resource, &mut object, dry_run)?;
         if dry_run {

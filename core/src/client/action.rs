@@ -119,6 +119,18 @@ pub enum Action {
         /// What happens to the object's dependents; `None` is the resource's default.
         propagation_policy: Option<PropagationPolicy>,
     },
+    /// DELETE an object at once (`gracePeriodSeconds: 0`), as the pod garbage collector
+    /// force-deletes pods no kubelet will finish terminating.
+    ForceDelete {
+        /// The collection the object lives in.
+        resource: GroupResource,
+        /// The object's namespace.
+        namespace: String,
+        /// The object's name.
+        name: String,
+        /// Delete only if the object still has this uid (and resourceVersion, when set).
+        preconditions: Preconditions,
+    },
     /// PUT a Namespace to its `finalize` subresource: the namespace controller's last step,
     /// which sets `spec.finalizers` (and removes a Terminating namespace left with none).
     Finalize {

@@ -68,14 +68,16 @@ pub fn request_for_action(action: &Action) -> Result<ApiRequest, RequestError> {
         }
         Action::Delete { resource, namespace, name, preconditions, propagation_policy } => {
             let path = object_path(served(*resource)?, namespace, name);
-            let mut options = json!({"apiVersion": "v1", "kind": "DeleteOptions"});
-            let preconditions = serde_json::to_value(preconditions).unwrap_or(Value::Null);
-            if preconditions.as_object().is_some_and(|fields| !fields.is_empty()) {
-                options["preconditions"] = preconditions;
-            }
+            let mut options = delete_options(preconditions);
             if let Some(policy) = propagation_policy {
                 options["propagationPolicy"] = json!(propagation_policy_name(*policy));
             }
+            Ok(ApiRequest::new(Method::Delete, &path).with_json(&options))
+        }
+        Action::ForceDelete { resource, namespace, name, preconditions } => {
+            let path = object_path(served(*resource)?, namespace, name);
+            let mut options = delete_options(preconditions);
+            options["gracePeriodSeconds"] = json!(0);
             Ok(ApiRequest::new(Method::Delete, &path).with_json(&options))
         }
         Action::Event { event } => {
@@ -87,6 +89,16 @@ pub fn request_for_action(action: &Action) -> Result<ApiRequest, RequestError> {
             Ok(ApiRequest::new(Method::Post, &collection_path(events, Some(namespace))).with_json(&body))
         }
     }
+}
+
+/// `DeleteOptions` with the preconditions, when there are any.
+fn delete_options(preconditions: &k8s_openapi::apimachinery::pkg::apis::meta::v1::Preconditions) -> Value {
+    let mut options = json!({"apiVersion": "v1", "kind": "DeleteOptions"});
+    let preconditions = serde_json::to_value(preconditions).unwrap_or(Value::Null);
+    if preconditions.as_object().is_some_and(|fields| !fields.is_empty()) {
+        options["preconditions"] = preconditions;
+    }
+    options
 }
 
 /// The wire name of a propagation policy.

@@ -30,7 +30,9 @@ mod no_panic_tests;
 pub mod node_ipam;
 pub mod node_lifecycle;
 pub mod owner;
+pub mod persistentvolume;
 pub mod pod_template;
+pub mod podgc;
 pub mod pods;
 pub mod replicaset;
 pub mod request;
@@ -44,6 +46,7 @@ mod test_world;
 #[cfg(test)]
 mod testing;
 pub mod ttl_after_finished;
+pub mod volume_protection;
 
 pub use action::{Action, CreatedEvent, EventType, PatchType, PropagationPolicy, Reconciled};
 pub use cronjob::reconcile_cron_job;

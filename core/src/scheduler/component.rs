@@ -13,6 +13,7 @@ use k8s_openapi::jiff::Timestamp;
 use serde_json::{Value, json};
 
 use super::driver::{Effect, Input, Scheduler};
+use super::framework::PreBindWrite;
 use super::lister_informers::ListerInformers;
 use super::node_info::PodKey;
 use crate::api::{ApiRequest, Method};
@@ -137,6 +138,10 @@ impl SchedulerComponent {
                 ApiRequest::new(Method::Patch, &subresource_path(pods, &namespace, &name, "status"))
                     .with_body("application/strategic-merge-patch+json", body)
             }
+            Effect::PreBindWrite { pod, write } => {
+                self.bindings.insert(id, pod);
+                pre_bind_request(write)
+            }
             Effect::WakeAt(at) => {
                 self.wake = Some(self.wake.map_or(at, |wake| wake.min(at)));
                 return;
@@ -144,6 +149,28 @@ impl SchedulerComponent {
         };
         self.next_id += 1;
         outgoing.push(Outgoing { id, request });
+    }
+}
+
+/// The request carrying out a PreBind write: a PUT of the volume (a compare-and-swap on its
+/// resourceVersion), or a merge patch of the claim's annotations.
+fn pre_bind_request(write: PreBindWrite) -> ApiRequest {
+    match write {
+        PreBindWrite::UpdatePersistentVolume(volume) => {
+            let volumes = kinds::by_api_version_kind("v1", "PersistentVolume").expect("PersistentVolume is served");
+            let name = volume.metadata.name.clone().unwrap_or_default();
+            let mut body = serde_json::to_value(&volume).unwrap_or(Value::Null);
+            body["apiVersion"] = json!("v1");
+            body["kind"] = json!("PersistentVolume");
+            ApiRequest::new(Method::Put, &object_path(volumes, "", &name)).with_json(&body)
+        }
+        PreBindWrite::AnnotatePersistentVolumeClaim { namespace, name, annotations } => {
+            let claims =
+                kinds::by_api_version_kind("v1", "PersistentVolumeClaim").expect("PersistentVolumeClaim is served");
+            let body = json!({"metadata": {"annotations": annotations}}).to_string().into_bytes();
+            ApiRequest::new(Method::Patch, &object_path(claims, &namespace, &name))
+                .with_body("application/merge-patch+json", body)
+        }
     }
 }
 
@@ -163,7 +190,8 @@ impl Component for SchedulerComponent {
         if synced {
             self.scheduler.schedule_pending(now, SCHEDULER_PODS_PER_STEP, &mut effects);
         }
-        self.wake = self.scheduler.queue().next_wakeup();
+        self.wake =
+            [self.scheduler.queue().next_wakeup(), self.scheduler.pre_bind_deadline()].into_iter().flatten().min();
         // Until the informers have synced nothing is scheduled, so an immediate wake would spin;
         // the list answers wake the component instead.
         if synced && self.scheduler.queue().lengths().0 > 0 {

@@ -12,19 +12,23 @@ use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
 
 use super::cache::{Cache, CacheError};
-use super::framework::{ActionType, ClusterEvent, Code, CycleState, EventResource};
+use super::framework::{ActionType, ClusterEvent, Code, CycleState, EventResource, PreBindWrite};
 use super::limits::MAX_PODS_PER_STEP;
 use super::listers::ListerObject;
 use super::node_info::{PodInfo, PodKey};
 use super::nominator::Nominator;
 use super::plugins::default_preemption::{DISRUPTION_TARGET, REASON_PREEMPTION_BY_SCHEDULER};
+use super::plugins::volume_binding::BIND_TIMEOUT;
 use super::profile::{DEFAULT_SCHEDULER_NAME, SchedulerConfig};
 use super::queue::{Failure, QueuedPodInfo, SchedulingQueue};
 use super::registry::{Registry, RegistryError};
 use super::runtime::Framework;
 use super::schedule_one::{DecisionTrace, NodeCursor, SamplingOptions, ScheduleError, schedule_pod};
 use super::snapshot::Snapshot;
-use crate::jiff::Timestamp;
+use crate::jiff::{SignedDuration, Timestamp};
+
+mod pre_bind_wait;
+use self::pre_bind_wait::WaitingOnPreBind;
 
 /// What the scheduler observes.
 #[derive(Clone, Debug)]
@@ -102,6 +106,14 @@ pub enum Effect {
         /// Pod name.
         name: String,
     },
+    /// Make a write a PreBind plugin needs (VolumeBinding's claimRef or selected node); a
+    /// refusal comes back as `BindingFailed` for the Pod.
+    PreBindWrite {
+        /// The Pod whose binding waits for the write.
+        pod: PodKey,
+        /// The write.
+        write: PreBindWrite,
+    },
     /// Step again at this time, even if nothing else happens.
     WakeAt(Timestamp),
 }
@@ -152,6 +164,9 @@ pub struct Scheduler {
     options: SamplingOptions,
     event_sequence: u64,
     attempts: Vec<Attempt>,
+    /// Pods whose PreBind issued API writes and waits for them to take effect, assumed on
+    /// their node meanwhile.
+    waiting_on_pre_bind: BTreeMap<PodKey, WaitingOnPreBind>,
 }
 
 impl Scheduler {
@@ -190,6 +205,7 @@ impl Scheduler {
             options,
             event_sequence: 0,
             attempts: Vec::new(),
+            waiting_on_pre_bind: BTreeMap::new(),
         })
     }
 
@@ -231,6 +247,11 @@ impl Scheduler {
 
     /// Applies an input to the cache and queue without scheduling.
     pub fn observe(&mut self, input: Input, now: Timestamp, effects: &mut Vec<Effect>) {
+        let volume_changed_or_tick = match &input {
+            Input::ObjectApplied(object) | Input::ObjectDeleted(object) => lister_event_resource(object).is_some(),
+            Input::Tick => true,
+            _ => false,
+        };
         match input {
             Input::NodeApplied(node) => {
                 let existed = node.metadata.name.as_deref().and_then(|name| self.cache.node_info(name)).is_some();
@@ -250,6 +271,7 @@ impl Scheduler {
                 }
                 self.queue.delete(&key);
                 self.nominator.delete(&key);
+                self.waiting_on_pre_bind.remove(&key);
             }
             Input::BindingFailed { pod, message } => self.binding_failed(&pod, &message, now, effects),
             Input::ObjectApplied(object) => {
@@ -267,6 +289,9 @@ impl Scheduler {
                 }
             }
             Input::Tick => {}
+        }
+        if volume_changed_or_tick {
+            self.check_pre_bind_waits(now, effects);
         }
         for key in self.cache.cleanup_expired_assumed_pods(now) {
             let _ = key;
@@ -341,6 +366,10 @@ impl Scheduler {
         if !self.cache.is_assumed(key) {
             return;
         }
+        if let Some(waiting) = self.waiting_on_pre_bind.remove(key) {
+            let mut state = waiting.state;
+            self.frameworks[waiting.profile].run_unreserve(&mut state, &waiting.assumed, &waiting.host);
+        }
         let pod = Arc::clone(pod);
         let _ = self.cache.forget_pod(key);
         let event = ClusterEvent { resource: EventResource::AssignedPod, action: ActionType::DELETE };
@@ -393,7 +422,7 @@ impl Scheduler {
             &self.nominator,
         );
         match result {
-            Ok(result) => self.assume_and_bind(profile, info, &mut state, &result.suggested_host, trace, now, effects),
+            Ok(result) => self.assume_and_bind(profile, info, state, &result.suggested_host, trace, now, effects),
             Err(error) => self.handle_schedule_error(profile, info, &state, error, trace, now, effects),
         }
     }
@@ -403,12 +432,13 @@ impl Scheduler {
         &mut self,
         profile: usize,
         info: QueuedPodInfo,
-        state: &mut CycleState,
+        mut state: CycleState,
         host: &str,
         trace: Option<DecisionTrace>,
         now: Timestamp,
         effects: &mut Vec<Effect>,
     ) {
+        let state = &mut state;
         let mut assumed = (*info.pod.pod).clone();
         if let Some(spec) = assumed.spec.as_mut() {
             spec.node_name = Some(host.to_owned());
@@ -436,7 +466,40 @@ impl Scheduler {
         if status.is_success() {
             status = framework.run_pre_bind(state, &assumed_info, host);
         }
-        let binding = if status.is_success() { framework.run_bind(state, &assumed_info, host) } else { Err(status) };
+        if status.code() == Code::Wait {
+            let writes = framework.run_pre_bind_writes(state, &assumed_info, host);
+            let waiting = WaitingOnPreBind {
+                profile,
+                info,
+                state: std::mem::take(state),
+                assumed: assumed_info,
+                host: host.to_owned(),
+                trace,
+                deadline: now + SignedDuration::try_from(BIND_TIMEOUT).unwrap_or(SignedDuration::MAX),
+            };
+            self.wait_on_pre_bind(waiting, writes, effects);
+            return;
+        }
+        self.finish_binding_cycle(profile, info, state, &assumed_info, host, status, trace, now, effects);
+    }
+
+    /// The end of a binding cycle once PreBind is over: Bind (and the Scheduled event) when
+    /// `status` succeeded, otherwise unreserve, forget and fail the Pod.
+    #[allow(clippy::too_many_arguments)]
+    fn finish_binding_cycle(
+        &mut self,
+        profile: usize,
+        info: QueuedPodInfo,
+        state: &mut CycleState,
+        assumed_info: &Arc<PodInfo>,
+        host: &str,
+        status: super::framework::Status,
+        trace: Option<DecisionTrace>,
+        now: Timestamp,
+        effects: &mut Vec<Effect>,
+    ) {
+        let framework = &self.frameworks[profile];
+        let binding = if status.is_success() { framework.run_bind(state, assumed_info, host) } else { Err(status) };
         match binding {
             Ok(binding) => {
                 let _ = self.cache.finish_binding(&info.pod.key, now);
@@ -453,7 +516,7 @@ impl Scheduler {
                 });
             }
             Err(status) => {
-                self.frameworks[profile].run_unreserve(state, &assumed_info, host);
+                self.frameworks[profile].run_unreserve(state, assumed_info, host);
                 let _ = self.cache.forget_pod(&info.pod.key);
                 let failure = if status.is_rejected() {
                     Failure::Unschedulable(std::iter::once(status.plugin()).filter(|p| !p.is_empty()).collect())

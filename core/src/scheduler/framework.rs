@@ -16,6 +16,7 @@ use std::time::Duration;
 
 use k8s_openapi::api::core::v1 as core;
 
+use super::listers::ClusterObjects;
 use super::node_info::{NodeInfo, PodInfo};
 use super::nominator::Nominator;
 use super::snapshot::Snapshot;
@@ -593,10 +594,49 @@ pub trait PermitPlugin: Plugin {
     fn permit(&self, state: &mut CycleState, pod: &PodInfo, node_name: &str) -> (Status, Duration);
 }
 
+/// One write a PreBind plugin needs made through the API before the Pod may be bound.
+#[derive(Clone, Debug, PartialEq)]
+pub enum PreBindWrite {
+    /// PUT this PersistentVolume (a compare-and-swap on its resourceVersion): VolumeBinding's
+    /// `claimRef` for a static binding.
+    UpdatePersistentVolume(Box<core::PersistentVolume>),
+    /// Merge these annotations into a claim: VolumeBinding's selected node for provisioning.
+    AnnotatePersistentVolumeClaim {
+        /// The claim's namespace.
+        namespace: String,
+        /// The claim's name.
+        name: String,
+        /// The annotations to set.
+        annotations: BTreeMap<String, String>,
+    },
+}
+
 /// PreBind: work that must finish before the binding (volumes). A failure unreserves the Pod.
+///
+/// Kubernetes' PreBind blocks its binding goroutine while API writes land; here PreBind
+/// returns `Wait`, the scheduler sends [`PreBindPlugin::pre_bind_writes`] and keeps the Pod
+/// assumed, and asks [`PreBindPlugin::pre_bind_done`] again whenever the objects the plugin reads
+/// change, binding once every plugin says Success.
 pub trait PreBindPlugin: Plugin {
-    /// Prepares the node for the Pod.
+    /// Prepares the node for the Pod: Success, Wait (writes to make, then wait) or a failure.
     fn pre_bind(&self, state: &CycleState, pod: &PodInfo, node_name: &str) -> Status;
+
+    /// The API writes a `Wait` from [`PreBindPlugin::pre_bind`] stands for.
+    fn pre_bind_writes(&self, _state: &CycleState, _pod: &PodInfo, _node_name: &str) -> Vec<PreBindWrite> {
+        Vec::new()
+    }
+
+    /// Whether what a `Wait` waited for has happened, judged from the current `objects`:
+    /// Success, Wait (not yet) or a failure that sends the Pod back to be scheduled again.
+    fn pre_bind_done(
+        &self,
+        _state: &CycleState,
+        _pod: &PodInfo,
+        _node_name: &str,
+        _objects: &ClusterObjects,
+    ) -> Status {
+        Status::success()
+    }
 }
 
 /// Bind: binds the Pod to the node. Binders run in order until one does not Skip.

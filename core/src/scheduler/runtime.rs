@@ -10,9 +10,10 @@ use k8s_openapi::api::core::v1 as core;
 
 use super::framework::{
     BindDecision, ClusterEvent, Code, CycleState, FilterPlugin, FilterRunner, NodeToStatus, Plugin, PostFilterContext,
-    PostFilterResult, PreFilterPlugin, PreFilterResult, Status,
+    PostFilterResult, PreBindWrite, PreFilterPlugin, PreFilterResult, Status,
 };
 use super::limits::{MAX_NODE_SCORE, MIN_NODE_SCORE};
+use super::listers::ClusterObjects;
 use super::node_info::{NodeInfo, PodInfo};
 use super::nominator::Nominator;
 use super::profile::{PluginSet, Plugins, Profile};
@@ -428,11 +429,38 @@ impl Framework {
         }
     }
 
-    /// Runs every PreBind.
+    /// Runs every PreBind: the first failure decides; otherwise Wait when any plugin waits.
     pub fn run_pre_bind(&self, state: &CycleState, pod: &PodInfo, node_name: &str) -> Status {
+        let mut waiting = None;
         for plugin in &self.pre_bind {
             let Some(pre_bind) = plugin.as_pre_bind() else { continue };
             let status = pre_bind.pre_bind(state, pod, node_name);
+            match status.code() {
+                Code::Success => {}
+                Code::Wait => waiting = waiting.or(Some(status.with_plugin(plugin.name()))),
+                _ => return status.with_plugin(plugin.name()),
+            }
+        }
+        waiting.unwrap_or_else(Status::success)
+    }
+
+    /// The writes every waiting PreBind needs made, in plugin order.
+    pub fn run_pre_bind_writes(&self, state: &CycleState, pod: &PodInfo, node_name: &str) -> Vec<PreBindWrite> {
+        let plugins = self.pre_bind.iter().filter_map(|plugin| plugin.as_pre_bind());
+        plugins.flat_map(|pre_bind| pre_bind.pre_bind_writes(state, pod, node_name)).collect()
+    }
+
+    /// Whether every PreBind's wait is over: the first plugin not Success decides.
+    pub fn run_pre_bind_done(
+        &self,
+        state: &CycleState,
+        pod: &PodInfo,
+        node_name: &str,
+        objects: &ClusterObjects,
+    ) -> Status {
+        for plugin in &self.pre_bind {
+            let Some(pre_bind) = plugin.as_pre_bind() else { continue };
+            let status = pre_bind.pre_bind_done(state, pod, node_name, objects);
             if !status.is_success() {
                 return status.with_plugin(plugin.name());
             }

@@ -108,7 +108,7 @@ impl World {
                 Action::Delete { name, .. } => {
                     self.revisions.remove(name);
                 }
-                Action::Patch { .. } | Action::Event { .. } | Action::Finalize { .. } => {}
+                Action::Patch { .. } | Action::Event { .. } | Action::Finalize { .. } | Action::ForceDelete { .. } => {}
             }
         }
     }

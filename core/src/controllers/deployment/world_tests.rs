@@ -74,7 +74,11 @@ impl World {
                 Action::Delete { name, .. } => {
                     self.replica_sets.remove(name);
                 }
-                Action::Patch { .. } | Action::Event { .. } | Action::Update { .. } | Action::Finalize { .. } => {}
+                Action::Patch { .. }
+                | Action::Event { .. }
+                | Action::Update { .. }
+                | Action::Finalize { .. }
+                | Action::ForceDelete { .. } => {}
             }
         }
     }

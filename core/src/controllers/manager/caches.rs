@@ -7,8 +7,11 @@ use k8s_openapi::api::apps::v1::{ControllerRevision, DaemonSet, Deployment, Repl
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::coordination::v1::Lease;
-use k8s_openapi::api::core::v1::{Endpoints, Node, PersistentVolumeClaim, Pod, ReplicationController, Service};
+use k8s_openapi::api::core::v1::{
+    Endpoints, Node, PersistentVolume, PersistentVolumeClaim, Pod, ReplicationController, Service,
+};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
+use k8s_openapi::api::storage::v1::StorageClass;
 use k8s_openapi::jiff::Timestamp;
 
 use super::dynamic::{DynamicCaches, DynamicObserved};
@@ -17,6 +20,8 @@ use crate::client::{Incoming, Outgoing, RequestId};
 use crate::controllers::endpointslice::SERVICE_NAME_LABEL;
 use crate::controllers::node_lifecycle::NODE_LEASE_NAMESPACE;
 use crate::controllers::owner::controller_of;
+use crate::controllers::podgc::is_pod_terminated;
+use crate::scheduler::plugins::volume_helpers::{pod_claims, volume_class};
 
 /// The index of objects by the uid of their controller (`controller: true` ownerReference).
 pub const BY_CONTROLLER_UID: &str = "controller-uid";
@@ -26,6 +31,16 @@ pub const ORPHANS_BY_NAMESPACE: &str = "orphans";
 pub const BY_NODE_NAME: &str = "node-name";
 /// The index of objects by each of their labels, as `namespace/key=value`.
 pub const BY_LABEL: &str = "label";
+/// The index of pods by each claim they use, as `namespace/claim`.
+pub const BY_CLAIM: &str = "claim";
+/// The index of terminated pods, all under [`TERMINATED`].
+pub const BY_POD_GC: &str = "podgc";
+/// The one value of [`BY_POD_GC`].
+pub const TERMINATED: &str = "terminated";
+/// The index of PersistentVolumes by their class.
+pub const BY_STORAGE_CLASS: &str = "storage-class";
+/// The index of PersistentVolumes by the claim their `claimRef` names, as `namespace/name`.
+pub const BY_CLAIM_REF: &str = "claim-ref";
 /// The index of EndpointSlices by the Service they belong to, as `namespace/service`.
 pub const BY_SERVICE: &str = "service";
 
@@ -92,7 +107,12 @@ impl Caches {
         Caches {
             pods: owned(Informer::new())
                 .with_index(BY_NODE_NAME, pod_node_name)
-                .with_index(BY_LABEL, namespaced_labels),
+                .with_index(BY_LABEL, namespaced_labels)
+                .with_index(BY_CLAIM, pod_claim_keys)
+                .with_index(BY_POD_GC, pod_gc_class),
+            persistent_volumes: Informer::new()
+                .with_index(BY_STORAGE_CLASS, volume_storage_class)
+                .with_index(BY_CLAIM_REF, volume_claim_ref),
             replica_sets: owned(Informer::new()),
             jobs: owned(Informer::new()),
             controller_revisions: owned(Informer::new()),
@@ -127,6 +147,37 @@ fn pod_node_name(pod: &Pod) -> Vec<String> {
     pod.spec.as_ref().and_then(|spec| spec.node_name.clone()).filter(|name| !name.is_empty()).into_iter().collect()
 }
 
+/// `namespace/claim` for each claim the pod uses.
+fn pod_claim_keys(pod: &Pod) -> Vec<String> {
+    let namespace = pod.metadata.namespace.as_deref().unwrap_or_default();
+    pod_claims(pod).into_iter().map(|claim| format!("{namespace}/{}", claim.name)).collect()
+}
+
+/// [`TERMINATED`] for a terminated pod.
+fn pod_gc_class(pod: &Pod) -> Vec<String> {
+    if is_pod_terminated(pod) { vec![TERMINATED.to_string()] } else { Vec::new() }
+}
+
+/// A volume's class.
+fn volume_storage_class(volume: &PersistentVolume) -> Vec<String> {
+    vec![volume_class(volume).to_string()]
+}
+
+/// `namespace/name` of the claim a volume's `claimRef` names.
+fn volume_claim_ref(volume: &PersistentVolume) -> Vec<String> {
+    let reference = volume.spec.as_ref().and_then(|spec| spec.claim_ref.as_ref());
+    reference
+        .map(|reference| {
+            format!(
+                "{}/{}",
+                reference.namespace.as_deref().unwrap_or_default(),
+                reference.name.as_deref().unwrap_or_default()
+            )
+        })
+        .into_iter()
+        .collect()
+}
+
 /// `namespace/key=value` for each label of the object.
 fn namespaced_labels<T: Cached>(object: &T) -> Vec<String> {
     let metadata = object.object_meta();
@@ -155,6 +206,8 @@ shared_caches! {
     stateful_sets: StatefulSet => StatefulSet,
     controller_revisions: ControllerRevision => ControllerRevision,
     persistent_volume_claims: PersistentVolumeClaim => PersistentVolumeClaim,
+    persistent_volumes: PersistentVolume => PersistentVolume,
+    storage_classes: StorageClass => StorageClass,
     services: Service => Service,
     endpoints: Endpoints => Endpoints,
     endpoint_slices: EndpointSlice => EndpointSlice,

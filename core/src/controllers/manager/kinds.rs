@@ -42,11 +42,19 @@ pub enum ControllerKind {
     ServiceAccount,
     /// `resourcequota`.
     ResourceQuota,
+    /// `persistentvolume-binder`.
+    PersistentVolumeBinder,
+    /// `pvc-protection`.
+    PvcProtection,
+    /// `pv-protection`.
+    PvProtection,
+    /// `podgc`.
+    PodGarbageCollector,
 }
 
 impl ControllerKind {
     /// Every controller, in the order the manager starts them.
-    pub const ALL: [ControllerKind; 19] = [
+    pub const ALL: [ControllerKind; 23] = [
         ControllerKind::ReplicaSet,
         ControllerKind::ReplicationController,
         ControllerKind::Deployment,
@@ -66,6 +74,10 @@ impl ControllerKind {
         ControllerKind::Disruption,
         ControllerKind::ServiceAccount,
         ControllerKind::ResourceQuota,
+        ControllerKind::PersistentVolumeBinder,
+        ControllerKind::PvcProtection,
+        ControllerKind::PvProtection,
+        ControllerKind::PodGarbageCollector,
     ];
 
     /// The name `--controllers` uses.
@@ -90,6 +102,10 @@ impl ControllerKind {
             ControllerKind::Disruption => "disruption",
             ControllerKind::ServiceAccount => "serviceaccount",
             ControllerKind::ResourceQuota => "resourcequota",
+            ControllerKind::PersistentVolumeBinder => "persistentvolume-binder",
+            ControllerKind::PvcProtection => "pvc-protection",
+            ControllerKind::PvProtection => "pv-protection",
+            ControllerKind::PodGarbageCollector => "podgc",
         }
     }
 
@@ -119,6 +135,18 @@ impl ControllerKind {
                 | ControllerKind::ReplicationController
                 | ControllerKind::Job
                 | ControllerKind::DaemonSet
+        )
+    }
+
+    /// Whether the controller is one of the storage controllers or the pod garbage collector,
+    /// reconciled by key in `storage_reconcile`.
+    pub fn reconciled_by_storage_key(self) -> bool {
+        matches!(
+            self,
+            ControllerKind::PersistentVolumeBinder
+                | ControllerKind::PvcProtection
+                | ControllerKind::PvProtection
+                | ControllerKind::PodGarbageCollector
         )
     }
 

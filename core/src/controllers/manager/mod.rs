@@ -22,6 +22,8 @@ pub mod reconcile;
 pub mod routed;
 pub mod routing;
 pub mod slice_tracking;
+pub mod storage_reconcile;
+pub mod storage_routing;
 pub mod sync;
 
 #[cfg(test)]
@@ -34,6 +36,8 @@ mod gc_tests;
 mod job_tests;
 #[cfg(test)]
 mod node_tests;
+#[cfg(test)]
+mod storage_tests;
 #[cfg(test)]
 mod tests;
 
@@ -51,6 +55,8 @@ use self::node_routing::node_controller_keys;
 use self::node_state::{NodeControllers, SharedMetricsSource};
 use self::reconcile::reconcile;
 use self::routing::{Routed, route};
+use self::storage_reconcile::reconcile_storage_key;
+use self::storage_routing::storage_controller_keys;
 use self::sync::{RunningSync, SyncOutcome};
 use crate::client::leader_election::{LeaderElectionConfig, LeaderElector};
 use crate::client::requests::request_for_action;
@@ -59,6 +65,7 @@ use crate::client::{Component, Incoming, Outgoing, RequestId, is_success};
 use crate::controllers::endpointslice::EndpointSliceTracker;
 use crate::controllers::expectations::ControllerExpectations;
 use crate::controllers::hpa::MetricsSource;
+use crate::controllers::podgc::DEFAULT_TERMINATED_POD_GC_THRESHOLD;
 use crate::controllers::{Action, FailedPodsBackoff, NodeIpamConfig, NodeLifecycleConfig};
 use crate::limits::CONTROLLER_WORKERS;
 
@@ -75,6 +82,9 @@ pub struct ControllerManagerConfig {
     /// The node lifecycle controller's grace periods and eviction rates (Kubernetes'
     /// defaults: 40 s grace, 0.1 node/s).
     pub node_lifecycle: NodeLifecycleConfig,
+    /// How many terminated pods podgc keeps before deleting the oldest
+    /// (`--terminated-pod-gc-threshold`; default 12,500; 0 keeps them all).
+    pub terminated_pod_gc_threshold: usize,
 }
 
 impl Default for ControllerManagerConfig {
@@ -85,6 +95,7 @@ impl Default for ControllerManagerConfig {
             leader_election: None,
             node_ipam: NodeIpamConfig::default(),
             node_lifecycle: NodeLifecycleConfig::default(),
+            terminated_pod_gc_threshold: DEFAULT_TERMINATED_POD_GC_THRESHOLD,
         }
     }
 }
@@ -134,6 +145,7 @@ pub struct ControllerManager {
     node_state: NodeControllers,
     events: EventRecorder,
     slice_tracker: EndpointSliceTracker,
+    terminated_pod_gc_threshold: usize,
 }
 
 impl ControllerManager {
@@ -157,6 +169,7 @@ impl ControllerManager {
             node_state: NodeControllers::new(config.node_ipam, config.node_lifecycle),
             events: EventRecorder::new(),
             slice_tracker: EndpointSliceTracker::new(),
+            terminated_pod_gc_threshold: config.terminated_pod_gc_threshold,
         }
     }
 
@@ -366,6 +379,8 @@ impl ControllerManager {
                     }))
                 } else if kind.uses_node_state() {
                     self.node_state.reconcile(kind, &self.caches, &key, now)
+                } else if kind.reconciled_by_storage_key() {
+                    reconcile_storage_key(kind, &self.caches, &key, self.terminated_pod_gc_threshold, now)
                 } else {
                     reconcile(
                         kind,
@@ -479,6 +494,7 @@ impl ControllerManager {
             keys.push((ControllerKind::EndpointSlice, key_of(&service.metadata)));
         }
         keys.extend(node_controller_keys(&self.caches));
+        keys.extend(storage_controller_keys(&self.caches));
         keys.extend(self::dynamic_routing::every_key(&self.caches.dynamic));
         for (kind, key) in keys {
             if let Some(state) = self.controllers.get_mut(&kind) {
@@ -500,6 +516,7 @@ fn failure_of(action: &Action, status: u16, body: &Value) -> Option<String> {
         || (status == 404 && matches!(action, Action::Delete { .. }))
         || (status == 404
             && matches!(action, Action::Patch { resource, .. } if resource.group.is_empty() && resource.resource == "pods"))
+        || (status == 404 && matches!(action, Action::Delete { .. } | Action::ForceDelete { .. }))
     {
         return None;
     }

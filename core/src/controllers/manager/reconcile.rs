@@ -135,6 +135,10 @@ pub fn reconcile(
         ControllerKind::NodeIpam | ControllerKind::NodeLifecycle | ControllerKind::HorizontalPodAutoscaling => {
             Err(format!("{} is reconciled with the manager's node state", kind.name()))
         }
+        ControllerKind::PersistentVolumeBinder
+        | ControllerKind::PvcProtection
+        | ControllerKind::PvProtection
+        | ControllerKind::PodGarbageCollector => Err(format!("{} is reconciled by storage_reconcile", kind.name())),
         ControllerKind::GarbageCollector => dynamic_kinds::reconcile_garbage_collector_key(caches, name, now),
         ControllerKind::Namespace => dynamic_kinds::reconcile_namespace_key(caches, name, now),
         ControllerKind::Disruption => dynamic_kinds::reconcile_disruption_key(caches, namespace, name, now),

@@ -14,6 +14,7 @@ use super::kinds::ControllerKind;
 use super::lookups::{labels_match, owned_by};
 use super::node_routing::route_node_controllers;
 pub use super::routed::Routed;
+use super::storage_routing::route_storage_controllers;
 use crate::client::informer::{Change, key_of};
 use crate::controllers::daemonset::eligibility::node_should_run_daemon_pod;
 use crate::controllers::daemonset::node_updates::{node_update_concerns, should_ignore_node_update};
@@ -88,11 +89,14 @@ pub fn route(observed: &Observed, caches: &Caches) -> Routed {
         // Claims are read by the StatefulSet controller but, as in Kubernetes, not watched;
         // Endpoints are only written; node topology changes are not routed.
         Observed::PersistentVolumeClaim(_) | Observed::Endpoints(_) => {}
+        // Routed below with the other storage-controller changes.
+        Observed::PersistentVolume(_) | Observed::StorageClass(_) => {}
         // Routed below with the other node-controller changes.
         Observed::Lease(_) | Observed::HorizontalPodAutoscaler(_) => {}
         Observed::Dynamic(change) => return route_dynamic(change, caches),
     }
     route_node_controllers(observed, caches, &mut routed);
+    route_storage_controllers(observed, caches, &mut routed);
     routed
 }
 

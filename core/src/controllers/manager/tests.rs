@@ -236,30 +236,6 @@ fn running_pod_names(cluster: &mut TestCluster) -> Vec<String> {
     names
 }
 
-/// Binds every unbound claim to a new volume, as the PersistentVolume controller (not in
-/// coxswain yet) would; the scheduler's VolumeBinding keeps Pods with unbound claims Pending.
-fn bind_claims_as_the_persistent_volume_controller(cluster: &mut TestCluster) {
-    let claims = cluster.get("/api/v1/namespaces/default/persistentvolumeclaims");
-    for claim in claims["items"].as_array().into_iter().flatten().filter(|claim| claim["spec"]["volumeName"].is_null())
-    {
-        let name = claim["metadata"]["name"].as_str().unwrap_or_default().to_string();
-        let volume = json!({
-            "apiVersion": "v1", "kind": "PersistentVolume",
-            "metadata": {"name": format!("pv-{name}")},
-            "spec": {"capacity": {"storage": "1Gi"}, "accessModes": ["ReadWriteOnce"],
-                     "hostPath": {"path": format!("/data/{name}")},
-                     "claimRef": {"namespace": "default", "name": name}}
-        });
-        let (status, body) = cluster.send(Method::Post, "/api/v1/persistentvolumes", Some(volume));
-        assert_eq!(status, 201, "{body}");
-        let binding = json!({"metadata": {"annotations": {"pv.kubernetes.io/bind-completed": "yes"}},
-                             "spec": {"volumeName": format!("pv-{name}")}});
-        let path = format!("/api/v1/namespaces/default/persistentvolumeclaims/{name}");
-        let (status, body) = cluster.send(Method::Patch, &path, Some(binding));
-        assert_eq!(status, 200, "{body}");
-    }
-}
-
 #[test]
 fn a_stateful_set_creates_its_pods_in_order_with_their_claims_through_the_api() {
     let mut cluster = TestCluster::new(3);
@@ -270,8 +246,8 @@ fn a_stateful_set_creates_its_pods_in_order_with_their_claims_through_the_api() 
         cluster.send(Method::Post, "/apis/apps/v1/namespaces/default/statefulsets", Some(stateful_set(3)));
     assert_eq!(status, 201, "{body}");
     let components: &mut [&mut dyn Component] = &mut [&mut manager, &mut scheduler, &mut kubelet];
+    // The claims get the default local-path class and are provisioned on their pods' nodes.
     assert!(cluster.run_until(components, Duration::from_secs(60), |cluster| {
-        bind_claims_as_the_persistent_volume_controller(cluster);
         cluster.get("/apis/apps/v1/namespaces/default/statefulsets/web")["status"]["readyReplicas"] == 3
     }));
     assert_eq!(running_pod_names(&mut cluster), vec!["web-0", "web-1", "web-2"]);

@@ -102,7 +102,7 @@ impl World {
                     }
                     other => panic!("unexpected delete of {other}"),
                 },
-                Action::Patch { .. } | Action::Event { .. } | Action::Finalize { .. } => {}
+                Action::Patch { .. } | Action::Event { .. } | Action::Finalize { .. } | Action::ForceDelete { .. } => {}
             }
         }
     }

@@ -6,25 +6,30 @@
 //!
 //! Score is kube-scheduler's `VolumeCapacityPriority`, an alpha feature gate off by default in
 //! 1.32, so PreScore always skips, as it does there. Reserve records whether the chosen node
-//! needs volume bindings. PreBind cannot carry them out: coxswain's PreBind returns a status
-//! and emits no API requests, so a Pod whose delayed claims still need binding (writing the
-//! chosen volume's `claimRef`, or the claim's `volume.kubernetes.io/selected-node` for
-//! provisioning) fails PreBind with an error and is retried, instead of being bound to a node
-//! whose volumes are not.
+//! needs volume bindings. PreBind then writes them through the API (`BindPodVolumes`): the
+//! chosen volume's `claimRef` for a static binding, the claim's
+//! `volume.kubernetes.io/selected-node` for provisioning, and waits until the PersistentVolume
+//! controller has bound every claim (`checkBindings`), up to [`BIND_TIMEOUT`].
+//!
+//! Kubernetes' scheduler assumes its own writes in an assume cache; here the wait judges only
+//! what the watch has delivered, so a claim whose annotation has not come back yet (its
+//! resourceVersion unchanged) is waited for rather than taken as reset.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use k8s_openapi::api::core::v1 as core;
 
 use super::volume_helpers::{
-    ANN_SELECTED_NODE, NOT_SUPPORTED_PROVISIONER, allowed_topologies_match, claim_class, claim_fully_bound,
-    claim_is_for_pod, claim_key, claim_storage_request, claim_volume_name, find_matching_volume, is_delay_binding_mode,
-    pod_claims, volume_class, volume_node_affinity_matches,
+    ANN_BOUND_BY_CONTROLLER, ANN_SELECTED_NODE, NOT_SUPPORTED_PROVISIONER, allowed_topologies_match, claim_class,
+    claim_fully_bound, claim_is_for_pod, claim_key, claim_reference, claim_storage_request, claim_volume_name,
+    find_matching_volume, is_delay_binding_mode, pod_claims, volume_bound_to_claim, volume_class,
+    volume_node_affinity_matches,
 };
 use crate::scheduler::framework::{
-    ActionType, ClusterEvent, Code, CycleState, EventResource, FilterPlugin, Plugin, PreBindPlugin, PreFilterPlugin,
-    PreFilterResult, PreScorePlugin, ReservePlugin, ScorePlugin, Status,
+    ActionType, ClusterEvent, Code, CycleState, EventResource, FilterPlugin, Plugin, PreBindPlugin, PreBindWrite,
+    PreFilterPlugin, PreFilterResult, PreScorePlugin, ReservePlugin, ScorePlugin, Status,
 };
 use crate::scheduler::listers::ClusterObjects;
 use crate::scheduler::node_info::{NodeInfo, PodInfo};
@@ -41,6 +46,9 @@ pub const ERR_REASON_BIND_CONFLICT: &str = "node(s) didn't find available persis
 
 /// A bound claim names a volume that does not exist.
 pub const ERR_REASON_PV_NOT_EXIST: &str = "node(s) unavailable due to one or more pvc(s) bound to non-existent pv(s)";
+
+/// How long PreBind waits for the claims to be bound (`bindTimeoutSeconds`, 600 s).
+pub const BIND_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// The PreFilter rejection while an immediate claim is unbound.
 pub const ERR_REASON_UNBOUND_IMMEDIATE: &str = "pod has unbound immediate PersistentVolumeClaims";
@@ -406,16 +414,118 @@ impl PreBindPlugin for VolumeBinding {
             return Status::success();
         }
         let by_node = data.pod_volumes_by_node.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let Some(volumes) = by_node.get(node_name) else {
-            return Status::error(format!("no pod volumes found for node {node_name:?}"));
-        };
-        Status::error(format!(
-            "binding volumes: {} static binding(s) and {} provisioning request(s) on node {node_name:?} need API \
-             writes the scheduler cannot make yet",
-            volumes.static_bindings.len(),
-            volumes.dynamic_provisions.len()
-        ))
+        match by_node.get(node_name) {
+            Some(_) => Status::new(Code::Wait, "waiting for the volumes to be bound"),
+            None => Status::error(format!("no pod volumes found for node {node_name:?}")),
+        }
     }
+
+    /// `bindAPIUpdate`: the chosen volumes pre-bound to their claims, the claims to provision
+    /// annotated with the node.
+    fn pre_bind_writes(&self, state: &CycleState, _pod: &PodInfo, node_name: &str) -> Vec<PreBindWrite> {
+        let Some(data) = state.read::<StateData>(NAME) else { return Vec::new() };
+        let by_node = data.pod_volumes_by_node.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let Some(volumes) = by_node.get(node_name) else { return Vec::new() };
+        let mut writes = Vec::new();
+        for (volume_name, claim_name) in &volumes.static_bindings {
+            let (Some(volume), Some(claim)) = (data.claims.volume(volume_name), data.claims.claim(claim_name)) else {
+                continue;
+            };
+            writes.push(PreBindWrite::UpdatePersistentVolume(Box::new(volume_bound_to(volume, claim))));
+        }
+        for claim_name in &volumes.dynamic_provisions {
+            let Some(claim) = data.claims.claim(claim_name) else { continue };
+            let selected =
+                claim.metadata.annotations.as_ref().and_then(|annotations| annotations.get(ANN_SELECTED_NODE));
+            if selected.map(String::as_str) != Some(node_name) {
+                writes.push(PreBindWrite::AnnotatePersistentVolumeClaim {
+                    namespace: claim.metadata.namespace.clone().unwrap_or_default(),
+                    name: claim_name.clone(),
+                    annotations: [(ANN_SELECTED_NODE.to_string(), node_name.to_string())].into(),
+                });
+            }
+        }
+        writes
+    }
+
+    /// `checkBindings`: done once every claim is fully bound; a failure when a volume went to
+    /// another claim or the provisioner took the selected node back (to have the Pod
+    /// scheduled again).
+    fn pre_bind_done(&self, state: &CycleState, _pod: &PodInfo, node_name: &str, objects: &ClusterObjects) -> Status {
+        let Some(data) = state.read::<StateData>(NAME) else { return Status::success() };
+        let by_node = data.pod_volumes_by_node.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let Some(volumes) = by_node.get(node_name) else { return Status::success() };
+        let mut all_bound = true;
+        for (volume_name, claim_name) in &volumes.static_bindings {
+            let Some(claim) = data.claims.claim(claim_name) else { continue };
+            let namespace = claim.metadata.namespace.as_deref().unwrap_or_default();
+            let Some(current) = objects.persistent_volume_claim(namespace, claim_name) else {
+                return Status::error(format!("failed to get cached claim {:?}", claim_key(claim)));
+            };
+            if let Some(volume) = objects.persistent_volume(volume_name) {
+                let reference = volume.spec.as_ref().and_then(|spec| spec.claim_ref.as_ref());
+                if reference.is_some_and(|reference| {
+                    reference.uid.as_deref().is_some_and(|uid| !uid.is_empty()) && reference.uid != current.metadata.uid
+                }) {
+                    return Status::error(format!("ClaimRef got reset for pv {volume_name:?}"));
+                }
+            }
+            all_bound &= claim_fully_bound(current) && claim_volume_name(current) == volume_name;
+        }
+        for claim_name in &volumes.dynamic_provisions {
+            let Some(claim) = data.claims.claim(claim_name) else { continue };
+            let namespace = claim.metadata.namespace.as_deref().unwrap_or_default();
+            let Some(current) = objects.persistent_volume_claim(namespace, claim_name) else {
+                return Status::error(format!("failed to get cached claim {:?}", claim_key(claim)));
+            };
+            let selected =
+                current.metadata.annotations.as_ref().and_then(|annotations| annotations.get(ANN_SELECTED_NODE));
+            match selected {
+                // Our write has not come back yet.
+                None if current.metadata.resource_version == claim.metadata.resource_version => all_bound = false,
+                None => return Status::error(format!("selectedNode annotation reset for PVC {claim_name:?}")),
+                Some(selected) if selected != node_name => {
+                    return Status::error(format!(
+                        "selectedNode annotation value {selected:?} not set to scheduled node {node_name:?}"
+                    ));
+                }
+                Some(_) => all_bound &= claim_fully_bound(current),
+            }
+        }
+        if all_bound { Status::success() } else { Status::new(Code::Wait, "waiting for the volumes to be bound") }
+    }
+}
+
+impl PodVolumeClaims {
+    /// The delayed claim named `name`.
+    fn claim(&self, name: &str) -> Option<&Arc<core::PersistentVolumeClaim>> {
+        self.unbound_claims_delay_binding.iter().find(|claim| claim.metadata.name.as_deref() == Some(name))
+    }
+
+    /// The candidate volume named `name`.
+    fn volume(&self, name: &str) -> Option<&Arc<core::PersistentVolume>> {
+        self.unbound_volumes_delay_binding
+            .values()
+            .flatten()
+            .find(|volume| volume.metadata.name.as_deref() == Some(name))
+    }
+}
+
+/// The volume with its `claimRef` naming the claim (`GetBindVolumeToClaim`), annotated
+/// bound-by-controller unless a user pre-bound it.
+fn volume_bound_to(volume: &core::PersistentVolume, claim: &core::PersistentVolumeClaim) -> core::PersistentVolume {
+    let mut updated = volume.clone();
+    let pre_bound = volume_bound_to_claim(volume, claim);
+    if !pre_bound {
+        updated
+            .metadata
+            .annotations
+            .get_or_insert_with(Default::default)
+            .insert(ANN_BOUND_BY_CONTROLLER.into(), "yes".into());
+    }
+    let spec = updated.spec.get_or_insert_with(Default::default);
+    spec.claim_ref = Some(claim_reference(claim));
+    updated
 }
 
 /// What Filter chose for the Pod on one node, for tests and traces.

@@ -375,16 +375,70 @@ fn pre_bind_passes_when_every_claim_is_bound() {
 }
 
 #[test]
-fn pre_bind_refuses_to_bind_a_pod_whose_volume_binding_it_cannot_write() {
+fn pre_bind_writes_the_claim_ref_of_a_static_binding_and_waits_until_the_claim_is_bound() {
+    // `TestBindAPIUpdate` ("one-binding") and `TestCheckBindings` ("binding-bound") of
+    // pkg/scheduler/framework/plugins/volumebinding/binder_test.go.
     let claims = [make_pvc("pvc-a", "wait-sc")];
     let volumes = [local_volume("pv-a", "wait-sc", "1Gi", "node-a")];
     let pod = make_pod("pod-a").pvc("pvc-a").obj();
-    let mut outcome = run(pod.clone(), &hostname_nodes(&["node-a"]), objects_of(&volumes, &claims, &classes()));
+    let objects = objects_of(&volumes, &claims, &classes());
+    let mut outcome = run(pod.clone(), &hostname_nodes(&["node-a"]), objects.clone());
     let pod = PodInfo::new(std::sync::Arc::new(pod));
     assert_eq!(VolumeBinding.reserve(&mut outcome.state, &pod, "node-a"), Status::success());
     let status = VolumeBinding.pre_bind(&outcome.state, &pod, "node-a");
+    assert_eq!(status.code(), Code::Wait, "{status}");
+    let writes = VolumeBinding.pre_bind_writes(&outcome.state, &pod, "node-a");
+    let [PreBindWrite::UpdatePersistentVolume(volume)] = writes.as_slice() else { panic!("{writes:?}") };
+    let reference = volume.spec.as_ref().and_then(|spec| spec.claim_ref.as_ref()).unwrap();
+    assert_eq!(reference.name.as_deref(), Some("pvc-a"));
+    assert_eq!(volume.metadata.annotations.as_ref().unwrap()[ANN_BOUND_BY_CONTROLLER], "yes");
+    // Not bound yet: wait. Once the PersistentVolume controller bound the claim: done.
+    assert_eq!(VolumeBinding.pre_bind_done(&outcome.state, &pod, "node-a", &objects).code(), Code::Wait);
+    let bound_claims = [bound(make_pvc("pvc-a", "wait-sc"), "pv-a")];
+    let after = objects_of(&volumes, &bound_claims, &classes());
+    assert_eq!(VolumeBinding.pre_bind_done(&outcome.state, &pod, "node-a", &after), Status::success());
+}
+
+#[test]
+fn pre_bind_annotates_a_claim_to_provision_with_the_node_and_fails_when_the_annotation_is_reset() {
+    // `TestBindAPIUpdate` ("one-provisioned-pvc") and `TestCheckBindings`
+    // ("provisioning-pvc-bound", "provisioning-pvc-selected-node-dropped").
+    let claims = [make_pvc("pvc-a", "wait-sc")];
+    let provisioning = [storage_class("wait-sc", WAIT, "example.com/provisioner")];
+    let pod = make_pod("pod-a").pvc("pvc-a").obj();
+    let objects = objects_of(&[], &claims, &provisioning);
+    let mut outcome = run(pod.clone(), &hostname_nodes(&["node-a"]), objects.clone());
+    let pod = PodInfo::new(std::sync::Arc::new(pod));
+    assert_eq!(VolumeBinding.reserve(&mut outcome.state, &pod, "node-a"), Status::success());
+    assert_eq!(VolumeBinding.pre_bind(&outcome.state, &pod, "node-a").code(), Code::Wait);
+    let writes = VolumeBinding.pre_bind_writes(&outcome.state, &pod, "node-a");
+    assert_eq!(
+        writes,
+        [PreBindWrite::AnnotatePersistentVolumeClaim {
+            namespace: "default".into(),
+            name: "pvc-a".into(),
+            annotations: [(ANN_SELECTED_NODE.to_string(), "node-a".to_string())].into(),
+        }]
+    );
+    // The write has not come back: wait.
+    assert_eq!(VolumeBinding.pre_bind_done(&outcome.state, &pod, "node-a", &objects).code(), Code::Wait);
+    // It came back and the claim was bound: done.
+    let mut annotated = bound(make_pvc("pvc-a", "wait-sc"), "pvc-1234");
+    annotated
+        .metadata
+        .annotations
+        .get_or_insert_with(Default::default)
+        .insert(ANN_SELECTED_NODE.into(), "node-a".into());
+    annotated.metadata.resource_version = Some("2".into());
+    let after = objects_of(&[], std::slice::from_ref(&annotated), &provisioning);
+    assert_eq!(VolumeBinding.pre_bind_done(&outcome.state, &pod, "node-a", &after), Status::success());
+    // The provisioner dropped the annotation (to have the Pod rescheduled): a failure.
+    let mut reset = make_pvc("pvc-a", "wait-sc");
+    reset.metadata.resource_version = Some("3".into());
+    let reset_objects = objects_of(&[], &[reset], &provisioning);
+    let status = VolumeBinding.pre_bind_done(&outcome.state, &pod, "node-a", &reset_objects);
     assert_eq!(status.code(), Code::Error);
-    assert!(status.message().contains("1 static binding(s)"), "{status}");
+    assert_eq!(status.message(), r#"selectedNode annotation reset for PVC "pvc-a""#);
 }
 
 #[test]

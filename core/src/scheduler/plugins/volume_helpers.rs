@@ -16,6 +16,10 @@ use crate::selector::{LabelSelector, NodeSelectorMatcher};
 /// The annotation the PersistentVolume controller sets once a claim's binding is complete.
 pub const ANN_BIND_COMPLETED: &str = "pv.kubernetes.io/bind-completed";
 
+/// Set on a volume or claim whose binding a controller (or the scheduler) chose, rather than a
+/// user pre-binding it.
+pub const ANN_BOUND_BY_CONTROLLER: &str = "pv.kubernetes.io/bound-by-controller";
+
 /// The deprecated annotation naming a claim's or volume's class; it wins over the field.
 pub const ANN_STORAGE_CLASS: &str = "volume.beta.kubernetes.io/storage-class";
 
@@ -162,6 +166,20 @@ pub fn volume_storage_capacity(volume: &core::PersistentVolume) -> i128 {
     storage_nanos(volume.spec.as_ref().and_then(|spec| spec.capacity.as_ref()))
 }
 
+/// The `claimRef` a volume bound to `claim` carries (`GetReference`), as the scheduler and the
+/// PersistentVolume controller write it.
+pub fn claim_reference(claim: &core::PersistentVolumeClaim) -> core::ObjectReference {
+    core::ObjectReference {
+        api_version: Some("v1".into()),
+        kind: Some("PersistentVolumeClaim".into()),
+        namespace: claim.metadata.namespace.clone(),
+        name: claim.metadata.name.clone(),
+        uid: claim.metadata.uid.clone(),
+        resource_version: claim.metadata.resource_version.clone(),
+        field_path: None,
+    }
+}
+
 /// Whether a volume is pre-bound to this claim: its `claimRef` names the claim, and the uid
 /// if it gives one (`IsVolumeBoundToClaim`).
 pub fn volume_bound_to_claim(volume: &core::PersistentVolume, claim: &core::PersistentVolumeClaim) -> bool {
@@ -182,7 +200,7 @@ fn volume_mode_mismatch(claim: &core::PersistentVolumeClaim, volume: &core::Pers
 }
 
 /// Whether the volume offers every access mode the claim asks for (`CheckAccessModes`).
-fn access_modes_satisfied(claim: &core::PersistentVolumeClaim, volume: &core::PersistentVolume) -> bool {
+pub fn access_modes_satisfied(claim: &core::PersistentVolumeClaim, volume: &core::PersistentVolume) -> bool {
     let offered = volume.spec.as_ref().and_then(|spec| spec.access_modes.as_deref()).unwrap_or(&[]);
     claim
         .spec
@@ -209,6 +227,20 @@ pub fn find_matching_volume<'a>(
     node_labels: &BTreeMap<String, String>,
     excluded: &[&str],
 ) -> Result<Option<&'a Arc<core::PersistentVolume>>, String> {
+    find_matching_volume_for(claim, volumes, Some(node_labels), excluded, true)
+}
+
+/// `FindMatchingVolume` on either path: the scheduler's passes the node's labels, the
+/// PersistentVolume controller's none. Without a node, node affinity is not checked and a
+/// delayed-binding claim (`delay_binding`) only matches a volume pre-bound to it: the scheduler
+/// binds the others once a pod using the claim has a node.
+pub fn find_matching_volume_for<'a>(
+    claim: &core::PersistentVolumeClaim,
+    volumes: &'a [Arc<core::PersistentVolume>],
+    node_labels: Option<&BTreeMap<String, String>>,
+    excluded: &[&str],
+    delay_binding: bool,
+) -> Result<Option<&'a Arc<core::PersistentVolume>>, String> {
     let requested = claim_storage_request(claim);
     let class = claim_class(claim);
     let selector = match claim.spec.as_ref().and_then(|spec| spec.selector.as_ref()) {
@@ -232,9 +264,12 @@ pub fn find_matching_volume<'a>(
         if capacity < requested || volume_mode_mismatch(claim, volume) || volume.metadata.deletion_timestamp.is_some() {
             continue;
         }
-        let node_affinity_valid = volume_node_affinity_matches(volume, node_labels);
+        let node_affinity_valid = node_labels.is_none_or(|labels| volume_node_affinity_matches(volume, labels));
         if bound_to_claim {
             return Ok(node_affinity_valid.then_some(volume));
+        }
+        if node_labels.is_none() && delay_binding {
+            continue;
         }
         let available = volume.status.as_ref().and_then(|status| status.phase.as_deref()) == Some("Available");
         let labels_match =
