@@ -23,6 +23,8 @@ pub mod routing;
 pub mod sync;
 
 #[cfg(test)]
+mod admission_tests;
+#[cfg(test)]
 mod dynamic_tests;
 #[cfg(test)]
 mod gc_tests;
