@@ -106,23 +106,31 @@ fn merge_tolerations_drops_covered_ones() {
     let other = toleration(json!({"key": "baz", "operator": "Exists"}));
     let all = toleration(json!({"operator": "Exists"}));
     assert_eq!(
-        merge_tolerations(&[equal_foo.clone()], &[exists_foo.clone()]),
+        merge_tolerations(std::slice::from_ref(&equal_foo), std::slice::from_ref(&exists_foo)),
         vec![exists_foo.clone()],
         "superset later"
     );
     assert_eq!(
-        merge_tolerations(&[exists_foo.clone()], &[equal_foo.clone()]),
+        merge_tolerations(std::slice::from_ref(&exists_foo), std::slice::from_ref(&equal_foo)),
         vec![exists_foo.clone()],
         "superset first"
     );
-    assert_eq!(merge_tolerations(&[equal_foo.clone()], &[equal_foo.clone()]), vec![equal_foo.clone()], "identical");
     assert_eq!(
-        merge_tolerations(&[other.clone()], &[equal_foo.clone()]),
+        merge_tolerations(std::slice::from_ref(&equal_foo), std::slice::from_ref(&equal_foo)),
+        vec![equal_foo.clone()],
+        "identical"
+    );
+    assert_eq!(
+        merge_tolerations(std::slice::from_ref(&other), std::slice::from_ref(&equal_foo)),
         vec![other.clone(), equal_foo.clone()],
         "disjoint"
     );
-    assert_eq!(merge_tolerations(&[other, equal_foo], &[all.clone()]), vec![all], "match all");
+    assert_eq!(merge_tolerations(&[other, equal_foo], std::slice::from_ref(&all)), vec![all], "match all");
     let short = toleration(json!({"key": "foo", "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 10}));
     let long = toleration(json!({"key": "foo", "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300}));
-    assert_eq!(merge_tolerations(&[short.clone()], &[long.clone()]), vec![long], "longer toleration seconds covers");
+    assert_eq!(
+        merge_tolerations(std::slice::from_ref(&short), std::slice::from_ref(&long)),
+        vec![long],
+        "longer toleration seconds covers"
+    );
 }
