@@ -44,14 +44,23 @@ pub struct TestCluster {
 }
 
 impl TestCluster {
-    /// A bootstrapped server with `nodes` Ready nodes `node-0…` of 4 CPUs and 8 GiB.
+    /// A bootstrapped server with `nodes` Ready nodes `node-0…` of 4 CPUs and 8 GiB. The
+    /// `node.kubernetes.io/not-ready:NoSchedule` taint the TaintNodesByCondition admission plugin
+    /// gives every new node is lifted here, as the node lifecycle controller's first pass over a
+    /// Ready node would, so that tests running the scheduler alone can place pods.
     pub fn new(nodes: usize) -> TestCluster {
         let mut server = ApiServer::new(MemoryStore::new(), 7);
         server.bootstrap(start()).expect("bootstrap succeeds on an empty store");
         let mut cluster = TestCluster { loopback: Loopback::new(server), now: start() };
         for index in 0..nodes {
-            let (status, body) = cluster.send(Method::Post, "/api/v1/nodes", Some(node(&format!("node-{index}"))));
+            let name = format!("node-{index}");
+            let (status, body) = cluster.send(Method::Post, "/api/v1/nodes", Some(node(&name)));
             assert_eq!(status, 201, "{body}");
+            let lifted = json!({"spec": {"taints": null}});
+            let request = ApiRequest::new(Method::Patch, &format!("/api/v1/nodes/{name}"))
+                .with_body("application/merge-patch+json", lifted.to_string().into_bytes());
+            let response = cluster.loopback.server().handle(&request, cluster.now);
+            assert_eq!(response.status(), 200, "{:?}", response.body());
         }
         cluster
     }

@@ -97,6 +97,27 @@ impl ApiRequest {
     }
 }
 
+/// The value of one `Warning` header for a warning's text, as kube-apiserver writes it: code
+/// 299, agent `-`, the text quoted as Go's `strconv.Quote` does (`299 - "unknown field \"x\""`).
+/// kubectl prints each such header as `Warning: <text>`; a bare text is not shown.
+pub fn warning_header_value(text: &str) -> String {
+    let mut quoted = String::with_capacity(text.len() + 8);
+    quoted.push_str("299 - \"");
+    for character in text.chars() {
+        match character {
+            '"' => quoted.push_str("\\\""),
+            '\\' => quoted.push_str("\\\\"),
+            '\n' => quoted.push_str("\\n"),
+            '\t' => quoted.push_str("\\t"),
+            '\r' => quoted.push_str("\\r"),
+            control if control.is_control() => quoted.push_str(&format!("\\x{:02x}", u32::from(control))),
+            other => quoted.push(other),
+        }
+    }
+    quoted.push('"');
+    quoted
+}
+
 /// The answer to a request.
 #[derive(Debug)]
 pub enum ApiResponse {
@@ -203,6 +224,13 @@ fn percent_decode(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `TestNewWarningHeader`-style rows (`staging/src/k8s.io/apimachinery/pkg/util/net/http_test.go`).
+    #[test]
+    fn warnings_are_quoted_as_kube_apiserver_sends_them() {
+        assert_eq!(warning_header_value("unknown field \"spec.x\""), r#"299 - "unknown field \"spec.x\"""#);
+        assert_eq!(warning_header_value("a\\b\nc"), r#"299 - "a\\b\nc""#);
+    }
 
     #[test]
     fn queries_are_split_and_decoded() {

@@ -65,22 +65,31 @@ impl<S: Store> ApiServer<S> {
         &self.allocators
     }
 
-    /// Creates the system namespaces, the `kubernetes` Service and the default `local-path`
+    /// Creates the system namespaces, the built-in PriorityClasses (`system-node-critical`,
+    /// `system-cluster-critical`), the `kubernetes` Service and the default `local-path`
     /// StorageClass that do not exist yet.
     pub fn bootstrap(&mut self, now: Timestamp) -> Result<(), ApiError> {
         for name in SYSTEM_NAMESPACES {
-            let request = ApiRequest::new(Method::Post, "/api/v1/namespaces")
-                .with_json(&json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}));
-            match self.handle(&request, now) {
-                ApiResponse::Json { status: 201 | 409, .. } => {}
-                ApiResponse::Json { body, .. } => {
-                    return Err(ApiError::Internal { message: format!("cannot create namespace {name}: {body}") });
-                }
-                ApiResponse::Watch(_) => unreachable!("a create never answers with a watch"),
-            }
+            let namespace = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}});
+            self.create_if_missing("/api/v1/namespaces", &namespace, now)?;
+        }
+        for class in super::admission::bootstrap_priority_classes() {
+            self.create_if_missing("/apis/scheduling.k8s.io/v1/priorityclasses", &class, now)?;
         }
         self.create_kubernetes_service(now)?;
         self.create_local_path_storage_class(now)
+    }
+
+    /// Creates one bootstrap object unless it exists.
+    fn create_if_missing(&mut self, path: &str, object: &serde_json::Value, now: Timestamp) -> Result<(), ApiError> {
+        match self.handle(&ApiRequest::new(Method::Post, path).with_json(object), now) {
+            ApiResponse::Json { status: 201 | 409, .. } => Ok(()),
+            ApiResponse::Json { body, .. } => {
+                let name = object.pointer("/metadata/name").and_then(serde_json::Value::as_str).unwrap_or("");
+                Err(ApiError::Internal { message: format!("cannot create {path}/{name}: {body}") })
+            }
+            ApiResponse::Watch(_) => unreachable!("a create never answers with a watch"),
+        }
     }
 
     /// The store, for shells that poll watches and compact history.

@@ -68,7 +68,7 @@ impl<S: Store> ApiServer<S> {
         let dry_run = super::write::is_dry_run(request)?;
         let options_kind = if request.method == Method::Put { "UpdateOptions" } else { "PatchOptions" };
         let writer = super::write::writer_of(request, path, options_kind, false)?;
-        let stored = self.update_object(&path_main, name, updated, dry_run, Some(&writer), now)?;
+        let (stored, _) = self.update_object(&path_main, name, updated, dry_run, Some(&writer), now)?;
         Ok(ApiResponse::json(200, scale_of(&stored)))
     }
 

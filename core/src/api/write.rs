@@ -4,7 +4,7 @@ use jiff::Timestamp;
 use serde_json::Value;
 
 use super::admission::{
-    admit_create, check_namespace_accepts_new_objects, default_create, prepare_update, settle_namespace,
+    admit_create, admit_update, check_namespace_accepts_new_objects, default_create, prepare_update, settle_namespace,
 };
 use super::apply::{Writer, manager_of, track_update};
 use super::body::{FieldValidation, decode_object, parse_body};
@@ -40,14 +40,16 @@ impl<S: Store> ApiServer<S> {
     ) -> Result<ApiResponse, ApiError> {
         let validation = FieldValidation::of(request)?;
         let writer = writer_of(request, path, "CreateOptions", false)?;
-        let (object, warnings) = decode_object(path.resource, parse_body(request)?, validation)?;
+        let (object, mut warnings) = decode_object(path.resource, parse_body(request)?, validation)?;
         let dry_run = is_dry_run(request)?;
-        let stored = self.create_object(path, object, dry_run, Some(&writer), now)?;
+        let (stored, admission_warnings) = self.create_object(path, object, dry_run, Some(&writer), now)?;
+        warnings.extend(admission_warnings);
         Ok(ApiResponse::with_warnings(201, from_storage(path.resource, &stored).to_value(), warnings))
     }
 
     /// Admits and stores a new object (or, for a dry run, only admits it), recording the
-    /// writer's fields in `managedFields` (`None`: an apply has recorded them).
+    /// writer's fields in `managedFields` (`None`: an apply has recorded them). Returns the
+    /// stored object and the admission plugins' warnings.
     pub(super) fn create_object(
         &mut self,
         path: &ResourcePath,
@@ -55,7 +57,7 @@ impl<S: Store> ApiServer<S> {
         dry_run: bool,
         writer: Option<&Writer>,
         now: Timestamp,
-    ) -> Result<std::sync::Arc<Object>, ApiError> {
+    ) -> Result<(std::sync::Arc<Object>, Vec<String>), ApiError> {
         settle_namespace(path, &mut object)?;
         check_namespace_accepts_new_objects(&self.store, path, object.name())?;
         // The uid the store is about to draw, read from a copy of the generator so that a refused
@@ -65,18 +67,18 @@ impl<S: Store> ApiServer<S> {
         if let Some(writer) = writer {
             track_update(None, &mut object, writer, now)?;
         }
-        let mut object = admit_create(&self.store, path, object)?;
+        let (mut object, warnings) = admit_create(&self.store, path, object)?;
         super::quota::admit_create(&mut self.store, path, &object, dry_run, now)?;
         let allocation = self.allocate_on_create(path.resource, &mut object, dry_run)?;
         if dry_run {
-            return Ok(std::sync::Arc::new(object));
+            return Ok((std::sync::Arc::new(object), warnings));
         }
         let resource = storage_resource(path);
         let created = objects::create(&mut self.store, resource, object, now, &mut self.random);
         self.finish_allocation(allocation, created.is_ok());
         let stored = created?;
         debug_assert_eq!(stored.metadata.uid.as_deref(), Some(uid.as_str()), "the store drew another uid");
-        Ok(stored)
+        Ok((stored, warnings))
     }
 
     pub(super) fn update(
@@ -88,16 +90,17 @@ impl<S: Store> ApiServer<S> {
     ) -> Result<ApiResponse, ApiError> {
         let validation = FieldValidation::of(request)?;
         let writer = writer_of(request, path, "UpdateOptions", false)?;
-        let (mut object, warnings) = decode_object(path.resource, parse_body(request)?, validation)?;
+        let (mut object, mut warnings) = decode_object(path.resource, parse_body(request)?, validation)?;
         settle_namespace(path, &mut object)?;
         let dry_run = is_dry_run(request)?;
-        let stored = self.update_object(path, name, object, dry_run, Some(&writer), now)?;
+        let (stored, admission_warnings) = self.update_object(path, name, object, dry_run, Some(&writer), now)?;
+        warnings.extend(admission_warnings);
         Ok(ApiResponse::with_warnings(200, from_storage(path.resource, &stored).to_value(), warnings))
     }
 
     /// Admits and stores a replacement for the object `name` (its status only, on the status
     /// subresource), recording the writer's fields in `managedFields` (`None`: an apply has
-    /// recorded them).
+    /// recorded them). Returns the stored object and the admission plugins' warnings.
     pub(super) fn update_object(
         &mut self,
         path: &ResourcePath,
@@ -106,12 +109,13 @@ impl<S: Store> ApiServer<S> {
         dry_run: bool,
         writer: Option<&Writer>,
         now: Timestamp,
-    ) -> Result<std::sync::Arc<Object>, ApiError> {
+    ) -> Result<(std::sync::Arc<Object>, Vec<String>), ApiError> {
         let old = self.stored(path, name)?;
         let mut object = prepare_update(path, &old, object, name)?;
         if let Some(writer) = writer {
             track_update(Some(&old), &mut object, writer, now)?;
         }
+        let warnings = admit_update(&self.store, path, &old, &object)?;
         if path.subresource.is_none() {
             super::quota::admit_update(&mut self.store, path, &old, &object, dry_run)?;
         }
@@ -122,15 +126,16 @@ impl<S: Store> ApiServer<S> {
             UpdateScope::Status => None,
         };
         if dry_run {
-            return Ok(std::sync::Arc::new(object));
+            return Ok((std::sync::Arc::new(object), warnings));
         }
         let written = objects::update(&mut self.store, storage_resource(path), object, scope);
         self.finish_allocation(allocation, written.is_ok());
         let outcome = written?;
         self.release_if_deleted(&outcome);
-        Ok(match outcome {
+        let stored = match outcome {
             Outcome::Stored(object) | Outcome::MarkedForDeletion(object) | Outcome::Deleted(object) => object,
-        })
+        };
+        Ok((stored, warnings))
     }
 
     pub(super) fn patch(
@@ -153,8 +158,10 @@ impl<S: Store> ApiServer<S> {
         let current = self.stored(path, name)?;
         let original = from_storage(path.resource, &current).to_value();
         let patched = apply_patch(&original, &request.body, content_type, path.resource.kind).map_err(patch_error)?;
-        let (object, warnings) = decode_object(path.resource, patched, FieldValidation::of(request)?)?;
-        let stored = self.update_patched(path, name, object, &current, dry_run, Some(&writer), now)?;
+        let (object, mut warnings) = decode_object(path.resource, patched, FieldValidation::of(request)?)?;
+        let (stored, admission_warnings) =
+            self.update_patched(path, name, object, &current, dry_run, Some(&writer), now)?;
+        warnings.extend(admission_warnings);
         Ok(ApiResponse::with_warnings(200, from_storage(path.resource, &stored).to_value(), warnings))
     }
 
@@ -169,7 +176,7 @@ impl<S: Store> ApiServer<S> {
         dry_run: bool,
         writer: Option<&Writer>,
         now: Timestamp,
-    ) -> Result<std::sync::Arc<Object>, ApiError> {
+    ) -> Result<(std::sync::Arc<Object>, Vec<String>), ApiError> {
         // A resourceVersion the patch itself carries is a precondition (kubectl label and
         // annotate rely on it): a stale one is a conflict. Otherwise the patch applies to the
         // version it was computed against, and a concurrent write would be a conflict.
@@ -205,8 +212,8 @@ impl<S: Store> ApiServer<S> {
         };
         let live = current.as_ref().map(|current| from_storage(path.resource, current));
         let applied = super::apply::apply(live.as_ref(), &configuration, &writer, force, now)?;
-        let (object, warnings) = decode_object(path.resource, applied.object, FieldValidation::of(request)?)?;
-        let (status, stored) = match &current {
+        let (object, mut warnings) = decode_object(path.resource, applied.object, FieldValidation::of(request)?)?;
+        let (status, (stored, admission_warnings)) = match &current {
             None => {
                 let mut object = object;
                 settle_namespace(path, &mut object)?;
@@ -214,6 +221,7 @@ impl<S: Store> ApiServer<S> {
             }
             Some(current) => (200, self.update_patched(path, name, object, current, dry_run, None, now)?),
         };
+        warnings.extend(admission_warnings);
         Ok(ApiResponse::with_warnings(status, from_storage(path.resource, &stored).to_value(), warnings))
     }
 }

@@ -5,7 +5,7 @@
 use k8s_openapi::api::{
     apps::v1 as apps, autoscaling::v1 as autoscaling_v1, autoscaling::v2 as autoscaling_v2, batch::v1 as batch,
     coordination::v1 as coordination, core::v1 as core, discovery::v1 as discovery, networking::v1 as networking,
-    policy::v1 as policy, rbac::v1 as rbac, scheduling::v1 as scheduling, storage::v1 as storage,
+    node::v1 as node, policy::v1 as policy, rbac::v1 as rbac, scheduling::v1 as scheduling, storage::v1 as storage,
 };
 use serde_json::Value;
 
@@ -225,6 +225,9 @@ macro_rules! const_lower {
     ("StorageClass") => {
         "storageclass"
     };
+    ("RuntimeClass") => {
+        "runtimeclass"
+    };
 }
 
 /// Every served kind at every served version. The first entry of a group/resource is its
@@ -267,6 +270,7 @@ pub static RESOURCES: &[ResourceType] = &[
     resource!(coordination::Lease, "coordination.k8s.io", "v1", "coordination.k8s.io/v1", "Lease", "leases", Namespaced, short: [], categories: [], subresources: [], stored: true),
     resource!(scheduling::PriorityClass, "scheduling.k8s.io", "v1", "scheduling.k8s.io/v1", "PriorityClass", "priorityclasses", Cluster, short: ["pc"], categories: [], subresources: [], stored: true),
     resource!(storage::StorageClass, "storage.k8s.io", "v1", "storage.k8s.io/v1", "StorageClass", "storageclasses", Cluster, short: ["sc"], categories: [], subresources: [], stored: true),
+    resource!(node::RuntimeClass, "node.k8s.io", "v1", "node.k8s.io/v1", "RuntimeClass", "runtimeclasses", Cluster, short: [], categories: [], subresources: [], stored: true),
 ];
 
 /// Finds a served kind by the `apiVersion` and `kind` a manifest names.

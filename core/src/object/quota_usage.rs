@@ -101,7 +101,7 @@ fn is_charged_pod(pod: &Object, now: Timestamp) -> bool {
 
 /// The requests and limits of one container, or of a pod's containers summed with each init
 /// container's taken as a floor (`PodRequests`/`PodLimits`, without sidecars and overhead).
-fn pod_requests_and_limits(pod: &Object) -> (ResourceList, ResourceList) {
+pub fn pod_requests_and_limits(pod: &Object) -> (ResourceList, ResourceList) {
     let spec = pod.field("spec");
     let list = |name: &str| spec.and_then(|spec| spec.get(name)).and_then(Value::as_array).cloned().unwrap_or_default();
     let mut totals = (ResourceList::new(), ResourceList::new());

@@ -186,7 +186,7 @@ pub fn json_response(
         response_headers.insert(name, value);
     }
     for warning in warnings {
-        if let Ok(value) = HeaderValue::try_from(warning.as_str()) {
+        if let Ok(value) = HeaderValue::try_from(coxswain_core::api::warning_header_value(warning)) {
             response_headers.append(header::WARNING, value);
         }
     }

@@ -1,5 +1,5 @@
 //! Rows of the cluster and storage kinds: Node, Namespace, PersistentVolume,
-//! PersistentVolumeClaim, StorageClass, PriorityClass, Lease and the RBAC kinds, as Kubernetes'
+//! PersistentVolumeClaim, StorageClass, PriorityClass, RuntimeClass, Lease and the RBAC kinds, as Kubernetes'
 //! printers lay them out (Role and ClusterRole have only the default NAME / CREATED AT columns).
 
 use std::collections::BTreeSet;
@@ -10,7 +10,7 @@ use k8s_openapi::api::core::v1::{Namespace, Node, PersistentVolume, PersistentVo
 use k8s_openapi::api::rbac::v1::{ClusterRoleBinding, RoleBinding, Subject};
 use k8s_openapi::api::scheduling::v1::PriorityClass;
 use k8s_openapi::api::storage::v1::StorageClass;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::object::Object;
 
@@ -31,6 +31,7 @@ pub(super) fn printer(kind: &str) -> Option<Printer> {
         "PersistentVolumeClaim" => (PERSISTENT_VOLUME_CLAIM, persistent_volume_claim),
         "StorageClass" => (STORAGE_CLASS, storage_class),
         "PriorityClass" => (PRIORITY_CLASS, priority_class),
+        "RuntimeClass" => (RUNTIME_CLASS, runtime_class),
         "Lease" => (LEASE, lease),
         "RoleBinding" => (ROLE_BINDING, role_binding),
         "ClusterRoleBinding" => (ROLE_BINDING, cluster_role_binding),
@@ -123,6 +124,15 @@ const PRIORITY_CLASS: &[Column] = &[
     ),
     AGE,
     wide(text("PreemptionPolicy", "preemptionPolicy is the Policy for preempting pods with lower priority.")),
+];
+
+const RUNTIME_CLASS: &[Column] = &[
+    NAME,
+    text(
+        "Handler",
+        "handler specifies the underlying runtime and configuration that the CRI implementation will use to handle pods of this class. The possible values are specific to the node & CRI configuration.  It is assumed that all handlers are available on every node, and handlers of the same name are equivalent on every node. For example, a handler called \"runc\" might specify that the runc (OCI-compatible) runtime (implemented by the native Linux kernel) will be used to run the containers in a pod. The Handler must be lowercase, conform to the DNS Label (RFC 1123) requirements, and is immutable.",
+    ),
+    AGE,
 ];
 
 const LEASE: &[Column] =
@@ -274,6 +284,11 @@ fn storage_class(object: &Object, now: Timestamp) -> Row {
         json!(class.allow_volume_expansion.unwrap_or(false)),
         json!(super::age(object, now)),
     ])
+}
+
+fn runtime_class(object: &Object, now: Timestamp) -> Row {
+    let handler = object.field("handler").and_then(Value::as_str).unwrap_or_default();
+    Row::new(vec![json!(object.name()), json!(handler), json!(super::age(object, now))])
 }
 
 fn priority_class(object: &Object, now: Timestamp) -> Row {

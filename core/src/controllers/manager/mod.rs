@@ -27,6 +27,8 @@ pub mod storage_routing;
 pub mod sync;
 
 #[cfg(test)]
+mod admission_tests;
+#[cfg(test)]
 mod dynamic_tests;
 #[cfg(test)]
 mod fidelity_tests;

@@ -14,8 +14,10 @@
 pub mod apps;
 pub mod autoscaling;
 pub mod batch;
+pub mod limit_range;
 pub mod namespace_secret;
 pub mod pod;
+pub mod scheduling;
 pub mod service;
 pub mod storage;
 
@@ -40,6 +42,8 @@ pub fn apply_defaults(object: &mut Object) -> Result<(), ObjectError> {
         ("v1", "Endpoints") => with_typed(object, service::default_endpoints),
         ("v1", "Namespace") => with_typed(object, namespace_secret::default_namespace),
         ("v1", "Secret") => with_typed(object, namespace_secret::default_secret),
+        ("v1", "LimitRange") => with_typed(object, limit_range::default_limit_range),
+        ("scheduling.k8s.io/v1", "PriorityClass") => with_typed(object, scheduling::default_priority_class),
         ("v1", "PersistentVolume") => with_typed(object, storage::default_persistent_volume),
         ("v1", "PersistentVolumeClaim") => with_typed(object, storage::default_persistent_volume_claim),
         ("apps/v1", "Deployment") => with_typed(object, apps::default_deployment),

@@ -21,6 +21,7 @@ pub mod meta;
 pub mod name_rules;
 pub mod network;
 pub mod networking;
+pub mod node;
 pub mod pod;
 pub mod pod_scheduling;
 pub mod pod_security;
@@ -77,6 +78,7 @@ pub fn validate_update(old: &Object, new: &Object) -> Vec<FieldError> {
         }
         ("discovery.k8s.io/v1", "EndpointSlice") => typed_pair(old, new, discovery::validate_endpoint_slice_update),
         ("scheduling.k8s.io/v1", "PriorityClass") => typed_pair(old, new, scheduling::validate_priority_class_update),
+        ("node.k8s.io/v1", "RuntimeClass") => typed_pair(old, new, node::validate_runtime_class_update),
         _ => Vec::new(),
     };
     errors.extend(update_errors);
@@ -120,6 +122,7 @@ fn validate_kind(object: &Object) -> Vec<FieldError> {
         ("discovery.k8s.io/v1", "EndpointSlice") => typed(object, discovery::validate_endpoint_slice),
         ("coordination.k8s.io/v1", "Lease") => typed(object, coordination::validate_lease),
         ("scheduling.k8s.io/v1", "PriorityClass") => typed(object, scheduling::validate_priority_class),
+        ("node.k8s.io/v1", "RuntimeClass") => typed(object, node::validate_runtime_class),
         _ => Vec::new(),
     }
 }

@@ -1,6 +1,20 @@
 //! What the API server does to an object between decoding and storing it: namespace lifecycle
-//! checks, conversion to the storage version, defaulting, the kind's initial status on create
-//! (Kubernetes' `PrepareForCreate`), and validation.
+//! checks, conversion to the storage version, defaulting, the admission plugins (one file each,
+//! run in kube-apiserver's order by [`chain`]), the kind's initial status on create (Kubernetes'
+//! `PrepareForCreate`), and validation.
+
+mod chain;
+mod default_ingress_class;
+mod default_toleration_seconds;
+mod limit_ranger;
+mod pod_security;
+mod priority;
+mod runtime_class;
+mod service_account;
+mod taint_nodes_by_condition;
+
+pub use default_toleration_seconds::DEFAULT_TOLERATION_SECONDS;
+pub use priority::bootstrap_priority_classes;
 
 pub mod default_storage_class;
 pub mod storage_object_in_use_protection;
@@ -16,7 +30,7 @@ use crate::object::defaults::batch::generate_job_selector;
 use crate::object::kinds::{self, GroupResource};
 use crate::object::validation::{validate_create, validate_update};
 use crate::object::{FieldError, FieldPath, Object, pod_conditions};
-use crate::store::{ObjectKey, Store};
+use crate::store::{ListOptions, ObjectKey, Store};
 
 /// The finalizer Kubernetes puts in `spec.finalizers` of every namespace, removed by the
 /// namespace controller once the namespace is empty.
@@ -83,21 +97,26 @@ pub fn default_create(path: &ResourcePath, object: Object, uid: &str) -> Result<
     Ok(object)
 }
 
-/// Runs the mutating admission plugins, sets the initial status, runs the kind's create-time
-/// preparation and validates a defaulted object about to be created. What these change belongs
-/// to no manager, as in Kubernetes, where they run after the field manager.
-pub fn admit_create<S: Store>(store: &S, path: &ResourcePath, mut object: Object) -> Result<Object, ApiError> {
-    default_service_account(&mut object);
-    add_default_toleration_seconds(&mut object);
-    default_storage_class::admit(store, &mut object)?;
-    storage_object_in_use_protection::admit(&mut object);
+/// Runs the mutating admission plugins in kube-apiserver's order, sets the initial status, runs
+/// the kind's create-time preparation, validates a defaulted object about to be created, then
+/// runs the validating admission plugins (ResourceQuota, last, runs in the writer). What these
+/// change belongs to no manager, as in Kubernetes, where they run after the field manager.
+/// Returns the object and the warnings the plugins answer with.
+pub fn admit_create<S: Store>(
+    store: &S,
+    path: &ResourcePath,
+    mut object: Object,
+) -> Result<(Object, Vec<String>), ApiError> {
+    chain::mutate_create(store, path, &mut object)?;
     set_initial_status(&mut object);
     prepare_job(&mut object)?;
     let errors = validate_create(&object);
     if !errors.is_empty() {
         return Err(ApiError::invalid(path.resource, &display_name(&object), errors));
     }
-    Ok(object)
+    let mut warnings = Vec::new();
+    chain::validate_create(store, path, &object, &mut warnings)?;
+    Ok((object, warnings))
 }
 
 /// Converts, defaults and validates an object about to replace `old`.
@@ -113,6 +132,9 @@ pub fn prepare_update(path: &ResourcePath, old: &Object, object: Object, name: &
     if object.kind == "Namespace" && object.field("spec").is_none() {
         object.fields.insert("spec".into(), old.field("spec").cloned().unwrap_or(Value::Null));
     }
+    if path.subresource.is_none() {
+        chain::mutate_update(old, &mut object);
+    }
     let errors = validate_update(old, &object);
     if !errors.is_empty() {
         return Err(ApiError::invalid(path.resource, name, errors));
@@ -120,14 +142,55 @@ pub fn prepare_update(path: &ResourcePath, old: &Object, object: Object, name: &
     Ok(object)
 }
 
-/// The ServiceAccount admission plugin's default: a pod that names no ServiceAccount (nor the
-/// deprecated `serviceAccount`) runs as `default`.
-fn default_service_account(object: &mut Object) {
-    let Some(Value::Object(spec)) = object.fields.get_mut("spec").filter(|_| object.kind == "Pod") else { return };
-    let named =
-        |field: &str| spec.get(field).and_then(Value::as_str).filter(|name| !name.is_empty()).map(str::to_string);
-    let name = named("serviceAccountName").or_else(|| named("serviceAccount")).unwrap_or_else(|| "default".to_string());
-    spec.insert("serviceAccountName".into(), Value::from(name));
+/// Runs the validating admission plugins on an update of the object itself (not a
+/// subresource), after validation; returns their warnings.
+pub fn admit_update<S: Store>(
+    store: &S,
+    path: &ResourcePath,
+    old: &Object,
+    object: &Object,
+) -> Result<Vec<String>, ApiError> {
+    let mut warnings = Vec::new();
+    if path.subresource.is_none() {
+        chain::validate_update(store, path, old, object, &mut warnings)?;
+    }
+    Ok(warnings)
+}
+
+/// An admission plugin's refusal (`admission.NewForbidden`): `pods "x" is forbidden: …`.
+fn forbidden(path: &ResourcePath, object: &Object, detail: impl Into<String>) -> ApiError {
+    ApiError::Forbidden {
+        group: path.resource.group.into(),
+        resource: path.resource.plural.into(),
+        name: display_name(object),
+        detail: detail.into(),
+        cause: None,
+    }
+}
+
+/// The objects of a resource in one namespace (every namespace for `""`), as a plugin's lister
+/// reads them; a store that cannot answer fails the request, as Kubernetes fails closed.
+fn list_objects<S: Store>(
+    store: &S,
+    resource: GroupResource,
+    namespace: &str,
+) -> Result<Vec<std::sync::Arc<Object>>, ApiError> {
+    let options = if namespace.is_empty() { ListOptions::all() } else { ListOptions::in_namespace(namespace) };
+    Ok(store.list(resource, &options)?.items)
+}
+
+/// One object by name, or `None` when it does not exist.
+fn get_object<S: Store>(
+    store: &S,
+    resource: GroupResource,
+    namespace: &str,
+    name: &str,
+) -> Result<Option<std::sync::Arc<Object>>, ApiError> {
+    match store.get(&ObjectKey::new(resource, namespace, name)) {
+        Ok(object) => Ok(Some(object)),
+        Err(crate::store::StoreError::NotFound { .. }) => Ok(None),
+        Err(error) => Err(error.into()),
+    }
 }
 
 /// The Job registry strategy's `PrepareForCreate`: generate the selector and template labels
@@ -214,36 +277,6 @@ pub fn forbidden_field(path: &[&str], detail: &str) -> FieldError {
     FieldError::forbidden(&field, detail)
 }
 
-/// How long a pod tolerates its node being not-ready or unreachable before the taint eviction
-/// controller evicts it, when it names no such toleration: 300 s
-/// (`--default-not-ready-toleration-seconds`, `--default-unreachable-toleration-seconds`).
-pub const DEFAULT_TOLERATION_SECONDS: i64 = 300;
-
-/// The DefaultTolerationSeconds admission plugin: a new pod that does not tolerate the
-/// `node.kubernetes.io/not-ready` or `node.kubernetes.io/unreachable` NoExecute taint (by that
-/// key or an empty one, with that effect or an empty one) gets an `Exists` toleration of it for
-/// [`DEFAULT_TOLERATION_SECONDS`].
-fn add_default_toleration_seconds(object: &mut Object) {
-    if object.kind != "Pod" {
-        return;
-    }
-    let Some(Value::Object(spec)) = object.fields.get_mut("spec") else { return };
-    let tolerations = spec.entry("tolerations").or_insert_with(|| json!([]));
-    let Value::Array(tolerations) = tolerations else { return };
-    for key in ["node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable"] {
-        let tolerated = tolerations.iter().any(|toleration| {
-            let field = |name: &str| toleration.get(name).and_then(Value::as_str).unwrap_or("");
-            (field("key") == key || field("key").is_empty())
-                && (field("effect") == "NoExecute" || field("effect").is_empty())
-        });
-        if !tolerated {
-            tolerations.push(json!({
-                "key": key, "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": DEFAULT_TOLERATION_SECONDS,
-            }));
-        }
-    }
-}
-
 #[cfg(test)]
 mod job_tests {
     //! A Job's selector is generated on create from the uid it is stored with, as Kubernetes'
@@ -311,3 +344,6 @@ mod job_tests {
         assert_eq!(body["details"]["causes"][0]["field"], "spec.template.metadata.labels[controller-uid]");
     }
 }
+
+#[cfg(test)]
+mod tests;
