@@ -56,7 +56,7 @@ pub use pod_outcome::{JOB_TRACKING_FINALIZER, has_tracking_finalizer, is_pod_fai
 pub use success_policy::{SUCCESS_POLICY_REASON, match_success_policy};
 pub use tracking::{MAX_UNCOUNTED_PODS, release_finalizers_of_deleted_job};
 
-use super::action::{Action, EventType, Reconciled, event_action, object_reference};
+use super::action::{EventType, Reconciled, event_action, object_reference};
 use super::expectations::ControllerExpectations;
 use super::pods::{is_pod_active, is_pod_ready, phase};
 use super::replicaset::controller_key;

@@ -13,7 +13,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
 use k8s_openapi::jiff::{SignedDuration, Timestamp};
 
 use super::*;
-use crate::controllers::action::PropagationPolicy;
+use crate::controllers::action::{Action, PropagationPolicy};
 use crate::controllers::owner::controller_ref;
 use crate::controllers::ttl_after_finished::reconcile_ttl_after_finished;
 

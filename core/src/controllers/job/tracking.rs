@@ -97,7 +97,7 @@ impl<'a> SyncJob<'a> {
             return false;
         }
         let delayed = completion_index(pod).and_then(|index| self.delayed_deletion.get(&index));
-        !delayed.is_some_and(|delayed| delayed.metadata.uid == pod.metadata.uid)
+        delayed.is_none_or(|delayed| delayed.metadata.uid != pod.metadata.uid)
     }
 
     /// Records the finished pods in `uncountedTerminatedPods`, picks the pods whose finalizer

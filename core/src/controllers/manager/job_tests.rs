@@ -104,7 +104,7 @@ fn running(cluster: &mut TestCluster) -> Vec<Value> {
         .into_iter()
         .filter(|pod| pod["status"]["phase"] == "Running" && pod["metadata"]["deletionTimestamp"].is_null())
         .collect();
-    running.sort_by_key(|pod| index_of(pod));
+    running.sort_by_key(index_of);
     running
 }
 

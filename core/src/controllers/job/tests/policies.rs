@@ -78,7 +78,8 @@ fn pod_failure_policy_rows_ported_from_kubernetes_match() {
         ))
     };
     use FailurePolicyAction::{Count, FailIndex, FailJob, Ignore};
-    let rows: Vec<(&str, Vec<PodFailurePolicyRule>, Pod, Option<String>, bool, Option<FailurePolicyAction>)> = vec![
+    type Row = (&'static str, Vec<PodFailurePolicyRule>, Pod, Option<String>, bool, Option<FailurePolicyAction>);
+    let rows: Vec<Row> = vec![
         ("default - no rules", vec![], failed_with(2), None, true, None),
         (
             "unknown action for rule matching by exit codes - skip rule with unknown action",
@@ -362,7 +363,8 @@ fn success_rule(indexes: Option<&str>, count: Option<i32>) -> SuccessPolicyRule 
 #[test]
 fn success_policy_rows_ported_from_kubernetes_match() {
     // Rows of TestMatchSuccessPolicy: (name, rules, completions, succeeded, matched rule).
-    let rows: Vec<(&str, Option<Vec<SuccessPolicyRule>>, i32, &str, Option<&str>)> = vec![
+    type Row = (&'static str, Option<Vec<SuccessPolicyRule>>, i32, &'static str, Option<&'static str>);
+    let rows: Vec<Row> = vec![
         ("successPolicy is null", None, 10, "0-9", None),
         ("any rules are nothing", Some(vec![]), 10, "0-9", None),
         ("rules.succeededIndexes is invalid format", Some(vec![success_rule(Some("invalid"), None)]), 10, "0-9", None),

@@ -56,7 +56,8 @@ fn tracking_rows_ported_from_kubernetes_match() {
     // Rows of TestTrackJobStatusAndRemoveFinalizers: which finalizers go and what each status
     // write records. Pod uids are pod-<number>.
     let job = job(2, Some(1000), 1000);
-    let rows: Vec<(&str, Option<JobStatus>, Vec<Pod>, usize, Vec<Write>)> = vec![
+    type Row = (&'static str, Option<JobStatus>, Vec<Pod>, usize, Vec<Write>);
+    let rows: Vec<Row> = vec![
         (
             "new active",
             None,
