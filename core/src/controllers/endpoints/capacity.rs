@@ -74,9 +74,12 @@ mod tests {
             .collect()
     }
 
+    /// A row: name, then the ready and not-ready counts in and out, and whether truncated.
+    type Row = (&'static str, [usize; 5], [usize; 5], [usize; 5], [usize; 5], bool);
+
     #[test]
     fn endpoints_over_capacity_are_cut_in_proportion() {
-        let rows: [(&str, [usize; 5], [usize; 5], [usize; 5], [usize; 5], bool); 4] = [
+        let rows: [Row; 4] = [
             (
                 "total endpoints < max capacity",
                 [50, 100, 100, 100, 100],

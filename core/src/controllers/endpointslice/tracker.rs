@@ -139,9 +139,12 @@ mod tests {
         assert!(tracker.should_sync(&slice("b", "svc1", 1)), "an untracked slice");
     }
 
+    /// A row: name, tracked generations, slices seen, slices deleted, whether stale.
+    type Row = (&'static str, Vec<(&'static str, i64)>, Vec<(&'static str, i64)>, Vec<&'static str>, bool);
+
     #[test]
     fn stale_slices_follow_kubernetes_rows() {
-        let rows: Vec<(&str, Vec<(&str, i64)>, Vec<(&str, i64)>, Vec<&str>, bool)> = vec![
+        let rows: Vec<Row> = vec![
             ("empty tracker", vec![], vec![], vec![], false),
             ("empty slices", vec![("a", 1)], vec![], vec![], true),
             ("matching tracker", vec![("a", 1)], vec![("a", 1)], vec![], false),

@@ -159,8 +159,7 @@ mod tests {
         let mut sync = RunningSync::new(ControllerKind::NodeLifecycle, "(monitor)".into(), reconciled);
         let mut next_id = 0;
         let mut sent = Vec::new();
-        loop {
-            let Some(batch) = sync.next_batch(&mut next_id) else { break };
+        while let Some(batch) = sync.next_batch(&mut next_id) {
             for (id, index) in batch {
                 sent.push(index);
                 sync.answered(id, (index == 0).then(|| "409 Conflict".to_owned()));

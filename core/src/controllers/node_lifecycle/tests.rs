@@ -209,9 +209,9 @@ fn pods_of_a_node_turning_unknown_are_marked_not_ready() {
     already.status.as_mut().unwrap().conditions.as_mut().unwrap()[1].status = "False".into();
     let pods = vec![ready_pod("web", "lost"), already, ready_pod("elsewhere", "other")];
     let pods_on = |node: &str| if node == "lost" { pods.clone() } else { Vec::new() };
-    let quiet = reconcile_node_lifecycle(&config, &nodes, &[], &pods_on, &mut state, at(0));
+    let quiet = reconcile_node_lifecycle(&config, &nodes, &[], pods_on, &mut state, at(0));
     assert!(quiet.actions.iter().all(|action| !matches!(action, Action::Event { .. })));
-    let reconciled = reconcile_node_lifecycle(&config, &nodes, &[], &pods_on, &mut state, at(41));
+    let reconciled = reconcile_node_lifecycle(&config, &nodes, &[], pods_on, &mut state, at(41));
     let pod_updates: Vec<Pod> = reconciled
         .actions
         .iter()
