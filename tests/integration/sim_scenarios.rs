@@ -108,6 +108,11 @@ fn drain_respects_the_pod_disruption_budget() {
 }
 
 #[test]
+fn twenty_nodes_start_and_roll_out_two_hundred_pods() {
+    passes_deterministically("twenty_nodes_start_and_roll_out_two_hundred_pods.yaml");
+}
+
+#[test]
 fn different_seeds_give_different_traces_when_the_network_draws_differ() {
     let first = run("rolling_update_keeps_availability.yaml", 1);
     let second = run("rolling_update_keeps_availability.yaml", 2);

@@ -132,6 +132,10 @@ pub struct Host {
     pub wake: Option<Millis>,
     /// Its link to the API server.
     pub link: Link,
+    /// The instant it last stepped at and how many steps it took then: a component that keeps
+    /// stepping without time passing is livelocked. Counted per host, because at a thousand nodes
+    /// one broadcast legitimately steps every component at one instant.
+    pub steps_this_instant: (Millis, u32),
 }
 
 impl Host {

@@ -108,7 +108,6 @@ pub struct Simulation {
     outstanding: BTreeMap<HostId, BTreeSet<RequestId>>,
     pull_failures: BTreeSet<String>,
     pod_names: std::collections::HashMap<String, String>,
-    steps_this_instant: (Millis, u32),
     sample_every: Millis,
     /// When an [`Event::ExpireEvents`] is queued for, if one is.
     event_expiry_at: Option<Millis>,
@@ -189,7 +188,6 @@ impl Simulation {
             outstanding: BTreeMap::new(),
             pull_failures: BTreeSet::new(),
             pod_names: std::collections::HashMap::new(),
-            steps_this_instant: (0, 0),
             sample_every,
             event_expiry_at: None,
             scenario,
@@ -318,9 +316,10 @@ impl Simulation {
         if !self.hosts[index].is_running() {
             return;
         }
-        if self.steps_this_instant.0 == self.now {
-            self.steps_this_instant.1 += 1;
-            if self.steps_this_instant.1 > MAX_STEPS_PER_INSTANT {
+        let steps = &mut self.hosts[index].steps_this_instant;
+        if steps.0 == self.now {
+            steps.1 += 1;
+            if steps.1 > MAX_STEPS_PER_INSTANT {
                 self.verdict = Some(Verdict::Crash(format!(
                     "livelock: components stepped more than {} times at {} without time passing (last: {})",
                     MAX_STEPS_PER_INSTANT,
@@ -330,7 +329,7 @@ impl Simulation {
                 return;
             }
         } else {
-            self.steps_this_instant = (self.now, 1);
+            *steps = (self.now, 1);
         }
         let local = self.local_time(host);
         self.stats.steps += 1;
@@ -587,6 +586,7 @@ impl Simulation {
             epoch: 0,
             skew_millis: 0,
             wake: None,
+            steps_this_instant: (0, 0),
             link: Link::new(&self.scenario.cluster.network),
         });
         host

@@ -458,7 +458,15 @@ impl Component for ControllerManager {
     }
 
     fn next_wake(&self) -> Option<Timestamp> {
-        let queues = self.controllers.values().filter_map(|state| state.queue.next_wake());
+        // A due key only wakes the manager when a worker is free to sync it and syncs may start:
+        // with every worker busy the manager waits for a response, which steps it anyway, and a
+        // wake-up for work it cannot start would step it again and again at one instant.
+        let may_sync = self.leading && self.caches.has_synced();
+        let queues = self
+            .controllers
+            .values()
+            .filter(|state| may_sync && state.in_flight < CONTROLLER_WORKERS)
+            .filter_map(|state| state.queue.next_wake());
         let elector = self.elector.as_ref().and_then(LeaderElector::next_wake);
         let renew_deadline = self.elector.as_ref().and_then(LeaderElector::leadership_expires);
         queues.chain(elector).chain(renew_deadline).chain(self.caches.next_wake()).min()
