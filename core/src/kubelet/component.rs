@@ -16,7 +16,7 @@ use super::admission::{Rejection, admit, requests_of};
 use super::config::KubeletConfig;
 use super::node::{lease_object, lease_renewal, node_object, node_status, node_status_content};
 use super::pod::{FinalDelete, PodKey, PodRecord, SyncEffects};
-use super::pod_status::{pod_status, rejected_status, status_patch};
+use super::pod_status::{drifted, pod_status, rejected_status, status_patch};
 use super::runtime::{ContainerRuntime, PodRef, RuntimeCommand, RuntimeReport};
 use crate::api::allocation::cidr::Ipv4Cidr;
 use crate::api::{ApiRequest, Method};
@@ -127,6 +127,10 @@ pub struct Kubelet<R: ContainerRuntime> {
     /// small.
     quiet: BTreeSet<PodKey>,
     written: BTreeMap<PodKey, Value>,
+    /// The resourceVersion each pod's last status write produced, once answered. Only a copy of
+    /// the pod at that revision or later can show another writer's change: older copies still on
+    /// their way through the watch predate the write.
+    written_revision: BTreeMap<PodKey, u64>,
     pod_ips: BTreeSet<Ipv4Addr>,
     usage: BTreeMap<PodKey, PodUsage>,
     answers: Vec<RuntimeReport>,
@@ -164,6 +168,7 @@ impl<R: ContainerRuntime> Kubelet<R> {
             dirty: BTreeSet::new(),
             quiet: BTreeSet::new(),
             written: BTreeMap::new(),
+            written_revision: BTreeMap::new(),
             pod_ips: BTreeSet::new(),
             usage: BTreeMap::new(),
             answers: Vec::new(),
@@ -408,6 +413,16 @@ impl<R: ContainerRuntime> Kubelet<R> {
         let uid = uid_of(&pod).to_string();
         if let Some(record) = self.records.get_mut(&key) {
             if record.uid == uid {
+                let revision =
+                    pod.metadata.resource_version.as_deref().and_then(|revision| revision.parse::<u64>().ok());
+                let after_our_write = self
+                    .written_revision
+                    .get(&key)
+                    .is_some_and(|written| revision.is_some_and(|revision| revision >= *written));
+                if after_our_write && self.written.get(&key).is_some_and(|written| drifted(written, &pod)) {
+                    self.written.remove(&key);
+                    self.written_revision.remove(&key);
+                }
                 record.pod = pod;
                 self.dirty.insert(key);
                 return;
@@ -501,6 +516,7 @@ impl<R: ContainerRuntime> Kubelet<R> {
         self.records.remove(key);
         self.quiet.remove(key);
         self.written.remove(key);
+        self.written_revision.remove(key);
         self.usage.remove(key);
         self.set_wake(key, None);
     }
@@ -614,6 +630,7 @@ impl<R: ContainerRuntime> Kubelet<R> {
         }
         let body = status_patch(uid, &status);
         self.written.insert(key.clone(), status);
+        self.written_revision.remove(key);
         let path = subresource_path(pods_resource(), &key.0, &key.1, "status");
         let request = ApiRequest::new(Method::Patch, &path)
             .with_body("application/merge-patch+json", body.to_string().into_bytes());
@@ -621,7 +638,7 @@ impl<R: ContainerRuntime> Kubelet<R> {
         self.push(request, Pending::PodStatus { key: key.clone(), uid: uid.to_string() }, outgoing);
     }
 
-    fn answered(&mut self, id: RequestId, status: u16, now: Timestamp, outgoing: &mut Vec<Outgoing>) {
+    fn answered(&mut self, id: RequestId, status: u16, body: &Value, now: Timestamp, outgoing: &mut Vec<Outgoing>) {
         let Some(pending) = self.requests.remove(&id) else { return };
         match pending {
             Pending::Register => self.registered(status, now),
@@ -633,6 +650,10 @@ impl<R: ContainerRuntime> Kubelet<R> {
             Pending::LeaseRenew => self.lease_answered(status, now, outgoing),
             Pending::LeaseCreate => {}
             Pending::PodStatus { key, uid } => {
+                let revision = body["metadata"]["resourceVersion"].as_str().and_then(|revision| revision.parse().ok());
+                if let Some(revision) = revision.filter(|_| is_success(status)) {
+                    self.written_revision.insert(key.clone(), revision);
+                }
                 // Gone (404) or replaced (409 on the uid): nothing to retry.
                 if !is_success(status) && status != 404 && status != 409 {
                     self.written.remove(&key);
@@ -800,8 +821,8 @@ impl<R: ContainerRuntime> Component for Kubelet<R> {
                         .collect();
                     self.dirty.extend(waiting);
                 }
-            } else if let Incoming::Response { id, status, .. } = input {
-                self.answered(id, status, now, &mut outgoing);
+            } else if let Incoming::Response { id, status, body } = input {
+                self.answered(id, status, &body, now, &mut outgoing);
             }
         }
         self.register(now, &mut outgoing);

@@ -120,6 +120,29 @@ pub fn pod_status(record: &mut PodRecord, host_ip: &str, now: Timestamp) -> Valu
     status
 }
 
+/// Whether the API's copy of a pod disagrees with the status the kubelet last wrote in what the
+/// kubelet owns: the phase and the statuses of its conditions. Another writer changed them (the
+/// node lifecycle controller marks a pod not Ready while its node is unreachable), so the kubelet
+/// must write its own view again, as its status manager's `needsReconcile` does; otherwise a pod
+/// whose node comes back stays not Ready for good, since nothing in the kubelet's view changed.
+pub fn drifted(written: &Value, api: &k8s_openapi::api::core::v1::Pod) -> bool {
+    let api_status = api.status.as_ref();
+    let api_phase = api_status.and_then(|status| status.phase.as_deref());
+    if written["phase"].as_str().is_some_and(|phase| Some(phase) != api_phase) {
+        return true;
+    }
+    let api_conditions = api_status.and_then(|status| status.conditions.as_deref()).unwrap_or_default();
+    let written_conditions = written["conditions"].as_array().map(Vec::as_slice).unwrap_or_default();
+    written_conditions.iter().any(|condition| {
+        let kind = condition["type"].as_str().unwrap_or("");
+        KUBELET_CONDITIONS.contains(&kind)
+            && api_conditions
+                .iter()
+                .find(|api| api.type_ == kind)
+                .is_none_or(|api| Some(api.status.as_str()) != condition["status"].as_str())
+    })
+}
+
 /// The status of a pod the kubelet refused (`rejectPod`): Failed with the admission reason.
 pub fn rejected_status(reason: &str, message: &str) -> Value {
     json!({"phase": "Failed", "reason": reason, "message": format!("Pod was rejected: {message}")})

@@ -458,6 +458,26 @@ fn pod_status_is_written_only_when_it_changes() {
     assert!(kubelet.pod_usage().contains_key(&("default".to_string(), "web".to_string())));
 }
 
+/// The node lifecycle controller marks a pod not Ready while its node is unreachable
+/// (MarkPodsNotReady). When the node's kubelet sees that change it writes its own view back,
+/// even though nothing changed on the node: otherwise the pod would stay out of its Service's
+/// endpoints and its Deployment one replica short for good (found by the 1,000-node hour).
+#[test]
+fn a_pod_marked_not_ready_by_another_writer_is_written_ready_again() {
+    let mut cluster = TestCluster::new(0);
+    let mut kubelet = kubelet(SimulatedBehavior::default());
+    create(&mut cluster, pod("web", "nginx:1", json!({})));
+    assert!(run(&mut cluster, &mut kubelet, 10, |cluster| condition(&get_pod(cluster, "web"), "Ready") == "True"));
+    let writes = kubelet.status_writes();
+    let not_ready = json!({"status": {"conditions": [{"type": "Ready", "status": "False",
+        "reason": "NodeNotReady", "lastTransitionTime": "2026-01-01T00:00:00Z"}]}});
+    let (status, body) = cluster.send(Method::Patch, "/api/v1/namespaces/default/pods/web/status", Some(not_ready));
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(condition(&get_pod(&mut cluster, "web"), "Ready"), "False");
+    assert!(run(&mut cluster, &mut kubelet, 10, |cluster| condition(&get_pod(cluster, "web"), "Ready") == "True"));
+    assert_eq!(kubelet.status_writes(), writes + 1, "one write puts the kubelet's view back");
+}
+
 #[test]
 fn a_kubelet_restarted_with_an_empty_runtime_restarts_the_pods_containers() {
     let mut cluster = TestCluster::new(0);

@@ -65,6 +65,9 @@ pub struct SchedulingQueue {
     active: BTreeMap<ActiveKey, PodKey>,
     backoff: BTreeMap<(Timestamp, u64), PodKey>,
     unschedulable: BTreeSet<PodKey>,
+    /// The unschedulable Pods by when they entered, so the five-minute leftover flush and the
+    /// next wake-up read the oldest instead of scanning every unschedulable Pod on each step.
+    unschedulable_since: BTreeSet<(Timestamp, PodKey)>,
     gated: usize,
     sequence: u64,
     initial_backoff: Duration,
@@ -96,6 +99,7 @@ impl SchedulingQueue {
             active: BTreeMap::new(),
             backoff: BTreeMap::new(),
             unschedulable: BTreeSet::new(),
+            unschedulable_since: BTreeSet::new(),
             gated: 0,
             sequence: 0,
             initial_backoff,
@@ -120,6 +124,7 @@ impl SchedulingQueue {
             }
             Location::Unschedulable => {
                 self.unschedulable.remove(key);
+                self.unschedulable_since.remove(&(entry.info.timestamp, key.clone()));
             }
             Location::Gated => self.gated -= 1,
             Location::InFlight => {}
@@ -245,16 +250,14 @@ impl SchedulingQueue {
 
     /// Moves Pods unschedulable for longer than five minutes back (`flushUnschedulablePodsLeftover`).
     pub fn flush_unschedulable_leftover(&mut self, now: Timestamp) {
-        let expired: Vec<PodKey> = self
-            .unschedulable
+        // In key order, as the scan over every unschedulable Pod had it.
+        let mut expired: Vec<PodKey> = self
+            .unschedulable_since
             .iter()
-            .filter(|key| {
-                self.entries
-                    .get(*key)
-                    .is_some_and(|entry| after(entry.info.timestamp, POD_MAX_IN_UNSCHEDULABLE_PODS_DURATION) <= now)
-            })
-            .cloned()
+            .take_while(|(since, _)| after(*since, POD_MAX_IN_UNSCHEDULABLE_PODS_DURATION) <= now)
+            .map(|(_, key)| key.clone())
             .collect();
+        expired.sort();
         for key in expired {
             if let Some(entry) = self.detach(&key) {
                 self.requeue(entry.info, now);
@@ -294,6 +297,7 @@ impl SchedulingQueue {
             Failure::Unschedulable(plugins) => {
                 info.unschedulable_plugins = plugins;
                 self.unschedulable.insert(key.clone());
+                self.unschedulable_since.insert((info.timestamp, key.clone()));
                 self.entries.insert(key, Entry { info, location: Location::Unschedulable });
             }
         }
@@ -334,12 +338,8 @@ impl SchedulingQueue {
     /// When the queue next needs a step: the earliest backoff expiry or unschedulable timeout.
     pub fn next_wakeup(&self) -> Option<Timestamp> {
         let backoff = self.backoff.keys().next().map(|(expiry, _)| *expiry);
-        let unschedulable = self
-            .unschedulable
-            .iter()
-            .filter_map(|key| self.entries.get(key))
-            .map(|entry| after(entry.info.timestamp, POD_MAX_IN_UNSCHEDULABLE_PODS_DURATION))
-            .min();
+        let unschedulable =
+            self.unschedulable_since.first().map(|(since, _)| after(*since, POD_MAX_IN_UNSCHEDULABLE_PODS_DURATION));
         match (backoff, unschedulable) {
             (Some(left), Some(right)) => Some(left.min(right)),
             (left, right) => left.or(right),
@@ -359,5 +359,64 @@ impl SchedulingQueue {
     /// Whether the queue holds the Pod anywhere.
     pub fn contains(&self, key: &PodKey) -> bool {
         self.entries.contains_key(key)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scheduler::testing::make_pod;
+
+    fn pod(name: &str) -> Arc<PodInfo> {
+        Arc::new(make_pod(name).info())
+    }
+
+    fn at(seconds: i64) -> Timestamp {
+        Timestamp::from_second(1_700_000_000 + seconds).expect("in range")
+    }
+
+    fn rejected() -> Failure {
+        Failure::Unschedulable(BTreeSet::from(["NodeResourcesFit"]))
+    }
+
+    /// Two Pods rejected a minute apart: the queue wakes five minutes after the older one
+    /// entered, the leftover flush moves only the older one, and then the queue wakes for the
+    /// younger (Kubernetes' `TestPriorityQueue_flushUnschedulablePodsLeftover`, with its
+    /// five-minute `podMaxInUnschedulablePodsDuration`).
+    #[test]
+    fn the_leftover_flush_moves_pods_unschedulable_for_five_minutes_oldest_first() {
+        let mut queue = SchedulingQueue::default();
+        for (name, rejected_at) in [("older", at(0)), ("younger", at(60))] {
+            queue.add(pod(name), rejected_at);
+            let info = queue.pop(rejected_at).expect("queued");
+            queue.add_unschedulable(info, rejected(), rejected_at);
+        }
+        assert_eq!(queue.lengths(), (0, 0, 2));
+        assert_eq!(queue.next_wakeup(), Some(at(300)));
+
+        queue.flush_unschedulable_leftover(at(299));
+        assert_eq!(queue.lengths(), (0, 0, 2), "nothing has waited five minutes yet");
+
+        queue.flush_unschedulable_leftover(at(300));
+        assert_eq!(queue.lengths().2, 1);
+        assert_eq!(queue.next_wakeup(), Some(at(360)), "the younger Pod's five minutes end next");
+        let moved = queue.pop(at(400)).expect("the older Pod moved back");
+        assert_eq!(moved.pod.key, pod("older").key);
+    }
+
+    /// A Pod that leaves the unschedulable Pods (deleted, or updated and retried) no longer
+    /// decides when the queue wakes.
+    #[test]
+    fn a_deleted_unschedulable_pod_no_longer_wakes_the_queue() {
+        let mut queue = SchedulingQueue::default();
+        for (name, rejected_at) in [("first", at(0)), ("second", at(30))] {
+            queue.add(pod(name), rejected_at);
+            let info = queue.pop(rejected_at).expect("queued");
+            queue.add_unschedulable(info, rejected(), rejected_at);
+        }
+        queue.delete(&pod("first").key);
+        assert_eq!(queue.next_wakeup(), Some(at(330)));
+        queue.delete(&pod("second").key);
+        assert_eq!(queue.next_wakeup(), None);
     }
 }

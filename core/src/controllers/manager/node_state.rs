@@ -15,6 +15,7 @@ use k8s_openapi::jiff::Timestamp;
 
 use super::caches::{BY_NODE_NAME, Caches};
 use super::kinds::ControllerKind;
+use super::lookups::{cloned, pods_selected_by};
 use crate::controllers::action::to_object;
 use crate::controllers::hpa::{MetricsSource, MetricsUnavailable, Observed, PodMetrics, ScalingHistory};
 use crate::controllers::node_lifecycle::reconcile_node_no_schedule_taints;
@@ -146,7 +147,17 @@ impl NodeControllers {
             return None;
         };
         let scale = target_scale(caches, hpa);
-        let pods: Vec<Pod> = caches.pods.in_namespace(namespace).map(|pod| pod.as_ref().clone()).collect();
+        // Only the pods the Scale's selector selects count, so only those are copied: a sync
+        // every 15 s must not copy a namespace of thousands of pods.
+        let selector = scale
+            .as_ref()
+            .ok()
+            .and_then(|scale| scale.status.as_ref()?.selector.as_deref())
+            .and_then(|selector| LabelSelector::parse(selector).ok());
+        let pods: Vec<Pod> = match &selector {
+            Some(selector) => cloned(&pods_selected_by(caches, namespace, selector)),
+            None => caches.pods.in_namespace(namespace).map(|pod| pod.as_ref().clone()).collect(),
+        };
         let metrics = self.pod_metrics(namespace, scale.as_ref().ok());
         let observed =
             Observed { scale: scale.as_ref().map_err(String::as_str), pods: &pods, metrics: metrics.as_ref() };
