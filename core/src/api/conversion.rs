@@ -32,6 +32,16 @@ pub fn to_storage(resource: &'static ResourceType, mut object: Object) -> Result
     }
 }
 
+/// A stored object in the version `resource` names, borrowed when it is stored in that version
+/// already: a list of thousands of pods is served without copying each one.
+pub fn from_storage_borrowed<'a>(resource: &'static ResourceType, object: &'a Object) -> std::borrow::Cow<'a, Object> {
+    if object.api_version == resource.api_version {
+        std::borrow::Cow::Borrowed(object)
+    } else {
+        std::borrow::Cow::Owned(from_storage(resource, object))
+    }
+}
+
 /// Converts a stored object to the version `resource` names.
 pub fn from_storage(resource: &'static ResourceType, object: &Object) -> Object {
     if object.api_version == resource.api_version {

@@ -83,8 +83,8 @@ pub fn partial_object_metadata(object: &Object) -> Value {
 }
 
 /// A list's items as a `PartialObjectMetadataList` with the list's metadata.
-pub fn partial_object_metadata_list(objects: &[Object], list_metadata: Map<String, Value>) -> Value {
-    let items: Vec<Value> = objects.iter().map(partial_object_metadata).collect();
+pub fn partial_object_metadata_list(objects: &[&Object], list_metadata: Map<String, Value>) -> Value {
+    let items: Vec<Value> = objects.iter().map(|object| partial_object_metadata(object)).collect();
     json!({"kind": "PartialObjectMetadataList", "apiVersion": "meta.k8s.io/v1", "metadata": list_metadata, "items": items})
 }
 

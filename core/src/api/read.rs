@@ -1,9 +1,11 @@
 //! get, list and watch.
 
+use std::borrow::Cow;
+
 use jiff::{SignedDuration, Timestamp};
 use serde_json::{Map, Value, json};
 
-use super::conversion::from_storage;
+use super::conversion::{from_storage, from_storage_borrowed};
 use super::negotiation::{Representation, partial_object_metadata, partial_object_metadata_list, representation};
 use super::path::ResourcePath;
 use super::request::{ApiRequest, ApiResponse};
@@ -70,7 +72,8 @@ impl<S: Store> ApiServer<S> {
             revision,
         };
         let result = self.store.list(storage_resource(path).group_resource(), &options)?;
-        let items: Vec<Object> = result.items.iter().map(|item| from_storage(path.resource, item)).collect();
+        let items: Vec<Cow<'_, Object>> =
+            result.items.iter().map(|item| from_storage_borrowed(path.resource, item)).collect();
         let resource_version = result.revision.to_string();
         let mut metadata = Map::new();
         metadata.insert("resourceVersion".into(), resource_version.clone().into());
@@ -79,7 +82,7 @@ impl<S: Store> ApiServer<S> {
         }
         let body = match representation {
             Representation::Table { include } => {
-                let references: Vec<&Object> = items.iter().collect();
+                let references: Vec<&Object> = items.iter().map(AsRef::as_ref).collect();
                 table_including(
                     path.resource.kind,
                     &references,
@@ -89,9 +92,12 @@ impl<S: Store> ApiServer<S> {
                     now,
                 )
             }
-            Representation::PartialObjectMetadata => partial_object_metadata_list(&items, metadata),
+            Representation::PartialObjectMetadata => {
+                let references: Vec<&Object> = items.iter().map(AsRef::as_ref).collect();
+                partial_object_metadata_list(&references, metadata)
+            }
             Representation::Object => {
-                let items: Vec<Value> = items.iter().map(Object::to_value).collect();
+                let items: Vec<Value> = items.iter().map(|item| item.to_value()).collect();
                 json!({
                     "kind": format!("{}List", path.resource.kind),
                     "apiVersion": path.resource.api_version,

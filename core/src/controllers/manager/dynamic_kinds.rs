@@ -11,6 +11,7 @@ use k8s_openapi::jiff::Timestamp;
 use super::caches::Caches;
 use super::dynamic::{NAMESPACES, POD_DISRUPTION_BUDGETS, PODS, RESOURCE_QUOTAS, SCALED_WORKLOADS, SERVICE_ACCOUNTS};
 use super::dynamic_routing::quota_counts;
+use super::lookups::{cloned, pods_selected_by};
 use crate::controllers::action::to_object;
 use crate::controllers::garbage_collector::graph::owner_kind;
 use crate::controllers::garbage_collector::reconcile_garbage_collector_item;
@@ -20,6 +21,7 @@ use crate::controllers::{
 };
 use crate::object::Object;
 use crate::object::kinds::ResourceType;
+use crate::selector::LabelSelector;
 
 /// How long the garbage collector waits before it looks again at a dependent whose owner is
 /// neither cached nor known to be gone (its lookup is in flight, or its informer lags).
@@ -121,7 +123,13 @@ pub fn reconcile_disruption_key(
 ) -> Result<Option<Reconciled>, String> {
     let Some(budget) = caches.dynamic.get(POD_DISRUPTION_BUDGETS, namespace, name) else { return Ok(None) };
     let budget: PodDisruptionBudget = budget.to_typed().map_err(|error| error.to_string())?;
-    let pods: Vec<Pod> = caches.pods.in_namespace(namespace).map(|pod| pod.as_ref().clone()).collect();
+    // Only the pods the budget selects are copied (through the label index where the selector
+    // pins a label): the reconcile selects again, so an invalid selector still reports itself.
+    let selector = budget.spec.as_ref().map(|spec| LabelSelector::from_label_selector(spec.selector.as_ref()));
+    let pods: Vec<Pod> = match selector {
+        Some(Ok(selector)) => cloned(&pods_selected_by(caches, namespace, &selector)),
+        _ => caches.pods.in_namespace(namespace).map(|pod| pod.as_ref().clone()).collect(),
+    };
     let workloads: Vec<Object> = SCALED_WORKLOADS
         .iter()
         .flat_map(|resource| caches.dynamic.of_resource_in(*resource, namespace))
