@@ -226,7 +226,12 @@ mod tests {
             ("with finite toleration", vec![no_execute_taint(1)], vec![toleration(1, 100)], false),
             ("with infinite toleration", vec![no_execute_taint(1)], vec![toleration(1, -1)], false),
             ("with infinite invalid toleration", vec![no_execute_taint(1)], vec![toleration(2, -1)], true),
-            ("only one added taint tolerated", vec![no_execute_taint(1), no_execute_taint(2)], vec![toleration(1, 100)], true),
+            (
+                "only one added taint tolerated",
+                vec![no_execute_taint(1), no_execute_taint(2)],
+                vec![toleration(1, 100)],
+                true,
+            ),
         ];
         for (name, taints, tolerations, evicted) in rows {
             let reconciled = reconcile_taint_eviction(&node(json!(taints)), &[pod("pod1", json!(tolerations))], at(0));

@@ -91,11 +91,15 @@ mod tests {
             ("node allocatable changed", allocatable, true),
             ("a heartbeat", node("3", vec![condition("Ready", "True", 300)]), true),
             ("readiness changed", node("4", vec![condition("Ready", "False", 300)]), true),
-            ("an empty label map is no labels", {
-                let mut empty = before.clone();
-                empty.metadata.labels = Some(Default::default());
-                empty
-            }, true),
+            (
+                "an empty label map is no labels",
+                {
+                    let mut empty = before.clone();
+                    empty.metadata.labels = Some(Default::default());
+                    empty
+                },
+                true,
+            ),
         ];
         for (name, after, ignored) in rows {
             assert_eq!(should_ignore_node_update(&before, &after), ignored, "{name}");

@@ -425,7 +425,8 @@ fn a_surge_sync_that_creates_and_deletes_waits_for_both() {
             now,
         )
         .unwrap();
-        let creates = reconciled.actions.iter().filter(|a| matches!(a, Action::Create { object, .. } if object.kind == "Pod"));
+        let creates =
+            reconciled.actions.iter().filter(|a| matches!(a, Action::Create { object, .. } if object.kind == "Pod"));
         let deletes = reconciled.actions.iter().filter_map(|action| match action {
             Action::Delete { resource, name, .. } if resource.resource == "pods" => Some(name.clone()),
             _ => None,

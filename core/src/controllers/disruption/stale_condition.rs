@@ -95,7 +95,8 @@ mod tests {
     }
 
     fn disruption(status: &str, reason: Option<&str>) -> Value {
-        let mut condition = json!({"type": "DisruptionTarget", "status": status, "lastTransitionTime": at(0).to_string()});
+        let mut condition =
+            json!({"type": "DisruptionTarget", "status": status, "lastTransitionTime": at(0).to_string()});
         if let Some(reason) = reason {
             condition["reason"] = json!(reason);
         }

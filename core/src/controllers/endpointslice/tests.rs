@@ -313,7 +313,8 @@ fn each_address_type_of_the_service_gets_slices_of_the_pods_addresses_of_that_fa
 // family, and both for a headless Service not yet defaulted.
 #[test]
 fn the_address_types_follow_ip_families_then_the_cluster_ip() {
-    let rows: [(Option<&[&str]>, Option<&str>, Vec<&str>); 5] = [
+    type Row<'a> = (Option<&'a [&'a str]>, Option<&'a str>, Vec<&'a str>);
+    let rows: [Row; 5] = [
         (Some(&["IPv6", "IPv4"]), Some("2000::1"), vec!["IPv4", "IPv6"]),
         (Some(&["IPv6"]), None, vec!["IPv6"]),
         (None, Some("2000::1"), vec!["IPv6"]),

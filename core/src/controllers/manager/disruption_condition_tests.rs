@@ -54,7 +54,8 @@ fn a_no_execute_taint_marks_each_evicted_pod_disruption_target_before_deleting_i
     let mut cluster = TestCluster::new(2);
     let mut manager = ControllerManager::new(ControllerManagerConfig::default());
     let mut kubelet = InstantKubelet::new();
-    let toleration = json!([{"key": "dedicated", "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 30}]);
+    let toleration =
+        json!([{"key": "dedicated", "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 30}]);
     for (name, tolerations) in [("intolerant", json!([])), ("patient", toleration)] {
         let (status, body) =
             cluster.send(Method::Post, "/api/v1/namespaces/default/pods", Some(pod_on_node_0(name, tolerations)));
@@ -78,7 +79,10 @@ fn a_no_execute_taint_marks_each_evicted_pod_disruption_target_before_deleting_i
     let (status, body) = cluster.send(Method::Patch, "/api/v1/nodes/node-0", Some(taint));
     assert_eq!(status, 200, "{body}");
     let components: &mut [&mut dyn Component] = &mut [&mut manager, &mut kubelet];
-    assert!(cluster.run_until(components, Duration::from_secs(10), |cluster| deleted(&cluster.get(&pod_path("intolerant")))));
+    assert!(
+        cluster
+            .run_until(components, Duration::from_secs(10), |cluster| deleted(&cluster.get(&pod_path("intolerant"))))
+    );
     let intolerant = cluster.get(&pod_path("intolerant"));
     let condition = disruption_target(&intolerant).expect("the evicted pod carries DisruptionTarget");
     assert_eq!(condition["status"], "True");
@@ -93,11 +97,16 @@ fn a_no_execute_taint_marks_each_evicted_pod_disruption_target_before_deleting_i
     assert!(!deleted(&patient) && disruption_target(&patient).is_none(), "the tolerating pod waits: {patient}");
 
     // The tolerating pod goes once its 30 seconds have passed, marked the same way.
-    assert!(cluster.run_until(components, Duration::from_secs(60), |cluster| deleted(&cluster.get(&pod_path("patient")))));
+    assert!(
+        cluster.run_until(components, Duration::from_secs(60), |cluster| deleted(&cluster.get(&pod_path("patient"))))
+    );
     let waited = seconds_since(tainted_at, cluster.now);
     assert!((29.0..=32.0).contains(&waited), "evicted {waited} s after the taint");
     let condition = disruption_target(&cluster.get(&pod_path("patient"))).expect("marked before its deletion");
-    assert_eq!((condition["status"].as_str(), condition["reason"].as_str()), (Some("True"), Some("DeletionByTaintManager")));
+    assert_eq!(
+        (condition["status"].as_str(), condition["reason"].as_str()),
+        (Some("True"), Some("DeletionByTaintManager"))
+    );
 
     // A pod being deleted is never reset, however long it waits on its finalizer.
     assert!(!cluster.run_until(components, STALE_POD_DISRUPTION_TIMEOUT + Duration::from_secs(30), |cluster| {
@@ -115,7 +124,9 @@ fn a_stale_disruption_target_on_a_live_pod_is_reset_after_two_minutes() {
     let (status, body) = cluster.send(Method::Post, "/api/v1/namespaces/default/pods", Some(pod));
     assert_eq!(status, 201, "{body}");
     let components: &mut [&mut dyn Component] = &mut [&mut manager, &mut kubelet];
-    assert!(cluster.run_until(components, Duration::from_secs(30), |cluster| running(&cluster.get(&pod_path("survivor")))));
+    assert!(
+        cluster.run_until(components, Duration::from_secs(30), |cluster| running(&cluster.get(&pod_path("survivor"))))
+    );
 
     // Something marked the pod for a disruption that never came (an eviction whose delete
     // was refused).
