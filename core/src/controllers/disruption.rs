@@ -3,8 +3,13 @@
 //! `DisruptionAllowed` condition) true to the pods it selects, which is what the `eviction`
 //! subresource reads and decrements.
 //!
+//! Its second queue, by pod, resets a `DisruptionTarget` condition that went stale on a pod
+//! nobody deleted ([`stale_condition`]).
+//!
 //! Not done, deliberately: the `NoPods`, `UnmanagedPods` and `NotDeleted` events, which
 //! Kubernetes records on every sync; a level-triggered reconcile would repeat them each time.
+
+pub mod stale_condition;
 
 use std::collections::BTreeMap;
 use std::time::Duration;

@@ -94,6 +94,16 @@ impl ControllerExpectations {
         self.by_key.insert(key.to_string(), expectation);
     }
 
+    /// Expects `creations` creations and the deletion of the objects with `delete_keys` from one
+    /// sync together, replacing any earlier expectation (`SetExpectations(key, add, del)`): a
+    /// DaemonSet's surge update creates and deletes in one sync, and must wait for both.
+    pub fn set_expectations(&mut self, key: &str, creations: usize, delete_keys: &[String], now: Timestamp) {
+        let delete_keys: BTreeSet<String> = delete_keys.iter().cloned().collect();
+        let expectation =
+            Expectation { adds: creations as i64, deletes: delete_keys.len() as i64, delete_keys, set_at: Some(now) };
+        self.by_key.insert(key.to_string(), expectation);
+    }
+
     /// One expected creation was observed, or will never happen (it failed or was skipped).
     pub fn creation_observed(&mut self, key: &str) {
         if let Some(expectation) = self.by_key.get_mut(key) {
@@ -162,6 +172,20 @@ mod tests {
         assert!(!expectations.satisfied("default/web", at(300)));
         assert_eq!(expectations.time_until_expiry("default/web", at(100)), Some(Duration::from_secs(200)));
         assert!(expectations.satisfied("default/web", at(301)));
+    }
+
+    // Kubernetes' TestControllerExpectations: SetExpectations(key, adds, dels) waits for both;
+    // observing every creation leaves the deletions pending.
+    #[test]
+    fn creations_and_deletions_of_one_sync_are_awaited_together() {
+        let mut expectations = ControllerExpectations::new();
+        expectations.set_expectations("default/ds", 1, &["default/ds-old".to_string()], at(0));
+        expectations.creation_observed("default/ds");
+        assert!(!expectations.satisfied("default/ds", at(1)), "the deletion is still pending");
+        expectations.deletion_observed("default/ds", "default/ds-old");
+        assert!(expectations.satisfied("default/ds", at(1)));
+        expectations.set_expectations("default/ds", 0, &[], at(2));
+        assert!(expectations.satisfied("default/ds", at(2)), "nothing expected is satisfied at once");
     }
 
     #[test]

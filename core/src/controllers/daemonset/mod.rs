@@ -4,11 +4,10 @@
 //! by maxUnavailable and maxSurge (`RollingUpdate`) or only as users delete pods (`OnDelete`).
 //!
 //! [`reconcile_daemon_set`] is `syncDaemonSet` as a pure function. Differences from Kubernetes,
-//! all deliberate: nodes are visited in name order (Kubernetes ranges over a map); expectations
-//! are raised for the creations of a sync, or for its deletions when it creates nothing
-//! (`ControllerExpectations` has no call that sets both); the deprecated
-//! `pod-template-generation` label is not read; revision hashes are coxswain's (see
-//! [`crate::controllers::deployment::compute_hash`]).
+//! all deliberate: nodes are visited in name order (Kubernetes ranges over a map); expected
+//! deletions are tracked by pod key rather than counted, so a stranger's deletion does not
+//! satisfy them; the deprecated `pod-template-generation` label is not read; revision hashes
+//! are coxswain's (see [`crate::controllers::deployment::compute_hash`]).
 
 pub mod backoff;
 pub mod eligibility;
@@ -163,7 +162,8 @@ fn revision_hash(revision: &ControllerRevision) -> String {
 }
 
 /// `syncNodes`: creates in slow-start batches, then deletes, at most [`BURST_REPLICAS`] of each,
-/// raising expectations. Returns the deletion events, to be sent last.
+/// expecting both together (`SetExpectations(dsKey, createDiff, deleteDiff)`; a surge update
+/// creates and deletes in one sync). Returns the deletion events, to be sent last.
 fn sync_nodes(
     observed: &Observed<'_>,
     changes: &Changes<'_>,
@@ -175,12 +175,8 @@ fn sync_nodes(
     let involved = object_reference("apps/v1", "DaemonSet", &daemon_set.metadata);
     let creates: Vec<&String> = changes.create_on.iter().take(BURST_REPLICAS).collect();
     let deletes: Vec<&Pod> = changes.delete.iter().copied().take(BURST_REPLICAS).collect();
-    if !creates.is_empty() {
-        expectations.expect_creations(key, creates.len(), observed.now);
-    } else if !deletes.is_empty() {
-        let keys: Vec<String> = deletes.iter().map(|pod| controller_key(&pod.metadata)).collect();
-        expectations.expect_deletions(key, &keys, observed.now);
-    }
+    let delete_keys: Vec<String> = deletes.iter().map(|pod| controller_key(&pod.metadata)).collect();
+    expectations.set_expectations(key, creates.len(), &delete_keys, observed.now);
     let mut template = daemon_set.spec.as_ref().map(|spec| spec.template.clone()).unwrap_or_default();
     add_daemon_tolerations(template.spec.get_or_insert_with(PodSpec::default));
     let labels = template.metadata.get_or_insert_with(Default::default).labels.get_or_insert_with(BTreeMap::new);

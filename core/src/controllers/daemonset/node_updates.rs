@@ -1,45 +1,28 @@
 //! Which Node changes can move a DaemonSet's pods (the DaemonSet controller's `updateNode`
-//! handler): an update that changes nothing but heartbeats and condition timestamps is ignored
-//! (`shouldIgnoreNodeUpdate`), and otherwise only the DaemonSets whose placement on the node
-//! changes are woken. A heartbeat of one node therefore costs nothing per DaemonSet sync.
-//!
-//! Difference from Kubernetes, deliberate: `managedFields` are ignored along with the
-//! resourceVersion, since they change with every write, heartbeats included.
+//! handler): an update that leaves the node's labels and taints as they were is ignored
+//! (`shouldIgnoreNodeUpdate`, Kubernetes 1.30 and later), since nothing else of a node decides
+//! placement; heartbeats, condition and allocatable changes therefore cost nothing per
+//! DaemonSet. Otherwise only the DaemonSets whose placement on the node changes are woken.
+
+use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::DaemonSet;
-use k8s_openapi::api::core::v1::{Node, NodeCondition};
+use k8s_openapi::api::core::v1::{Node, Taint};
 
 use super::eligibility::node_should_run_daemon_pod;
 
-/// `nodeInSameCondition`: the same condition types are True before and after.
-pub fn node_in_same_condition(old: &[NodeCondition], new: &[NodeCondition]) -> bool {
-    true_types(old) == true_types(new)
-}
-
-/// The distinct types of the True conditions, sorted.
-fn true_types(conditions: &[NodeCondition]) -> Vec<&str> {
-    let mut types: Vec<&str> =
-        conditions.iter().filter(|condition| condition.status == "True").map(|c| c.type_.as_str()).collect();
-    types.sort_unstable();
-    types.dedup();
-    types
-}
-
-/// `shouldIgnoreNodeUpdate`: the True conditions are the same and nothing but the
-/// resourceVersion and the conditions changed.
+/// `shouldIgnoreNodeUpdate`: the labels and the taints are the same before and after (an
+/// absent list or map equals an empty one, as `apiequality.Semantic.DeepEqual` has it).
 pub fn should_ignore_node_update(old: &Node, new: &Node) -> bool {
-    let conditions =
-        |node: &Node| node.status.as_ref().and_then(|status| status.conditions.clone()).unwrap_or_default();
-    if !node_in_same_condition(&conditions(old), &conditions(new)) {
-        return false;
-    }
-    let mut old = old.clone();
-    old.metadata.resource_version.clone_from(&new.metadata.resource_version);
-    old.metadata.managed_fields.clone_from(&new.metadata.managed_fields);
-    if let (Some(old_status), Some(new_status)) = (old.status.as_mut(), new.status.as_ref()) {
-        old_status.conditions.clone_from(&new_status.conditions);
-    }
-    old == *new
+    labels(old) == labels(new) && taints(old) == taints(new)
+}
+
+fn labels(node: &Node) -> Option<&BTreeMap<String, String>> {
+    node.metadata.labels.as_ref().filter(|labels| !labels.is_empty())
+}
+
+fn taints(node: &Node) -> Option<&[Taint]> {
+    node.spec.as_ref().and_then(|spec| spec.taints.as_deref()).filter(|taints| !taints.is_empty())
 }
 
 /// Whether a Node update concerns `daemon_set` (`updateNode`): not an ignorable update, and
@@ -50,7 +33,8 @@ pub fn node_update_concerns(old: &Node, new: &Node, daemon_set: &DaemonSet) -> b
 
 #[cfg(test)]
 mod tests {
-    use k8s_openapi::api::core::v1::{NodeSpec, NodeStatus, Taint};
+    use k8s_openapi::api::core::v1::{NodeCondition, NodeSpec, NodeStatus, Taint};
+    use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
     use k8s_openapi::jiff::Timestamp;
 
@@ -77,45 +61,51 @@ mod tests {
         }
     }
 
-    // Rows after Kubernetes' TestNodeInSameCondition
-    // (pkg/controller/daemon/daemon_controller_test.go).
-    #[test]
-    fn conditions_are_the_same_when_the_same_types_are_true() {
-        type Conditions<'a> = &'a [(&'a str, &'a str)];
-        let rows: [(Conditions, Conditions, bool); 6] = [
-            (&[], &[], true),
-            (&[("Ready", "True")], &[("Ready", "True")], true),
-            (&[("Ready", "False")], &[("Ready", "True")], false),
-            (&[("Ready", "False")], &[("Ready", "Unknown")], true),
-            (
-                &[("Ready", "True"), ("MemoryPressure", "False")],
-                &[("MemoryPressure", "False"), ("Ready", "True")],
-                true,
-            ),
-            (&[("Ready", "True")], &[("Ready", "True"), ("DiskPressure", "True")], false),
-        ];
-        for (old, new, same) in rows {
-            let conditions = |pairs: &[(&str, &str)]| pairs.iter().map(|(t, s)| condition(t, s, 0)).collect::<Vec<_>>();
-            assert_eq!(node_in_same_condition(&conditions(old), &conditions(new)), same, "{old:?} -> {new:?}");
-        }
-    }
-
-    #[test]
-    fn a_heartbeat_is_ignored_but_a_readiness_or_taint_change_is_not() {
-        let before = node("1", vec![condition("Ready", "True", 0)]);
-        let heartbeat = node("2", vec![condition("Ready", "True", 300)]);
-        assert!(should_ignore_node_update(&before, &heartbeat));
-        let not_ready = node("3", vec![condition("Ready", "False", 300)]);
-        assert!(!should_ignore_node_update(&before, &not_ready));
-        let mut tainted = node("4", vec![condition("Ready", "True", 300)]);
-        tainted.spec = Some(NodeSpec {
-            taints: Some(vec![Taint { key: "dedicated".into(), effect: "NoSchedule".into(), ..Taint::default() }]),
+    fn with_taint(mut node: Node, effect: &str) -> Node {
+        node.spec = Some(NodeSpec {
+            taints: Some(vec![Taint { key: "dedicated".into(), effect: effect.into(), ..Taint::default() }]),
             ..NodeSpec::default()
         });
-        assert!(!should_ignore_node_update(&before, &tainted));
-        let mut relabelled = node("5", vec![condition("Ready", "True", 0)]);
-        relabelled.metadata.labels = Some([("disk".to_string(), "ssd".to_string())].into());
-        assert!(!should_ignore_node_update(&before, &relabelled));
+        node
+    }
+
+    fn with_label(mut node: Node) -> Node {
+        node.metadata.labels = Some([("color".to_string(), "blue".to_string())].into());
+        node
+    }
+
+    // Rows of Kubernetes' TestUpdateNode (pkg/controller/daemon/daemon_controller_test.go,
+    // 1.30 and later): nothing changed, labels changed, taints changed (enqueue), allocatable
+    // changed (ignored); and, since conditions no longer count, a heartbeat and a readiness
+    // change are ignored too (the node lifecycle controller turns readiness into taints).
+    #[test]
+    fn only_a_label_or_taint_change_is_not_ignored() {
+        let before = node("1", vec![condition("Ready", "True", 0)]);
+        let mut allocatable = node("2", vec![condition("Ready", "True", 0)]);
+        allocatable.status.as_mut().unwrap().allocatable =
+            Some([("cpu".to_string(), Quantity("200m".to_string()))].into());
+        let rows: [(&str, Node, bool); 7] = [
+            ("nothing changed", before.clone(), true),
+            ("node labels changed", with_label(before.clone()), false),
+            ("node taints changed", with_taint(before.clone(), "NoSchedule"), false),
+            ("node allocatable changed", allocatable, true),
+            ("a heartbeat", node("3", vec![condition("Ready", "True", 300)]), true),
+            ("readiness changed", node("4", vec![condition("Ready", "False", 300)]), true),
+            (
+                "an empty label map is no labels",
+                {
+                    let mut empty = before.clone();
+                    empty.metadata.labels = Some(Default::default());
+                    empty
+                },
+                true,
+            ),
+        ];
+        for (name, after, ignored) in rows {
+            assert_eq!(should_ignore_node_update(&before, &after), ignored, "{name}");
+        }
+        let tainted = with_taint(before.clone(), "NoSchedule");
+        assert!(!should_ignore_node_update(&tainted, &before), "a taint removed");
     }
 
     #[test]

@@ -394,3 +394,55 @@ fn history_keeps_the_limit_of_old_revisions() {
     numbers.sort();
     assert_eq!(numbers, [4, 5], "the current revision and one old one");
 }
+
+// A surge update's sync that creates and deletes at once (`rollingUpdate` calls `syncNodes`
+// with both, and `syncNodes` sets `SetExpectations(dsKey, createDiff, deleteDiff)`): the
+// DaemonSet waits for the creation and the deletion alike before acting again.
+#[test]
+fn a_surge_sync_that_creates_and_deletes_waits_for_both() {
+    let mut world = running(4);
+    // node-3 no longer takes new daemon pods, but its pod may stay: once the others are
+    // available it is surplus.
+    world.nodes.get_mut("node-3").unwrap().spec.as_mut().unwrap().taints = Some(vec![taint("dedicated", "NoSchedule")]);
+    world.rolling(1, 0);
+    world.set_image("foo2/bar2");
+    world.time += 10;
+    world.cluster();
+    let (nodes, pods, revisions): (Vec<Node>, Vec<Pod>, Vec<ControllerRevision>) = (
+        world.nodes.values().cloned().collect(),
+        world.pods.values().cloned().collect(),
+        world.revisions.values().cloned().collect(),
+    );
+    let now = world.now();
+    let sync = |world: &mut World| {
+        let reconciled = reconcile_daemon_set(
+            &world.daemon_set,
+            &nodes,
+            &pods,
+            &revisions,
+            &mut world.expectations,
+            &mut world.backoff,
+            now,
+        )
+        .unwrap();
+        let creates =
+            reconciled.actions.iter().filter(|a| matches!(a, Action::Create { object, .. } if object.kind == "Pod"));
+        let deletes = reconciled.actions.iter().filter_map(|action| match action {
+            Action::Delete { resource, name, .. } if resource.resource == "pods" => Some(name.clone()),
+            _ => None,
+        });
+        (creates.count(), deletes.collect::<Vec<_>>())
+    };
+    let (creates, deletes) = sync(&mut world);
+    assert_eq!(creates, 1, "one new pod beside an old one (maxSurge 1)");
+    let on_node_3 = world.pods.values().find(|pod| target_node_name(pod) == Some("node-3")).unwrap();
+    assert_eq!(deletes, [on_node_3.metadata.name.clone().unwrap()], "the surplus pod on node-3");
+    let expectation = world.expectations.get(&world.key()).unwrap().clone();
+    assert_eq!((expectation.adds, expectation.deletes), (1, 1));
+    // The watch has shown neither yet: nothing more is created or deleted.
+    assert_eq!(sync(&mut world), (0, Vec::new()));
+    world.expectations.creation_observed(&world.key());
+    assert_eq!(sync(&mut world), (0, Vec::new()), "the deletion is still expected");
+    world.expectations.deletion_observed(&world.key(), &format!("default/{}", deletes[0]));
+    assert!(world.expectations.satisfied(&world.key(), now));
+}

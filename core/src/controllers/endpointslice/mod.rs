@@ -28,7 +28,7 @@ use super::action::{Action, Reconciled, to_object};
 use super::lookup::ByName;
 use super::owner::{controller_ref, is_controlled_by};
 use super::service_pods::{
-    HEADLESS_SERVICE_LABEL, is_external_name, is_service_ip_set, selected_pods, service_ip_family, service_selector,
+    HEADLESS_SERVICE_LABEL, is_external_name, is_service_ip_set, selected_pods, service_selector,
 };
 use crate::object::kinds::GroupResource;
 
@@ -104,6 +104,11 @@ fn sort_endpoints(endpoints: &mut [Endpoint]) {
 /// Reconciles a Service's EndpointSlices (`syncService` then `reconcile`). `slices` may hold any
 /// slices; only those managed for this Service count. A Service without selector or of type
 /// ExternalName is left alone; a deleted Service's slices go with it through ownerReferences.
+///
+/// Each address type the Service asks for ([`address_types_for_service`]) is reconciled on its
+/// own, with the pods' IPs of that family (`reconcileByAddressType`), so a dual-stack Service
+/// gets IPv4 and IPv6 slices (and a placeholder for a family no pod has an address of); slices
+/// of an address type the Service no longer has are deleted last.
 pub fn reconcile_endpoint_slices(
     service: &Service,
     pods: &[impl Borrow<Pod>],
@@ -114,22 +119,60 @@ pub fn reconcile_endpoint_slices(
     if service_selector(service).is_none() || is_external_name(service) {
         return reconciled;
     }
-    let family = service_ip_family(service).to_string();
+    let address_types = address_types_for_service(service);
     let selected = selected_pods(service, pods);
-    let mut desired = desired_port_sets(service, &selected, nodes, &family);
+    let managed = managed_slices(service, slices);
+    for family in &address_types {
+        let existing: Vec<&EndpointSlice> =
+            managed.iter().copied().filter(|slice| slice.address_type == *family).collect();
+        reconcile_by_address_type(service, &selected, nodes, &existing, family, &mut reconciled);
+    }
+    let unsupported = managed.into_iter().filter(|slice| !address_types.contains(&slice.address_type.as_str()));
+    for slice in unsupported {
+        reconciled.push_alone(delete_slice(slice));
+    }
+    reconciled
+}
+
+/// `getAddressTypesForService`: the address types of `spec.ipFamilies`, in family order; for
+/// a Service not yet defaulted, the family of its cluster IP, or both for a headless one.
+pub fn address_types_for_service(service: &Service) -> Vec<&'static str> {
+    let spec = service.spec.as_ref();
+    let families = spec.and_then(|spec| spec.ip_families.as_deref()).unwrap_or_default();
+    let mut types: Vec<&'static str> = ["IPv4", "IPv6"]
+        .into_iter()
+        .filter(|address_type| families.iter().any(|family| family == address_type))
+        .collect();
+    if !types.is_empty() {
+        return types;
+    }
+    match spec.and_then(|spec| spec.cluster_ip.as_deref()).filter(|ip| !ip.is_empty() && *ip != "None") {
+        Some(ip) => types.push(if ip.contains(':') { "IPv6" } else { "IPv4" }),
+        None => types.extend(["IPv4", "IPv6"]),
+    }
+    types
+}
+
+/// `reconcileByAddressType`: the slices of one address type for the pods' addresses of that
+/// family: creates, then updates, then deletes.
+fn reconcile_by_address_type(
+    service: &Service,
+    selected: &[&Pod],
+    nodes: &(impl ByName<Node> + ?Sized),
+    existing: &[&EndpointSlice],
+    family: &str,
+    reconciled: &mut Reconciled,
+) {
+    let mut desired = desired_port_sets(service, selected, nodes, family);
     let labels = slice_labels(service);
     let service_uid = service.metadata.uid.as_deref().unwrap_or("");
     let (mut kept, mut to_delete) = (Vec::new(), Vec::new());
-    for slice in managed_slices(service, slices) {
+    for slice in existing.iter().copied() {
         let owned = is_controlled_by(&slice.metadata, service_uid);
         let Some(set) = desired.get_mut(&ports_key(slice.ports.as_deref().unwrap_or_default())) else {
             to_delete.push(slice);
             continue;
         };
-        if slice.address_type != family {
-            to_delete.push(slice);
-            continue;
-        }
         let mut endpoints = Vec::new();
         let mut changed = !owned || slice.metadata.labels.as_ref() != Some(&labels);
         for endpoint in &slice.endpoints {
@@ -149,14 +192,13 @@ pub fn reconcile_endpoint_slices(
     }
     let mut to_create = Vec::new();
     for set in desired.values_mut().filter(|set| !set.endpoints.is_empty()) {
-        place_new_endpoints(set, &mut kept, &mut to_create, service, &family);
+        place_new_endpoints(set, &mut kept, &mut to_create, service, family);
     }
     let has_endpoint_slices = kept.iter().any(|kept| !kept.endpoints.is_empty()) || !to_create.is_empty();
     if !has_endpoint_slices {
-        keep_one_placeholder(service, &family, &mut kept, &mut to_delete, &mut to_create);
+        keep_one_placeholder(service, family, &mut kept, &mut to_delete, &mut to_create);
     }
-    finish(service, &labels, kept, to_delete, to_create, &mut reconciled);
-    reconciled
+    finish(service, &labels, kept, to_delete, to_create, reconciled);
 }
 
 /// Puts the endpoints still missing for one port set into slices: first the slices of that set
@@ -281,12 +323,16 @@ fn finish(
         reconciled.push_alone(Action::Update { object: to_object(&slice) });
     }
     for slice in to_delete {
-        reconciled.push_alone(Action::Delete {
-            resource: ENDPOINT_SLICES,
-            namespace: slice.metadata.namespace.clone().unwrap_or_default(),
-            name: slice.metadata.name.clone().unwrap_or_default(),
-            preconditions: Preconditions { uid: slice.metadata.uid.clone(), resource_version: None },
-            propagation_policy: None,
-        });
+        reconciled.push_alone(delete_slice(slice));
+    }
+}
+
+fn delete_slice(slice: &EndpointSlice) -> Action {
+    Action::Delete {
+        resource: ENDPOINT_SLICES,
+        namespace: slice.metadata.namespace.clone().unwrap_or_default(),
+        name: slice.metadata.name.clone().unwrap_or_default(),
+        preconditions: Preconditions { uid: slice.metadata.uid.clone(), resource_version: None },
+        propagation_policy: None,
     }
 }

@@ -244,3 +244,121 @@ fn a_headless_service_labels_its_slices_headless() {
     let slices = apply(&[], &reconcile_endpoint_slices(&headless, &pods(1), &[], &[]));
     assert_eq!(slices[0].metadata.labels.as_ref().unwrap().get(HEADLESS_SERVICE_LABEL), Some(&String::new()));
 }
+
+/// A Service as Kubernetes' `newServicePortsAddressType` makes it, with the families and
+/// cluster IP of a TestReconcile1Pod row.
+fn service_with_families(families: Option<&[&str]>, cluster_ip: Option<&str>) -> Service {
+    let mut service = service();
+    let spec = service.spec.as_mut().unwrap();
+    spec.ip_families = families.map(|families| families.iter().map(|family| family.to_string()).collect());
+    spec.cluster_ip = cluster_ip.map(str::to_string);
+    service
+}
+
+/// TestReconcile1Pod's `pod1`: one IPv4 and one IPv6 address.
+fn dual_stack_pod() -> Pod {
+    let mut pod = pod(1, true);
+    pod.status.as_mut().unwrap().pod_ips =
+        Some(typed(json!([{"ip": "1.2.3.4"}, {"ip": "1234::5678:0000:0000:9abc:def0"}])));
+    pod.status.as_mut().unwrap().pod_ip = Some("1.2.3.4".to_string());
+    pod
+}
+
+/// The addresses in the slices, by address type.
+fn addresses_by_type(slices: &[EndpointSlice]) -> BTreeMap<String, Vec<String>> {
+    let mut by_type: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for slice in slices {
+        let addresses = slice.endpoints.iter().flat_map(|endpoint| endpoint.addresses.clone());
+        by_type.entry(slice.address_type.clone()).or_default().extend(addresses);
+    }
+    by_type
+}
+
+// Rows of Kubernetes' TestReconcile1Pod (reconciler_test.go): the pod's addresses are split by
+// family, one slice per address type the Service asks for; a Service without ipFamilies uses
+// its cluster IP's family.
+#[test]
+fn each_address_type_of_the_service_gets_slices_of_the_pods_addresses_of_that_family() {
+    let v4 = || vec!["1.2.3.4".to_string()];
+    let v6 = || vec!["1234::5678:0000:0000:9abc:def0".to_string()];
+    type Row = (&'static str, Service, Vec<(&'static str, Vec<String>)>);
+    let rows: Vec<Row> = vec![
+        ("no-family-service", service_with_families(None, Some("10.0.0.10")), vec![("IPv4", v4())]),
+        ("ipv4", service_with_families(Some(&["IPv4"]), None), vec![("IPv4", v4())]),
+        ("ipv4-clusterip", service_with_families(Some(&["IPv4"]), Some("1.1.1.1")), vec![("IPv4", v4())]),
+        ("ipv6", service_with_families(Some(&["IPv6"]), None), vec![("IPv6", v6())]),
+        (
+            "ipv6-clusterip",
+            service_with_families(Some(&["IPv6"]), Some("1234::5678:0000:0000:9abc:def1")),
+            vec![("IPv6", v6())],
+        ),
+        (
+            "dualstack-service",
+            service_with_families(Some(&["IPv4", "IPv6"]), Some("10.0.0.10")),
+            vec![("IPv4", v4()), ("IPv6", v6())],
+        ),
+    ];
+    for (name, service, expected) in rows {
+        let reconciled = reconcile_endpoint_slices(&service, &[dual_stack_pod()], &[], &[]);
+        assert_eq!(counts(&reconciled), (expected.len(), 0, 0), "{name}: one create per address type");
+        let slices = apply(&[], &reconciled);
+        let expected: BTreeMap<String, Vec<String>> =
+            expected.into_iter().map(|(family, addresses)| (family.to_string(), addresses)).collect();
+        assert_eq!(addresses_by_type(&slices), expected, "{name}");
+        assert!(reconcile_endpoint_slices(&service, &[dual_stack_pod()], &[], &slices).actions.is_empty(), "{name}");
+    }
+}
+
+// `getAddressTypesForService`: ipFamilies in family order; without them the cluster IP's
+// family, and both for a headless Service not yet defaulted.
+#[test]
+fn the_address_types_follow_ip_families_then_the_cluster_ip() {
+    type Row<'a> = (Option<&'a [&'a str]>, Option<&'a str>, Vec<&'a str>);
+    let rows: [Row; 5] = [
+        (Some(&["IPv6", "IPv4"]), Some("2000::1"), vec!["IPv4", "IPv6"]),
+        (Some(&["IPv6"]), None, vec!["IPv6"]),
+        (None, Some("2000::1"), vec!["IPv6"]),
+        (None, Some("None"), vec!["IPv4", "IPv6"]),
+        (None, None, vec!["IPv4", "IPv6"]),
+    ];
+    for (families, cluster_ip, expected) in rows {
+        let service = service_with_families(families, cluster_ip);
+        assert_eq!(address_types_for_service(&service), expected, "{families:?} {cluster_ip:?}");
+    }
+}
+
+// `reconcileByAddressType` keeps a placeholder per address type: a dual-stack Service whose
+// pods have only IPv4 addresses (as in the simulator) has an empty IPv6 slice beside the IPv4
+// one, and one without pods has one placeholder of each type.
+#[test]
+fn a_family_without_addresses_keeps_its_own_placeholder() {
+    let service = service_with_families(Some(&["IPv4", "IPv6"]), Some("10.96.1.1"));
+    let slices = apply(&[], &reconcile_endpoint_slices(&service, &pods(3), &[], &[]));
+    let mut shapes: Vec<(String, usize)> =
+        slices.iter().map(|slice| (slice.address_type.clone(), slice.endpoints.len())).collect();
+    shapes.sort();
+    assert_eq!(shapes, [("IPv4".to_string(), 3), ("IPv6".to_string(), 0)]);
+    let empty = apply(&[], &reconcile_endpoint_slices(&service, &[] as &[Pod], &[], &[]));
+    let mut types: Vec<&str> = empty.iter().map(|slice| slice.address_type.as_str()).collect();
+    types.sort_unstable();
+    assert_eq!(types, ["IPv4", "IPv6"]);
+    assert!(empty.iter().all(|slice| slice.endpoints.is_empty() && slice.ports.is_none()));
+}
+
+// `Reconcile` deletes the slices of an address type the Service no longer has, after
+// reconciling the others, and leaves the remaining family's slices as they are.
+#[test]
+fn slices_of_a_family_the_service_dropped_are_deleted_last() {
+    let dual = service_with_families(Some(&["IPv4", "IPv6"]), Some("10.0.0.10"));
+    let pods = [dual_stack_pod()];
+    let slices = apply(&[], &reconcile_endpoint_slices(&dual, &pods, &[], &[]));
+    assert_eq!(slices.len(), 2);
+    let single = service_with_families(Some(&["IPv4"]), Some("10.0.0.10"));
+    let reconciled = reconcile_endpoint_slices(&single, &pods, &[], &slices);
+    assert_eq!(counts(&reconciled), (0, 0, 1));
+    let Action::Delete { name, .. } = &reconciled.actions[0] else { unreachable!() };
+    let ipv6 = slices.iter().find(|slice| slice.address_type == "IPv6").unwrap();
+    assert_eq!(Some(name), ipv6.metadata.name.as_ref());
+    let remaining = apply(&slices, &reconciled);
+    assert_eq!(addresses_by_type(&remaining), BTreeMap::from([("IPv4".to_string(), vec!["1.2.3.4".to_string()])]));
+}

@@ -22,12 +22,15 @@ pub mod reconcile;
 pub mod routed;
 pub mod routing;
 pub mod slice_tracking;
+pub mod stale_disruption;
 pub mod storage_reconcile;
 pub mod storage_routing;
 pub mod sync;
 
 #[cfg(test)]
 mod admission_tests;
+#[cfg(test)]
+mod disruption_condition_tests;
 #[cfg(test)]
 mod dynamic_tests;
 #[cfg(test)]
@@ -506,6 +509,7 @@ impl ControllerManager {
         keys.extend(node_controller_keys(&self.caches));
         keys.extend(storage_controller_keys(&self.caches));
         keys.extend(self::dynamic_routing::every_key(&self.caches.dynamic));
+        keys.extend(self::stale_disruption::stale_disruption_keys(&self.caches));
         for (kind, key) in keys {
             if let Some(state) = self.controllers.get_mut(&kind) {
                 state.queue.add(&key);

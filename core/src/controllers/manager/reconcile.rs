@@ -11,6 +11,7 @@ use super::caches::{BY_LABEL, BY_NODE_NAME, BY_SERVICE, Caches};
 use super::dynamic_kinds;
 use super::kinds::ControllerKind;
 use super::lookups::{borrowed, cloned, owned_by, owned_or_orphans, pods_selected_by_map};
+use super::stale_disruption::{reconcile_stale_pod_key, stale_pod_namespace};
 use crate::controllers::deployment::util::{Strategy, strategy};
 use crate::controllers::expectations::ControllerExpectations;
 use crate::controllers::job::{JOB_NAME_LABEL, release_finalizers_of_deleted_job};
@@ -141,7 +142,10 @@ pub fn reconcile(
         | ControllerKind::PodGarbageCollector => Err(format!("{} is reconciled by storage_reconcile", kind.name())),
         ControllerKind::GarbageCollector => dynamic_kinds::reconcile_garbage_collector_key(caches, name, now),
         ControllerKind::Namespace => dynamic_kinds::reconcile_namespace_key(caches, name, now),
-        ControllerKind::Disruption => dynamic_kinds::reconcile_disruption_key(caches, namespace, name, now),
+        ControllerKind::Disruption => match stale_pod_namespace(namespace) {
+            Some(pod_namespace) => reconcile_stale_pod_key(caches, pod_namespace, name, now),
+            None => dynamic_kinds::reconcile_disruption_key(caches, namespace, name, now),
+        },
         ControllerKind::ServiceAccount => dynamic_kinds::reconcile_service_account_key(caches, name),
         ControllerKind::ResourceQuota => dynamic_kinds::reconcile_resource_quota_key(caches, namespace, name, now),
     }

@@ -14,6 +14,7 @@ use super::kinds::ControllerKind;
 use super::lookups::{labels_match, owned_by};
 use super::node_routing::route_node_controllers;
 pub use super::routed::Routed;
+use super::stale_disruption::route_pod_to_stale_disruption;
 use super::storage_routing::route_storage_controllers;
 use crate::client::informer::{Change, key_of};
 use crate::controllers::daemonset::eligibility::node_should_run_daemon_pod;
@@ -170,6 +171,7 @@ fn route_pod(change: &Change<Pod>, caches: &Caches, routed: &mut Routed) {
         }
     }
     route_pod_to_services(change, caches, routed);
+    route_pod_to_stale_disruption(change, routed);
     if controller_of(&pod.metadata).is_none() && !deleted {
         let namespace = pod.metadata.namespace.as_deref().unwrap_or_default();
         for set in caches.stateful_sets.in_namespace(namespace) {
