@@ -119,6 +119,17 @@ pub enum Action {
         /// What happens to the object's dependents; `None` is the resource's default.
         propagation_policy: Option<PropagationPolicy>,
     },
+    /// DELETE every object of one resource in one namespace (`deletecollection`), as the
+    /// namespace controller empties a namespace one resource type at a time. Never cluster-wide:
+    /// an empty namespace has no request.
+    DeleteCollection {
+        /// The collection to empty.
+        resource: GroupResource,
+        /// The namespace whose objects go; never empty.
+        namespace: String,
+        /// What happens to the objects' dependents; `None` is the resource's default.
+        propagation_policy: Option<PropagationPolicy>,
+    },
     /// DELETE an object at once (`gracePeriodSeconds: 0`), as the pod garbage collector
     /// force-deletes pods no kubelet will finish terminating.
     ForceDelete {

@@ -23,6 +23,12 @@ pub enum RequestError {
         /// The object's kind.
         kind: String,
     },
+    /// A deletecollection without a namespace, which would empty the resource cluster-wide.
+    #[error("deletecollection of {group_resource:?} names no namespace")]
+    CollectionWithoutNamespace {
+        /// The collection named by the action.
+        group_resource: GroupResource,
+    },
     /// The group/resource is not served.
     #[error("no served resource for {group_resource:?}")]
     UnknownResource {
@@ -69,6 +75,17 @@ pub fn request_for_action(action: &Action) -> Result<ApiRequest, RequestError> {
         Action::Delete { resource, namespace, name, preconditions, propagation_policy } => {
             let path = object_path(served(*resource)?, namespace, name);
             let mut options = delete_options(preconditions);
+            if let Some(policy) = propagation_policy {
+                options["propagationPolicy"] = json!(propagation_policy_name(*policy));
+            }
+            Ok(ApiRequest::new(Method::Delete, &path).with_json(&options))
+        }
+        Action::DeleteCollection { resource, namespace, propagation_policy } => {
+            if namespace.is_empty() {
+                return Err(RequestError::CollectionWithoutNamespace { group_resource: *resource });
+            }
+            let path = collection_path(served(*resource)?, Some(namespace));
+            let mut options = delete_options(&Default::default());
             if let Some(policy) = propagation_policy {
                 options["propagationPolicy"] = json!(propagation_policy_name(*policy));
             }
@@ -203,6 +220,28 @@ mod tests {
         assert_eq!(request.method, Method::Delete);
         assert_eq!(body(&request)["preconditions"], json!({"uid": "u-1"}));
         assert_eq!(body(&request)["propagationPolicy"], "Foreground");
+    }
+
+    #[test]
+    fn a_delete_collection_deletes_the_namespaced_collection_and_never_a_cluster_wide_one() {
+        let action = |namespace: &str| Action::DeleteCollection {
+            resource: GroupResource { group: "apps", resource: "deployments" },
+            namespace: namespace.into(),
+            propagation_policy: Some(PropagationPolicy::Background),
+        };
+        let request = request_for_action(&action("shop")).unwrap();
+        assert_eq!(
+            (request.method, request.path.as_str()),
+            (Method::Delete, "/apis/apps/v1/namespaces/shop/deployments")
+        );
+        assert_eq!(body(&request)["propagationPolicy"], "Background");
+        assert_eq!(body(&request).get("preconditions"), None);
+        assert_eq!(
+            request_for_action(&action("")),
+            Err(RequestError::CollectionWithoutNamespace {
+                group_resource: GroupResource { group: "apps", resource: "deployments" }
+            })
+        );
     }
 
     #[test]

@@ -39,14 +39,21 @@ pub fn is_pod_available(pod: &Pod, min_ready_seconds: i32, now: Timestamp) -> bo
         None => false,
         Some(_) if min_ready_seconds <= 0 => true,
         Some(None) => false,
-        Some(Some(since)) => since + SignedDuration::from_secs(i64::from(min_ready_seconds)) < now,
+        Some(Some(since)) => available_from(since, min_ready_seconds) < now,
     }
+}
+
+/// When a pod ready since `since` has been ready for `min_ready_seconds`; the last representable
+/// time when that lies beyond it (a `lastTransitionTime` near year 9999 from a client).
+fn available_from(since: Timestamp, min_ready_seconds: i32) -> Timestamp {
+    since.checked_add(SignedDuration::from_secs(i64::from(min_ready_seconds))).unwrap_or(Timestamp::MAX)
 }
 
 /// When a ready pod becomes available, if it is ready but not yet available at `now`.
 pub fn becomes_available_at(pod: &Pod, min_ready_seconds: i32, now: Timestamp) -> Option<Timestamp> {
     let since = ready_since(pod)??;
-    let at = since + SignedDuration::from_secs(i64::from(min_ready_seconds)) + SignedDuration::from_nanos(1);
+    let at =
+        available_from(since, min_ready_seconds).checked_add(SignedDuration::from_nanos(1)).unwrap_or(Timestamp::MAX);
     (min_ready_seconds > 0 && at > now).then_some(at)
 }
 

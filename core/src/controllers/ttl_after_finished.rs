@@ -38,7 +38,7 @@ pub fn reconcile_ttl_after_finished(job: &Job, now: Timestamp) -> Result<Reconci
     }
     let finished = finished_at(&status)
         .ok_or_else(|| TtlAfterFinishedError::FinishTimeUnknown { key: controller_key(&job.metadata) })?;
-    let expires_at = finished + SignedDuration::from_secs(i64::from(ttl));
+    let expires_at = finished.checked_add(SignedDuration::from_secs(i64::from(ttl))).unwrap_or(Timestamp::MAX);
     if now < expires_at {
         let remaining = Duration::try_from(expires_at.duration_since(now)).unwrap_or(Duration::ZERO);
         reconciled.requeue_after = Some(remaining);

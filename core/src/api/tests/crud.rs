@@ -330,3 +330,52 @@ fn protobuf_bodies_create_and_delete_as_their_json_would() {
         "error decoding request body as protobuf: unexpected end of data in k8s.io.apimachinery.pkg.runtime.Unknown at byte 2"
     );
 }
+
+/// Every namespaced resource the API server stores serves `deletecollection` in a namespace,
+/// as the namespace controller relies on (Kubernetes' namespaced resources deleter sends one
+/// deletecollection per resource type and falls back to single deletes only where discovery
+/// lacks the verb).
+#[test]
+fn every_stored_namespaced_resource_serves_deletecollection() {
+    let mut server = server();
+    let namespaced =
+        crate::object::kinds::RESOURCES.iter().filter(|resource| resource.stored && resource.is_namespaced());
+    let mut served = 0;
+    for resource in namespaced {
+        let prefix =
+            if resource.group.is_empty() { "/api/v1".to_string() } else { format!("/apis/{}", resource.api_version) };
+        let path = format!("{prefix}/namespaces/default/{}", resource.plural);
+        let (status, body) = send(&mut server, ApiRequest::new(Method::Delete, &path));
+        assert_eq!(status, 200, "{path}: {body}");
+        assert_eq!(body["kind"], format!("{}List", resource.kind), "{path}");
+        served += 1;
+    }
+    assert!(served > 20, "only {served} namespaced resources");
+}
+
+/// A deletecollection in one namespace deletes that namespace's objects of the resource and
+/// nothing else: not another namespace's, not another resource's.
+#[test]
+fn a_deletecollection_empties_one_resource_of_one_namespace() {
+    let mut server = server();
+    post(
+        &mut server,
+        "/api/v1/namespaces",
+        json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}}),
+    );
+    for (namespace, name) in [("default", "a"), ("default", "b"), ("shop", "c")] {
+        let config_map = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name}});
+        assert_eq!(post(&mut server, &format!("/api/v1/namespaces/{namespace}/configmaps"), config_map).0, 201);
+    }
+    post(&mut server, "/apis/apps/v1/namespaces/default/deployments", deployment("web", "nginx"));
+    let options = json!({"apiVersion": "v1", "kind": "DeleteOptions", "propagationPolicy": "Background"});
+    let request = ApiRequest::new(Method::Delete, "/api/v1/namespaces/default/configmaps").with_json(&options);
+    let (status, body) = send(&mut server, request);
+    assert_eq!(status, 200, "{body}");
+    let names: Vec<&str> =
+        body["items"].as_array().unwrap().iter().filter_map(|item| item["metadata"]["name"].as_str()).collect();
+    assert_eq!(names, ["a", "b"]);
+    assert_eq!(get(&mut server, "/api/v1/namespaces/default/configmaps/a").0, 404);
+    assert_eq!(get(&mut server, "/api/v1/namespaces/shop/configmaps/c").0, 200);
+    assert_eq!(get(&mut server, "/apis/apps/v1/namespaces/default/deployments/web").0, 200);
+}

@@ -232,7 +232,14 @@ impl<'a> SyncCronJob<'a> {
     /// `concurrencyPolicy`; `Replace` deletes the running Jobs first.
     fn start_job_if_allowed(&mut self, scheduled: Timestamp, time_zone: &TimeZone) {
         let deadline = self.spec.starting_deadline_seconds;
-        if deadline.is_some_and(|seconds| scheduled + jiff::SignedDuration::from_secs(seconds) < self.now) {
+        // Saturating: a deadline beyond the last representable time is never missed, one before the
+        // first always is (Go's time.Add clamps the same way rather than failing).
+        let missed = |seconds: i64| {
+            let duration = jiff::SignedDuration::from_secs(seconds);
+            let limit = if seconds >= 0 { Timestamp::MAX } else { Timestamp::MIN };
+            scheduled.checked_add(duration).unwrap_or(limit) < self.now
+        };
+        if deadline.is_some_and(missed) {
             let at = scheduled.to_zoned(TimeZone::UTC).strftime("%a, %d %b %Y %H:%M:%S %z").to_string();
             self.event(EventType::Warning, "MissSchedule", &format!("Missed scheduled time to start a job: {at}"));
             return;

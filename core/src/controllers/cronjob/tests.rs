@@ -661,3 +661,20 @@ fn an_every_schedule_starts_a_job_one_interval_after_creation() {
     let expected = Timestamp::from_second(created.as_second() + 3600).unwrap();
     assert_eq!(status.last_schedule_time, Some(Time(expected)));
 }
+
+/// Regression (the no-panic proptest, `no_other_controller_panics_on_extreme_numbers`, input
+/// `startingDeadlineSeconds: -9223372036854775808`): the scheduled time plus the deadline left
+/// jiff's range and panicked. A deadline before the first representable time is always
+/// missed, one after the last never is.
+#[test]
+fn a_starting_deadline_beyond_the_time_range_is_missed_or_never_missed_without_panicking() {
+    let (mut cron_job, _) = row_inputs(&ROW);
+    cron_job.status =
+        Some(CronJobStatus { last_schedule_time: Some(Time(just_after_the_prior_hour())), ..CronJobStatus::default() });
+    let now = top_of_the_hour() + SignedDuration::from_secs(5);
+    cron_job.spec.as_mut().unwrap().starting_deadline_seconds = Some(i64::MIN);
+    let missed = reconcile_cron_job(&cron_job, &[], now);
+    assert!(!missed.actions.iter().any(Action::is_create), "{:?}", missed.actions);
+    cron_job.spec.as_mut().unwrap().starting_deadline_seconds = Some(i64::MAX);
+    assert!(reconcile_cron_job(&cron_job, &[], now).actions.iter().any(Action::is_create));
+}

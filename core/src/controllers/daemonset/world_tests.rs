@@ -108,7 +108,11 @@ impl World {
                 Action::Delete { name, .. } => {
                     self.revisions.remove(name);
                 }
-                Action::Patch { .. } | Action::Event { .. } | Action::Finalize { .. } | Action::ForceDelete { .. } => {}
+                Action::Patch { .. }
+                | Action::Event { .. }
+                | Action::Finalize { .. }
+                | Action::ForceDelete { .. }
+                | Action::DeleteCollection { .. } => {}
             }
         }
     }

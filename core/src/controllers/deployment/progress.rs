@@ -24,13 +24,16 @@ pub(super) fn calculate_status(sync: &Sync<'_>) -> DeploymentStatus {
         updated_replicas: Some(sync.new.map_or(0, |index| actual_replicas(&sync.sets[index]))),
         ready_replicas: Some(all.iter().map(|replica_set| util::ready_replicas(replica_set)).sum()),
         available_replicas: Some(available),
-        unavailable_replicas: Some((total - available).max(0)),
+        unavailable_replicas: Some(total.saturating_sub(available).max(0)),
         collision_count: current.collision_count,
         conditions: current.conditions.clone(),
         terminating_replicas: None,
     };
     let deployment = &sync.deployment;
-    let condition = if available >= deployment_replicas(deployment) - max_unavailable(deployment) {
+    // Saturating where Go's int32 would wrap: a negative or huge count from a client that
+    // bypassed validation must not crash the controller.
+    let minimum_available = deployment_replicas(deployment).saturating_sub(max_unavailable(deployment));
+    let condition = if available >= minimum_available {
         new_condition(
             AVAILABLE,
             "True",
@@ -86,7 +89,7 @@ pub fn deployment_timed_out(deployment: &Deployment, status: &DeploymentStatus, 
         Some(reason::PROGRESS_DEADLINE_EXCEEDED) => true,
         _ => {
             let Some(from) = condition.last_update_time.as_ref() else { return false };
-            from.0 + SignedDuration::from_secs(i64::from(deadline)) < now
+            from.0.checked_add(SignedDuration::from_secs(i64::from(deadline))).unwrap_or(Timestamp::MAX) < now
         }
     }
 }
@@ -182,7 +185,8 @@ pub fn requeue_stuck_deployment(
         return None;
     }
     let last_update = current.last_update_time.as_ref()?.0;
-    let after = (last_update + SignedDuration::from_secs(i64::from(deadline))).duration_since(now);
+    let timeout_at = last_update.checked_add(SignedDuration::from_secs(i64::from(deadline))).unwrap_or(Timestamp::MAX);
+    let after = timeout_at.duration_since(now);
     if after < SignedDuration::from_secs(1) {
         return Some(Duration::try_from(after).unwrap_or(Duration::ZERO));
     }

@@ -425,3 +425,20 @@ fn rollback_patches_the_template_back_without_the_hash() {
     ));
     assert!(matches!(rollback_patch(&deployment, &[&new], 0), Err(DeploymentError::NoRolloutHistory { .. })));
 }
+
+/// Regression (the no-panic proptest, `no_workload_controller_panics_on_extreme_numbers`,
+/// input `replicas: -2147483648`): `replicas - maxUnavailable` overflowed computing the
+/// Available condition. It saturates, so the condition is computed and nothing panics.
+#[test]
+fn i32_min_replicas_compute_availability_without_overflow() {
+    let mut deployment = deployment(2, 1, 1, "v1");
+    deployment.spec.as_mut().unwrap().replicas = Some(i32::MIN);
+    let replica_set = replica_set(&deployment, "v1", 1, 1, 700);
+    let reconciled = reconcile_deployment(&deployment, &[replica_set], &[], now()).unwrap();
+    let status = reconciled.actions.iter().find_map(|action| match action {
+        Action::UpdateStatus { object } => object.to_typed::<Deployment>().unwrap().status,
+        _ => None,
+    });
+    let available = util::condition(status.as_ref().unwrap(), util::AVAILABLE).cloned().unwrap();
+    assert_eq!(available.status, "True");
+}

@@ -78,7 +78,8 @@ impl World {
                 | Action::Event { .. }
                 | Action::Update { .. }
                 | Action::Finalize { .. }
-                | Action::ForceDelete { .. } => {}
+                | Action::ForceDelete { .. }
+                | Action::DeleteCollection { .. } => {}
             }
         }
     }

@@ -337,9 +337,9 @@ pub fn scale_down_limit(current: i32, history: &ScalingHistory, rules: &HPAScali
 /// `storeScaleEvent`: records a scale change, reusing a slot older than every policy period.
 pub fn store_scale_event(behavior: &Behavior, history: &mut ScalingHistory, previous: i32, new: i32, now: Timestamp) {
     let (rules, events, change) = if new > previous {
-        (&behavior.scale_up, &mut history.scale_up_events, new - previous)
+        (&behavior.scale_up, &mut history.scale_up_events, new.saturating_sub(previous))
     } else {
-        (&behavior.scale_down, &mut history.scale_down_events, previous - new)
+        (&behavior.scale_down, &mut history.scale_down_events, previous.saturating_sub(new))
     };
     let longest = policies(rules).iter().map(|policy| policy.period_seconds).max().unwrap_or(0);
     let cutoff = cutoff(now, longest);

@@ -466,3 +466,16 @@ fn fixed_rules_without_behavior_double_or_add_four_at_most() {
     assert_eq!(convert_with_rules(1, 15, 1, 100).0, 4);
     assert_eq!(convert_with_rules(5, 15, 3, 10).1, "TooManyReplicas");
 }
+
+/// Regression (the no-panic proptest, `no_other_controller_panics_on_extreme_numbers`): a
+/// target whose scale reads `i32::MIN` replicas raised to minReplicas overflowed `new -
+/// previous`. The change saturates, as the count it describes cannot be larger.
+#[test]
+fn a_scale_up_from_i32_min_records_a_saturated_change() {
+    let behavior = Behavior::with_defaults(&HorizontalPodAutoscalerBehavior::default());
+    let mut history = ScalingHistory::default();
+    store_scale_event(&behavior, &mut history, i32::MIN, 100, now());
+    assert_eq!(history.scale_up_events[0].replica_change, i32::MAX);
+    store_scale_event(&behavior, &mut history, i32::MAX, -1, now());
+    assert_eq!(history.scale_down_events[0].replica_change, i32::MAX);
+}

@@ -161,6 +161,7 @@ fn run(row: &Row) -> Result<Proposal, ReplicaCalculationError> {
         pods: &pods,
         metrics: &metrics,
         resource: ResourceName::Cpu,
+        container: None,
         now: now(),
         settings: TEST_SETTINGS,
     };
@@ -284,6 +285,7 @@ fn average_value_targets_scale_on_usage_per_pod() {
         pods: &pods,
         metrics: &metrics,
         resource: ResourceName::Cpu,
+        container: None,
         now: now(),
         settings: TEST_SETTINGS,
     };
@@ -320,6 +322,7 @@ fn memory_is_read_in_bytes_and_compared_in_milli_units() {
         pods: &pods,
         metrics: &metrics,
         resource: ResourceName::Memory,
+        container: None,
         now: now(),
         settings: TEST_SETTINGS,
     };

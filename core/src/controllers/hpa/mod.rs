@@ -4,24 +4,31 @@
 //! `currentReplicas`, `desiredReplicas`, `currentMetrics`, `lastScaleTime` and the conditions
 //! `AbleToScale`, `ScalingActive` and `ScalingLimited`.
 //!
-//! The shell GETs the target's Scale and asks a [`MetricsSource`] before each reconcile and
-//! passes both in ([`Observed`]), with the [`ScalingHistory`] Kubernetes keeps in memory.
-//! Differences from Kubernetes: only `Resource` metrics (cpu, memory) are computed, other metric
-//! types report `ScalingActive` False; failed metrics leave no empty entry in `currentMetrics`;
-//! overlapping selectors between HPAs (`AmbiguousSelector`) are not detected; and the scale
-//! change is recorded in the history when decided, before the patch is known to succeed.
+//! The shell GETs the target's Scale and passes it in with the namespace's pods, the
+//! [`MetricsSource`] the metrics are read from (resource, custom and external metrics, one
+//! trait), and the selectors of the other HPAs ([`Observed`]), with the [`ScalingHistory`]
+//! Kubernetes keeps in memory. Every metric source type is computed: `Resource`,
+//! `ContainerResource`, `Pods`, `Object` and `External`; two HPAs whose targets pick the same
+//! pods both report `AmbiguousSelector` and do not scale.
+//!
+//! Differences from Kubernetes: failed metrics leave no empty entry in `currentMetrics`; the
+//! resources are cpu and memory; and the scale change is recorded in the history when decided,
+//! before the patch is known to succeed.
 
 mod behavior;
 mod conditions;
 mod metrics;
+mod object_external;
+mod proposals;
 mod scale;
+mod selectors;
 
 use std::time::Duration;
 
 use k8s_openapi::api::autoscaling::v1::Scale;
 use k8s_openapi::api::autoscaling::v2::{
-    HorizontalPodAutoscaler, HorizontalPodAutoscalerStatus, MetricSpec, MetricStatus, MetricTarget, MetricValueStatus,
-    ResourceMetricSource, ResourceMetricStatus,
+    HorizontalPodAutoscaler, HorizontalPodAutoscalerStatus, MetricSpec, MetricStatus, MetricTarget,
+    ResourceMetricSource,
 };
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
@@ -35,12 +42,16 @@ pub use behavior::{
 pub use conditions::{ABLE_TO_SCALE, SCALING_ACTIVE, SCALING_LIMITED, set_condition};
 pub use metrics::{
     CPU_INITIALIZATION_PERIOD, Calculation, CalculatorSettings, DELAY_OF_INITIAL_READINESS_STATUS, MetricsSource,
-    MetricsUnavailable, PodMetrics, PodUsage, Proposal, ReplicaCalculationError, ResourceName, TOLERANCE,
+    MetricsUnavailable, PodMetricSample, PodMetricValues, PodMetrics, PodUsage, Proposal, ReplicaCalculationError,
+    ResourceName, TOLERANCE, pods_metric_replicas,
 };
+pub use object_external::{average_value_replicas, external_usage, usage_ratio_replicas, value_replicas};
 pub use scale::{SCALE_SUBRESOURCES, rescale_action, scale_subresource};
+pub use selectors::{AutoscalerSelectors, autoscalers_controlling, scale_selector};
 
+use self::proposals::{MetricContext, MetricFailure, MetricProposal};
 use super::action::{Action, EventType, Reconciled, event_action, object_reference, to_object};
-use crate::object::quantity::Quantity;
+use super::replicaset::controller_key;
 use crate::selector::LabelSelector;
 
 /// The component name on the events the controller records.
@@ -53,31 +64,68 @@ pub const SYNC_PERIOD: Duration = Duration::from_secs(15);
 pub const DEFAULT_CPU_UTILIZATION: i32 = 80;
 
 /// What the shell observed for one HPA before calling the reconcile.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy)]
 pub struct Observed<'a> {
     /// The target's `scale` subresource, or why it could not be read.
     pub scale: Result<&'a Scale, &'a str>,
     /// The pods of the HPA's namespace.
     pub pods: &'a [Pod],
-    /// Their usage, from a [`MetricsSource`].
-    pub metrics: Result<&'a PodMetrics, &'a MetricsUnavailable>,
+    /// Where the metrics are read: metrics-server, the custom and the external metrics APIs.
+    pub metrics: &'a dyn MetricsSource,
+    /// The selectors of the HPAs of the cluster as last synced (this one's may be missing or
+    /// stale: the reconcile uses its target's current selector).
+    pub selectors: &'a AutoscalerSelectors,
 }
 
-/// One metric's answer: a replica count, its name for messages, and its status.
-struct MetricProposal {
-    replicas: i32,
-    name: String,
-    status: MetricStatus,
+impl std::fmt::Debug for Observed<'_> {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("Observed")
+            .field("scale", &self.scale)
+            .field("pods", &self.pods.len())
+            .field("selectors", &self.selectors)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A source that serves no metrics: every read fails with this message (a cluster without
+/// metrics-server or adapters).
+impl MetricsSource for MetricsUnavailable {
+    fn pod_metrics(&self, _namespace: &str, _selector: &LabelSelector) -> Result<PodMetrics, MetricsUnavailable> {
+        Err(self.clone())
+    }
+
+    fn container_metrics(&self, _: &str, _: &LabelSelector, _: &str) -> Result<PodMetrics, MetricsUnavailable> {
+        Err(self.clone())
+    }
+
+    fn pods_metric(
+        &self,
+        _: &str,
+        _: &str,
+        _: &LabelSelector,
+        _: &LabelSelector,
+    ) -> Result<PodMetricValues, MetricsUnavailable> {
+        Err(self.clone())
+    }
+
+    fn object_metric(
+        &self,
+        _: &str,
+        _: &str,
+        _: &k8s_openapi::api::autoscaling::v2::CrossVersionObjectReference,
+        _: &LabelSelector,
+    ) -> Result<i64, MetricsUnavailable> {
+        Err(self.clone())
+    }
+
+    fn external_metric(&self, _: &str, _: &str, _: &LabelSelector) -> Result<Vec<i64>, MetricsUnavailable> {
+        Err(self.clone())
+    }
 }
 
 /// The replica count the metrics ask for, the metric that asked, and every metric's status.
 type MetricsDecision = (i32, String, Vec<MetricStatus>);
-
-/// One metric's failure: the `ScalingActive` reason and the error.
-struct MetricFailure {
-    reason: &'static str,
-    message: String,
-}
 
 /// What one sync works with (`reconcileAutoscaler`).
 struct SyncHpa<'a> {
@@ -228,11 +276,31 @@ impl SyncHpa<'_> {
             .filter(|pod| pod.metadata.namespace == namespace)
             .filter(|pod| selector.matches_optional(pod.metadata.labels.as_ref()))
             .collect();
+        let controlling =
+            autoscalers_controlling(observed.selectors, &controller_key(&self.hpa.metadata), &selector, &pods);
+        if controlling.len() > 1 {
+            let message = format!(
+                "pods by selector {selector_text} are controlled by multiple HPAs: [{}]",
+                controlling.join(" ")
+            );
+            self.event(EventType::Warning, "AmbiguousSelector", &message);
+            self.condition(SCALING_ACTIVE, false, "AmbiguousSelector", &message);
+            return Err((Vec::new(), message));
+        }
+        let context = MetricContext {
+            namespace: namespace.as_deref().unwrap_or(""),
+            selector: &selector,
+            pods: &pods,
+            source: observed.metrics,
+            spec_replicas: current,
+            status_replicas: scale.status.as_ref().map_or(0, |status| status.replicas),
+            now: self.now,
+        };
         let specs = self.metric_specs();
         let (mut replicas, mut metric, mut statuses) = (0, String::new(), Vec::new());
         let mut failures = Vec::new();
         for spec in &specs {
-            match self.compute_replicas_for_metric(spec, &pods, observed.metrics, current) {
+            match self.compute_replicas_for_metric(&context, spec) {
                 Ok(proposal) => {
                     if replicas == 0 || proposal.replicas > replicas {
                         (replicas, metric) = (proposal.replicas, proposal.name);
@@ -251,7 +319,7 @@ impl SyncHpa<'_> {
                 "invalid metrics ({} invalid out of {}), first error is: {}",
                 failures.len(),
                 specs.len(),
-                first.message
+                first.error
             );
             return Err((statuses, error));
         }
@@ -283,28 +351,10 @@ impl SyncHpa<'_> {
     /// `computeReplicasForMetric` for one metric, recording its failure event.
     fn compute_replicas_for_metric(
         &mut self,
+        context: &MetricContext<'_>,
         spec: &MetricSpec,
-        pods: &[&Pod],
-        metrics: Result<&PodMetrics, &MetricsUnavailable>,
-        current: i32,
     ) -> Result<MetricProposal, MetricFailure> {
-        let result = match (spec.type_.as_str(), spec.resource.as_ref()) {
-            ("Resource", Some(source)) => resource_proposal(source, pods, metrics, current, self.now)
-                .map_err(|message| MetricFailure { reason: "FailedGetResourceMetric", message }),
-            (type_ @ ("Pods" | "Object" | "External" | "ContainerResource"), _) => Err(MetricFailure {
-                reason: match type_ {
-                    "Pods" => "FailedGetPodsMetric",
-                    "Object" => "FailedGetObjectMetric",
-                    "External" => "FailedGetExternalMetric",
-                    _ => "FailedGetContainerResourceMetric",
-                },
-                message: format!("metric source type {type_:?} is not supported"),
-            }),
-            (type_, _) => Err(MetricFailure {
-                reason: "InvalidMetricSourceType",
-                message: format!("unknown metric source type {type_:?}"),
-            }),
-        };
+        let result = proposals::compute_replicas_for_metric(context, spec);
         if let Err(failure) = &result {
             self.event(EventType::Warning, failure.reason, &failure.message.clone());
         }
@@ -312,54 +362,9 @@ impl SyncHpa<'_> {
     }
 }
 
-/// `computeStatusForResourceMetricGeneric`: the proposal and status of one resource metric.
-fn resource_proposal(
-    source: &ResourceMetricSource,
-    pods: &[&Pod],
-    metrics: Result<&PodMetrics, &MetricsUnavailable>,
-    current: i32,
-    now: Timestamp,
-) -> Result<MetricProposal, String> {
-    let name = source.name.as_str();
-    let target = &source.target;
-    let what = if target.average_value.is_some() { "usage" } else { "utilization" };
-    let fail = |error: String| format!("failed to get {name} {what}: {error}");
-    let resource = ResourceName::parse(name).ok_or_else(|| {
-        fail(format!("unable to get metrics for resource {name}: no metrics returned from resource metrics API"))
-    })?;
-    let metrics = metrics.map_err(|error| fail(format!("unable to get metrics for resource {name}: {error}")))?;
-    let settings = CalculatorSettings::default();
-    let calculation = Calculation { current_replicas: current, pods, metrics, resource, now, settings };
-    let status = |current: MetricValueStatus| MetricStatus {
-        type_: "Resource".to_string(),
-        resource: Some(ResourceMetricStatus { name: name.to_string(), current }),
-        ..MetricStatus::default()
-    };
-    if let Some(average) = &target.average_value {
-        let target_milli = Quantity::try_from(average).map(|quantity| quantity.milli_value()).unwrap_or(0);
-        let proposal = calculation.average_value_replicas(target_milli).map_err(|error| fail(error.to_string()))?;
-        let current = MetricValueStatus {
-            average_value: Some(Quantity::from_milli(proposal.raw_average).into()),
-            ..MetricValueStatus::default()
-        };
-        return Ok(MetricProposal {
-            replicas: proposal.replicas,
-            name: format!("{name} resource"),
-            status: status(current),
-        });
-    }
-    let Some(utilization) = target.average_utilization else {
-        return Err("invalid resource metric source: neither an average utilization target nor an average value (usage) target was set".to_string());
-    };
-    let proposal = calculation.utilization_replicas(utilization).map_err(|error| fail(error.to_string()))?;
-    let current = MetricValueStatus {
-        average_utilization: proposal.utilization,
-        average_value: Some(Quantity::from_milli(proposal.raw_average).into()),
-        ..MetricValueStatus::default()
-    };
-    let name = format!("{name} resource utilization (percentage of request)");
-    Ok(MetricProposal { replicas: proposal.replicas, name, status: status(current) })
-}
-
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+#[path = "metric_types_tests.rs"]
+mod metric_types_tests;

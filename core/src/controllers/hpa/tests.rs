@@ -15,11 +15,11 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use super::*;
 use crate::controllers::action::PatchType;
 
-fn now() -> Timestamp {
+pub(super) fn now() -> Timestamp {
     "2024-06-01T12:00:00Z".parse().unwrap()
 }
 
-fn hpa(min: i32, max: i32, utilization: i32) -> HorizontalPodAutoscaler {
+pub(super) fn hpa(min: i32, max: i32, utilization: i32) -> HorizontalPodAutoscaler {
     HorizontalPodAutoscaler {
         metadata: ObjectMeta {
             name: Some("test-hpa".to_string()),
@@ -53,7 +53,7 @@ fn hpa(min: i32, max: i32, utilization: i32) -> HorizontalPodAutoscaler {
     }
 }
 
-fn scale(replicas: i32, selector: Option<&str>) -> Scale {
+pub(super) fn scale(replicas: i32, selector: Option<&str>) -> Scale {
     Scale {
         metadata: ObjectMeta {
             name: Some("test-deployment".to_string()),
@@ -67,7 +67,7 @@ fn scale(replicas: i32, selector: Option<&str>) -> Scale {
 }
 
 /// Ready pods `test-pod-<i>` labelled `name=test-pod`, each requesting `request_milli` CPU.
-fn pods(count: usize, request_milli: i64) -> Vec<Pod> {
+pub(super) fn pods(count: usize, request_milli: i64) -> Vec<Pod> {
     (0..count)
         .map(|index| Pod {
             metadata: ObjectMeta {
@@ -105,7 +105,7 @@ fn pods(count: usize, request_milli: i64) -> Vec<Pod> {
         .collect()
 }
 
-fn usage(levels: &[i64]) -> PodMetrics {
+pub(super) fn usage(levels: &[i64]) -> PodMetrics {
     levels
         .iter()
         .enumerate()
@@ -135,25 +135,27 @@ fn run(
     metrics: &PodMetrics,
     history: &mut ScalingHistory,
 ) -> Outcome {
-    let observed = Observed { scale: Ok(scale), pods, metrics: Ok(metrics) };
+    let source = Metrics { pods: metrics.clone(), ..Metrics::default() };
+    let selectors = AutoscalerSelectors::new();
+    let observed = Observed { scale: Ok(scale), pods, metrics: &source, selectors: &selectors };
     let reconciled = reconcile_horizontal_pod_autoscaler(hpa, observed, history, now());
     let status = updated_status(&reconciled).unwrap_or_default();
     Outcome { reconciled, status }
 }
 
-fn updated_status(reconciled: &Reconciled) -> Option<HorizontalPodAutoscalerStatus> {
+pub(super) fn updated_status(reconciled: &Reconciled) -> Option<HorizontalPodAutoscalerStatus> {
     reconciled.actions.iter().find_map(|action| match action {
         Action::UpdateStatus { object } => object.to_typed::<HorizontalPodAutoscaler>().unwrap().status,
         _ => None,
     })
 }
 
-fn condition(status: &HorizontalPodAutoscalerStatus, type_: &str) -> (String, String) {
+pub(super) fn condition(status: &HorizontalPodAutoscalerStatus, type_: &str) -> (String, String) {
     let condition = status.conditions.iter().flatten().find(|condition| condition.type_ == type_).unwrap();
     (condition.status.clone(), condition.reason.clone().unwrap_or_default())
 }
 
-fn events(reconciled: &Reconciled) -> Vec<(String, String, String)> {
+pub(super) fn events(reconciled: &Reconciled) -> Vec<(String, String, String)> {
     reconciled
         .actions
         .iter()
@@ -168,7 +170,7 @@ fn events(reconciled: &Reconciled) -> Vec<(String, String, String)> {
         .collect()
 }
 
-fn patched_replicas(reconciled: &Reconciled) -> Option<i64> {
+pub(super) fn patched_replicas(reconciled: &Reconciled) -> Option<i64> {
     reconciled.actions.iter().find_map(|action| match action {
         Action::Patch { resource, body, patch_type, name, .. } => {
             assert_eq!(
@@ -265,7 +267,12 @@ fn a_scale_down_waits_for_the_stabilization_window() {
     // Five minutes on, the old recommendation has aged out and the target shrinks.
     let later = reconcile_horizontal_pod_autoscaler(
         &hpa(1, 6, 50),
-        Observed { scale: Ok(&scale(5, Some("name=test-pod"))), pods: &pods(5, 1000), metrics: Ok(&usage(&[100; 5])) },
+        Observed {
+            scale: Ok(&scale(5, Some("name=test-pod"))),
+            pods: &pods(5, 1000),
+            metrics: &Metrics { pods: usage(&[100; 5]), ..Metrics::default() },
+            selectors: &AutoscalerSelectors::new(),
+        },
         &mut ScalingHistory {
             recommendations: vec![TimestampedRecommendation {
                 recommendation: 5,
@@ -321,8 +328,13 @@ fn an_unparsable_selector_deactivates_scaling() {
 fn unavailable_metrics_deactivate_scaling_without_rescaling() {
     // TestConditionFailedGetMetrics (resource metric row).
     let unavailable = MetricsUnavailable("no metrics server".to_string());
-    let observed =
-        Observed { scale: Ok(&scale(3, Some("name=test-pod"))), pods: &pods(3, 1000), metrics: Err(&unavailable) };
+    let selectors = AutoscalerSelectors::new();
+    let observed = Observed {
+        scale: Ok(&scale(3, Some("name=test-pod"))),
+        pods: &pods(3, 1000),
+        metrics: &unavailable,
+        selectors: &selectors,
+    };
     let reconciled =
         reconcile_horizontal_pod_autoscaler(&hpa(1, 6, 30), observed, &mut ScalingHistory::default(), now());
     let status = updated_status(&reconciled).unwrap();
@@ -366,10 +378,13 @@ fn a_target_at_zero_replicas_is_left_alone() {
 
 #[test]
 fn an_unreadable_scale_is_reported() {
+    let selectors = AutoscalerSelectors::new();
+    let none = Metrics::default();
     let observed = Observed {
         scale: Err("deployments.apps \"test-deployment\" not found"),
         pods: &[],
-        metrics: Ok(&PodMetrics::new()),
+        metrics: &none,
+        selectors: &selectors,
     };
     let reconciled =
         reconcile_horizontal_pod_autoscaler(&hpa(1, 5, 50), observed, &mut ScalingHistory::default(), now());
@@ -378,7 +393,8 @@ fn an_unreadable_scale_is_reported() {
     assert_eq!(events(&reconciled)[0].1, "FailedGetScale");
     let mut unknown = hpa(1, 5, 50);
     unknown.spec.as_mut().unwrap().scale_target_ref.kind = "Foo".to_string();
-    let observed = Observed { scale: Ok(&scale(1, Some("name=test-pod"))), pods: &[], metrics: Ok(&PodMetrics::new()) };
+    let observed =
+        Observed { scale: Ok(&scale(1, Some("name=test-pod"))), pods: &[], metrics: &none, selectors: &selectors };
     let reconciled = reconcile_horizontal_pod_autoscaler(&unknown, observed, &mut ScalingHistory::default(), now());
     assert_eq!(events(&reconciled)[0].2, "no matches for kind \"Foo\" in group \"apps\"");
 }
@@ -395,3 +411,63 @@ fn a_settled_autoscaler_changes_nothing() {
 }
 
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscalerBehavior;
+
+/// A metrics source answering from fixed tables, as the fake metrics clients of Kubernetes'
+/// tests do; a metric not in its tables is an error.
+#[derive(Default)]
+pub(super) struct Metrics {
+    /// Whole-pod usage.
+    pub pods: PodMetrics,
+    /// Usage of one container of each pod, by container name.
+    pub containers: BTreeMap<String, PodMetrics>,
+    /// Custom per-pod metrics, by metric name.
+    pub custom: BTreeMap<String, PodMetricValues>,
+    /// Custom object metrics, by `Kind/name/metric`.
+    pub objects: BTreeMap<String, i64>,
+    /// External metrics, by metric name.
+    pub external: BTreeMap<String, Vec<i64>>,
+}
+
+impl MetricsSource for Metrics {
+    fn pod_metrics(&self, _namespace: &str, _selector: &LabelSelector) -> Result<PodMetrics, MetricsUnavailable> {
+        Ok(self.pods.clone())
+    }
+
+    fn container_metrics(&self, _: &str, _: &LabelSelector, container: &str) -> Result<PodMetrics, MetricsUnavailable> {
+        self.containers.get(container).cloned().ok_or_else(|| MetricsUnavailable(format!("no container {container}")))
+    }
+
+    fn pods_metric(
+        &self,
+        metric: &str,
+        _: &str,
+        _: &LabelSelector,
+        _: &LabelSelector,
+    ) -> Result<PodMetricValues, MetricsUnavailable> {
+        self.custom
+            .get(metric)
+            .cloned()
+            .ok_or_else(|| MetricsUnavailable("no custom metrics specified in test client".into()))
+    }
+
+    fn object_metric(
+        &self,
+        metric: &str,
+        _: &str,
+        object: &CrossVersionObjectReference,
+        _: &LabelSelector,
+    ) -> Result<i64, MetricsUnavailable> {
+        let key = format!("{}/{}/{metric}", object.kind, object.name);
+        self.objects
+            .get(&key)
+            .copied()
+            .ok_or_else(|| MetricsUnavailable("no custom metrics specified in test client".into()))
+    }
+
+    fn external_metric(&self, metric: &str, _: &str, _: &LabelSelector) -> Result<Vec<i64>, MetricsUnavailable> {
+        self.external
+            .get(metric)
+            .cloned()
+            .ok_or_else(|| MetricsUnavailable("no external metrics specified in test client".into()))
+    }
+}

@@ -38,6 +38,8 @@ mod fidelity_tests;
 #[cfg(test)]
 mod gc_tests;
 #[cfg(test)]
+mod hpa_tests;
+#[cfg(test)]
 mod job_tests;
 #[cfg(test)]
 mod node_tests;
@@ -527,7 +529,7 @@ impl ControllerManager {
 fn failure_of(action: &Action, status: u16, body: &Value) -> Option<String> {
     if is_success(status)
         || matches!(action, Action::Event { .. })
-        || (status == 404 && matches!(action, Action::Delete { .. }))
+        || (status == 404 && matches!(action, Action::Delete { .. } | Action::DeleteCollection { .. }))
         || (status == 404
             && matches!(action, Action::Patch { resource, .. } if resource.group.is_empty() && resource.resource == "pods"))
         || (status == 404 && matches!(action, Action::Delete { .. } | Action::ForceDelete { .. }))

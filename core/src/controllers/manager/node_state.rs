@@ -17,7 +17,9 @@ use super::caches::{BY_NODE_NAME, Caches};
 use super::kinds::ControllerKind;
 use super::lookups::{cloned, pods_selected_by};
 use crate::controllers::action::to_object;
-use crate::controllers::hpa::{MetricsSource, MetricsUnavailable, Observed, PodMetrics, ScalingHistory};
+use crate::controllers::hpa::{
+    AutoscalerSelectors, MetricsSource, MetricsUnavailable, Observed, ScalingHistory, scale_selector,
+};
 use crate::controllers::node_lifecycle::reconcile_node_no_schedule_taints;
 use crate::controllers::{
     Action, NodeIpamConfig, NodeLifecycleConfig, NodeLifecycleState, PodCidrAllocations, Reconciled,
@@ -55,6 +57,7 @@ pub struct NodeControllers {
     allocations: PodCidrAllocations,
     lifecycle: NodeLifecycleState,
     histories: BTreeMap<String, ScalingHistory>,
+    selectors: AutoscalerSelectors,
     metrics: Option<SharedMetricsSource>,
 }
 
@@ -67,6 +70,7 @@ impl NodeControllers {
             allocations: PodCidrAllocations::new(),
             lifecycle: NodeLifecycleState::new(),
             histories: BTreeMap::new(),
+            selectors: AutoscalerSelectors::new(),
             metrics: None,
         }
     }
@@ -91,6 +95,7 @@ impl NodeControllers {
         self.allocations = PodCidrAllocations::new();
         self.lifecycle = NodeLifecycleState::new();
         self.histories.clear();
+        self.selectors.clear();
     }
 
     /// Reconciles one key of a controller for which [`ControllerKind::uses_node_state`] holds.
@@ -138,15 +143,20 @@ impl NodeControllers {
         }
     }
 
-    /// One HPA's sync: its target's Scale as the caches show it, the namespace's pods, and
-    /// their usage from the metrics source; the history is dropped once the HPA is gone.
+    /// One HPA's sync: its target's Scale as the caches show it, the namespace's pods, the
+    /// metrics source, and the selectors of every HPA (this one's recorded first, as
+    /// `validateAndParseSelector` does); the history and selector are dropped once the HPA is gone.
     fn reconcile_autoscaler(&mut self, caches: &Caches, key: &str, now: Timestamp) -> Option<Reconciled> {
         let (namespace, name) = key.split_once('/').unwrap_or(("", key));
         let Some(hpa) = caches.horizontal_pod_autoscalers.get(namespace, name) else {
             self.histories.remove(key);
+            self.selectors.remove(key);
             return None;
         };
         let scale = target_scale(caches, hpa);
+        if let Some(selector) = scale.as_ref().ok().and_then(scale_selector) {
+            self.selectors.insert(key.to_string(), selector);
+        }
         // Only the pods the Scale's selector selects count, so only those are copied: a sync
         // every 15 s must not copy a namespace of thousands of pods.
         let selector = scale
@@ -158,19 +168,19 @@ impl NodeControllers {
             Some(selector) => cloned(&pods_selected_by(caches, namespace, selector)),
             None => caches.pods.in_namespace(namespace).map(|pod| pod.as_ref().clone()).collect(),
         };
-        let metrics = self.pod_metrics(namespace, scale.as_ref().ok());
-        let observed =
-            Observed { scale: scale.as_ref().map_err(String::as_str), pods: &pods, metrics: metrics.as_ref() };
+        let unavailable = MetricsUnavailable(NO_METRICS_SOURCE.to_string());
+        let metrics: &dyn MetricsSource = match &self.metrics {
+            Some(source) => source.0.as_ref(),
+            None => &unavailable,
+        };
+        let observed = Observed {
+            scale: scale.as_ref().map_err(String::as_str),
+            pods: &pods,
+            metrics,
+            selectors: &self.selectors,
+        };
         let history = self.histories.entry(key.to_string()).or_default();
         Some(reconcile_horizontal_pod_autoscaler(hpa, observed, history, now))
-    }
-
-    /// The usage of the pods the Scale's selector matches.
-    fn pod_metrics(&self, namespace: &str, scale: Option<&Scale>) -> Result<PodMetrics, MetricsUnavailable> {
-        let Some(source) = &self.metrics else { return Err(MetricsUnavailable(NO_METRICS_SOURCE.to_string())) };
-        let selector = scale.and_then(|scale| scale.status.as_ref()?.selector.clone()).unwrap_or_default();
-        let selector = LabelSelector::parse(&selector).map_err(|error| MetricsUnavailable(error.to_string()))?;
-        source.0.pod_metrics(namespace, &selector)
     }
 }
 

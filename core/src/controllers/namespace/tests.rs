@@ -7,7 +7,7 @@ use serde_json::json;
 
 use super::*;
 use crate::api::{ApiRequest, ApiServer, Method};
-use crate::controllers::request::finalize_request;
+use crate::controllers::request::{action_request, finalize_request};
 use crate::controllers::test_world::{apply, now, observe, send};
 use crate::store::MemoryStore;
 
@@ -38,15 +38,17 @@ fn pod(name: &str, node: Option<&str>, grace: i64) -> Object {
         "spec": spec, "status": {"phase": "Running"}}))
 }
 
-fn deleted_names(reconciled: &Reconciled) -> Vec<String> {
+/// The collections deleted, as `resource.group`; every content delete is a deletecollection.
+fn deleted_collections(reconciled: &Reconciled) -> Vec<String> {
     reconciled
         .actions
         .iter()
         .filter_map(|action| match action {
-            Action::Delete { resource, name, propagation_policy, .. } => {
-                assert_eq!(*propagation_policy, Some(PropagationPolicy::Background));
-                Some(format!("{}/{name}", resource.resource))
+            Action::DeleteCollection { resource, namespace, propagation_policy } => {
+                assert_eq!((namespace.as_str(), *propagation_policy), ("shop", Some(PropagationPolicy::Background)));
+                Some(format!("{}.{}", resource.resource, resource.group))
             }
+            Action::Delete { .. } | Action::ForceDelete { .. } => panic!("an object-by-object delete: {action:?}"),
             _ => None,
         })
         .collect()
@@ -103,7 +105,10 @@ fn content_is_deleted_and_what_remains_is_reported_in_the_conditions() {
     ];
     let result = reconcile_namespace(&namespace, &objects, now());
     assert!(result.finalize.is_none());
-    assert_eq!(deleted_names(&result.reconciled), ["pods/running", "pods/pending", "deployments/web"]);
+    // One deletecollection per resource type with content not yet being deleted: the two pods
+    // share one, the terminating ConfigMap needs none, the other namespace's pod is not touched.
+    assert_eq!(deleted_collections(&result.reconciled), ["pods.", "deployments.apps"]);
+    assert_eq!(result.reconciled.batches().len(), 2, "the deletecollections go out together, then the status");
     let conditions = conditions_of(&result.reconciled);
     let expected = [
         ("NamespaceDeletionDiscoveryFailure", "False", "ResourcesDiscovered", "All resources successfully discovered"),
@@ -184,12 +189,20 @@ fn deleting_a_namespace_with_pods_and_a_deployment_ends_with_the_namespace_gone(
     let (status, body) = send(&mut server, ApiRequest::new(Method::Delete, "/api/v1/namespaces/shop"));
     assert_eq!((status, body["status"]["phase"].as_str()), (200, Some("Terminating")));
     let mut rounds = 0;
+    let mut requests = Vec::new();
     loop {
         let objects = observe(&server);
         let Some(namespace) = objects.iter().find(|o| o.kind == "Namespace" && o.name() == "shop") else { break };
         let namespace: Namespace = namespace.to_typed().unwrap();
         let result = reconcile_namespace(&namespace, &objects, now());
-        apply(&mut server, &result.reconciled);
+        for action in &result.reconciled.actions {
+            let request = action_request(action).unwrap();
+            if request.method == Method::Delete {
+                requests.push(request.path);
+            }
+        }
+        let statuses = apply(&mut server, &result.reconciled);
+        assert!(statuses.iter().all(|status| *status == 200), "{statuses:?}");
         if let Some(finalized) = result.finalize {
             assert_eq!(send(&mut server, finalize_request(&finalized)).0, 200);
         }
@@ -200,4 +213,12 @@ fn deleting_a_namespace_with_pods_and_a_deployment_ends_with_the_namespace_gone(
     assert!(observe(&server).iter().all(|object| object.namespace() != "shop"));
     // Deletes, then (content gone) the finalize.
     assert_eq!(rounds, 2);
+    // Two pods, a Deployment and what the API server made in the namespace: one
+    // deletecollection per resource type, never a delete of one object.
+    assert!(requests.contains(&"/api/v1/namespaces/shop/pods".to_string()), "{requests:?}");
+    assert!(requests.contains(&"/apis/apps/v1/namespaces/shop/deployments".to_string()), "{requests:?}");
+    let mut distinct = requests.clone();
+    distinct.sort();
+    distinct.dedup();
+    assert_eq!(distinct.len(), requests.len(), "one request per resource type: {requests:?}");
 }

@@ -102,7 +102,11 @@ impl World {
                     }
                     other => panic!("unexpected delete of {other}"),
                 },
-                Action::Patch { .. } | Action::Event { .. } | Action::Finalize { .. } | Action::ForceDelete { .. } => {}
+                Action::Patch { .. }
+                | Action::Event { .. }
+                | Action::Finalize { .. }
+                | Action::ForceDelete { .. }
+                | Action::DeleteCollection { .. } => {}
             }
         }
     }
