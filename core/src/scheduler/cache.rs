@@ -350,7 +350,6 @@ impl Cache {
     /// and rebuilding the ordered list only when nodes were added or removed.
     pub fn update_snapshot(&mut self, snapshot: &mut Snapshot) {
         let rebuild_list = snapshot.tree_generation != self.tree_generation;
-        let mut affinity_changed = false;
         let mut topology_changed = false;
         if !rebuild_list {
             for name in self.by_generation.range(snapshot.generation + 1..).map(|(_, name)| name) {
@@ -358,10 +357,6 @@ impl Cache {
                     continue;
                 };
                 let old = &snapshot.node_info_list[*position];
-                affinity_changed |= !old.pods_with_affinity.is_empty()
-                    || !info.pods_with_affinity.is_empty()
-                    || !old.pods_with_required_anti_affinity.is_empty()
-                    || !info.pods_with_required_anti_affinity.is_empty();
                 snapshot.pod_index.replace_node(*position, old, info);
                 topology_changed |= DenseTopology::affected_by(old, info);
                 snapshot.node_info_list[*position] = Arc::clone(info);
@@ -378,13 +373,8 @@ impl Cache {
                 .collect();
             snapshot.rebuild_indexes();
             snapshot.tree_generation = self.tree_generation;
-        } else {
-            if affinity_changed {
-                snapshot.rebuild_affinity_lists();
-            }
-            if topology_changed {
-                snapshot.dense_topology = DenseTopology::build(&snapshot.node_info_list);
-            }
+        } else if topology_changed {
+            snapshot.dense_topology = DenseTopology::build(&snapshot.node_info_list);
         }
         if self.images_changed || rebuild_list {
             let counts = self.image_nodes.iter().map(|(image, nodes)| (image.clone(), nodes.len())).collect();

@@ -15,6 +15,7 @@ use super::cache::{Cache, CacheError};
 use super::framework::{ActionType, ClusterEvent, Code, CycleState, EventResource, PreBindWrite};
 use super::limits::MAX_PODS_PER_STEP;
 use super::listers::ListerObject;
+use super::metrics::{CycleMetrics, ExtensionPoint, Meter};
 use super::node_info::{PodInfo, PodKey};
 use super::nominator::Nominator;
 use super::plugins::default_preemption::{DISRUPTION_TARGET, REASON_PREEMPTION_BY_SCHEDULER};
@@ -167,6 +168,8 @@ pub struct Scheduler {
     /// Pods whose PreBind issued API writes and waits for them to take effect, assumed on
     /// their node meanwhile.
     waiting_on_pre_bind: BTreeMap<PodKey, WaitingOnPreBind>,
+    /// Times the extension points when the shell asked for it; off by default.
+    meter: Meter,
 }
 
 impl Scheduler {
@@ -206,6 +209,7 @@ impl Scheduler {
             event_sequence: 0,
             attempts: Vec::new(),
             waiting_on_pre_bind: BTreeMap::new(),
+            meter: Meter::default(),
         })
     }
 
@@ -222,6 +226,17 @@ impl Scheduler {
     /// The queue (read-only), for inspection.
     pub fn queue(&self) -> &SchedulingQueue {
         &self.queue
+    }
+
+    /// Starts measuring where each cycle's time goes, reading the shell's clock (`cox bench`);
+    /// the decisions are the same with or without.
+    pub fn measure(&mut self, metrics: CycleMetrics) {
+        self.meter = Meter::new(metrics);
+    }
+
+    /// What was measured since [`Scheduler::measure`], if measuring.
+    pub fn metrics(&self) -> Option<&CycleMetrics> {
+        self.meter.metrics()
     }
 
     /// Takes the attempts recorded since the last call.
@@ -395,7 +410,9 @@ impl Scheduler {
             let Some(info) = self.queue.pop(now) else {
                 break;
             };
+            let started = self.meter.start();
             self.schedule_one(info, now, effects);
+            self.meter.record_attempt(started);
         }
     }
 
@@ -420,6 +437,7 @@ impl Scheduler {
             &mut self.rng,
             &self.options,
             &self.nominator,
+            &mut self.meter,
         );
         match result {
             Ok(result) => self.assume_and_bind(profile, info, state, &result.suggested_host, trace, now, effects),
@@ -452,9 +470,13 @@ impl Scheduler {
         }
         self.nominator.delete(&info.pod.key);
         let framework = &self.frameworks[profile];
+        let started = self.meter.start();
         let mut status = framework.run_reserve(state, &assumed_info, host);
+        self.meter.record(ExtensionPoint::Reserve, started);
         if status.is_success() {
+            let started = self.meter.start();
             let (permit, _timeout) = framework.run_permit(state, &assumed_info, host);
+            self.meter.record(ExtensionPoint::Permit, started);
             // Waiting permits are not supported yet: a Wait counts as a rejection, so no Pod
             // is ever bound without every Permit plugin's consent.
             status = if permit.code() == Code::Wait {
@@ -464,7 +486,9 @@ impl Scheduler {
             };
         }
         if status.is_success() {
+            let started = self.meter.start();
             status = framework.run_pre_bind(state, &assumed_info, host);
+            self.meter.record(ExtensionPoint::PreBind, started);
         }
         if status.code() == Code::Wait {
             let writes = framework.run_pre_bind_writes(state, &assumed_info, host);
@@ -499,7 +523,9 @@ impl Scheduler {
         effects: &mut Vec<Effect>,
     ) {
         let framework = &self.frameworks[profile];
+        let started = self.meter.start();
         let binding = if status.is_success() { framework.run_bind(state, assumed_info, host) } else { Err(status) };
+        self.meter.record(ExtensionPoint::Bind, started);
         match binding {
             Ok(binding) => {
                 let _ = self.cache.finish_binding(&info.pod.key, now);
@@ -559,6 +585,7 @@ impl Scheduler {
             ScheduleError::Unfit(mut fit_error) => {
                 let framework = &self.frameworks[profile];
                 let random = self.preemption_rng.random::<u64>();
+                let started = self.meter.start();
                 let (result, status) = framework.run_post_filter(
                     state,
                     &info.pod,
@@ -567,6 +594,7 @@ impl Scheduler {
                     &self.nominator,
                     random,
                 );
+                self.meter.record(ExtensionPoint::PostFilter, started);
                 fit_error.diagnosis.post_filter_message =
                     if status.is_success() { String::new() } else { status.message() };
                 let nominated = match result {

@@ -35,10 +35,24 @@ impl FitError {
     /// The reason histogram, sorted as strings (`"2 Insufficient cpu"` …).
     pub fn sorted_reasons(&self) -> Vec<String> {
         let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+        // Thousands of nodes usually give the same few reasons in runs: a run of one reason
+        // (the same string, often the same static text) is counted before it is looked up.
+        let mut run: Option<(&str, usize)> = None;
         for status in self.diagnosis.node_to_status.statuses.values() {
             for reason in status.reasons() {
-                *counts.entry(reason.as_ref()).or_default() += 1;
+                let reason = reason.as_ref();
+                match &mut run {
+                    Some((current, count)) if std::ptr::eq(*current, reason) || *current == reason => *count += 1,
+                    _ => {
+                        if let Some((current, count)) = run.replace((reason, 1)) {
+                            *counts.entry(current).or_default() += count;
+                        }
+                    }
+                }
             }
+        }
+        if let Some((current, count)) = run {
+            *counts.entry(current).or_default() += count;
         }
         let explicit = self.diagnosis.node_to_status.statuses.len();
         if explicit < self.node_count

@@ -56,34 +56,69 @@ impl Code {
     }
 }
 
+/// A status's reasons: one is kept inline, so that a rejection with a fixed reason (the usual
+/// Filter answer, given by thousands of nodes per cycle) allocates nothing.
+#[derive(Clone, Debug)]
+enum Reasons {
+    None,
+    One(Cow<'static, str>),
+    Many(Vec<Cow<'static, str>>),
+}
+
+impl Reasons {
+    fn from_vec(mut reasons: Vec<Cow<'static, str>>) -> Reasons {
+        match reasons.len() {
+            0 => Reasons::None,
+            1 => reasons.pop().map_or(Reasons::None, Reasons::One),
+            _ => Reasons::Many(reasons),
+        }
+    }
+
+    fn as_slice(&self) -> &[Cow<'static, str>] {
+        match self {
+            Reasons::None => &[],
+            Reasons::One(reason) => std::slice::from_ref(reason),
+            Reasons::Many(reasons) => reasons,
+        }
+    }
+}
+
+impl PartialEq for Reasons {
+    fn eq(&self, other: &Reasons) -> bool {
+        self.as_slice() == other.as_slice()
+    }
+}
+
+impl Eq for Reasons {}
+
 /// A plugin's answer: a code, human reasons, and the plugin that failed (`framework.Status`).
-/// Success carries no reasons and allocates nothing.
+/// Success and single fixed reasons allocate nothing.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Status {
     code: Code,
-    reasons: Vec<Cow<'static, str>>,
+    reasons: Reasons,
     plugin: &'static str,
 }
 
 impl Status {
     /// Success, allocation-free.
     pub const fn success() -> Status {
-        Status { code: Code::Success, reasons: Vec::new(), plugin: "" }
+        Status { code: Code::Success, reasons: Reasons::None, plugin: "" }
     }
 
     /// A status with one reason.
     pub fn new(code: Code, reason: impl Into<Cow<'static, str>>) -> Status {
-        Status { code, reasons: vec![reason.into()], plugin: "" }
+        Status { code, reasons: Reasons::One(reason.into()), plugin: "" }
     }
 
     /// A status with several reasons.
     pub fn with_reasons(code: Code, reasons: Vec<Cow<'static, str>>) -> Status {
-        Status { code, reasons, plugin: "" }
+        Status { code, reasons: Reasons::from_vec(reasons), plugin: "" }
     }
 
     /// A status with no reason (Skip, Wait).
     pub const fn code_only(code: Code) -> Status {
-        Status { code, reasons: Vec::new(), plugin: "" }
+        Status { code, reasons: Reasons::None, plugin: "" }
     }
 
     /// An internal error with its message.
@@ -104,7 +139,7 @@ impl Status {
 
     /// The reasons, in the order the plugin gave them.
     pub fn reasons(&self) -> &[Cow<'static, str>] {
-        &self.reasons
+        self.reasons.as_slice()
     }
 
     /// The plugin that returned this status, once the framework attributed it.
@@ -129,7 +164,7 @@ impl Status {
 
     /// The reasons joined by `, ` (Kubernetes' `Status.Message`).
     pub fn message(&self) -> String {
-        self.reasons.join(", ")
+        self.reasons.as_slice().join(", ")
     }
 }
 
@@ -173,6 +208,9 @@ pub struct CycleState {
     pub skip_filter_plugins: BTreeSet<&'static str>,
     /// Score plugins whose PreScore returned Skip.
     pub skip_score_plugins: BTreeSet<&'static str>,
+    /// `skip_filter_plugins` as the bits the framework gave its plugins, for the checks made at
+    /// every step of preemption's dry runs; trusted only while it holds one bit per skipped name.
+    skip_filter_bits: u64,
 }
 
 impl fmt::Debug for CycleState {
@@ -191,6 +229,7 @@ impl Clone for CycleState {
             data: self.data.iter().map(|(key, value)| (*key, (**value).clone_entry())).collect(),
             skip_filter_plugins: self.skip_filter_plugins.clone(),
             skip_score_plugins: self.skip_score_plugins.clone(),
+            skip_filter_bits: self.skip_filter_bits,
         }
     }
 }
@@ -220,6 +259,35 @@ impl CycleState {
         found.filter(|(_, stored)| std::ptr::eq(*stored, key) || stored.len() == key.len()).map(|(index, _)| index)
     }
 
+    /// Whether the plugin's Filter is skipped this cycle. A scan of the few skipped names that
+    /// compares lengths before bytes: asked for every plugin at every dry-run step of
+    /// preemption, where walking the ordered set compared names byte by byte each time.
+    pub fn skips_filter(&self, name: &str) -> bool {
+        contains_name(&self.skip_filter_plugins, name)
+    }
+
+    /// Marks a plugin's Filter skipped this cycle; `bit` is the one bit the framework gave the
+    /// plugin (0 when it gave none).
+    pub fn skip_filter(&mut self, name: &'static str, bit: u64) {
+        if self.skip_filter_plugins.insert(name) {
+            self.skip_filter_bits |= bit;
+        }
+    }
+
+    /// [`CycleState::skips_filter`] by the plugin's bit, when every skipped plugin was marked
+    /// with its own bit; by name otherwise.
+    pub fn skips_filter_bit(&self, name: &str, bit: u64) -> bool {
+        if bit != 0 && self.skip_filter_bits.count_ones() as usize == self.skip_filter_plugins.len() {
+            return self.skip_filter_bits & bit != 0;
+        }
+        self.skips_filter(name)
+    }
+
+    /// Whether the plugin's Score is skipped this cycle (see [`CycleState::skips_filter`]).
+    pub fn skips_score(&self, name: &str) -> bool {
+        contains_name(&self.skip_score_plugins, name)
+    }
+
     /// Stores a plugin's data under a key, replacing what was there.
     pub fn write<T: StateData>(&mut self, key: &'static str, value: T) {
         match self.position::<T>(key) {
@@ -243,6 +311,12 @@ impl CycleState {
             any.downcast_mut::<T>()
         })
     }
+}
+
+/// Whether a small set of plugin names holds `name`: same length first, then the same text
+/// (usually the same static string, so the same pointer).
+fn contains_name(names: &BTreeSet<&'static str>, name: &str) -> bool {
+    names.iter().any(|held| held.len() == name.len() && (std::ptr::eq(held.as_ptr(), name.as_ptr()) || *held == name))
 }
 
 /// A PreFilter's narrowing of the candidate nodes (`framework.PreFilterResult`); `None` means
@@ -508,6 +582,30 @@ pub trait PreFilterPlugin: Plugin {
 pub trait FilterPlugin: Plugin {
     /// Runs the Filter for one node.
     fn filter(&self, state: &CycleState, pod: &PodInfo, node: &NodeInfo) -> Status;
+
+    /// Runs the Filter for a batch of nodes: for each `nodes[i]` whose `verdicts[i]` is still
+    /// `None` (no earlier plugin rejected it), stores `Some(status)` when the status is not
+    /// Success. The verdicts must be those [`FilterPlugin::filter`] gives node by node (the
+    /// default does exactly that); the in-tree plugins override it to read their PreFilter state
+    /// once per batch instead of once per node. Out-of-tree plugins need only `filter`.
+    fn filter_nodes(&self, state: &CycleState, pod: &PodInfo, nodes: &[&NodeInfo], verdicts: &mut [Option<Status>]) {
+        fill_verdicts(nodes, verdicts, |node| self.filter(state, pod, node));
+    }
+}
+
+/// Stores `filter(node)` into each undecided verdict it does not pass: the loop every
+/// [`FilterPlugin::filter_nodes`] runs once it has read its state.
+pub fn fill_verdicts(
+    nodes: &[&NodeInfo],
+    verdicts: &mut [Option<Status>],
+    mut filter: impl FnMut(&NodeInfo) -> Status,
+) {
+    for (node, verdict) in nodes.iter().zip(verdicts.iter_mut()).filter(|(_, verdict)| verdict.is_none()) {
+        let status = filter(node);
+        if !status.is_success() {
+            *verdict = Some(status);
+        }
+    }
 }
 
 /// PostFilter: runs only when no node passed Filter; may make room (preemption) and nominate a
@@ -569,6 +667,23 @@ pub trait PreScorePlugin: Plugin {
 pub trait ScorePlugin: Plugin {
     /// Scores one node.
     fn score(&self, state: &CycleState, pod: &PodInfo, node: &NodeInfo) -> Result<i64, Status>;
+
+    /// Scores a batch of nodes, pushing `nodes[i]`'s score onto `scores` in order: the same
+    /// numbers as [`ScorePlugin::score`] node by node (the default does exactly that). The
+    /// in-tree plugins override it to read their PreScore state once per batch instead of once
+    /// per node; out-of-tree plugins need only `score`.
+    fn score_nodes(
+        &self,
+        state: &CycleState,
+        pod: &PodInfo,
+        nodes: &[&NodeInfo],
+        scores: &mut Vec<i64>,
+    ) -> Result<(), Status> {
+        for node in nodes {
+            scores.push(self.score(state, pod, node)?);
+        }
+        Ok(())
+    }
 
     /// NormalizeScore: rescales all of this plugin's scores at once; `scores[i]` belongs to the
     /// i-th feasible node. Default: the scores are already in range.

@@ -4,6 +4,7 @@
 //! [`Scheduler`] whose effects the simulator and the server carry out alike.
 
 pub mod bench;
+pub mod bench_capacity;
 pub mod cache;
 pub mod component;
 pub mod driver;
@@ -12,6 +13,7 @@ pub mod framework;
 pub mod limits;
 pub mod lister_informers;
 pub mod listers;
+pub mod metrics;
 pub mod node_info;
 pub mod node_tree;
 pub mod nominator;

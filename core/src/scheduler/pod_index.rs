@@ -181,10 +181,18 @@ impl PodIndex {
     /// The placed Pods with affinity terms, one of which may match a Pod with these labels:
     /// every term of theirs pins a label pair these labels carry, or pins nothing. In Pod order.
     pub fn with_terms_possibly_matching(&self, labels: Option<&BTreeMap<String, String>>) -> Vec<&IndexedPod> {
+        let buckets: Vec<&BTreeMap<PodKey, IndexedPod>> = labels
+            .into_iter()
+            .flatten()
+            .filter_map(|(key, value)| self.by_term_anchor.get(key).and_then(|values| values.get(value)))
+            .collect();
+        if self.unanchored.is_empty() && buckets.len() <= 1 {
+            // One bucket is already in Pod order and without duplicates: no merge needed.
+            return buckets.into_iter().flat_map(BTreeMap::values).collect();
+        }
         let mut found: BTreeMap<&PodKey, &IndexedPod> = self.unanchored.iter().collect();
-        for (key, value) in labels.into_iter().flatten() {
-            let pods = self.by_term_anchor.get(key).and_then(|values| values.get(value));
-            found.extend(pods.into_iter().flat_map(|pods| pods.iter()));
+        for pods in buckets {
+            found.extend(pods.iter());
         }
         found.into_values().collect()
     }

@@ -62,6 +62,11 @@ pub struct Framework {
     pre_bind: Vec<Arc<dyn Plugin>>,
     bind: Vec<Arc<dyn Plugin>>,
     events: BTreeMap<&'static str, Vec<ClusterEvent>>,
+    /// One bit per plugin of `pre_filter` (a plugin's bit is the same at every point: by name
+    /// order, the first 64; 0 past them), for the cycle state's skip checks.
+    pre_filter_bits: Vec<u64>,
+    /// The bits of the plugins of `filter`.
+    filter_bits: Vec<u64>,
 }
 
 /// Whether a plugin implements the point named as Kubernetes names its interface.
@@ -172,6 +177,8 @@ impl Framework {
             pre_bind: resolve("PreBindPlugin", &plugins.pre_bind)?,
             bind: resolve("BindPlugin", &plugins.bind)?,
             events: BTreeMap::new(),
+            pre_filter_bits: Vec::new(),
+            filter_bits: Vec::new(),
         };
         if framework.bind.is_empty() {
             return Err(RegistryError::MissingPlugin { point: "BindPlugin" });
@@ -180,6 +187,17 @@ impl Framework {
             return Err(RegistryError::MissingPlugin { point: "QueueSortPlugin" });
         }
         framework.events = instances.values().map(|plugin| (plugin.name(), plugin.events_to_register())).collect();
+        let names: BTreeSet<&'static str> = instances.values().map(|plugin| plugin.name()).collect();
+        let bits: BTreeMap<&'static str, u64> = names
+            .into_iter()
+            .enumerate()
+            .map(|(index, name)| (name, 1u64.checked_shl(index as u32).unwrap_or(0)))
+            .collect();
+        let bits_of = |plugins: &[Arc<dyn Plugin>]| -> Vec<u64> {
+            plugins.iter().map(|plugin| bits.get(plugin.name()).copied().unwrap_or(0)).collect()
+        };
+        framework.pre_filter_bits = bits_of(&framework.pre_filter);
+        framework.filter_bits = bits_of(&framework.filter);
         Ok(framework)
     }
 
@@ -257,11 +275,11 @@ impl Framework {
     ) -> (PreFilterResult, Status, Vec<&'static str>) {
         let mut result = PreFilterResult::default();
         let mut narrowing = Vec::new();
-        for plugin in &self.pre_filter {
+        for (plugin, bit) in self.pre_filter.iter().zip(&self.pre_filter_bits) {
             let Some(pre_filter) = plugin.as_pre_filter() else { continue };
             let (plugin_result, status) = pre_filter.pre_filter(state, pod, snapshot);
             if status.is_skip() {
-                state.skip_filter_plugins.insert(plugin.name());
+                state.skip_filter(plugin.name(), *bit);
                 continue;
             }
             if !status.is_success() {
@@ -294,7 +312,9 @@ impl Framework {
     pub fn active_filters(&self, state: &CycleState) -> Vec<(&'static str, &dyn FilterPlugin)> {
         self.filter
             .iter()
-            .filter(|plugin| !state.skip_filter_plugins.contains(plugin.name()))
+            .zip(&self.filter_bits)
+            .filter(|(plugin, bit)| !state.skips_filter_bit(plugin.name(), **bit))
+            .map(|(plugin, _)| plugin)
             .filter_map(|plugin| plugin.as_filter().map(|filter| (plugin.name(), filter)))
             .collect()
     }
@@ -353,18 +373,15 @@ impl Framework {
         let mut result = NodeScores { totals: vec![0; nodes.len()], per_plugin: Vec::new() };
         for weighted in &self.score {
             let plugin = &weighted.plugin;
-            if state.skip_score_plugins.contains(plugin.name()) {
+            if state.skips_score(plugin.name()) {
                 continue;
             }
             let Some(scorer) = plugin.as_score() else { continue };
             let mut scores = Vec::with_capacity(nodes.len());
-            for node in nodes {
-                let score = scorer.score(state, pod, node).map_err(|status| {
-                    Status::error(format!("running Score plugin {:?}: {}", plugin.name(), status.message()))
-                        .with_plugin(plugin.name())
-                })?;
-                scores.push(score);
-            }
+            scorer.score_nodes(state, pod, nodes, &mut scores).map_err(|status| {
+                Status::error(format!("running Score plugin {:?}: {}", plugin.name(), status.message()))
+                    .with_plugin(plugin.name())
+            })?;
             let status = scorer.normalize_score(state, pod, &mut scores);
             if !status.is_success() {
                 return Err(Status::error(format!(
@@ -499,6 +516,34 @@ pub fn run_filter_list(
     Status::success()
 }
 
+/// Runs resolved Filters over a batch of nodes, plugin by plugin (each plugin sees only the
+/// nodes no earlier plugin rejected): `verdicts[i]` ends `None` when `nodes[i]` passed, else the
+/// first failing plugin's status, attributed, exactly as [`run_filter_list`] node by node.
+pub fn run_filter_list_batch(
+    filters: &[(&'static str, &dyn FilterPlugin)],
+    state: &CycleState,
+    pod: &PodInfo,
+    nodes: &[&NodeInfo],
+    verdicts: &mut Vec<Option<Status>>,
+) {
+    verdicts.clear();
+    verdicts.resize(nodes.len(), None);
+    let mut decided = vec![false; nodes.len()];
+    for (name, filter) in filters {
+        filter.filter_nodes(state, pod, nodes, verdicts);
+        for (verdict, decided) in verdicts.iter_mut().zip(decided.iter_mut()) {
+            if *decided {
+                continue;
+            }
+            if let Some(status) = verdict.take() {
+                *decided = true;
+                let status = if status.is_rejected() { status } else { Status::error(status.message()) };
+                *verdict = Some(status.with_plugin(name));
+            }
+        }
+    }
+}
+
 /// Runs resolved Filters on one node with the Pods nominated to it that are at least as
 /// important as the Pod counted as running there, then, if that passed, without them
 /// (`RunFilterPluginsWithNominatedPods`): the Pod must fit both when the nominated Pods arrive
@@ -571,8 +616,8 @@ impl Framework {
         extension: &str,
         call: impl Fn(&dyn PreFilterPlugin, &mut CycleState) -> Status,
     ) -> Status {
-        for plugin in &self.pre_filter {
-            if state.skip_filter_plugins.contains(plugin.name()) {
+        for (plugin, bit) in self.pre_filter.iter().zip(&self.pre_filter_bits) {
+            if state.skips_filter_bit(plugin.name(), *bit) {
                 continue;
             }
             if let Some(pre_filter) = plugin.as_pre_filter() {

@@ -14,10 +14,20 @@ use super::limits::{
     ADAPTIVE_PERCENTAGE_BASE, ADAPTIVE_PERCENTAGE_NODES_PER_POINT, MIN_FEASIBLE_NODES_PERCENTAGE_TO_FIND,
     MIN_FEASIBLE_NODES_TO_FIND,
 };
+use super::metrics::{ExtensionPoint, Meter};
 use super::node_info::{NodeInfo, PodInfo};
 use super::nominator::Nominator;
-use super::runtime::{Framework, run_filter_list, run_filter_list_with_nominated};
+use super::runtime::{Framework, run_filter_list_batch, run_filter_list_with_nominated};
 use super::snapshot::Snapshot;
+
+/// The fewest nodes the filters are run on at once in the batched fast path: enough that a
+/// batch amortizes each plugin's state lookup, few enough that little is filtered in vain once
+/// the wanted feasible nodes are found.
+pub const FILTER_CHUNK_NODES_MIN: usize = 64;
+
+/// The most nodes the filters are run on at once: each plugin walks the chunk's NodeInfos in
+/// turn, so a chunk must stay small enough for them to remain in cache between plugins.
+pub const FILTER_CHUNK_NODES_MAX: usize = 256;
 
 /// How many of the best nodes a trace lists (`numberOfHighestScoredNodesToReport`).
 pub const HIGHEST_SCORED_NODES_TO_REPORT: usize = 3;
@@ -127,13 +137,46 @@ fn trace_rejection(trace: &mut Option<DecisionTrace>, node: &NodeInfo, status: &
     }
 }
 
+/// The nodes an attempt filters: every node of the snapshot (borrowed, nothing is copied per
+/// cycle), or those a PreFilter narrowed them to.
+enum CandidateNodes<'a> {
+    All(&'a [Arc<NodeInfo>]),
+    Narrowed(Vec<&'a Arc<NodeInfo>>),
+}
+
+impl<'a> CandidateNodes<'a> {
+    fn len(&self) -> usize {
+        match self {
+            CandidateNodes::All(nodes) => nodes.len(),
+            CandidateNodes::Narrowed(nodes) => nodes.len(),
+        }
+    }
+
+    fn get(&self, index: usize) -> &'a NodeInfo {
+        match self {
+            CandidateNodes::All(nodes) => &nodes[index],
+            CandidateNodes::Narrowed(nodes) => nodes[index],
+        }
+    }
+}
+
+/// Whether Pods at least as important as `pod` are nominated to the node, so that its filters
+/// must run with them counted (`RunFilterPluginsWithNominatedPods`).
+fn has_nominated_pods(nominator: &Nominator, pod: &PodInfo, node: &NodeInfo) -> bool {
+    !nominator.is_empty()
+        && nominator
+            .pods_for_node(node.name())
+            .iter()
+            .any(|other| other.key != pod.key && other.priority >= pod.priority)
+}
+
 /// Filters nodes from the cursor until enough are feasible (`findNodesThatPassFilters`).
 #[allow(clippy::too_many_arguments)]
 fn find_nodes_that_pass_filters<'a>(
     framework: &Framework,
     state: &CycleState,
     pod: &PodInfo,
-    nodes: &[&'a Arc<NodeInfo>],
+    nodes: &CandidateNodes<'a>,
     diagnosis: &mut Diagnosis,
     options: &SamplingOptions,
     cursor: usize,
@@ -148,31 +191,61 @@ fn find_nodes_that_pass_filters<'a>(
         return Ok(feasible);
     }
     if !framework.has_filter_plugins() {
-        feasible.extend((0..to_find).map(|offset| -> &'a NodeInfo { nodes[(cursor + offset) % count] }));
+        feasible.extend((0..to_find).map(|offset| nodes.get((cursor + offset) % count)));
         return Ok(feasible);
     }
     let filters = framework.active_filters(state);
-    for offset in 0..count {
-        let node: &'a NodeInfo = nodes[(cursor + offset) % count];
-        let status = if nominator.is_empty() {
-            run_filter_list(&filters, state, pod, node)
-        } else {
-            run_filter_list_with_nominated(framework, &filters, state, pod, node, nominator)
-        };
+    // Rejections are collected in visiting order (sorted by name but for the wrap-around at the
+    // cursor) and turned into the map at once: a bulk build compares names about once per node,
+    // where inserting one by one compares them a dozen times.
+    let mut rejected: Vec<(String, Status)> = Vec::new();
+    let mut last_plugin = "";
+    let mut outcome = Ok(());
+    let mut visit = |node: &'a NodeInfo, status: Status, feasible: &mut Vec<&'a NodeInfo>| -> bool {
         if status.is_success() {
             feasible.push(node);
-            if feasible.len() >= to_find {
-                break;
+            return feasible.len() < to_find;
+        }
+        if !status.is_rejected() {
+            outcome = Err(status);
+            return false;
+        }
+        trace_rejection(trace, node, &status);
+        if !std::ptr::eq(last_plugin, status.plugin()) {
+            last_plugin = status.plugin();
+            diagnosis.unschedulable_plugins.insert(last_plugin);
+        }
+        rejected.push((node.name().to_owned(), status));
+        true
+    };
+    // Filters run plugin by plugin over chunks of nodes in visiting order, each chunk no larger
+    // than the feasible nodes still wanted (within FILTER_CHUNK_NODES_MIN and _MAX); a node with Pods
+    // nominated to it is filtered again on its own with them. The verdicts are then taken in
+    // order exactly as node by node; those past the point where enough nodes were found are
+    // dropped unread.
+    let mut chunk: Vec<&'a NodeInfo> = Vec::new();
+    let mut verdicts: Vec<Option<Status>> = Vec::new();
+    let mut offset = 0;
+    'chunks: while offset < count {
+        let size = (to_find - feasible.len()).clamp(FILTER_CHUNK_NODES_MIN, FILTER_CHUNK_NODES_MAX).min(count - offset);
+        chunk.clear();
+        chunk.extend((offset..offset + size).map(|index| nodes.get((cursor + index) % count)));
+        offset += size;
+        run_filter_list_batch(&filters, state, pod, &chunk, &mut verdicts);
+        for (node, verdict) in chunk.iter().zip(verdicts.drain(..)) {
+            let status = if has_nominated_pods(nominator, pod, node) {
+                run_filter_list_with_nominated(framework, &filters, state, pod, node, nominator)
+            } else {
+                verdict.unwrap_or_else(Status::success)
+            };
+            if !visit(node, status, &mut feasible) {
+                break 'chunks;
             }
-        } else if status.is_rejected() {
-            trace_rejection(trace, node, &status);
-            diagnosis.unschedulable_plugins.insert(status.plugin());
-            diagnosis.node_to_status.statuses.insert(node.name().to_owned(), status);
-        } else {
-            return Err(status);
         }
     }
-    Ok(feasible)
+    debug_assert!(diagnosis.node_to_status.statuses.is_empty(), "filters run once per attempt");
+    diagnosis.node_to_status.statuses = rejected.into_iter().collect();
+    outcome.map(|()| feasible)
 }
 
 /// Picks among the highest totals uniformly at random by reservoir sampling in node order
@@ -193,7 +266,8 @@ pub fn select_host(totals: &[i64], rng: &mut ChaCha8Rng) -> Option<usize> {
 #[allow(clippy::result_large_err, reason = "the FitError is the answer people read; it is built once per failure")]
 /// One attempt to find a node for a Pod. `state` is the cycle's fresh state; `cursor` is
 /// advanced by the nodes processed, whatever the outcome; `nominator` holds the Pods nominated
-/// by earlier preemptions. Returns the trace when asked for.
+/// by earlier preemptions; `meter` totals the time of each extension point when measuring.
+/// Returns the trace when asked for.
 #[allow(clippy::too_many_arguments)]
 pub fn schedule_pod(
     framework: &Framework,
@@ -204,35 +278,48 @@ pub fn schedule_pod(
     rng: &mut ChaCha8Rng,
     options: &SamplingOptions,
     nominator: &Nominator,
+    meter: &mut Meter,
 ) -> (Result<ScheduleResult, ScheduleError>, Option<DecisionTrace>) {
     let mut trace = options
         .trace
         .then(|| DecisionTrace { pod: format!("{}/{}", pod.namespace(), pod.name()), ..DecisionTrace::default() });
-    let result = schedule_pod_traced(framework, state, pod, snapshot, cursor, rng, options, nominator, &mut trace);
+    let started = meter.start();
+    let context = CycleContext { framework, snapshot, options, nominator };
+    let result = schedule_pod_traced(&context, state, pod, cursor, rng, meter, &mut trace);
+    meter.record_algorithm(started);
     if let (Some(trace), Ok(result)) = (trace.as_mut(), result.as_ref()) {
         trace.selected = Some(result.suggested_host.clone());
     }
     (result, trace)
 }
 
-#[allow(clippy::too_many_arguments, clippy::result_large_err)]
+/// What stays fixed during one attempt.
+struct CycleContext<'a> {
+    framework: &'a Framework,
+    snapshot: &'a Snapshot,
+    options: &'a SamplingOptions,
+    nominator: &'a Nominator,
+}
+
+#[allow(clippy::result_large_err)]
 fn schedule_pod_traced(
-    framework: &Framework,
+    context: &CycleContext<'_>,
     state: &mut CycleState,
     pod: &PodInfo,
-    snapshot: &Snapshot,
     cursor: &mut NodeCursor,
     rng: &mut ChaCha8Rng,
-    options: &SamplingOptions,
-    nominator: &Nominator,
+    meter: &mut Meter,
     trace: &mut Option<DecisionTrace>,
 ) -> Result<ScheduleResult, ScheduleError> {
+    let CycleContext { framework, snapshot, options, nominator } = *context;
     let all_nodes = snapshot.list();
     if all_nodes.is_empty() {
         return Err(ScheduleError::NoNodesAvailable);
     }
     let mut diagnosis = Diagnosis::default();
+    let started = meter.start();
     let (pre_filter_result, status, narrowing) = framework.run_pre_filter(state, pod, snapshot);
+    meter.record(ExtensionPoint::PreFilter, started);
     diagnosis.unschedulable_plugins.extend(narrowing.iter().copied());
     if !status.is_success() {
         if !status.is_rejected() {
@@ -248,18 +335,20 @@ fn schedule_pod_traced(
         diagnosis.node_to_status.absent = Some(status);
         return Err(ScheduleError::Unfit(FitError { node_count: all_nodes.len(), diagnosis }));
     }
-    let nodes: Vec<&Arc<NodeInfo>> = match &pre_filter_result.node_names {
-        None => all_nodes.iter().collect(),
+    let nodes = match &pre_filter_result.node_names {
+        None => CandidateNodes::All(all_nodes),
         Some(names) => {
             let narrowed = names.iter().filter_map(|name| snapshot.get(name)).collect();
             diagnosis.node_to_status.absent = Some(Status::new(
                 super::framework::Code::UnschedulableAndUnresolvable,
                 format!("node(s) didn't satisfy plugin(s) [{}]", narrowing.join(" ")),
             ));
-            narrowed
+            CandidateNodes::Narrowed(narrowed)
         }
     };
+    let started = meter.start();
     if let Some(result) = evaluate_nominated_node(framework, state, pod, snapshot, cursor, nominator, trace) {
+        meter.record(ExtensionPoint::Filter, started);
         return Ok(result);
     }
     let filtered = find_nodes_that_pass_filters(
@@ -273,6 +362,7 @@ fn schedule_pod_traced(
         nominator,
         trace,
     );
+    meter.record(ExtensionPoint::Filter, started);
     let processed = filtered.as_ref().map_or(0, Vec::len) + diagnosis.node_to_status.statuses.len();
     cursor.0 = (cursor.0 + processed) % all_nodes.len();
     let feasible = filtered.map_err(ScheduleError::Internal)?;
@@ -291,11 +381,16 @@ fn schedule_pod_traced(
         });
     }
     let totals = if framework.has_score_plugins() {
+        let started = meter.start();
         let status = framework.run_pre_score(state, pod, &feasible, snapshot);
+        meter.record(ExtensionPoint::PreScore, started);
         if !status.is_success() {
             return Err(ScheduleError::Internal(status));
         }
-        let scores = framework.run_score(state, pod, &feasible).map_err(ScheduleError::Internal)?;
+        let started = meter.start();
+        let scores = framework.run_score(state, pod, &feasible).map_err(ScheduleError::Internal);
+        meter.record(ExtensionPoint::Score, started);
+        let scores = scores?;
         if let Some(trace) = trace {
             for (index, node) in feasible.iter().enumerate() {
                 let per_plugin =

@@ -19,10 +19,6 @@ pub struct Snapshot {
     pub(super) node_info_list: Vec<Arc<NodeInfo>>,
     /// Position of each node in `node_info_list`, for lookups only (never iterated).
     pub(super) index: HashMap<String, usize>,
-    /// Nodes with at least one Pod declaring pod affinity or anti-affinity.
-    pub(super) have_pods_with_affinity: Vec<Arc<NodeInfo>>,
-    /// Nodes with at least one Pod declaring required pod anti-affinity.
-    pub(super) have_pods_with_required_anti_affinity: Vec<Arc<NodeInfo>>,
     /// How many nodes hold each image, by normalized name.
     pub(super) image_node_counts: Arc<BTreeMap<String, usize>>,
     /// The placed Pods by label and by the labels their affinity terms pin.
@@ -63,18 +59,6 @@ impl Snapshot {
             self.node_info_list.iter().enumerate().map(|(position, info)| (info.name().to_owned(), position)).collect();
         self.pod_index = PodIndex::build(&self.node_info_list);
         self.dense_topology = DenseTopology::build(&self.node_info_list);
-        self.rebuild_affinity_lists();
-    }
-
-    pub(super) fn rebuild_affinity_lists(&mut self) {
-        self.have_pods_with_affinity =
-            self.node_info_list.iter().filter(|info| !info.pods_with_affinity.is_empty()).cloned().collect();
-        self.have_pods_with_required_anti_affinity = self
-            .node_info_list
-            .iter()
-            .filter(|info| !info.pods_with_required_anti_affinity.is_empty())
-            .cloned()
-            .collect();
     }
 
     /// The same snapshot with these lister objects (tests and one-off evaluations).
@@ -157,19 +141,27 @@ impl Snapshot {
         self.node_info_list.is_empty()
     }
 
+    /// A node's position in [`list`](Self::list), by name.
+    pub fn position(&self, name: &str) -> Option<usize> {
+        self.index.get(name).copied()
+    }
+
     /// One node by name.
     pub fn get(&self, name: &str) -> Option<&Arc<NodeInfo>> {
         self.index.get(name).map(|position| &self.node_info_list[*position])
     }
 
-    /// Nodes with Pods that declare pod affinity or anti-affinity.
-    pub fn have_pods_with_affinity(&self) -> &[Arc<NodeInfo>] {
-        &self.have_pods_with_affinity
+    /// Nodes with Pods that declare pod affinity or anti-affinity, in list order. Found by a
+    /// scan when asked rather than kept per cycle: the plugins reach such Pods through the pod
+    /// index, and keeping the list cost a pass over every node after each binding of one.
+    pub fn have_pods_with_affinity(&self) -> impl Iterator<Item = &Arc<NodeInfo>> {
+        self.node_info_list.iter().filter(|info| !info.pods_with_affinity.is_empty())
     }
 
-    /// Nodes with Pods that declare required pod anti-affinity.
-    pub fn have_pods_with_required_anti_affinity(&self) -> &[Arc<NodeInfo>] {
-        &self.have_pods_with_required_anti_affinity
+    /// Nodes with Pods that declare required pod anti-affinity, in list order (found by a scan,
+    /// as [`Snapshot::have_pods_with_affinity`]).
+    pub fn have_pods_with_required_anti_affinity(&self) -> impl Iterator<Item = &Arc<NodeInfo>> {
+        self.node_info_list.iter().filter(|info| !info.pods_with_required_anti_affinity.is_empty())
     }
 
     /// How many nodes hold an image (by normalized name).

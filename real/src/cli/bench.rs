@@ -1,12 +1,17 @@
 //! `cox bench schedule`: builds a synthetic cluster in memory, schedules its pending pods through
 //! the real queue, framework and cache, checks every placement and eviction, and prints
-//! throughput and the resident memory once the cache holds the cluster.
+//! throughput (over the Pods actually bound), where each cycle's time went, and the resident
+//! memory once the cache holds the cluster.
 
 use std::io::Write;
 use std::time::Instant;
 
 use clap::{Args, Subcommand, ValueEnum};
-use coxswain_core::scheduler::bench::{BenchConfig, Workload, build_cluster, prepare, run_prepared, verify_placements};
+use coxswain_core::scheduler::bench::{
+    BenchConfig, BenchStats, Workload, build_cluster, prepare, run_prepared, verify_placements,
+};
+use coxswain_core::scheduler::bench_capacity::built_to_fit;
+use coxswain_core::scheduler::metrics::{CycleMetrics, ExtensionPoint, MonotonicClock, percentile};
 
 /// Benchmarks.
 #[derive(Debug, Subcommand)]
@@ -69,9 +74,59 @@ pub struct ScheduleArgs {
     /// Seed of the cluster and of tie-breaking.
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// Print every placement (`bind POD NODE`) and eviction (`evict VICTIM NODE PREEMPTOR`) in
+    /// order before the summary.
+    #[arg(long)]
+    placements: bool,
 }
 
-/// Runs a benchmark; exit status 1 if a placement breaks a filter.
+/// The process's monotonic clock, read by the scheduler's measuring hook.
+struct InstantClock(Instant);
+
+impl MonotonicClock for InstantClock {
+    fn now_nanoseconds(&self) -> u64 {
+        u64::try_from(self.0.elapsed().as_nanos()).unwrap_or(u64::MAX)
+    }
+}
+
+fn milliseconds(duration: std::time::Duration) -> String {
+    format!("{:.3} ms", duration.as_secs_f64() * 1000.0)
+}
+
+/// Where the time went: per extension point totals, then the p50/p99 of the scheduling
+/// algorithm (PreFilter to host selection, `scheduling_algorithm_duration`) and of whole
+/// attempts (with PostFilter and Reserve to Bind).
+fn write_metrics(output: &mut dyn Write, metrics: &CycleMetrics) {
+    let totals: Vec<String> = ExtensionPoint::ALL
+        .iter()
+        .map(|point| format!("{} {:.3} s", point.as_str(), metrics.total(*point).as_secs_f64()))
+        .collect();
+    let _ = writeln!(output, "extension points: {}", totals.join(", "));
+    let algorithm = metrics.algorithm_nanoseconds();
+    let attempts = metrics.attempt_nanoseconds();
+    let _ = writeln!(
+        output,
+        "scheduling algorithm: p50 {}, p99 {} over {} runs; attempt: p50 {}, p99 {} over {} attempts",
+        milliseconds(percentile(algorithm, 50)),
+        milliseconds(percentile(algorithm, 99)),
+        algorithm.len(),
+        milliseconds(percentile(attempts, 50)),
+        milliseconds(percentile(attempts, 99)),
+        attempts.len()
+    );
+}
+
+fn write_placements(output: &mut dyn Write, stats: &BenchStats) {
+    for (pod, node) in &stats.placements {
+        let _ = writeln!(output, "bind {pod} {node}");
+    }
+    for eviction in &stats.evictions {
+        let _ = writeln!(output, "evict {} {} {}", eviction.victim, eviction.node, eviction.preemptor);
+    }
+}
+
+/// Runs a benchmark; exit status 1 if a placement breaks a filter, or if a cluster built to fit
+/// left a Pod unschedulable.
 pub fn run(command: &BenchCommand, output: &mut dyn Write) -> u8 {
     let arguments = match command {
         BenchCommand::Schedule(arguments) => arguments,
@@ -104,9 +159,14 @@ pub fn run(command: &BenchCommand, output: &mut dyn Write) -> u8 {
     let build_seconds = build_started.elapsed().as_secs_f64();
     let resident_loaded = resident_kibibytes();
     let cached_pods = scheduler.cache().pod_count();
+    let fits = built_to_fit(&cluster, &config);
     let started = Instant::now();
+    scheduler.measure(CycleMetrics::new(Box::new(InstantClock(started))));
     let stats = run_prepared(&mut scheduler, &cluster);
     let seconds = started.elapsed().as_secs_f64();
+    if arguments.placements {
+        write_placements(output, &stats);
+    }
     let _ = writeln!(
         output,
         "cluster: {} nodes, {} existing pods (built in {build_seconds:.2} s)",
@@ -126,8 +186,11 @@ pub fn run(command: &BenchCommand, output: &mut dyn Write) -> u8 {
     );
     let _ = writeln!(
         output,
-        "scheduled: {}, unschedulable: {}, most pods on one node: {}",
-        stats.scheduled, stats.unschedulable, stats.max_pods_per_node
+        "scheduled: {}, unschedulable: {}, most pods on one node: {}, built to fit: {}",
+        stats.scheduled,
+        stats.unschedulable,
+        stats.max_pods_per_node,
+        if fits { "yes" } else { "no" }
     );
     let _ = writeln!(
         output,
@@ -149,7 +212,15 @@ pub fn run(command: &BenchCommand, output: &mut dyn Write) -> u8 {
         "placements checked: {}",
         verdict.as_ref().map_or_else(Clone::clone, |()| "all fit".to_string())
     );
+    let stranded = fits && stats.unschedulable > 0;
+    if stranded {
+        let _ = writeln!(output, "error: {} pods stayed unschedulable in a cluster built to fit", stats.unschedulable);
+    }
+    if let Some(metrics) = scheduler.metrics() {
+        write_metrics(output, metrics);
+    }
     let _ = writeln!(output, "elapsed: {seconds:.3} s");
-    let _ = writeln!(output, "pods/s: {:.0}", config.pods as f64 / seconds.max(f64::EPSILON));
-    u8::from(verdict.is_err())
+    let _ =
+        writeln!(output, "pods/s: {:.0} (pods bound / elapsed)", stats.scheduled as f64 / seconds.max(f64::EPSILON));
+    u8::from(verdict.is_err() || stranded)
 }

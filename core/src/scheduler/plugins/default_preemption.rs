@@ -347,16 +347,9 @@ impl DefaultPreemption {
             return Err((None, Status::new(Code::Unschedulable, message)));
         }
         let nodes = snapshot.list();
-        let mut not_helpful = NodeToStatus::default();
-        let mut potential = Vec::new();
-        for node in nodes {
-            if statuses.get(node.name()).map(Status::code) == Some(Code::Unschedulable) {
-                potential.push(node.as_ref());
-            } else {
-                let status = Status::new(Code::UnschedulableAndUnresolvable, ERR_REASON_NOT_HELPFUL);
-                not_helpful.statuses.insert(node.name().to_owned(), status);
-            }
-        }
+        let helpful = potential_positions(statuses, snapshot);
+        let potential: Vec<&NodeInfo> =
+            nodes.iter().zip(&helpful).filter(|(_, helpful)| **helpful).map(|(node, _)| node.as_ref()).collect();
         let budgets: Vec<&DisruptionBudget> = snapshot.objects().pod_disruption_budgets().collect();
         let (offset, num_candidates) = self.offset_and_num_candidates(potential.len(), context.random);
         let dry_run = self.dry_run_preemption(
@@ -373,6 +366,13 @@ impl DefaultPreemption {
             if let Some(error) = dry_run.errors.first() {
                 return Err((None, Status::error(error.message())));
             }
+            // Built only now: the statuses of the nodes preemption cannot help are read only
+            // when no candidate was found.
+            let mut not_helpful = NodeToStatus::default();
+            for (node, _) in nodes.iter().zip(&helpful).filter(|(_, helpful)| !**helpful) {
+                let status = Status::new(Code::UnschedulableAndUnresolvable, ERR_REASON_NOT_HELPFUL);
+                not_helpful.statuses.insert(node.name().to_owned(), status);
+            }
             not_helpful.statuses.extend(dry_run.statuses.statuses);
             let fit_error = FitError {
                 node_count: nodes.len(),
@@ -384,6 +384,20 @@ impl DefaultPreemption {
         let chosen = pick_one_node_for_preemption(&dry_run.candidates).cloned();
         chosen.ok_or_else(|| (None, Status::new(Code::Unschedulable, "no candidate node for preemption")))
     }
+}
+
+/// Per node position in the snapshot's list, whether its status this cycle is Unschedulable, so
+/// that preemption may help there (`nodesWherePreemptionMightHelp`). Walks the statuses once
+/// and finds each node by its hashed position, instead of a name lookup per node.
+fn potential_positions(statuses: &NodeToStatus, snapshot: &crate::scheduler::snapshot::Snapshot) -> Vec<bool> {
+    let absent_helps = statuses.absent.as_ref().map(Status::code) == Some(Code::Unschedulable);
+    let mut helpful = vec![absent_helps; snapshot.len()];
+    for (name, status) in &statuses.statuses {
+        if let Some(position) = snapshot.position(name) {
+            helpful[position] = status.code() == Code::Unschedulable;
+        }
+    }
+    helpful
 }
 
 impl PostFilterPlugin for DefaultPreemption {

@@ -43,6 +43,23 @@ pub fn scaled_image_score(size_bytes: i64, node_count: usize, total_nodes: usize
     (size_bytes as f64 * (node_count as f64 / total_nodes as f64)) as i64
 }
 
+impl PreScoreState {
+    /// One node's score: the Pod's images present there, scaled by their spread.
+    fn score(&self, node: &NodeInfo) -> i64 {
+        if node.image_sizes.is_empty() {
+            return calculate_priority(0, self.images.len());
+        }
+        let sum: i64 = self
+            .images
+            .iter()
+            .filter_map(|(image, count)| {
+                node.image_sizes.get(image).map(|size| scaled_image_score(*size, *count, self.total_nodes))
+            })
+            .sum();
+        calculate_priority(sum, self.images.len())
+    }
+}
+
 impl Plugin for ImageLocality {
     fn name(&self) -> &'static str {
         NAME
@@ -80,16 +97,20 @@ impl ScorePlugin for ImageLocality {
         let Some(pre_score) = state.read::<PreScoreState>(NAME) else {
             return Err(Status::error("ImageLocality: its PreScore must run before Score"));
         };
-        if node.image_sizes.is_empty() {
-            return Ok(calculate_priority(0, pre_score.images.len()));
-        }
-        let sum: i64 = pre_score
-            .images
-            .iter()
-            .filter_map(|(image, count)| {
-                node.image_sizes.get(image).map(|size| scaled_image_score(*size, *count, pre_score.total_nodes))
-            })
-            .sum();
-        Ok(calculate_priority(sum, pre_score.images.len()))
+        Ok(pre_score.score(node))
+    }
+
+    fn score_nodes(
+        &self,
+        state: &CycleState,
+        _pod: &PodInfo,
+        nodes: &[&NodeInfo],
+        scores: &mut Vec<i64>,
+    ) -> Result<(), Status> {
+        let Some(pre_score) = state.read::<PreScoreState>(NAME) else {
+            return Err(Status::error("ImageLocality: its PreScore must run before Score"));
+        };
+        scores.extend(nodes.iter().map(|node| pre_score.score(node)));
+        Ok(())
     }
 }

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use super::{decode_args, normalize_to_max};
 use crate::scheduler::framework::{
     ActionType, ClusterEvent, Code, CycleState, EventResource, FilterPlugin, Plugin, PreFilterPlugin, PreFilterResult,
-    PreScorePlugin, ScorePlugin, Status,
+    PreScorePlugin, ScorePlugin, Status, fill_verdicts,
 };
 use crate::scheduler::node_info::{NodeInfo, PodInfo};
 use crate::scheduler::registry::RegistryError;
@@ -205,6 +205,28 @@ impl PreFilterPlugin for NodeAffinity {
 
 impl FilterPlugin for NodeAffinity {
     fn filter(&self, state: &CycleState, pod: &PodInfo, node: &NodeInfo) -> Status {
+        match state.read::<RequiredNodeAffinity>(NAME) {
+            Some(required) => self.filter_with(required, node),
+            None => self.filter_with(&RequiredNodeAffinity::of(pod), node),
+        }
+    }
+
+    fn filter_nodes(&self, state: &CycleState, pod: &PodInfo, nodes: &[&NodeInfo], verdicts: &mut [Option<Status>]) {
+        let computed;
+        let required = match state.read::<RequiredNodeAffinity>(NAME) {
+            Some(required) => required,
+            None => {
+                computed = RequiredNodeAffinity::of(pod);
+                &computed
+            }
+        };
+        fill_verdicts(nodes, verdicts, |node| self.filter_with(required, node));
+    }
+}
+
+impl NodeAffinity {
+    /// The Filter's verdict on one node, given the Pod's required affinity.
+    fn filter_with(&self, required: &RequiredNodeAffinity, node: &NodeInfo) -> Status {
         if node.node().is_none() {
             return super::node_not_found();
         }
@@ -213,11 +235,11 @@ impl FilterPlugin for NodeAffinity {
         {
             return Status::new(Code::UnschedulableAndUnresolvable, ERR_REASON_ENFORCED);
         }
-        let matches = match state.read::<RequiredNodeAffinity>(NAME) {
-            Some(required) => required.matches(node),
-            None => RequiredNodeAffinity::of(pod).matches(node),
-        };
-        if matches { Status::success() } else { Status::new(Code::UnschedulableAndUnresolvable, ERR_REASON_POD) }
+        if required.matches(node) {
+            Status::success()
+        } else {
+            Status::new(Code::UnschedulableAndUnresolvable, ERR_REASON_POD)
+        }
     }
 }
 
@@ -263,6 +285,26 @@ impl ScorePlugin for NodeAffinity {
             None => count += pod_preferred_terms(pod)?.score(node),
         }
         Ok(count)
+    }
+
+    fn score_nodes(
+        &self,
+        state: &CycleState,
+        pod: &PodInfo,
+        nodes: &[&NodeInfo],
+        scores: &mut Vec<i64>,
+    ) -> Result<(), Status> {
+        let computed;
+        let terms = match state.read::<PreferredTerms>(PRE_SCORE_KEY) {
+            Some(terms) => terms,
+            None => {
+                computed = pod_preferred_terms(pod)?;
+                &computed
+            }
+        };
+        let added = self.added_preferred.as_ref();
+        scores.extend(nodes.iter().map(|node| added.map_or(0, |added| added.score(node)) + terms.score(node)));
+        Ok(())
     }
 
     fn normalize_score(&self, _state: &CycleState, _pod: &PodInfo, scores: &mut [i64]) -> Status {

@@ -108,4 +108,23 @@ impl ScorePlugin for BalancedAllocation {
         };
         Ok(score)
     }
+
+    fn score_nodes(
+        &self,
+        state: &CycleState,
+        pod: &PodInfo,
+        nodes: &[&NodeInfo],
+        scores: &mut Vec<i64>,
+    ) -> Result<(), Status> {
+        let computed;
+        let pod_requests = match state.read::<PreScoreState>(NAME) {
+            Some(pre_score) => &pre_score.pod_requests,
+            None => {
+                computed = self.scorer.pod_request_list(pod);
+                &computed
+            }
+        };
+        scores.extend(nodes.iter().map(|node| self.scorer.score(node, pod_requests, balanced_resource_score)));
+        Ok(())
+    }
 }

@@ -145,33 +145,41 @@ impl Fit {
     /// ephemeral-storage, then scalar resources by name.
     pub fn insufficient_resources(&self, request: &Resource, node: &NodeInfo) -> Vec<InsufficientResource> {
         let mut insufficient = Vec::new();
+        self.for_each_insufficient(request, node, |resource_name, reason, requested, used, capacity| {
+            insufficient.push(InsufficientResource {
+                resource_name: resource_name.to_owned(),
+                reason,
+                requested,
+                used,
+                capacity,
+            });
+        });
+        insufficient
+    }
+
+    /// Calls `visit` with the name, reason, request, use and capacity of each resource the
+    /// node lacks, in [`Fit::insufficient_resources`]' order, building nothing when all fit.
+    fn for_each_insufficient(
+        &self,
+        request: &Resource,
+        node: &NodeInfo,
+        mut visit: impl FnMut(&str, Cow<'static, str>, i64, i64, i64),
+    ) {
         let allowed_pods = node.allocatable.allowed_pod_number;
         let pod_count = node.pods.len() as i64;
         if pod_count + 1 > allowed_pods {
-            insufficient.push(InsufficientResource {
-                resource_name: "pods".to_owned(),
-                reason: Cow::Borrowed("Too many pods"),
-                requested: 1,
-                used: pod_count,
-                capacity: allowed_pods,
-            });
+            visit("pods", Cow::Borrowed("Too many pods"), 1, pod_count, allowed_pods);
         }
         if request.milli_cpu == 0
             && request.memory == 0
             && request.ephemeral_storage == 0
             && request.scalar_resources.is_empty()
         {
-            return insufficient;
+            return;
         }
         let mut check = |name: &'static str, reason: &'static str, wanted: i64, used: i64, capacity: i64| {
             if wanted > 0 && wanted > capacity - used {
-                insufficient.push(InsufficientResource {
-                    resource_name: name.to_owned(),
-                    reason: Cow::Borrowed(reason),
-                    requested: wanted,
-                    used,
-                    capacity,
-                });
+                visit(name, Cow::Borrowed(reason), wanted, used, capacity);
             }
         };
         check("cpu", "Insufficient cpu", request.milli_cpu, node.requested.milli_cpu, node.allocatable.milli_cpu);
@@ -190,16 +198,9 @@ impl Fit {
             let used = node.requested.get(name);
             let capacity = node.allocatable.get(name);
             if *wanted > capacity - used {
-                insufficient.push(InsufficientResource {
-                    resource_name: name.clone(),
-                    reason: Cow::Owned(format!("Insufficient {name}")),
-                    requested: *wanted,
-                    used,
-                    capacity,
-                });
+                visit(name, Cow::Owned(format!("Insufficient {name}")), *wanted, used, capacity);
             }
         }
-        insufficient
     }
 
     fn is_ignored(&self, name: &str) -> bool {
@@ -370,11 +371,22 @@ impl PreFilterPlugin for Fit {
 
 impl FilterPlugin for Fit {
     fn filter(&self, _state: &CycleState, pod: &PodInfo, node: &NodeInfo) -> Status {
-        let insufficient = self.insufficient_resources(&pod.requests.requests, node);
-        if insufficient.is_empty() {
-            return Status::success();
+        // The first reason is kept apart so that the usual rejection (one resource short)
+        // allocates nothing; the reasons are those of `insufficient_resources`, in its order.
+        let mut first: Option<Cow<'static, str>> = None;
+        let mut more: Vec<Cow<'static, str>> = Vec::new();
+        self.for_each_insufficient(&pod.requests.requests, node, |_, reason, _, _, _| match first {
+            None => first = Some(reason),
+            Some(_) => more.push(reason),
+        });
+        match first {
+            None => Status::success(),
+            Some(reason) if more.is_empty() => Status::new(Code::Unschedulable, reason),
+            Some(reason) => {
+                more.insert(0, reason);
+                Status::with_reasons(Code::Unschedulable, more)
+            }
         }
-        Status::with_reasons(Code::Unschedulable, insufficient.into_iter().map(|resource| resource.reason).collect())
     }
 }
 
@@ -396,5 +408,24 @@ impl ScorePlugin for Fit {
             Some(pre_score) => self.score_requests(node, &pre_score.pod_requests),
             None => self.score_requests(node, &self.scorer.pod_request_list(pod)),
         })
+    }
+
+    fn score_nodes(
+        &self,
+        state: &CycleState,
+        pod: &PodInfo,
+        nodes: &[&NodeInfo],
+        scores: &mut Vec<i64>,
+    ) -> Result<(), Status> {
+        let computed;
+        let pod_requests = match state.read::<PreScoreState>(NAME) {
+            Some(pre_score) => &pre_score.pod_requests,
+            None => {
+                computed = self.scorer.pod_request_list(pod);
+                &computed
+            }
+        };
+        scores.extend(nodes.iter().map(|node| self.score_requests(node, pod_requests)));
+        Ok(())
     }
 }

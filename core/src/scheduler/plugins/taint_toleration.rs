@@ -107,6 +107,17 @@ struct PreScoreState {
     tolerations: Arc<[core::Toleration]>,
 }
 
+impl PreScoreState {
+    /// How many PreferNoSchedule taints of the node the Pod does not tolerate.
+    fn untolerated_soft_taints(&self, node: &NodeInfo) -> i64 {
+        node.taints()
+            .iter()
+            .filter(|taint| taint.effect == EFFECT_PREFER_NO_SCHEDULE)
+            .filter(|taint| !tolerations_tolerate_taint(&self.tolerations, taint))
+            .count() as i64
+    }
+}
+
 impl PreScorePlugin for TaintToleration {
     fn pre_score(&self, state: &mut CycleState, pod: &PodInfo, _nodes: &[&NodeInfo], _: &Snapshot) -> Status {
         let tolerations: Arc<[core::Toleration]> = pod
@@ -130,13 +141,21 @@ impl ScorePlugin for TaintToleration {
         let Some(pre_score) = state.read::<PreScoreState>(NAME) else {
             return Err(Status::error("reading \"PreScoreTaintToleration\" from cycleState: not found"));
         };
-        let count = node
-            .taints()
-            .iter()
-            .filter(|taint| taint.effect == EFFECT_PREFER_NO_SCHEDULE)
-            .filter(|taint| !tolerations_tolerate_taint(&pre_score.tolerations, taint))
-            .count();
-        Ok(count as i64)
+        Ok(pre_score.untolerated_soft_taints(node))
+    }
+
+    fn score_nodes(
+        &self,
+        state: &CycleState,
+        _pod: &PodInfo,
+        nodes: &[&NodeInfo],
+        scores: &mut Vec<i64>,
+    ) -> Result<(), Status> {
+        let Some(pre_score) = state.read::<PreScoreState>(NAME) else {
+            return Err(Status::error("reading \"PreScoreTaintToleration\" from cycleState: not found"));
+        };
+        scores.extend(nodes.iter().map(|node| pre_score.untolerated_soft_taints(node)));
+        Ok(())
     }
 
     fn normalize_score(&self, _state: &CycleState, _pod: &PodInfo, scores: &mut [i64]) -> Status {

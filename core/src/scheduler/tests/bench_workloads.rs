@@ -50,3 +50,42 @@ fn existing_pods_are_honoured_by_every_workload() {
         assert_eq!(scheduler.cache().pod_count(), 120, "{workload:?}");
     }
 }
+
+/// A clock that advances by one microsecond at every reading.
+struct Ticking(std::sync::atomic::AtomicU64);
+
+impl crate::scheduler::metrics::MonotonicClock for Ticking {
+    fn now_nanoseconds(&self) -> u64 {
+        self.0.fetch_add(1_000, std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+#[test]
+fn measuring_the_cycles_changes_no_placement_and_times_every_point_reached() {
+    use crate::scheduler::metrics::{CycleMetrics, ExtensionPoint};
+    let config = small(Workload::Mixed, 40);
+    let cluster = build_cluster(&config);
+    let unmeasured = run_prepared(&mut prepare(&cluster, &config).expect("builds"), &cluster);
+    let mut scheduler = prepare(&cluster, &config).expect("builds");
+    scheduler.measure(CycleMetrics::new(Box::new(Ticking(Default::default()))));
+    let measured = run_prepared(&mut scheduler, &cluster);
+    assert_eq!(measured, unmeasured);
+    let metrics = scheduler.metrics().expect("measuring");
+    for point in [ExtensionPoint::PreFilter, ExtensionPoint::Filter, ExtensionPoint::PostFilter, ExtensionPoint::Bind] {
+        assert!(!metrics.total(point).is_zero(), "{point:?} was reached but not timed");
+    }
+    assert_eq!(metrics.attempt_nanoseconds().len(), measured.scheduled + measured.failed_attempts);
+    assert_eq!(metrics.algorithm_nanoseconds().len(), metrics.attempt_nanoseconds().len());
+}
+
+#[test]
+fn the_bench_workloads_are_built_to_fit_and_bind_every_pod() {
+    use crate::scheduler::bench_capacity::built_to_fit;
+    for workload in [Workload::Basic, Workload::Affinity, Workload::Spread, Workload::Preemption, Workload::Mixed] {
+        let config = small(workload, 20);
+        let cluster = build_cluster(&config);
+        assert!(built_to_fit(&cluster, &config), "{workload:?}");
+        let stats = run_prepared(&mut prepare(&cluster, &config).expect("builds"), &cluster);
+        assert_eq!((stats.scheduled, stats.unschedulable), (20, 0), "{workload:?}");
+    }
+}

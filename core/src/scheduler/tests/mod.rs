@@ -3,6 +3,7 @@
 mod bench_workloads;
 mod cycle;
 mod default_preemption;
+mod fast_path_equivalence;
 mod gates_and_zones;
 mod least_allocated;
 mod node_resources_fit;

@@ -9,7 +9,9 @@ use std::sync::Arc;
 use k8s_openapi::api::core::v1 as core;
 
 use super::{InterPodAffinity, TopologyCounts, merge_namespaces};
-use crate::scheduler::framework::{Code, CycleState, FilterPlugin, PreFilterPlugin, PreFilterResult, Status};
+use crate::scheduler::framework::{
+    Code, CycleState, FilterPlugin, PreFilterPlugin, PreFilterResult, Status, fill_verdicts,
+};
 use crate::scheduler::node_info::{NodeInfo, PodInfo};
 use crate::scheduler::plugins::node_not_found;
 use crate::scheduler::pod_affinity::{AffinityTerm, matches_all};
@@ -214,20 +216,38 @@ impl PreFilterPlugin for InterPodAffinity {
 
 impl FilterPlugin for InterPodAffinity {
     fn filter(&self, state: &CycleState, _pod: &PodInfo, node: &NodeInfo) -> Status {
-        let Some(state) = state.read::<PreFilterState>(PRE_FILTER_STATE_KEY) else {
-            return Status::error(format!("error reading {PRE_FILTER_STATE_KEY:?} from cycleState: not found"));
-        };
+        match state.read::<PreFilterState>(PRE_FILTER_STATE_KEY) {
+            Some(state) => state.filter(node),
+            None => state_not_found(),
+        }
+    }
+
+    fn filter_nodes(&self, state: &CycleState, _pod: &PodInfo, nodes: &[&NodeInfo], verdicts: &mut [Option<Status>]) {
+        match state.read::<PreFilterState>(PRE_FILTER_STATE_KEY) {
+            Some(state) => fill_verdicts(nodes, verdicts, |node| state.filter(node)),
+            None => fill_verdicts(nodes, verdicts, |_| state_not_found()),
+        }
+    }
+}
+
+fn state_not_found() -> Status {
+    Status::error(format!("error reading {PRE_FILTER_STATE_KEY:?} from cycleState: not found"))
+}
+
+impl PreFilterState {
+    /// The Filter's verdict on one node.
+    fn filter(&self, node: &NodeInfo) -> Status {
         if node.node().is_none() {
             return node_not_found();
         }
         let labels = node.labels();
-        if !state.satisfies_pod_affinity(labels) {
+        if !self.satisfies_pod_affinity(labels) {
             return Status::new(Code::UnschedulableAndUnresolvable, ERR_REASON_AFFINITY_RULES_NOT_MATCH);
         }
-        if !state.satisfies_pod_anti_affinity(labels) {
+        if !self.satisfies_pod_anti_affinity(labels) {
             return Status::new(Code::Unschedulable, ERR_REASON_ANTI_AFFINITY_RULES_NOT_MATCH);
         }
-        if !state.satisfies_existing_pods_anti_affinity(labels) {
+        if !self.satisfies_existing_pods_anti_affinity(labels) {
             return Status::new(Code::Unschedulable, ERR_REASON_EXISTING_ANTI_AFFINITY_RULES_NOT_MATCH);
         }
         Status::success()

@@ -188,6 +188,20 @@ impl ScorePlugin for InterPodAffinity {
         Ok(state.topology_score.node_score(node.labels()))
     }
 
+    fn score_nodes(
+        &self,
+        state: &CycleState,
+        _pod: &PodInfo,
+        nodes: &[&NodeInfo],
+        scores: &mut Vec<i64>,
+    ) -> Result<(), Status> {
+        let state = state.read::<PreScoreState>(PRE_SCORE_STATE_KEY).ok_or_else(|| {
+            Status::error(format!("error reading {PRE_SCORE_STATE_KEY:?} from cycleState: not found"))
+        })?;
+        scores.extend(nodes.iter().map(|node| state.topology_score.node_score(node.labels())));
+        Ok(())
+    }
+
     /// Scales scores linearly so the lowest becomes 0 and the highest 100; all equal become 0.
     fn normalize_score(&self, state: &CycleState, _pod: &PodInfo, scores: &mut [i64]) -> Status {
         let Some(state) = state.read::<PreScoreState>(PRE_SCORE_STATE_KEY) else {

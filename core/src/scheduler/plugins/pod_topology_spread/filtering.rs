@@ -12,7 +12,9 @@ use super::{
     Constraint, DO_NOT_SCHEDULE, ERR_REASON_CONSTRAINTS_NOT_MATCH, ERR_REASON_NODE_LABEL_NOT_MATCH, PodTopologySpread,
     counted_domains, for_each_matching_pod_domain, node_has_all_keys,
 };
-use crate::scheduler::framework::{Code, CycleState, FilterPlugin, PreFilterPlugin, PreFilterResult, Status};
+use crate::scheduler::framework::{
+    Code, CycleState, FilterPlugin, PreFilterPlugin, PreFilterResult, Status, fill_verdicts,
+};
 use crate::scheduler::node_info::{NodeInfo, PodInfo};
 use crate::scheduler::plugins::node_affinity::RequiredNodeAffinity;
 use crate::scheduler::plugins::node_not_found;
@@ -78,6 +80,9 @@ pub struct PreFilterState {
     pub critical_paths: Vec<CriticalPaths>,
     /// The incoming Pod's required node affinity, for AddPod / RemovePod.
     required: RequiredNodeAffinity,
+    /// Per constraint: 1 when the incoming Pod matches its own selector (it will count once
+    /// placed), else 0; the same for every node, so computed once.
+    self_match: Vec<i64>,
 }
 
 impl PreFilterState {
@@ -149,7 +154,11 @@ impl PreFilterPlugin for PodTopologySpread {
                 paths
             })
             .collect();
-        state.write(PRE_FILTER_STATE_KEY, PreFilterState { constraints, match_counts, critical_paths, required });
+        let pod_labels = pod.pod.metadata.labels.as_ref();
+        let self_match =
+            constraints.iter().map(|constraint| i64::from(constraint.selector.matches_optional(pod_labels))).collect();
+        let pre_filter = PreFilterState { constraints, match_counts, critical_paths, required, self_match };
+        state.write(PRE_FILTER_STATE_KEY, pre_filter);
         (None, Status::success())
     }
 
@@ -169,22 +178,40 @@ impl PreFilterPlugin for PodTopologySpread {
 }
 
 impl FilterPlugin for PodTopologySpread {
-    fn filter(&self, state: &CycleState, pod: &PodInfo, node: &NodeInfo) -> Status {
-        let Some(state) = state.read::<PreFilterState>(PRE_FILTER_STATE_KEY) else {
-            return Status::error(format!("reading {PRE_FILTER_STATE_KEY:?} from cycleState: not found"));
-        };
+    fn filter(&self, state: &CycleState, _pod: &PodInfo, node: &NodeInfo) -> Status {
+        match state.read::<PreFilterState>(PRE_FILTER_STATE_KEY) {
+            Some(state) => state.filter(node),
+            None => state_not_found(),
+        }
+    }
+
+    fn filter_nodes(&self, state: &CycleState, _pod: &PodInfo, nodes: &[&NodeInfo], verdicts: &mut [Option<Status>]) {
+        match state.read::<PreFilterState>(PRE_FILTER_STATE_KEY) {
+            Some(state) => fill_verdicts(nodes, verdicts, |node| state.filter(node)),
+            None => fill_verdicts(nodes, verdicts, |_| state_not_found()),
+        }
+    }
+}
+
+fn state_not_found() -> Status {
+    Status::error(format!("reading {PRE_FILTER_STATE_KEY:?} from cycleState: not found"))
+}
+
+impl PreFilterState {
+    /// The Filter's verdict on one node: every constraint's skew within `maxSkew` with the Pod
+    /// placed there.
+    fn filter(&self, node: &NodeInfo) -> Status {
         if node.node().is_none() {
             return node_not_found();
         }
         let labels = node.labels();
-        let pod_labels = pod.pod.metadata.labels.as_ref();
-        for (index, constraint) in state.constraints.iter().enumerate() {
+        for (index, constraint) in self.constraints.iter().enumerate() {
             let Some(value) = labels.get(&constraint.topology_key) else {
                 return Status::new(Code::UnschedulableAndUnresolvable, ERR_REASON_NODE_LABEL_NOT_MATCH);
             };
-            let self_match = i64::from(constraint.selector.matches_optional(pod_labels));
-            let match_count = state.match_counts[index].get(value.as_str()).copied().unwrap_or(0);
-            let skew = match_count + self_match - state.min_match(index);
+            let self_match = self.self_match[index];
+            let match_count = self.match_counts[index].get(value.as_str()).copied().unwrap_or(0);
+            let skew = match_count + self_match - self.min_match(index);
             if skew > i64::from(constraint.max_skew) {
                 return Status::new(Code::Unschedulable, ERR_REASON_CONSTRAINTS_NOT_MATCH);
             }

@@ -65,6 +65,16 @@ impl PodTopologySpread {
         require_all_topologies: bool,
     ) -> Result<PreScoreState, String> {
         let constraints = self.constraints(pod, SCHEDULE_ANYWAY, snapshot.objects())?;
+        if constraints.is_empty() {
+            // Nothing to count: PreScore skips the plugin's Score.
+            return Ok(PreScoreState {
+                constraints,
+                ignored_nodes: BTreeSet::new(),
+                topology_value_pod_counts: Vec::new(),
+                topology_normalizing_weight: Vec::new(),
+                hostname_pod_counts: Vec::new(),
+            });
+        }
         let mut counts = vec![HashMap::<String, i64>::new(); constraints.len()];
         let mut ignored_nodes = BTreeSet::new();
         for node in nodes {
@@ -106,6 +116,29 @@ impl PodTopologySpread {
     }
 }
 
+impl PreScoreState {
+    /// One node's raw score, or [`IGNORED_SCORE`].
+    fn node_score(&self, pod: &PodInfo, node: &NodeInfo) -> i64 {
+        if !self.ignored_nodes.is_empty() && self.ignored_nodes.contains(node.name()) {
+            return IGNORED_SCORE;
+        }
+        let labels = node.labels();
+        let mut score = 0.0;
+        for (index, constraint) in self.constraints.iter().enumerate() {
+            let Some(value) = labels.get(&constraint.topology_key) else { continue };
+            let count = if let Some(counts) = &self.hostname_pod_counts[index] {
+                counts.get(node.name()).copied().unwrap_or(0)
+            } else if constraint.topology_key == LABEL_HOSTNAME {
+                count_matching_pods(&node.pods, &constraint.selector, pod.namespace())
+            } else {
+                self.topology_value_pod_counts[index].get(value.as_str()).copied().unwrap_or(0)
+            };
+            score += score_for_count(count, constraint.max_skew, self.topology_normalizing_weight[index]);
+        }
+        score.round() as i64
+    }
+}
+
 impl PreScorePlugin for PodTopologySpread {
     fn pre_score(&self, state: &mut CycleState, pod: &PodInfo, nodes: &[&NodeInfo], snapshot: &Snapshot) -> Status {
         if nodes.is_empty() || snapshot.is_empty() {
@@ -121,14 +154,20 @@ impl PreScorePlugin for PodTopologySpread {
         if pre_score.constraints.is_empty() {
             return Status::code_only(Code::Skip);
         }
-        let required = RequiredNodeAffinity::of(pod);
-        let (domains, _) =
-            counted_domains(snapshot, &pre_score.constraints, pod, &required, require_all_topologies, false);
         for (constraint, counts) in pre_score.constraints.iter().zip(&mut pre_score.hostname_pod_counts) {
             if constraint.topology_key == LABEL_HOSTNAME {
                 *counts = count_per_node(snapshot, constraint, pod.namespace());
             }
         }
+        if pre_score.topology_value_pod_counts.iter().all(HashMap::is_empty) {
+            // Only hostname constraints (counted above or in Score): no domain to count Pods in,
+            // so the pass over every node's domains is skipped.
+            state.write(PRE_SCORE_STATE_KEY, pre_score);
+            return Status::success();
+        }
+        let required = RequiredNodeAffinity::of(pod);
+        let (domains, _) =
+            counted_domains(snapshot, &pre_score.constraints, pod, &required, require_all_topologies, false);
         for ((constraint, counts), domains) in
             pre_score.constraints.iter().zip(&mut pre_score.topology_value_pod_counts).zip(&domains)
         {
@@ -151,23 +190,21 @@ impl ScorePlugin for PodTopologySpread {
         let state = state
             .read::<PreScoreState>(PRE_SCORE_STATE_KEY)
             .ok_or_else(|| Status::error(format!("reading {PRE_SCORE_STATE_KEY:?} from cycleState: not found")))?;
-        if state.ignored_nodes.contains(node.name()) {
-            return Ok(IGNORED_SCORE);
-        }
-        let labels = node.labels();
-        let mut score = 0.0;
-        for (index, constraint) in state.constraints.iter().enumerate() {
-            let Some(value) = labels.get(&constraint.topology_key) else { continue };
-            let count = if let Some(counts) = &state.hostname_pod_counts[index] {
-                counts.get(node.name()).copied().unwrap_or(0)
-            } else if constraint.topology_key == LABEL_HOSTNAME {
-                count_matching_pods(&node.pods, &constraint.selector, pod.namespace())
-            } else {
-                state.topology_value_pod_counts[index].get(value.as_str()).copied().unwrap_or(0)
-            };
-            score += score_for_count(count, constraint.max_skew, state.topology_normalizing_weight[index]);
-        }
-        Ok(score.round() as i64)
+        Ok(state.node_score(pod, node))
+    }
+
+    fn score_nodes(
+        &self,
+        state: &CycleState,
+        pod: &PodInfo,
+        nodes: &[&NodeInfo],
+        scores: &mut Vec<i64>,
+    ) -> Result<(), Status> {
+        let state = state
+            .read::<PreScoreState>(PRE_SCORE_STATE_KEY)
+            .ok_or_else(|| Status::error(format!("reading {PRE_SCORE_STATE_KEY:?} from cycleState: not found")))?;
+        scores.extend(nodes.iter().map(|node| state.node_score(pod, node)));
+        Ok(())
     }
 
     /// Reverses and scales: the least crowded node scores 100; ignored nodes score 0.
