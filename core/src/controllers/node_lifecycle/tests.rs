@@ -366,6 +366,9 @@ fn apply(nodes: &mut [Node], pods: &mut Vec<Pod>, reconciled: &Reconciled) {
                 let node = nodes.iter_mut().find(|node| node.metadata.name == updated.metadata.name).unwrap();
                 node.status = updated.status;
             }
+            // Taint eviction's DisruptionTarget patch goes to a pod (with a namespace); the
+            // node lifecycle's taint patches go to nodes.
+            Action::Patch { namespace, .. } if !namespace.is_empty() => {}
             Action::Patch { name, body, .. } => {
                 let node = nodes.iter_mut().find(|node| node.metadata.name.as_deref() == Some(name)).unwrap();
                 node.spec.get_or_insert_with(Default::default).taints =
