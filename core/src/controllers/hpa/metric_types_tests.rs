@@ -317,10 +317,16 @@ fn two_autoscalers_over_the_same_pods_report_an_ambiguous_selector_and_do_not_sc
     assert_eq!(patched_replicas(&reconciled), Some(5));
 }
 
+/// A Pods-metric row: test, current replicas, levels, target, expected replicas and average.
+type PodsMetricRow = (&'static str, i32, &'static [i64], i64, i32, i64);
+
+/// A container row: test, current, levels, target %, readiness, replicas, utilization, value.
+type ContainerRow = (&'static str, i32, &'static [i64], i32, &'static [bool], i32, i32, i64);
+
 #[test]
 fn pods_metric_rows_match_the_replica_calculator() {
     // (test, current, levels, target, expected replicas, expected average)
-    let rows: [(&str, i32, &[i64], i64, i32, i64); 6] = [
+    let rows: [PodsMetricRow; 6] = [
         ("TestReplicaCalcScaleUpCM", 3, &[20000, 10000, 30000], 15000, 4, 20000),
         // Readiness and CPU start times do not matter for a Pods metric: every sample counts.
         ("TestReplicaCalcScaleUpCMUnreadyHotCpuNoLessScale", 3, &[50000, 10000, 30000], 15000, 6, 30000),
@@ -346,7 +352,7 @@ fn pods_metric_rows_match_the_replica_calculator() {
 #[test]
 fn container_rows_match_the_replica_calculator() {
     // (test, current, container2 levels, target %, ready, expected replicas, utilization, value)
-    let rows: [(&str, i32, &[i64], i32, &[bool], i32, i32, i64); 3] = [
+    let rows: [ContainerRow; 3] = [
         ("TestReplicaCalcContainerScaleUp", 3, &[300, 500, 700], 30, &[true; 3], 5, 50, 500),
         ("TestReplicaCalcContainerScaleDown", 5, &[100, 300, 500, 250, 250], 50, &[true; 5], 3, 28, 280),
         (
