@@ -19,7 +19,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde_json::{Value, json};
 
-use crate::api::{ApiRequest, ApiResponse, ApiServer, Method};
+use crate::api::{ApiRequest, ApiServer, Method};
 use crate::client::loopback::Loopback;
 use crate::client::{Component, Incoming, Outgoing};
 use crate::scheduler::component::SchedulerComponent;
@@ -75,9 +75,9 @@ impl TestCluster {
                 request.with_json(&body)
             };
         }
-        match self.loopback.server().handle(&request, self.now) {
-            ApiResponse::Json { status, body, .. } => (status, body),
-            ApiResponse::Watch(_) => panic!("tests send no watches through send()"),
+        match self.loopback.server().handle(&request, self.now).into_json() {
+            Ok(answer) => answer,
+            Err(_) => panic!("tests send no watches through send()"),
         }
     }
 

@@ -6,7 +6,7 @@ use k8s_openapi::jiff::Timestamp;
 use serde_json::json;
 
 use super::admission::default_storage_class::IS_DEFAULT_STORAGE_CLASS_ANNOTATION;
-use super::{ApiError, ApiRequest, ApiResponse, ApiServer, Method};
+use super::{ApiError, ApiRequest, ApiServer, Method};
 use crate::store::Store;
 
 /// The name of the default StorageClass.
@@ -31,12 +31,12 @@ impl<S: Store> ApiServer<S> {
             "volumeBindingMode": "WaitForFirstConsumer",
         });
         let request = ApiRequest::new(Method::Post, "/apis/storage.k8s.io/v1/storageclasses").with_json(&body);
-        match self.handle(&request, now) {
-            ApiResponse::Json { status: 201 | 409, .. } => Ok(()),
-            ApiResponse::Json { body, .. } => {
+        match self.handle(&request, now).into_json() {
+            Ok((201 | 409, _)) => Ok(()),
+            Ok((_, body)) => {
                 Err(ApiError::Internal { message: format!("cannot create the local-path StorageClass: {body}") })
             }
-            ApiResponse::Watch(_) => Err(ApiError::Internal { message: "a create answered with a watch".into() }),
+            Err(_) => Err(ApiError::Internal { message: "a create answered with a watch".into() }),
         }
     }
 }

@@ -3,6 +3,9 @@
 //! (`includeObject`). Get, list and watch all answer through it, so `kubectl get -w` and the
 //! metadata informers of client-go see the same shapes as from Kubernetes.
 
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use serde::Serialize;
+use serde::ser::{SerializeMap, Serializer};
 use serde_json::{Map, Value, json};
 
 use super::request::ApiRequest;
@@ -79,7 +82,21 @@ pub fn representation(request: &ApiRequest) -> Result<Representation, ApiError> 
 
 /// An object's metadata as a `meta.k8s.io/v1` `PartialObjectMetadata`.
 pub fn partial_object_metadata(object: &Object) -> Value {
-    json!({"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": object.metadata})
+    serde_json::to_value(PartialObjectMetadata(&object.metadata)).expect("metadata always serializes to JSON")
+}
+
+/// An object's metadata as a `meta.k8s.io/v1` `PartialObjectMetadata`, serialized from the
+/// metadata where it lies.
+pub(crate) struct PartialObjectMetadata<'a>(pub(crate) &'a ObjectMeta);
+
+impl Serialize for PartialObjectMetadata<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut partial = serializer.serialize_map(Some(3))?;
+        partial.serialize_entry("kind", "PartialObjectMetadata")?;
+        partial.serialize_entry("apiVersion", "meta.k8s.io/v1")?;
+        partial.serialize_entry("metadata", self.0)?;
+        partial.end()
+    }
 }
 
 /// A list's items as a `PartialObjectMetadataList` with the list's metadata.

@@ -132,6 +132,15 @@ pub enum ApiResponse {
         /// Other headers the shell must send, such as `Retry-After` on a 429.
         headers: Vec<(String, String)>,
     },
+    /// A complete JSON answer already encoded: a Table of thousands of rows is written straight
+    /// to bytes, since building it as a [`Value`] first cost more than the rows themselves.
+    /// Only answers no component reads (Tables for kubectl) take this form.
+    Encoded {
+        /// HTTP status code.
+        status: u16,
+        /// The body, JSON text.
+        body: Vec<u8>,
+    },
     /// A watch: the shell keeps the connection open and polls the stream for events.
     Watch(Box<WatchStream>),
 }
@@ -163,23 +172,35 @@ impl ApiResponse {
             ApiResponse::Json { headers, .. } => {
                 headers.iter().find(|(key, _)| key.eq_ignore_ascii_case(name)).map(|(_, value)| value.as_str())
             }
-            ApiResponse::Watch(_) => None,
+            ApiResponse::Encoded { .. } | ApiResponse::Watch(_) => None,
         }
     }
 
     /// The status code (200 for a watch).
     pub fn status(&self) -> u16 {
         match self {
-            ApiResponse::Json { status, .. } => *status,
+            ApiResponse::Json { status, .. } | ApiResponse::Encoded { status, .. } => *status,
             ApiResponse::Watch(_) => 200,
         }
     }
 
-    /// The JSON body, if this is not a watch.
+    /// The JSON body, if this is a [`ApiResponse::Json`] answer.
     pub fn body(&self) -> Option<&Value> {
         match self {
             ApiResponse::Json { body, .. } => Some(body),
-            ApiResponse::Watch(_) => None,
+            ApiResponse::Encoded { .. } | ApiResponse::Watch(_) => None,
+        }
+    }
+
+    /// The status and JSON body of any answer but a watch, decoding an encoded one (tests and
+    /// in-process readers that want one shape).
+    pub fn into_json(self) -> Result<(u16, Value), Box<WatchStream>> {
+        match self {
+            ApiResponse::Json { status, body, .. } => Ok((status, body)),
+            ApiResponse::Encoded { status, body } => {
+                Ok((status, serde_json::from_slice(&body).expect("an encoded answer is JSON the server wrote")))
+            }
+            ApiResponse::Watch(stream) => Err(stream),
         }
     }
 }

@@ -82,13 +82,13 @@ impl<S: Store> ApiServer<S> {
 
     /// Creates one bootstrap object unless it exists.
     fn create_if_missing(&mut self, path: &str, object: &serde_json::Value, now: Timestamp) -> Result<(), ApiError> {
-        match self.handle(&ApiRequest::new(Method::Post, path).with_json(object), now) {
-            ApiResponse::Json { status: 201 | 409, .. } => Ok(()),
-            ApiResponse::Json { body, .. } => {
+        match self.handle(&ApiRequest::new(Method::Post, path).with_json(object), now).into_json() {
+            Ok((201 | 409, _)) => Ok(()),
+            Ok((_, body)) => {
                 let name = object.pointer("/metadata/name").and_then(serde_json::Value::as_str).unwrap_or("");
                 Err(ApiError::Internal { message: format!("cannot create {path}/{name}: {body}") })
             }
-            ApiResponse::Watch(_) => unreachable!("a create never answers with a watch"),
+            Err(_) => unreachable!("a create never answers with a watch"),
         }
     }
 

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use k8s_openapi::jiff::Timestamp;
 
 use super::{Component, Incoming, Outgoing, RequestId};
-use crate::api::{ApiResponse, ApiServer, WatchStream};
+use crate::api::{ApiServer, WatchStream};
 use crate::store::Store;
 
 /// Most rounds of deliveries [`Loopback::settle`] makes at one instant before it declares a
@@ -120,11 +120,9 @@ impl<S: Store> Loopback<S> {
     fn send_all(&mut self, component: usize, outgoing: Vec<Outgoing>, now: Timestamp) {
         for Outgoing { id, request } in outgoing {
             self.requests += 1;
-            match self.server.handle(&request, now) {
-                ApiResponse::Json { status, body, .. } => {
-                    self.pending.push_back((component, Incoming::Response { id, status, body }));
-                }
-                ApiResponse::Watch(stream) => self.watches.push(OpenWatch { component, id, stream }),
+            match self.server.handle(&request, now).into_json() {
+                Ok((status, body)) => self.pending.push_back((component, Incoming::Response { id, status, body })),
+                Err(stream) => self.watches.push(OpenWatch { component, id, stream }),
             }
         }
     }

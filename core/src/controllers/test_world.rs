@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::action::Reconciled;
 use super::request::action_request;
-use crate::api::{ApiRequest, ApiResponse, ApiServer};
+use crate::api::{ApiRequest, ApiServer};
 use crate::object::Object;
 use crate::object::kinds::RESOURCES;
 use crate::store::{ListOptions, MemoryStore, Store};
@@ -18,9 +18,9 @@ pub fn now() -> Timestamp {
 
 /// Sends a request and returns (status, body).
 pub fn send(server: &mut ApiServer<MemoryStore>, request: ApiRequest) -> (u16, Value) {
-    match server.handle(&request, now()) {
-        ApiResponse::Json { status, body, .. } => (status, body),
-        ApiResponse::Watch(_) => panic!("unexpected watch"),
+    match server.handle(&request, now()).into_json() {
+        Ok(answer) => answer,
+        Err(_) => panic!("unexpected watch"),
     }
 }
 

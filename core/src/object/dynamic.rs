@@ -100,6 +100,19 @@ impl Object {
         T::deserialize(MapDeserializer::<_, serde_json::Error>::new(entries)).map_err(typed_error)
     }
 
+    /// [`Object::to_typed`] with the typed struct's metadata left empty, for readers that take
+    /// the metadata from the object itself. Encoding the metadata (managedFields included) cost
+    /// more than decoding the rest of a Pod for a `kubectl get pods` row.
+    pub fn to_typed_without_metadata<T: DeserializeOwned>(&self) -> Result<T, ObjectError> {
+        let typed_error = |source| ObjectError::Typed { kind: self.kind.clone(), source };
+        let api_version = Value::String(self.api_version.clone());
+        let kind = Value::String(self.kind.clone());
+        let entries = [("apiVersion", &api_version), ("kind", &kind)]
+            .into_iter()
+            .chain(self.fields.iter().map(|(key, value)| (key.as_str(), value)));
+        T::deserialize(MapDeserializer::<_, serde_json::Error>::new(entries)).map_err(typed_error)
+    }
+
     /// The object's name, or the empty string.
     pub fn name(&self) -> &str {
         self.metadata.name.as_deref().unwrap_or("")

@@ -139,6 +139,7 @@ async fn answer<S: Store + Send + Sync + 'static>(state: &Arc<HttpState<S>>, req
     let answered = tokio::task::spawn_blocking(move || api.answer(&api_request)).await;
     match answered {
         Ok(ApiResponse::Json { status, body, warnings, headers }) => json_response(status, &body, &warnings, &headers),
+        Ok(ApiResponse::Encoded { status, body }) => encoded_response(status, body, &[], &[]),
         Ok(ApiResponse::Watch(stream)) => watch_response(state, stream),
         Err(error) => error_response(&ApiError::Internal { message: format!("the request's task failed: {error}") }),
     }
@@ -159,10 +160,7 @@ fn too_many_requests() -> ApiError {
 
 /// The response for a core error.
 pub fn error_response(error: &ApiError) -> Response<Body> {
-    match ApiResponse::error(error) {
-        ApiResponse::Json { status, body, warnings, headers } => json_response(status, &body, &warnings, &headers),
-        ApiResponse::Watch(_) => unreachable!("an error is never a watch"),
-    }
+    json_response(error.code(), &error.to_status(), &[], &error.headers())
 }
 
 /// A JSON answer with Kubernetes' `Warning` headers and whatever headers the core names.
@@ -172,7 +170,16 @@ pub fn json_response(
     warnings: &[String],
     headers: &[(String, String)],
 ) -> Response<Body> {
-    let bytes = serde_json::to_vec(body).unwrap_or_default();
+    encoded_response(status, serde_json::to_vec(body).unwrap_or_default(), warnings, headers)
+}
+
+/// [`json_response`] for a body that is JSON text already.
+pub fn encoded_response(
+    status: u16,
+    bytes: Vec<u8>,
+    warnings: &[String],
+    headers: &[(String, String)],
+) -> Response<Body> {
     let mut response = Response::new(Body::from(bytes));
     *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let response_headers = response.headers_mut();

@@ -24,7 +24,7 @@ use serde_json::json;
 use hyper::upgrade::OnUpgrade;
 use tokio::io::{AsyncRead, AsyncWrite};
 
-use super::http::{error_response, json_response};
+use super::http::{encoded_response, error_response, json_response};
 use super::port_forward;
 use super::shared_api::SharedApi;
 
@@ -232,6 +232,7 @@ async fn fetch_pod<S: Store + Send + Sync + 'static>(
         Ok(ApiResponse::Json { status, body, warnings, headers }) => {
             Err(json_response(status, &body, &warnings, &headers))
         }
+        Ok(ApiResponse::Encoded { status, body }) => Err(encoded_response(status, body, &[], &[])),
         Ok(ApiResponse::Watch(_)) | Err(_) => {
             Err(error_response(&ApiError::Internal { message: "reading the pod failed".to_string() }))
         }

@@ -16,7 +16,7 @@ pub mod watch_hub;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use coxswain_core::api::{ApiRequest, ApiResponse, ApiServer, Method};
+use coxswain_core::api::{ApiRequest, ApiServer, Method};
 use coxswain_core::client::{Incoming, Outgoing, RequestId};
 use coxswain_core::controllers::manager::{ControllerManager, ControllerManagerConfig};
 use coxswain_core::jiff::Timestamp;
@@ -408,8 +408,8 @@ impl Simulation {
         let now = self.timestamp(self.now);
         self.stats.requests += 1;
         let response = self.server.handle(&request, now);
-        match response {
-            ApiResponse::Json { status, body, .. } => {
+        match response.into_json() {
+            Ok((status, body)) => {
                 if request.method != Method::Get {
                     let name = self.hosts[host.0 as usize].name.clone();
                     let line = format!("{} {}", request.method.as_str(), request.path);
@@ -418,7 +418,7 @@ impl Simulation {
                 }
                 self.respond(host, epoch, id, status, body);
             }
-            ApiResponse::Watch(stream) => self.open_watch(host, epoch, id, stream),
+            Err(stream) => self.open_watch(host, epoch, id, stream),
         }
     }
 

@@ -2,7 +2,7 @@
 //! the same requests to the same API — and `kubectl drain`, which goes on over time (evictions
 //! refused by a PodDisruptionBudget are retried every 5 s, as kubectl does).
 
-use coxswain_core::api::{ApiRequest, ApiResponse, ApiServer, Method};
+use coxswain_core::api::{ApiRequest, ApiServer, Method};
 use coxswain_core::jiff::Timestamp;
 use coxswain_core::k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector as WireLabelSelector;
 use coxswain_core::object::kinds;
@@ -37,9 +37,9 @@ pub enum UserProcess {
 /// Sends one request to the server as a user (not through the network: the user is an
 /// administrator whose link is not simulated).
 pub fn send<S: Store>(server: &mut ApiServer<S>, request: &ApiRequest, now: Timestamp) -> (u16, Value) {
-    match server.handle(request, now) {
-        ApiResponse::Json { status, body, .. } => (status, body),
-        ApiResponse::Watch(_) => (500, json!({"message": "a user request opened a watch"})),
+    match server.handle(request, now).into_json() {
+        Ok(answer) => answer,
+        Err(_) => (500, json!({"message": "a user request opened a watch"})),
     }
 }
 

@@ -285,7 +285,7 @@ mod job_tests {
 
     use serde_json::{Value, json};
 
-    use crate::api::{ApiRequest, ApiResponse, ApiServer, Method};
+    use crate::api::{ApiRequest, ApiServer, Method};
     use crate::store::MemoryStore;
 
     fn create_job(spec_changes: Value) -> (u16, Value) {
@@ -299,9 +299,9 @@ mod job_tests {
             job["spec"][key] = value.clone();
         }
         let request = ApiRequest::new(Method::Post, "/apis/batch/v1/namespaces/default/jobs").with_json(&job);
-        match server.handle(&request, now) {
-            ApiResponse::Json { status, body, .. } => (status, body),
-            ApiResponse::Watch(_) => panic!("unexpected watch"),
+        match server.handle(&request, now).into_json() {
+            Ok(answer) => answer,
+            Err(_) => panic!("unexpected watch"),
         }
     }
 

@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use crate::api::{ApiRequest, ApiResponse, ApiServer, Method};
+use crate::api::{ApiRequest, ApiServer, Method};
 use crate::store::MemoryStore;
 
 fn server() -> ApiServer<MemoryStore> {
@@ -22,9 +22,9 @@ fn send(server: &mut ApiServer<MemoryStore>, method: Method, path: &str, body: V
     } else {
         ApiRequest::new(method, path).with_json(&body)
     };
-    match server.handle(&request, now()) {
-        ApiResponse::Json { status, body, .. } => (status, body),
-        ApiResponse::Watch(_) => panic!("unexpected watch"),
+    match server.handle(&request, now()).into_json() {
+        Ok(answer) => answer,
+        Err(_) => panic!("unexpected watch"),
     }
 }
 

@@ -5,7 +5,7 @@ use jiff::Timestamp;
 use serde_json::json;
 
 use super::{AllocationError, ServiceAllocators, Transaction};
-use crate::api::request::{ApiRequest, ApiResponse, Method};
+use crate::api::request::{ApiRequest, Method};
 use crate::api::server::ApiServer;
 use crate::api::status::ApiError;
 use crate::object::Object;
@@ -115,12 +115,12 @@ impl<S: Store> ApiServer<S> {
             },
         });
         let path = format!("/api/v1/namespaces/{namespace}/services");
-        match self.handle(&ApiRequest::new(Method::Post, &path).with_json(&body), now) {
-            ApiResponse::Json { status: 201 | 409, .. } => Ok(()),
-            ApiResponse::Json { body, .. } => {
+        match self.handle(&ApiRequest::new(Method::Post, &path).with_json(&body), now).into_json() {
+            Ok((201 | 409, _)) => Ok(()),
+            Ok((_, body)) => {
                 Err(ApiError::Internal { message: format!("cannot create the kubernetes Service: {body}") })
             }
-            ApiResponse::Watch(_) => Err(ApiError::Internal { message: "a create answered with a watch".into() }),
+            Err(_) => Err(ApiError::Internal { message: "a create answered with a watch".into() }),
         }
     }
 }

@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use crate::api::{ApiRequest, ApiResponse, ApiServer, Method};
+use crate::api::{ApiRequest, ApiServer, Method};
 use crate::object::Object;
 use crate::store::{ListOptions, MemoryStore, Store};
 
@@ -21,9 +21,9 @@ fn server() -> ApiServer<MemoryStore> {
 }
 
 fn send(server: &mut ApiServer<MemoryStore>, request: ApiRequest) -> (u16, Value) {
-    match server.handle(&request, now()) {
-        ApiResponse::Json { status, body, .. } => (status, body),
-        ApiResponse::Watch(_) => panic!("unexpected watch"),
+    match server.handle(&request, now()).into_json() {
+        Ok(answer) => answer,
+        Err(_) => panic!("unexpected watch"),
     }
 }
 

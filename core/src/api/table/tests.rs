@@ -158,6 +158,26 @@ fn rows_carry_partial_object_metadata_and_the_table_its_list_metadata() {
     );
 }
 
+/// The list answer writes the Table straight to text; it must be the Table `table_including`
+/// builds, for every `includeObject` and with a finished pod's row conditions.
+#[test]
+fn the_encoded_table_is_the_built_table() {
+    let pods = pods_in_every_state();
+    let references: Vec<&Object> = pods.iter().collect();
+    for include in [IncludeObject::None, IncludeObject::Metadata, IncludeObject::Object] {
+        let built = table_including("Pod", &references, "7", Some("next-page"), include, now());
+        let encoded = encode_table("Pod", &references, "7", Some("next-page"), include, now());
+        assert_eq!(serde_json::to_vec(&built).unwrap(), encoded, "{include:?}");
+    }
+    assert!(
+        table_for("Pod", &references, "7", None, now())["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|row| row.get("conditions").is_some())
+    );
+}
+
 fn node(name: &str, ready: &str, unschedulable: bool, labels: Value) -> Object {
     object(json!({
         "apiVersion": "v1", "kind": "Node",

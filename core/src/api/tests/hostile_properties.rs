@@ -284,6 +284,11 @@ fn run(picks: &[Pick]) -> Result<(), TestCaseError> {
                     check_readable(&mut server, &request, &body)?;
                 }
             }
+            ApiResponse::Encoded { status, body } => {
+                let body: Value =
+                    serde_json::from_slice(&body).map_err(|error| TestCaseError::fail(error.to_string()))?;
+                check_body(status, &body)?;
+            }
             ApiResponse::Watch(mut stream) => {
                 for frame in stream.poll(server.store()) {
                     prop_assert!(frame["type"].is_string() && frame["object"]["kind"].is_string(), "{frame}");

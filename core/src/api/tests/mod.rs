@@ -27,9 +27,9 @@ pub(super) fn server() -> ApiServer<MemoryStore> {
 
 /// Sends a request and returns (status, body).
 pub(super) fn send(server: &mut ApiServer<MemoryStore>, request: ApiRequest) -> (u16, Value) {
-    match server.handle(&request, now()) {
-        ApiResponse::Json { status, body, .. } => (status, body),
-        ApiResponse::Watch(_) => panic!("unexpected watch"),
+    match server.handle(&request, now()).into_json() {
+        Ok(answer) => answer,
+        Err(_) => panic!("unexpected watch"),
     }
 }
 

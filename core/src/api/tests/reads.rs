@@ -14,7 +14,7 @@ const METADATA: &str = "application/json;as=PartialObjectMetadataList;g=meta.k8s
 fn watch(server: &mut ApiServer<MemoryStore>, path: &str, accept: &str) -> Box<WatchStream> {
     match server.handle(&ApiRequest::new(Method::Get, path).with_header("Accept", accept), now()) {
         ApiResponse::Watch(stream) => stream,
-        ApiResponse::Json { body, .. } => panic!("not a watch: {body}"),
+        other => panic!("not a watch: {:?}", other.status()),
     }
 }
 

@@ -9,7 +9,7 @@ use crate::store::Store;
 fn open(server: &mut ApiServer<MemoryStore>, path: &str) -> Box<WatchStream> {
     match server.handle(&ApiRequest::new(Method::Get, path), now()) {
         ApiResponse::Watch(stream) => stream,
-        ApiResponse::Json { body, .. } => panic!("not a watch: {body}"),
+        other => panic!("not a watch: {:?}", other.status()),
     }
 }
 

@@ -39,7 +39,7 @@ fn send_with_warnings(
     let request = ApiRequest::new(method, path).with_json(body);
     match cluster.loopback.server().handle(&request, cluster.now) {
         ApiResponse::Json { status, body, warnings, .. } => (status, body, warnings),
-        ApiResponse::Watch(_) => panic!("a create never answers with a watch"),
+        ApiResponse::Encoded { .. } | ApiResponse::Watch(_) => panic!("a create answers with a JSON value"),
     }
 }
 
