@@ -360,18 +360,19 @@ impl<T: Cached> Informer<T> {
 
     /// The next request to send, if one is due at `now`; `next_id` is the owner's counter.
     pub fn poll_request(&mut self, now: Timestamp, next_id: &mut RequestId) -> Option<Outgoing> {
-        let path = collection_path(self.resource, self.namespace.as_deref());
+        // Built only when a request goes out: the manager polls every informer on every step.
+        let path = || collection_path(self.resource, self.namespace.as_deref());
         let (request, next_state) = match &self.state {
             State::NeedList { not_before } if not_before.is_none_or(|at| at <= now) => {
                 self.pages.clear();
-                (list_request(&path, None, self.field_selector.as_deref()), State::Listing { id: *next_id })
+                (list_request(&path(), None, self.field_selector.as_deref()), State::Listing { id: *next_id })
             }
             State::NeedPage { continue_token } => (
-                list_request(&path, Some(continue_token), self.field_selector.as_deref()),
+                list_request(&path(), Some(continue_token), self.field_selector.as_deref()),
                 State::Listing { id: *next_id },
             ),
             State::NeedWatch { not_before } if not_before.is_none_or(|at| at <= now) => {
-                let mut request = ApiRequest::new(Method::Get, &path);
+                let mut request = ApiRequest::new(Method::Get, &path());
                 request.query.push(("watch".into(), "1".into()));
                 request.query.push(("allowWatchBookmarks".into(), "true".into()));
                 request.query.push(("resourceVersion".into(), self.resource_version.clone()));
