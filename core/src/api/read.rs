@@ -11,7 +11,7 @@ use super::path::ResourcePath;
 use super::request::{ApiRequest, ApiResponse};
 use super::server::{ApiServer, storage_resource};
 use super::status::ApiError;
-use super::table::{encode_table, table_including};
+use super::table::{TableDocument, table_including};
 use super::watch::{Selectors, WatchStream};
 use crate::limits;
 use crate::object::{FieldError, FieldPath, Object};
@@ -83,14 +83,16 @@ impl<S: Store> ApiServer<S> {
         let body = match representation {
             Representation::Table { include } => {
                 let references: Vec<&Object> = items.iter().map(AsRef::as_ref).collect();
-                let body = encode_table(
+                let continue_token = result.continue_token.as_deref();
+                let table = TableDocument::new(
                     path.resource.kind,
                     &references,
                     &resource_version,
-                    result.continue_token.as_deref(),
+                    continue_token,
                     include,
                     now,
                 );
+                let body = table.encode();
                 return Ok(ApiResponse::Encoded { status: 200, body });
             }
             Representation::PartialObjectMetadata => {

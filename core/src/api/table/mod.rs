@@ -152,34 +152,44 @@ pub fn table_including(
     include: IncludeObject,
     now: Timestamp,
 ) -> Value {
-    let document =
-        TableDocument { printer: printer(kind), objects, list_resource_version, continue_token, include, now };
-    serde_json::to_value(&document).expect("a Table always serializes to JSON")
-}
-
-/// [`table_including`] written straight to JSON text, for the list answer: a page of 500 pods
-/// built as a [`Value`] first spent most of its time copying metadata into maps.
-pub fn encode_table(
-    kind: &str,
-    objects: &[&Object],
-    list_resource_version: &str,
-    continue_token: Option<&str>,
-    include: IncludeObject,
-    now: Timestamp,
-) -> Vec<u8> {
-    let document =
-        TableDocument { printer: printer(kind), objects, list_resource_version, continue_token, include, now };
-    serde_json::to_vec(&document).expect("a Table always serializes to JSON")
+    TableDocument::new(kind, objects, list_resource_version, continue_token, include, now).to_value()
 }
 
 /// A Table as it serializes: rows are rendered while they are written.
-struct TableDocument<'a> {
+pub struct TableDocument<'a> {
     printer: Printer,
     objects: &'a [&'a Object],
     list_resource_version: &'a str,
     continue_token: Option<&'a str>,
     include: IncludeObject,
     now: Timestamp,
+}
+
+impl<'a> TableDocument<'a> {
+    /// The Table of `objects` (all of `kind`) whose rows carry what `include` says, with
+    /// `list_resource_version` and `continue_token` as its list metadata and ages measured to
+    /// `now`.
+    pub fn new(
+        kind: &str,
+        objects: &'a [&'a Object],
+        list_resource_version: &'a str,
+        continue_token: Option<&'a str>,
+        include: IncludeObject,
+        now: Timestamp,
+    ) -> TableDocument<'a> {
+        TableDocument { printer: printer(kind), objects, list_resource_version, continue_token, include, now }
+    }
+
+    /// The Table as one JSON value (watch frames, single objects, tests).
+    pub fn to_value(&self) -> Value {
+        serde_json::to_value(self).expect("a Table always serializes to JSON")
+    }
+
+    /// The Table written straight to JSON text, for the list answer: a page of 500 pods built as
+    /// a [`Value`] first spent most of its time copying metadata into maps.
+    pub fn encode(&self) -> Vec<u8> {
+        serde_json::to_vec(self).expect("a Table always serializes to JSON")
+    }
 }
 
 impl Serialize for TableDocument<'_> {

@@ -166,7 +166,7 @@ fn the_encoded_table_is_the_built_table() {
     let references: Vec<&Object> = pods.iter().collect();
     for include in [IncludeObject::None, IncludeObject::Metadata, IncludeObject::Object] {
         let built = table_including("Pod", &references, "7", Some("next-page"), include, now());
-        let encoded = encode_table("Pod", &references, "7", Some("next-page"), include, now());
+        let encoded = TableDocument::new("Pod", &references, "7", Some("next-page"), include, now()).encode();
         assert_eq!(serde_json::to_vec(&built).unwrap(), encoded, "{include:?}");
     }
     assert!(
