@@ -9,6 +9,9 @@
 //! `read_manifest`, then defaulted and validated per object. YAML reading is bound by
 //! serde-saphyr. The stages are also measured apart (reading alone; defaulting and validation
 //! alone; and `locate`, the re-parse that only the error path pays) to show where the time goes.
+//!
+//! Both paths run in the `cox` binary, whose allocator is mimalloc; the bench uses it too, so
+//! that its figures are the server's and the CLI's.
 
 use std::fmt::Write as _;
 use std::hint::black_box;
@@ -20,6 +23,10 @@ use coxswain_core::object::defaults::apply_defaults;
 use coxswain_core::object::kinds::{ResourceType, by_api_version_kind};
 use coxswain_core::object::validation::validate_create;
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
+
+/// The allocator of the `cox` binary (see `real/src/main.rs`).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// Pods per stream.
 const PODS: usize = 1_000;
