@@ -288,6 +288,7 @@ impl CycleState {
 
     /// [`CycleState::skips_filter`] by the plugin's bit, when every skipped plugin was marked
     /// with its own bit; by name otherwise.
+    #[inline]
     pub fn skips_filter_bit(&self, name: &str, bit: u64) -> bool {
         if bit != 0 && self.skip_filter_bits.count_ones() as usize == self.skip_filter_plugins.len() {
             return self.skip_filter_bits & bit != 0;

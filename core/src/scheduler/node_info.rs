@@ -299,9 +299,34 @@ impl NodeInfo {
         let Some(index) = self.pods.iter().position(|pod| pod.key == *key) else {
             return false;
         };
+        self.remove_pod_at(index);
+        true
+    }
+
+    /// Stops accounting a Pod this node holds by the same handle (preemption's dry run removes
+    /// the very Pods it read from the node): found by address, without comparing keys; by key
+    /// when the handle is another. Returns whether it was here.
+    pub fn remove_pod_info(&mut self, pod: &Arc<PodInfo>) -> bool {
+        match self.pods.iter().position(|held| Arc::ptr_eq(held, pod)) {
+            Some(index) => {
+                self.remove_pod_at(index);
+                true
+            }
+            None => self.remove_pod(&pod.key),
+        }
+    }
+
+    /// Removes the Pod at `index` of `pods` and its share of the counters. Keys are unique on a
+    /// node, so the affinity lists hold the Pod only when it declares affinity.
+    fn remove_pod_at(&mut self, index: usize) {
         let pod = self.pods.remove(index);
-        self.pods_with_affinity.retain(|other| other.key != *key);
-        self.pods_with_required_anti_affinity.retain(|other| other.key != *key);
+        let key = &pod.key;
+        if pod.has_affinity {
+            self.pods_with_affinity.retain(|other| other.key != *key);
+        }
+        if pod.has_required_anti_affinity {
+            self.pods_with_required_anti_affinity.retain(|other| other.key != *key);
+        }
         self.requested.subtract(&pod.requests.requests);
         self.non_zero_requested.milli_cpu -= pod.requests.non_zero_milli_cpu;
         self.non_zero_requested.memory -= pod.requests.non_zero_memory;
@@ -310,6 +335,5 @@ impl NodeInfo {
                 self.used_ports.swap_remove(position);
             }
         }
-        true
     }
 }

@@ -220,7 +220,7 @@ fn select_victims_with_scratch(
     potential.clear();
     potential.extend(node.pods.iter().filter(|other| other.priority < pod.priority).cloned());
     for victim in potential.iter() {
-        trial.remove_pod(&victim.key);
+        trial.remove_pod_info(victim);
         let status = runner.run_remove_pod(trial_state, pod, victim, trial);
         if !status.is_success() {
             return Err(status);
@@ -249,7 +249,7 @@ fn select_victims_with_scratch(
         if runner.run_active_filters_with_nominated(filters, trial_state, pod, trial, nominator).is_success() {
             continue;
         }
-        trial.remove_pod(&candidate.key);
+        trial.remove_pod_info(&candidate);
         let status = runner.run_remove_pod(trial_state, pod, &candidate, trial);
         if !status.is_success() {
             return Err(status);
