@@ -207,10 +207,9 @@ fn decode_json(criterion: &mut Criterion) {
     });
     group.bench_function("json_stage_decode_default_1000_pods", |bencher| {
         bencher.iter(|| {
-            requests
-                .iter()
-                .map(|request| decode_body(pods, black_box(request), FieldValidation::Warn).expect("a pod decodes"))
-                .count()
+            for request in &requests {
+                black_box(decode_body(pods, black_box(request), FieldValidation::Warn).expect("a pod decodes"));
+            }
         });
     });
     group.finish();

@@ -81,10 +81,11 @@ pub fn decode_body(
     validation: FieldValidation,
 ) -> Result<(Object, Vec<String>), ApiError> {
     let is_json = matches!(media_type(request), "application/json" | "" | "*/*");
-    if is_json && request.body.len() <= limits::MAX_REQUEST_BYTES {
-        if let Some(object) = (resource.decode_json_defaulted)(&request.body) {
-            return Ok((object, Vec::new()));
-        }
+    if is_json
+        && request.body.len() <= limits::MAX_REQUEST_BYTES
+        && let Some(object) = (resource.decode_json_defaulted)(&request.body)
+    {
+        return Ok((object, Vec::new()));
     }
     decode_object(resource, parse_body(request)?, validation)
 }

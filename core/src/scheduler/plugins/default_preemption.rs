@@ -11,7 +11,8 @@ use std::sync::Arc;
 use crate::jiff::Timestamp;
 use crate::scheduler::fit_error::{Diagnosis, FitError};
 use crate::scheduler::framework::{
-    Code, CycleState, FilterPlugin, FilterRunner, NodeToStatus, Plugin, PostFilterContext, PostFilterPlugin, PostFilterResult, Status,
+    Code, CycleState, FilterPlugin, FilterRunner, NodeToStatus, Plugin, PostFilterContext, PostFilterPlugin,
+    PostFilterResult, Status,
 };
 use crate::scheduler::limits::{MIN_CANDIDATE_NODES_ABSOLUTE, MIN_CANDIDATE_NODES_PERCENTAGE};
 use crate::scheduler::listers::DisruptionBudget;
