@@ -1,17 +1,32 @@
-//! Benchmark of `cox validate`'s path against its target of ≥ 50,000 pods per second: a
-//! multi-document YAML stream of realistic pods read with `read_manifest`, then defaulted and
-//! validated per object as the API server does on create. The stages are also measured apart
-//! (reading alone; defaulting and validation alone; and `locate`, the re-parse that only the
-//! error path pays) to show where the time goes.
+//! Benchmarks of decoding pods.
+//!
+//! `decode_pods_json`: the API server's create path against its target of ≥ 50,000 pods per
+//! second on one thread: a realistic Pod JSON request body parsed, decoded strictly as a Pod
+//! (unknown fields noted for `fieldValidation=Warn`), defaulted and validated, as
+//! `ApiServer::create` does before admission and the store.
+//!
+//! `decode_pods`: `cox validate`'s path: a multi-document YAML stream of realistic pods read with
+//! `read_manifest`, then defaulted and validated per object. YAML reading is bound by
+//! serde-saphyr. The stages are also measured apart (reading alone; defaulting and validation
+//! alone; and `locate`, the re-parse that only the error path pays) to show where the time goes.
+//!
+//! Both paths run in the `cox` binary, whose allocator is mimalloc; the bench uses it too, so
+//! that its figures are the server's and the CLI's.
 
 use std::fmt::Write as _;
 use std::hint::black_box;
 
+use coxswain_core::api::{ApiRequest, FieldValidation, Method, decode_body};
 use coxswain_core::manifest::{ManifestEntry, locate, read_manifest, split_documents};
 use coxswain_core::object::Object;
 use coxswain_core::object::defaults::apply_defaults;
+use coxswain_core::object::kinds::{ResourceType, by_api_version_kind};
 use coxswain_core::object::validation::validate_create;
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
+
+/// The allocator of the `cox` binary (see `real/src/main.rs`).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// Pods per stream.
 const PODS: usize = 1_000;
@@ -159,5 +174,46 @@ fn decode(criterion: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, decode);
+/// A create request for `pod`, its body encoded as a client (kubectl, client-go) sends it.
+fn create_request(pod: &Object) -> ApiRequest {
+    let body = serde_json::to_vec(pod).expect("a pod encodes");
+    ApiRequest::new(Method::Post, &format!("/api/v1/namespaces/{}/pods", pod.namespace()))
+        .with_body("application/json", body)
+}
+
+/// Decodes, defaults and validates one create body as `ApiServer::create` does before
+/// admission (`decode_body` defaults as it decodes); returns how many validation errors and
+/// unknown-field warnings it has.
+fn decode_default_validate_json(pods: &'static ResourceType, request: &ApiRequest) -> usize {
+    let (object, warnings) = decode_body(pods, request, FieldValidation::Warn).expect("a pod decodes");
+    validate_create(&object).len() + warnings.len()
+}
+
+fn decode_json(criterion: &mut Criterion) {
+    let pods = by_api_version_kind("v1", "Pod").expect("pods are served");
+    let entries = read_manifest("pods.yaml", pod_stream(PODS).as_bytes()).expect("read");
+    let requests: Vec<ApiRequest> = decoded(entries).map(|pod| create_request(&pod)).collect();
+    assert!(requests.iter().all(|request| decode_default_validate_json(pods, request) == 0), "every pod is valid");
+
+    let mut group = criterion.benchmark_group("decode_pods_json");
+    group.throughput(Throughput::Elements(PODS as u64));
+    group.sample_size(20);
+    group.bench_function("json_decode_default_validate_1000_pods", |bencher| {
+        bencher.iter(|| {
+            let errors: usize =
+                requests.iter().map(|request| decode_default_validate_json(pods, black_box(request))).sum();
+            assert_eq!(errors, 0);
+        });
+    });
+    group.bench_function("json_stage_decode_default_1000_pods", |bencher| {
+        bencher.iter(|| {
+            for request in &requests {
+                black_box(decode_body(pods, black_box(request), FieldValidation::Warn).expect("a pod decodes"));
+            }
+        });
+    });
+    group.finish();
+}
+
+criterion_group!(benches, decode_json, decode);
 criterion_main!(benches);

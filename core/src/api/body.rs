@@ -6,6 +6,7 @@ use serde_json::Value;
 use super::request::ApiRequest;
 use super::status::ApiError;
 use crate::limits;
+use crate::object::defaults::apply_defaults;
 use crate::object::kinds::ResourceType;
 use crate::object::protobuf;
 use crate::object::strict::{DecodeError, decode_strict_as};
@@ -70,9 +71,29 @@ pub fn media_type(request: &ApiRequest) -> &str {
     content_type.split(';').next().unwrap_or_default().trim()
 }
 
+/// Reads a create or update body as an object of `resource`, defaulted: [`parse_body`] followed
+/// by [`decode_object`], except that a plain JSON body (every field known, no error) is decoded
+/// straight into the kind's typed struct and converted once, which is the common case and gives
+/// the same object.
+pub fn decode_body(
+    resource: &'static ResourceType,
+    request: &ApiRequest,
+    validation: FieldValidation,
+) -> Result<(Object, Vec<String>), ApiError> {
+    let is_json = matches!(media_type(request), "application/json" | "" | "*/*");
+    if is_json
+        && request.body.len() <= limits::MAX_REQUEST_BYTES
+        && let Some(object) = (resource.decode_json_defaulted)(&request.body)
+    {
+        return Ok((object, Vec::new()));
+    }
+    decode_object(resource, parse_body(request)?, validation)
+}
+
 /// Decodes a body value as an object of `resource`, filling `apiVersion` and `kind` when the
-/// client left them out and refusing a body of another kind. Returns the object and the warnings
-/// for unknown fields (empty unless `validation` is `Warn`).
+/// client left them out and refusing a body of another kind, and fills in the kind's defaults as
+/// Kubernetes' decoder does. Returns the object and the warnings for unknown fields (empty
+/// unless `validation` is `Warn`).
 pub fn decode_object(
     resource: &'static ResourceType,
     mut value: Value,
@@ -92,7 +113,8 @@ pub fn decode_object(
         .with_kind_mismatch(kind, resource.kind));
     }
     match decode_strict_as(resource, &value) {
-        Ok((object, unknown)) => {
+        Ok((mut object, unknown)) => {
+            apply_defaults(&mut object).map_err(|error| ApiError::bad_request(error.to_string()))?;
             if unknown.is_empty() || validation == FieldValidation::Ignore {
                 return Ok((object, Vec::new()));
             }

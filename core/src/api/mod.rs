@@ -39,6 +39,7 @@ pub use admission::default_storage_class::{
 };
 pub use admission::storage_object_in_use_protection::{PV_PROTECTION_FINALIZER, PVC_PROTECTION_FINALIZER};
 pub use admission::{DEFAULT_TOLERATION_SECONDS, NAMESPACE_FINALIZER};
+pub use body::{FieldValidation, decode_body, decode_object, parse_body};
 pub use delete::{DEFAULT_TERMINATION_GRACE_PERIOD_SECONDS, FOREGROUND_DELETION_FINALIZER, ORPHAN_FINALIZER};
 pub use request::{ApiRequest, ApiResponse, Method, warning_header_value};
 pub use server::{ApiServer, SYSTEM_NAMESPACES, is_read};

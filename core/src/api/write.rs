@@ -7,7 +7,7 @@ use super::admission::{
     admit_create, admit_update, check_namespace_accepts_new_objects, default_create, prepare_update, settle_namespace,
 };
 use super::apply::{Writer, manager_of, track_update};
-use super::body::{FieldValidation, decode_object, parse_body};
+use super::body::{FieldValidation, decode_body, decode_object};
 use super::conversion::from_storage;
 use super::patch::{PatchError, apply_patch};
 use super::path::ResourcePath;
@@ -40,7 +40,7 @@ impl<S: Store> ApiServer<S> {
     ) -> Result<ApiResponse, ApiError> {
         let validation = FieldValidation::of(request)?;
         let writer = writer_of(request, path, "CreateOptions", false)?;
-        let (object, mut warnings) = decode_object(path.resource, parse_body(request)?, validation)?;
+        let (object, mut warnings) = decode_body(path.resource, request, validation)?;
         let dry_run = is_dry_run(request)?;
         let (stored, admission_warnings) = self.create_object(path, object, dry_run, Some(&writer), now)?;
         warnings.extend(admission_warnings);
@@ -90,7 +90,7 @@ impl<S: Store> ApiServer<S> {
     ) -> Result<ApiResponse, ApiError> {
         let validation = FieldValidation::of(request)?;
         let writer = writer_of(request, path, "UpdateOptions", false)?;
-        let (mut object, mut warnings) = decode_object(path.resource, parse_body(request)?, validation)?;
+        let (mut object, mut warnings) = decode_body(path.resource, request, validation)?;
         settle_namespace(path, &mut object)?;
         let dry_run = is_dry_run(request)?;
         let (stored, admission_warnings) = self.update_object(path, name, object, dry_run, Some(&writer), now)?;

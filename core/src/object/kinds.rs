@@ -9,6 +9,7 @@ use k8s_openapi::api::{
 };
 use serde_json::Value;
 
+use super::dynamic::Object;
 use super::field_error::FieldError;
 use super::strict::Decoded;
 
@@ -50,6 +51,10 @@ pub struct ResourceType {
     /// Decodes a JSON object into the typed struct, noting the fields the struct does not know,
     /// and encodes it back.
     pub round_trip: fn(&Value) -> Result<Decoded, Box<FieldError>>,
+    /// The API server's fast path for a JSON body: decoded straight into the typed struct,
+    /// defaulted and converted to an [`Object`] once; `None` sends the body down the `Value`
+    /// path (unknown fields, errors), which reports what is wrong.
+    pub decode_json_defaulted: fn(&[u8]) -> Option<Object>,
     /// Adds the typed struct's JSON schema (k8s-openapi's, with Kubernetes' descriptions) and
     /// the schemas it references to a generator's definitions; the OpenAPI documents take their
     /// descriptions from these.
@@ -110,6 +115,7 @@ macro_rules! resource {
             subresources: &[$($sub),*],
             stored: $stored,
             round_trip: super::strict::round_trip::<$ty>,
+            decode_json_defaulted: super::strict::decode_json_defaulted::<$ty>,
             add_json_schema: add_json_schema::<$ty>,
         }
     };

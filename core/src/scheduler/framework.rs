@@ -176,7 +176,8 @@ impl fmt::Display for Status {
 
 /// Data one plugin stores in one cycle for its later points (`framework.StateData`). It must
 /// be cloneable because preemption evaluates each candidate node on its own copy of the state
-/// (`CycleState.Clone`), updated through the PreFilter AddPod/RemovePod extensions.
+/// (`CycleState.Clone`), updated through the PreFilter AddPod/RemovePod extensions. Copies share
+/// each entry until one of them changes it (see [`CycleState::read_mut`]).
 pub trait StateData: Any + Send + Sync + Clone {}
 impl<T: Any + Send + Sync + Clone> StateData for T {}
 
@@ -202,8 +203,10 @@ fn entry_type_id(entry: &dyn StateEntry) -> std::any::TypeId {
 #[derive(Default)]
 pub struct CycleState {
     /// A handful of entries, searched linearly: cheaper than a map for the few plugins of a
-    /// profile, and read once per node per plugin.
-    data: Vec<(&'static str, Box<dyn StateEntry>)>,
+    /// profile, and read once per node per plugin. Shared between copies of the state until
+    /// written: preemption copies the state for every node it dry-runs, and most entries are
+    /// never changed there.
+    data: Vec<(&'static str, Arc<dyn StateEntry>)>,
     /// Filter plugins whose PreFilter returned Skip.
     pub skip_filter_plugins: BTreeSet<&'static str>,
     /// Score plugins whose PreScore returned Skip.
@@ -226,11 +229,20 @@ impl fmt::Debug for CycleState {
 impl Clone for CycleState {
     fn clone(&self) -> CycleState {
         CycleState {
-            data: self.data.iter().map(|(key, value)| (*key, (**value).clone_entry())).collect(),
+            data: self.data.clone(),
             skip_filter_plugins: self.skip_filter_plugins.clone(),
             skip_score_plugins: self.skip_score_plugins.clone(),
             skip_filter_bits: self.skip_filter_bits,
         }
+    }
+
+    /// Reuses this state's allocations: preemption's dry run copies the cycle's state into one
+    /// scratch state per node.
+    fn clone_from(&mut self, source: &CycleState) {
+        self.data.clone_from(&source.data);
+        self.skip_filter_plugins.clone_from(&source.skip_filter_plugins);
+        self.skip_score_plugins.clone_from(&source.skip_score_plugins);
+        self.skip_filter_bits = source.skip_filter_bits;
     }
 }
 
@@ -276,6 +288,7 @@ impl CycleState {
 
     /// [`CycleState::skips_filter`] by the plugin's bit, when every skipped plugin was marked
     /// with its own bit; by name otherwise.
+    #[inline]
     pub fn skips_filter_bit(&self, name: &str, bit: u64) -> bool {
         if bit != 0 && self.skip_filter_bits.count_ones() as usize == self.skip_filter_plugins.len() {
             return self.skip_filter_bits & bit != 0;
@@ -291,8 +304,8 @@ impl CycleState {
     /// Stores a plugin's data under a key, replacing what was there.
     pub fn write<T: StateData>(&mut self, key: &'static str, value: T) {
         match self.position::<T>(key) {
-            Some(index) => self.data[index].1 = Box::new(value),
-            None => self.data.push((key, Box::new(value))),
+            Some(index) => self.data[index].1 = Arc::new(value),
+            None => self.data.push((key, Arc::new(value))),
         }
     }
 
@@ -304,12 +317,19 @@ impl CycleState {
         })
     }
 
-    /// Reads a plugin's data mutably, if stored with this type.
+    /// Reads a plugin's data mutably, if stored with this type; an entry shared with a copy of
+    /// this state is copied first, so the other copies do not see the change.
     pub fn read_mut<T: StateData>(&mut self, key: &'static str) -> Option<&mut T> {
-        self.position::<T>(key).and_then(|index| {
-            let any: &mut dyn Any = self.data[index].1.as_mut();
-            any.downcast_mut::<T>()
-        })
+        let index = self.position::<T>(key)?;
+        let entry = &mut self.data[index].1;
+        if Arc::get_mut(entry).is_none() {
+            // Called on the entry itself: the handle is cloneable data too, and its copy would
+            // still be shared.
+            let copy: Box<dyn StateEntry> = StateEntry::clone_entry(&**entry);
+            *entry = Arc::from(copy);
+        }
+        let any: &mut dyn Any = Arc::get_mut(entry).expect("an entry just copied is not shared");
+        any.downcast_mut::<T>()
     }
 }
 
@@ -644,6 +664,20 @@ pub trait FilterRunner {
     /// (`RunFilterPluginsWithNominatedPods`).
     fn run_filters_with_nominated(
         &self,
+        state: &CycleState,
+        pod: &PodInfo,
+        node: &NodeInfo,
+        nominator: &Nominator,
+    ) -> Status;
+    /// The Filters this cycle runs, resolved once: preemption's dry run runs them several times
+    /// per node, and [`FilterRunner::run_filters_with_nominated`] resolves them on every call.
+    fn active_filter_list(&self, state: &CycleState) -> Vec<(&'static str, &dyn FilterPlugin)>;
+    /// [`FilterRunner::run_filters_with_nominated`] with the Filters already resolved by
+    /// [`FilterRunner::active_filter_list`] for this state (AddPod and RemovePod do not change
+    /// which Filters run).
+    fn run_active_filters_with_nominated(
+        &self,
+        filters: &[(&'static str, &dyn FilterPlugin)],
         state: &CycleState,
         pod: &PodInfo,
         node: &NodeInfo,

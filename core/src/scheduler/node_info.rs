@@ -151,8 +151,10 @@ pub fn normalized_image_name(name: &str) -> String {
     }
 }
 
-/// Everything the scheduler knows about one Node (`framework.NodeInfo`).
-#[derive(Clone, Debug, Default)]
+/// Everything the scheduler knows about one Node (`framework.NodeInfo`). What only changes with
+/// the Node object (its images and taints) is shared between copies, so that a copy (a snapshot's,
+/// or preemption's scratch copy) costs the Pods' handles and the counters.
+#[derive(Debug, Default)]
 pub struct NodeInfo {
     node: Option<Arc<core::Node>>,
     name: String,
@@ -171,13 +173,39 @@ pub struct NodeInfo {
     /// The host ports the Pods bind.
     pub used_ports: Vec<HostPort>,
     /// Sizes in bytes of the images present, by normalized name.
-    pub image_sizes: BTreeMap<String, i64>,
+    pub image_sizes: Arc<BTreeMap<String, i64>>,
     /// Bumped by the cache on every change; snapshots copy only nodes whose generation moved.
     pub generation: u64,
     /// The Node's taints, copied next to the counters so filters and scores stay in this struct.
-    taints: Vec<core::Taint>,
+    taints: Arc<[core::Taint]>,
     /// The Node's `spec.unschedulable`.
     unschedulable: bool,
+}
+
+impl Clone for NodeInfo {
+    fn clone(&self) -> NodeInfo {
+        let mut copy = NodeInfo::default();
+        copy.clone_from(self);
+        copy
+    }
+
+    /// Reuses this NodeInfo's allocations: preemption dry-runs every candidate node on one
+    /// scratch copy.
+    fn clone_from(&mut self, source: &NodeInfo) {
+        self.node.clone_from(&source.node);
+        self.name.clone_from(&source.name);
+        self.pods.clone_from(&source.pods);
+        self.pods_with_affinity.clone_from(&source.pods_with_affinity);
+        self.pods_with_required_anti_affinity.clone_from(&source.pods_with_required_anti_affinity);
+        self.requested.clone_from(&source.requested);
+        self.non_zero_requested.clone_from(&source.non_zero_requested);
+        self.allocatable.clone_from(&source.allocatable);
+        self.used_ports.clone_from(&source.used_ports);
+        self.image_sizes.clone_from(&source.image_sizes);
+        self.generation = source.generation;
+        self.taints.clone_from(&source.taints);
+        self.unschedulable = source.unschedulable;
+    }
 }
 
 impl NodeInfo {
@@ -229,14 +257,15 @@ impl NodeInfo {
         self.name = node.metadata.name.clone().unwrap_or_default();
         let status = node.status.as_ref();
         self.allocatable = Resource::from_list(status.and_then(|status| status.allocatable.as_ref()));
-        self.image_sizes.clear();
+        let mut image_sizes = BTreeMap::new();
         for image in status.and_then(|status| status.images.as_ref()).into_iter().flatten() {
             for name in image.names.iter().flatten() {
-                self.image_sizes.insert(normalized_image_name(name), image.size_bytes.unwrap_or(0));
+                image_sizes.insert(normalized_image_name(name), image.size_bytes.unwrap_or(0));
             }
         }
+        self.image_sizes = Arc::new(image_sizes);
         let spec = node.spec.as_ref();
-        self.taints = spec.and_then(|spec| spec.taints.clone()).unwrap_or_default();
+        self.taints = spec.and_then(|spec| spec.taints.as_deref()).unwrap_or_default().into();
         self.unschedulable = spec.and_then(|spec| spec.unschedulable).unwrap_or(false);
         self.node = Some(node);
     }
@@ -245,8 +274,8 @@ impl NodeInfo {
     pub fn remove_node(&mut self) {
         self.node = None;
         self.allocatable = Resource::default();
-        self.image_sizes.clear();
-        self.taints.clear();
+        self.image_sizes = Arc::default();
+        self.taints = Arc::default();
         self.unschedulable = false;
     }
 
@@ -270,9 +299,34 @@ impl NodeInfo {
         let Some(index) = self.pods.iter().position(|pod| pod.key == *key) else {
             return false;
         };
+        self.remove_pod_at(index);
+        true
+    }
+
+    /// Stops accounting a Pod this node holds by the same handle (preemption's dry run removes
+    /// the very Pods it read from the node): found by address, without comparing keys; by key
+    /// when the handle is another. Returns whether it was here.
+    pub fn remove_pod_info(&mut self, pod: &Arc<PodInfo>) -> bool {
+        match self.pods.iter().position(|held| Arc::ptr_eq(held, pod)) {
+            Some(index) => {
+                self.remove_pod_at(index);
+                true
+            }
+            None => self.remove_pod(&pod.key),
+        }
+    }
+
+    /// Removes the Pod at `index` of `pods` and its share of the counters. Keys are unique on a
+    /// node, so the affinity lists hold the Pod only when it declares affinity.
+    fn remove_pod_at(&mut self, index: usize) {
         let pod = self.pods.remove(index);
-        self.pods_with_affinity.retain(|other| other.key != *key);
-        self.pods_with_required_anti_affinity.retain(|other| other.key != *key);
+        let key = &pod.key;
+        if pod.has_affinity {
+            self.pods_with_affinity.retain(|other| other.key != *key);
+        }
+        if pod.has_required_anti_affinity {
+            self.pods_with_required_anti_affinity.retain(|other| other.key != *key);
+        }
         self.requested.subtract(&pod.requests.requests);
         self.non_zero_requested.milli_cpu -= pod.requests.non_zero_milli_cpu;
         self.non_zero_requested.memory -= pod.requests.non_zero_memory;
@@ -281,6 +335,5 @@ impl NodeInfo {
                 self.used_ports.swap_remove(position);
             }
         }
-        true
     }
 }

@@ -595,6 +595,21 @@ impl FilterRunner for Framework {
         run_filter_list_with_nominated(self, &self.active_filters(state), state, pod, node, nominator)
     }
 
+    fn active_filter_list(&self, state: &CycleState) -> Vec<(&'static str, &dyn FilterPlugin)> {
+        self.active_filters(state)
+    }
+
+    fn run_active_filters_with_nominated(
+        &self,
+        filters: &[(&'static str, &dyn FilterPlugin)],
+        state: &CycleState,
+        pod: &PodInfo,
+        node: &NodeInfo,
+        nominator: &Nominator,
+    ) -> Status {
+        run_filter_list_with_nominated(self, filters, state, pod, node, nominator)
+    }
+
     fn run_add_pod(&self, state: &mut CycleState, pod: &PodInfo, added: &PodInfo, node: &NodeInfo) -> Status {
         self.run_pre_filter_extension(state, "AddPod", |pre_filter, state| pre_filter.add_pod(state, pod, added, node))
     }

@@ -86,14 +86,26 @@ pub fn check_namespace_accepts_new_objects<S: Store>(
     Ok(())
 }
 
-/// Converts and defaults an object about to be created, as Kubernetes' decoder does before the
-/// field manager records the writer's fields. `uid` is the uid the store will give the object:
-/// Kubernetes fills it in before `PrepareForCreate`, and a Job's generated selector needs it.
+/// Converts an object about to be created (decoded, and so defaulted, by
+/// [`decode_object`](super::body::decode_object)) to its storage version, defaulting it there
+/// when the conversion changed its version, before the field manager records the writer's
+/// fields. `uid` is the uid the store will give the object: Kubernetes fills it in before
+/// `PrepareForCreate`, and a Job's generated selector needs it.
 pub fn default_create(path: &ResourcePath, object: Object, uid: &str) -> Result<Object, ApiError> {
-    let mut object = to_storage(path.resource, object)?;
+    let mut object = to_storage_defaulted(path, object)?;
     object.metadata.resource_version = None;
     object.metadata.uid = Some(uid.to_string());
-    apply_defaults(&mut object).map_err(|error| ApiError::bad_request(error.to_string()))?;
+    Ok(object)
+}
+
+/// Converts a decoded (and so defaulted) object to its storage version, and defaults it in that
+/// version when the conversion changed it.
+fn to_storage_defaulted(path: &ResourcePath, object: Object) -> Result<Object, ApiError> {
+    let api_version = object.api_version.clone();
+    let mut object = to_storage(path.resource, object)?;
+    if object.api_version != api_version {
+        apply_defaults(&mut object).map_err(|error| ApiError::bad_request(error.to_string()))?;
+    }
     Ok(object)
 }
 
@@ -119,7 +131,8 @@ pub fn admit_create<S: Store>(
     Ok((object, warnings))
 }
 
-/// Converts, defaults and validates an object about to replace `old`.
+/// Converts (and, when that changed its version, defaults) and validates a decoded object about
+/// to replace `old`.
 pub fn prepare_update(path: &ResourcePath, old: &Object, object: Object, name: &str) -> Result<Object, ApiError> {
     if object.name() != name {
         return Err(ApiError::bad_request(format!(
@@ -127,8 +140,7 @@ pub fn prepare_update(path: &ResourcePath, old: &Object, object: Object, name: &
             object.name()
         )));
     }
-    let mut object = to_storage(path.resource, object)?;
-    apply_defaults(&mut object).map_err(|error| ApiError::bad_request(error.to_string()))?;
+    let mut object = to_storage_defaulted(path, object)?;
     if object.kind == "Namespace" && object.field("spec").is_none() {
         object.fields.insert("spec".into(), old.field("spec").cloned().unwrap_or(Value::Null));
     }

@@ -1,12 +1,16 @@
 //! The one-pass decoder agrees with the slow way round (decode with paths tracked, encode back,
-//! compare the trees) on objects with fields of every kind added anywhere in them.
+//! compare the trees) on objects with fields of every kind added anywhere in them; and the JSON
+//! fast path of the API server's decoder (bytes straight to the typed struct, defaulted there)
+//! gives the object the `Value` path and defaulting give, and takes every plain body.
 
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::Pod;
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
-use super::{round_trip, round_trip_with_paths};
+use super::{decode_json_defaulted, round_trip, round_trip_with_paths};
+use crate::object::Object;
+use crate::object::defaults::apply_defaults;
 
 fn pod() -> Value {
     json!({
@@ -104,6 +108,62 @@ fn values() -> impl Strategy<Value = Value> {
     ])
 }
 
+/// The `Value` path: strict decoding then defaulting; `None` when it fails or finds unknown fields.
+fn decoded_by_value_path<T: serde::de::DeserializeOwned + serde::Serialize>(value: &Value) -> Option<Object> {
+    let decoded = round_trip::<T>(value).ok()?;
+    if !decoded.unknown.is_empty() {
+        return None;
+    }
+    let mut object = Object::from_value(decoded.kept).ok()?;
+    apply_defaults(&mut object).ok()?;
+    Some(object)
+}
+
+/// The fast path agrees with the `Value` path whenever it decodes, and decodes every body the
+/// `Value` path takes without unknown fields, except those with a null somewhere (a null unknown
+/// field is only told apart from a known one on the `Value` path).
+fn assert_fast_path_agrees<T>(value: &Value) -> Result<(), TestCaseError>
+where
+    T: k8s_openapi::Resource + serde::de::DeserializeOwned + serde::Serialize + 'static,
+{
+    let bytes = serde_json::to_vec(value).expect("a value encodes");
+    let fast = decode_json_defaulted::<T>(&bytes);
+    let slow = decoded_by_value_path::<T>(value);
+    if fast.is_some() {
+        prop_assert_eq!(&fast, &slow);
+    }
+    let has_null = String::from_utf8_lossy(&bytes).contains("null");
+    if slow.is_some() && !has_null {
+        prop_assert!(fast.is_some(), "the fast path refused a plain body: {}", value);
+    }
+    Ok(())
+}
+
+#[test]
+fn plain_bodies_take_the_fast_path_and_come_out_defaulted() {
+    let pod = decode_json_defaulted::<Pod>(&serde_json::to_vec(&pod()).unwrap()).expect("a plain pod decodes");
+    assert_eq!(pod.field("spec").and_then(|spec| spec.get("dnsPolicy")), Some(&json!("ClusterFirst")));
+    let deployment = decode_json_defaulted::<Deployment>(&serde_json::to_vec(&deployment()).unwrap())
+        .expect("a plain deployment decodes");
+    assert_eq!(deployment.field("spec").and_then(|spec| spec.get("revisionHistoryLimit")), Some(&json!(10)));
+}
+
+#[test]
+fn a_body_with_an_unknown_or_wrongly_typed_field_leaves_the_fast_path() {
+    let mut unknown = pod();
+    unknown["spec"]["containers"][0]["imagePullPolice"] = json!("Always");
+    let mut unknown_null = pod();
+    unknown_null["spec"]["bogus"] = Value::Null;
+    let mut wrong_kind = pod();
+    wrong_kind["kind"] = json!("Service");
+    let mut wrong_type = pod();
+    wrong_type["spec"]["containers"] = json!("web");
+    for value in [unknown, unknown_null, wrong_kind, wrong_type] {
+        assert_eq!(decode_json_defaulted::<Pod>(&serde_json::to_vec(&value).unwrap()), None, "{value}");
+    }
+    assert_eq!(decode_json_defaulted::<Pod>(b"{\"kind\": \"Pod\"} trailing"), None);
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(400))]
 
@@ -121,5 +181,19 @@ proptest! {
     ) {
         let value = with_insertions(deployment(), insertions);
         prop_assert_eq!(round_trip::<Deployment>(&value), round_trip_with_paths::<Deployment>(&value));
+    }
+
+    #[test]
+    fn the_json_fast_path_agrees_with_the_value_path_on_pods(
+        insertions in prop::collection::vec((any::<usize>(), keys(), values()), 0..3),
+    ) {
+        assert_fast_path_agrees::<Pod>(&with_insertions(pod(), insertions))?;
+    }
+
+    #[test]
+    fn the_json_fast_path_agrees_with_the_value_path_on_deployments(
+        insertions in prop::collection::vec((any::<usize>(), keys(), values()), 0..3),
+    ) {
+        assert_fast_path_agrees::<Deployment>(&with_insertions(deployment(), insertions))?;
     }
 }

@@ -11,7 +11,8 @@ use std::sync::Arc;
 use crate::jiff::Timestamp;
 use crate::scheduler::fit_error::{Diagnosis, FitError};
 use crate::scheduler::framework::{
-    Code, CycleState, FilterRunner, NodeToStatus, Plugin, PostFilterContext, PostFilterPlugin, PostFilterResult, Status,
+    Code, CycleState, FilterPlugin, FilterRunner, NodeToStatus, Plugin, PostFilterContext, PostFilterPlugin,
+    PostFilterResult, Status,
 };
 use crate::scheduler::limits::{MIN_CANDIDATE_NODES_ABSOLUTE, MIN_CANDIDATE_NODES_PERCENTAGE};
 use crate::scheduler::listers::DisruptionBudget;
@@ -164,6 +165,29 @@ pub fn filter_pods_with_pdb_violation(
     (violating, non_violating)
 }
 
+/// What a dry run reuses from node to node: the Filters resolved once, and the scratch copies of
+/// the cycle state and of the node that victims are removed from and added back to, overwritten
+/// for each node in place of a fresh copy (the state's entries are shared with the cycle's until
+/// an AddPod or RemovePod changes one).
+pub struct DryRunScratch<'f> {
+    filters: Vec<(&'static str, &'f dyn FilterPlugin)>,
+    state: CycleState,
+    node: NodeInfo,
+    potential: Vec<Arc<PodInfo>>,
+}
+
+impl<'f> DryRunScratch<'f> {
+    /// Scratch space for dry runs of the cycle whose state is `state`.
+    pub fn new(filters: &'f dyn FilterRunner, state: &CycleState) -> DryRunScratch<'f> {
+        DryRunScratch {
+            filters: filters.active_filter_list(state),
+            state: state.clone(),
+            node: NodeInfo::default(),
+            potential: Vec::new(),
+        }
+    }
+}
+
 /// The victims on one node (`SelectVictimsOnNode`): remove every lower-priority Pod; if the
 /// preemptor then fits, add them back — budget-violating ones first, each group most important
 /// first — keeping back each one whose return makes the preemptor no longer fit. Works on copies
@@ -177,13 +201,28 @@ pub fn select_victims_on_node(
     budgets: &[&DisruptionBudget],
     nominator: &Nominator,
 ) -> Result<(Vec<Arc<PodInfo>>, usize), Status> {
-    let mut state = state.clone();
-    let mut trial = node.clone();
-    let mut potential: Vec<Arc<PodInfo>> =
-        node.pods.iter().filter(|other| other.priority < pod.priority).cloned().collect();
-    for victim in &potential {
-        trial.remove_pod(&victim.key);
-        let status = filters.run_remove_pod(&mut state, pod, victim, &trial);
+    let mut scratch = DryRunScratch::new(filters, state);
+    select_victims_with_scratch(&mut scratch, filters, state, pod, node, budgets, nominator)
+}
+
+/// [`select_victims_on_node`] on scratch space reused across the nodes of one dry run.
+fn select_victims_with_scratch(
+    scratch: &mut DryRunScratch<'_>,
+    runner: &dyn FilterRunner,
+    state: &CycleState,
+    pod: &PodInfo,
+    node: &NodeInfo,
+    budgets: &[&DisruptionBudget],
+    nominator: &Nominator,
+) -> Result<(Vec<Arc<PodInfo>>, usize), Status> {
+    let DryRunScratch { filters, state: trial_state, node: trial, potential } = scratch;
+    trial_state.clone_from(state);
+    trial.clone_from(node);
+    potential.clear();
+    potential.extend(node.pods.iter().filter(|other| other.priority < pod.priority).cloned());
+    for victim in potential.iter() {
+        trial.remove_pod_info(victim);
+        let status = runner.run_remove_pod(trial_state, pod, victim, trial);
         if !status.is_success() {
             return Err(status);
         }
@@ -191,12 +230,12 @@ pub fn select_victims_on_node(
     if potential.is_empty() {
         return Err(Status::new(Code::UnschedulableAndUnresolvable, ERR_REASON_NO_VICTIMS));
     }
-    let status = filters.run_filters_with_nominated(&state, pod, &trial, nominator);
+    let status = runner.run_active_filters_with_nominated(filters, trial_state, pod, trial, nominator);
     if !status.is_success() {
         return Err(status);
     }
-    sort_by_importance(&mut potential);
-    let (violating, non_violating) = filter_pods_with_pdb_violation(&potential, budgets);
+    sort_by_importance(potential);
+    let (violating, non_violating) = filter_pods_with_pdb_violation(potential, budgets);
     let mixed = !violating.is_empty() && !non_violating.is_empty();
     let mut victims = Vec::new();
     let mut num_violating = 0;
@@ -204,15 +243,15 @@ pub fn select_victims_on_node(
         violating.into_iter().map(|pod| (pod, true)).chain(non_violating.into_iter().map(|pod| (pod, false)))
     {
         trial.add_pod(Arc::clone(&candidate));
-        let status = filters.run_add_pod(&mut state, pod, &candidate, &trial);
+        let status = runner.run_add_pod(trial_state, pod, &candidate, trial);
         if !status.is_success() {
             return Err(status);
         }
-        if filters.run_filters_with_nominated(&state, pod, &trial, nominator).is_success() {
+        if runner.run_active_filters_with_nominated(filters, trial_state, pod, trial, nominator).is_success() {
             continue;
         }
-        trial.remove_pod(&candidate.key);
-        let status = filters.run_remove_pod(&mut state, pod, &candidate, &trial);
+        trial.remove_pod_info(&candidate);
+        let status = runner.run_remove_pod(trial_state, pod, &candidate, trial);
         if !status.is_success() {
             return Err(status);
         }
@@ -293,20 +332,22 @@ impl DefaultPreemption {
         let mut non_violating = Vec::new();
         let mut violating = Vec::new();
         let count = potential_nodes.len();
+        let mut scratch = DryRunScratch::new(filters, state);
         for step in 0..count {
             let node = potential_nodes[(offset + step) % count];
-            let name = node.name().to_owned();
-            match select_victims_on_node(filters, state, pod, node, budgets, nominator) {
+            let name = || node.name().to_owned();
+            match select_victims_with_scratch(&mut scratch, filters, state, pod, node, budgets, nominator) {
                 Ok((victims, num_pdb_violations)) if !victims.is_empty() => {
                     let group = if num_pdb_violations == 0 { &mut non_violating } else { &mut violating };
                     if group.len() < num_candidates {
-                        group.push(Candidate { node_name: name, victims, num_pdb_violations });
+                        group.push(Candidate { node_name: name(), victims, num_pdb_violations });
                     }
                     if !non_violating.is_empty() && non_violating.len() + violating.len() >= num_candidates {
                         break;
                     }
                 }
                 Ok(_) => {
+                    let name = name();
                     let status = Status::error(format!("expected at least one victim pod on node {name:?}"));
                     dry_run.errors.push(status.clone());
                     dry_run.statuses.statuses.insert(name, status);
@@ -315,7 +356,7 @@ impl DefaultPreemption {
                     if status.code() == Code::Error {
                         dry_run.errors.push(status.clone());
                     }
-                    dry_run.statuses.statuses.insert(name, status);
+                    dry_run.statuses.statuses.insert(name(), status);
                 }
             }
         }

@@ -236,3 +236,22 @@ fn a_spread_workload_crowding_one_zone_fails_the_check() {
     let error = verify_placements(&cluster, &stats).expect_err("crowded");
     assert!(error.contains("skew above 1"), "{error}");
 }
+
+/// Preemption copies the cycle state for every node it dry-runs; the copies share their entries
+/// until one is written, and a write through one copy is never seen by another.
+#[test]
+fn a_copied_cycle_state_keeps_its_own_changes() {
+    #[derive(Clone, Debug, PartialEq)]
+    struct Counts(Vec<i64>);
+    const KEY: &str = "Counts";
+    let mut original = crate::scheduler::framework::CycleState::new();
+    original.write(KEY, Counts(vec![1, 2]));
+    let mut copy = original.clone();
+    copy.read_mut::<Counts>(KEY).expect("the copy holds the entry").0.push(3);
+    let mut scratch = original.clone();
+    scratch.read_mut::<Counts>(KEY).expect("the scratch copy holds the entry").0.clear();
+    scratch.clone_from(&original);
+    assert_eq!(original.read::<Counts>(KEY), Some(&Counts(vec![1, 2])));
+    assert_eq!(copy.read::<Counts>(KEY), Some(&Counts(vec![1, 2, 3])));
+    assert_eq!(scratch.read::<Counts>(KEY), Some(&Counts(vec![1, 2])), "clone_from restores the original");
+}
