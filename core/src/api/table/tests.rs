@@ -370,3 +370,32 @@ fn kubectl_get_accept_headers_ask_for_a_table() {
     assert!(!wants_table("application/json;as=PartialObjectMetadataList;v=v1;g=meta.k8s.io"));
     assert!(!wants_table(""));
 }
+
+/// Kubernetes' `TestPrintReplicaSet` row (pkg/printers/internalversion/printers_test.go): NAME,
+/// DESIRED, CURRENT, READY, AGE, then the wide CONTAINERS, IMAGES and SELECTOR; a
+/// ReplicationController prints the same row with its map selector.
+#[test]
+fn replica_sets_and_replication_controllers_print_desired_current_and_ready() {
+    let template = json!({"spec": {"containers": [
+        {"name": "fake-container1", "image": "fake-image1"},
+        {"name": "fake-container2", "image": "fake-image2"},
+    ]}});
+    let replica_set = object(json!({
+        "apiVersion": "apps/v1", "kind": "ReplicaSet",
+        "metadata": {"name": "test1", "creationTimestamp": "2025-06-01T12:00:00Z"},
+        "spec": {"replicas": 5, "selector": {"matchLabels": {"foo": "bar"}}, "template": template},
+        "status": {"replicas": 5, "readyReplicas": 2},
+    }));
+    let controller = object(json!({
+        "apiVersion": "v1", "kind": "ReplicationController",
+        "metadata": {"name": "test1", "creationTimestamp": "2025-06-01T12:00:00Z"},
+        "spec": {"replicas": 5, "selector": {"foo": "bar"}, "template": template},
+        "status": {"replicas": 5, "readyReplicas": 2},
+    }));
+    let expected =
+        json!(["test1", 5, 5, 2, "0s", "fake-container1,fake-container2", "fake-image1,fake-image2", "foo=bar"]);
+    for (kind, object) in [("ReplicaSet", &replica_set), ("ReplicationController", &controller)] {
+        let table = table_for(kind, &[object], "1", None, now());
+        assert_eq!(table["rows"][0]["cells"], expected, "{kind}");
+    }
+}

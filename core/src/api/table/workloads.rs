@@ -157,33 +157,46 @@ fn replica_set(object: &Object, now: Timestamp) -> Row {
     let replica_set: ReplicaSet = typed(object);
     let spec = replica_set.spec.unwrap_or_default();
     let status = replica_set.status.unwrap_or_default();
-    let [names, images] = template_cells(spec.template.as_ref());
-    Row::new(vec![
-        json!(object.name()),
-        json!(spec.replicas.unwrap_or(1)),
-        json!(status.replicas),
-        json!(status.ready_replicas.unwrap_or(0)),
-        json!(super::age(object, now)),
-        names,
-        images,
-        json!(format::label_selector(Some(&spec.selector))),
-    ])
+    let counts =
+        ReplicaCounts { desired: spec.replicas.unwrap_or(1), current: status.replicas, ready: status.ready_replicas };
+    replicas_row(object, now, counts, spec.template.as_ref(), format::label_selector(Some(&spec.selector)))
 }
 
 fn replication_controller(object: &Object, now: Timestamp) -> Row {
     let controller: ReplicationController = typed(object);
     let spec = controller.spec.unwrap_or_default();
     let status = controller.status.unwrap_or_default();
-    let [names, images] = template_cells(spec.template.as_ref());
+    let counts =
+        ReplicaCounts { desired: spec.replicas.unwrap_or(1), current: status.replicas, ready: status.ready_replicas };
+    replicas_row(object, now, counts, spec.template.as_ref(), format::labels(spec.selector.as_ref()))
+}
+
+/// DESIRED, CURRENT and READY of a ReplicaSet or ReplicationController.
+struct ReplicaCounts {
+    desired: i32,
+    current: i32,
+    ready: Option<i32>,
+}
+
+/// The row ReplicaSets and ReplicationControllers share (`printReplicaSet`,
+/// `printReplicationController`); only their selectors print differently.
+fn replicas_row(
+    object: &Object,
+    now: Timestamp,
+    counts: ReplicaCounts,
+    template: Option<&PodTemplateSpec>,
+    selector: String,
+) -> Row {
+    let [names, images] = template_cells(template);
     Row::new(vec![
         json!(object.name()),
-        json!(spec.replicas.unwrap_or(1)),
-        json!(status.replicas),
-        json!(status.ready_replicas.unwrap_or(0)),
+        json!(counts.desired),
+        json!(counts.current),
+        json!(counts.ready.unwrap_or(0)),
         json!(super::age(object, now)),
         names,
         images,
-        json!(format::labels(spec.selector.as_ref())),
+        json!(selector),
     ])
 }
 
