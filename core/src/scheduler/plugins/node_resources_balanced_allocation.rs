@@ -102,11 +102,10 @@ impl PreScorePlugin for BalancedAllocation {
 
 impl ScorePlugin for BalancedAllocation {
     fn score(&self, state: &CycleState, pod: &PodInfo, node: &NodeInfo) -> Result<i64, Status> {
-        let score = match state.read::<PreScoreState>(NAME) {
-            Some(pre_score) => self.scorer.score(node, &pre_score.pod_requests, balanced_resource_score),
-            None => self.scorer.score(node, &self.scorer.pod_request_list(pod), balanced_resource_score),
-        };
-        Ok(score)
+        let pod_requests = self
+            .scorer
+            .cached_or_computed(state.read::<PreScoreState>(NAME).map(|pre_score| &pre_score.pod_requests), pod);
+        Ok(self.scorer.score(node, &pod_requests, balanced_resource_score))
     }
 
     fn score_nodes(
@@ -116,15 +115,10 @@ impl ScorePlugin for BalancedAllocation {
         nodes: &[&NodeInfo],
         scores: &mut Vec<i64>,
     ) -> Result<(), Status> {
-        let computed;
-        let pod_requests = match state.read::<PreScoreState>(NAME) {
-            Some(pre_score) => &pre_score.pod_requests,
-            None => {
-                computed = self.scorer.pod_request_list(pod);
-                &computed
-            }
-        };
-        scores.extend(nodes.iter().map(|node| self.scorer.score(node, pod_requests, balanced_resource_score)));
+        let pod_requests = self
+            .scorer
+            .cached_or_computed(state.read::<PreScoreState>(NAME).map(|pre_score| &pre_score.pod_requests), pod);
+        scores.extend(nodes.iter().map(|node| self.scorer.score(node, &pod_requests, balanced_resource_score)));
         Ok(())
     }
 }

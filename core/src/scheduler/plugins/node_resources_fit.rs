@@ -404,10 +404,10 @@ impl PreScorePlugin for Fit {
 
 impl ScorePlugin for Fit {
     fn score(&self, state: &CycleState, pod: &PodInfo, node: &NodeInfo) -> Result<i64, Status> {
-        Ok(match state.read::<PreScoreState>(NAME) {
-            Some(pre_score) => self.score_requests(node, &pre_score.pod_requests),
-            None => self.score_requests(node, &self.scorer.pod_request_list(pod)),
-        })
+        let pod_requests = self
+            .scorer
+            .cached_or_computed(state.read::<PreScoreState>(NAME).map(|pre_score| &pre_score.pod_requests), pod);
+        Ok(self.score_requests(node, &pod_requests))
     }
 
     fn score_nodes(
@@ -417,15 +417,10 @@ impl ScorePlugin for Fit {
         nodes: &[&NodeInfo],
         scores: &mut Vec<i64>,
     ) -> Result<(), Status> {
-        let computed;
-        let pod_requests = match state.read::<PreScoreState>(NAME) {
-            Some(pre_score) => &pre_score.pod_requests,
-            None => {
-                computed = self.scorer.pod_request_list(pod);
-                &computed
-            }
-        };
-        scores.extend(nodes.iter().map(|node| self.score_requests(node, pod_requests)));
+        let pod_requests = self
+            .scorer
+            .cached_or_computed(state.read::<PreScoreState>(NAME).map(|pre_score| &pre_score.pod_requests), pod);
+        scores.extend(nodes.iter().map(|node| self.score_requests(node, &pod_requests)));
         Ok(())
     }
 }

@@ -2,6 +2,8 @@
 //! (kube-scheduler's `resourceAllocationScorer`): per configured resource, the node's
 //! allocatable and what would be requested with the Pod placed, handed to a scoring function.
 
+use std::borrow::Cow;
+
 use serde::Deserialize;
 
 use crate::scheduler::node_info::{NodeInfo, PodInfo};
@@ -69,6 +71,15 @@ impl ResourceAllocationScorer {
     }
 
     /// The Pod's request for each configured resource.
+    /// The pod's request list as PreScore cached it, or computed now when PreScore did not run
+    /// (the framework lets Score run without it).
+    pub fn cached_or_computed<'a>(&self, cached: Option<&'a Vec<i64>>, pod: &PodInfo) -> Cow<'a, [i64]> {
+        match cached {
+            Some(requests) => Cow::Borrowed(requests.as_slice()),
+            None => Cow::Owned(self.pod_request_list(pod)),
+        }
+    }
+
     pub fn pod_request_list(&self, pod: &PodInfo) -> Vec<i64> {
         self.resources
             .iter()
