@@ -8,6 +8,7 @@ mod unknown_fields;
 #[cfg(test)]
 mod equivalence_tests;
 
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -89,11 +90,11 @@ pub fn decode_strict_as(resource: &ResourceType, value: &Value) -> Result<(Objec
 /// of the `Value` path followed by [`apply_defaults`](super::defaults::apply_defaults).
 pub(crate) fn decode_json_defaulted<T>(bytes: &[u8]) -> Option<Object>
 where
-    T: k8s_openapi::Resource + DeserializeOwned + Serialize + 'static,
+    T: k8s_openapi::Resource + k8s_openapi::Metadata<Ty = ObjectMeta> + DeserializeOwned + Serialize + 'static,
 {
     let mut typed: T = json_bytes::decode_known_fields(bytes)?;
     super::defaults::apply_defaults_typed(&mut typed);
-    Object::from_typed(&typed).ok()
+    Object::from_typed_owned(typed).ok()
 }
 
 /// A value decoded into the typed struct of its kind.

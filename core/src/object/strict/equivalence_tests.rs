@@ -124,7 +124,11 @@ fn decoded_by_value_path<T: serde::de::DeserializeOwned + serde::Serialize>(valu
 /// field is only told apart from a known one on the `Value` path).
 fn assert_fast_path_agrees<T>(value: &Value) -> Result<(), TestCaseError>
 where
-    T: k8s_openapi::Resource + serde::de::DeserializeOwned + serde::Serialize + 'static,
+    T: k8s_openapi::Resource
+        + k8s_openapi::Metadata<Ty = k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta>
+        + serde::de::DeserializeOwned
+        + serde::Serialize
+        + 'static,
 {
     let bytes = serde_json::to_vec(value).expect("a value encodes");
     let fast = decode_json_defaulted::<T>(&bytes);
