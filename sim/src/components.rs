@@ -13,7 +13,11 @@ const SCHEDULER_STREAM: u64 = 3;
 pub fn scheduler(seed: u64) -> SchedulerComponent {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     rng.set_stream(SCHEDULER_STREAM);
-    let scheduler = Scheduler::new(&SchedulerConfig::default(), &Registry::in_tree(), rng, SamplingOptions::default());
     // The default profile is built into the binary; failing to build it is a bug, not input.
-    SchedulerComponent::new(scheduler.expect("the default scheduler profile builds"))
+    let mut scheduler =
+        Scheduler::new(&SchedulerConfig::default(), &Registry::in_tree(), rng, SamplingOptions::default())
+            .expect("the default scheduler profile builds");
+    // The engine traces every placement from the attempts.
+    scheduler.keep_attempts();
+    SchedulerComponent::new(scheduler)
 }

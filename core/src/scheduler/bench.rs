@@ -18,6 +18,7 @@ use super::profile::SchedulerConfig;
 use super::registry::Registry;
 use super::schedule_one::SamplingOptions;
 use crate::jiff::Timestamp;
+use crate::limits::SCHEDULER_PODS_PER_STEP;
 
 /// How many zones the synthetic nodes spread over.
 pub const BENCH_ZONES: usize = 3;
@@ -348,34 +349,19 @@ pub fn run_prepared(scheduler: &mut Scheduler, cluster: &BenchCluster) -> BenchS
     let mut now = bench_now();
     while stats.rounds < BENCH_MAX_ROUNDS {
         stats.rounds += 1;
-        let mut effects = Vec::new();
-        scheduler.schedule_pending(now, usize::MAX, &mut effects);
         let first_eviction = stats.evictions.len();
         let mut pending_evictions: Vec<String> = Vec::new();
-        for effect in effects {
-            match effect {
-                Effect::Bind(binding) => {
-                    let node = binding.target.name.unwrap_or_default();
-                    let name = binding.metadata.name.unwrap_or_default();
-                    *per_node.entry(node.clone()).or_default() += 1;
-                    unbound.remove(&name);
-                    stats.placements.push((name, node));
-                    stats.scheduled += 1;
-                }
-                Effect::DeletePod { name, .. } => pending_evictions.push(name),
-                Effect::PatchPodStatus { name, condition, nominated_node_name, .. }
-                    if condition.type_ == "PodScheduled" =>
-                {
-                    stats.failed_attempts += 1;
-                    unbound.insert(name.clone(), true);
-                    if let Some(node) = nominated_node_name.filter(|node| !node.is_empty()) {
-                        stats.preemptions += 1;
-                        for victim in pending_evictions.drain(..) {
-                            stats.evictions.push(Eviction { victim, preemptor: name.clone(), node: node.clone() });
-                        }
-                    }
-                }
-                _ => {}
+        let mut effects = Vec::new();
+        // In steps of the scheduler component's size, each step's effects handed on before the
+        // next, as the component sends them: one round's effects held at once (an Event and a
+        // Binding per Pod) made the bench pay for memory the scheduler never holds.
+        loop {
+            let attempted = scheduler.schedule_pending(now, SCHEDULER_PODS_PER_STEP, &mut effects);
+            for effect in effects.drain(..) {
+                take_effect(effect, &mut stats, &mut per_node, &mut unbound, &mut pending_evictions);
+            }
+            if attempted < SCHEDULER_PODS_PER_STEP {
+                break;
             }
         }
         let evicted: std::collections::BTreeSet<&str> =
@@ -393,6 +379,40 @@ pub fn run_prepared(scheduler: &mut Scheduler, cluster: &BenchCluster) -> BenchS
     stats.unschedulable = unbound.len();
     stats.max_pods_per_node = per_node.values().copied().max().unwrap_or(0);
     stats
+}
+
+/// Books one effect of a scheduling step: a binding places a Pod, a deletion is a preemption
+/// victim, a failed attempt's PodScheduled patch (with a nominated node after preemption)
+/// closes the victims before it.
+fn take_effect(
+    effect: Effect,
+    stats: &mut BenchStats,
+    per_node: &mut BTreeMap<String, usize>,
+    unbound: &mut BTreeMap<String, bool>,
+    pending_evictions: &mut Vec<String>,
+) {
+    match effect {
+        Effect::Bind(binding) => {
+            let node = binding.target.name.unwrap_or_default();
+            let name = binding.metadata.name.unwrap_or_default();
+            *per_node.entry(node.clone()).or_default() += 1;
+            unbound.remove(&name);
+            stats.placements.push((name, node));
+            stats.scheduled += 1;
+        }
+        Effect::DeletePod { name, .. } => pending_evictions.push(name),
+        Effect::PatchPodStatus { name, condition, nominated_node_name, .. } if condition.type_ == "PodScheduled" => {
+            stats.failed_attempts += 1;
+            unbound.insert(name.clone(), true);
+            if let Some(node) = nominated_node_name.filter(|node| !node.is_empty()) {
+                stats.preemptions += 1;
+                for victim in pending_evictions.drain(..) {
+                    stats.evictions.push(Eviction { victim, preemptor: name.clone(), node: node.clone() });
+                }
+            }
+        }
+        _ => {}
+    }
 }
 
 /// Builds, prepares and runs in one call.

@@ -165,6 +165,9 @@ pub struct Scheduler {
     options: SamplingOptions,
     event_sequence: u64,
     attempts: Vec<Attempt>,
+    /// Whether decided attempts are kept for [`Scheduler::take_attempts`]. Off by default: a
+    /// long-running scheduler nobody asks would keep one entry per Pod it ever placed.
+    keep_attempts: bool,
     /// Pods whose PreBind issued API writes and waits for them to take effect, assumed on
     /// their node meanwhile.
     waiting_on_pre_bind: BTreeMap<PodKey, WaitingOnPreBind>,
@@ -208,6 +211,7 @@ impl Scheduler {
             options,
             event_sequence: 0,
             attempts: Vec::new(),
+            keep_attempts: false,
             waiting_on_pre_bind: BTreeMap::new(),
             meter: Meter::default(),
         })
@@ -239,7 +243,14 @@ impl Scheduler {
         self.meter.metrics()
     }
 
-    /// Takes the attempts recorded since the last call.
+    /// Keeps every decided attempt (Pod, node or failure message, decision trace) until
+    /// [`Scheduler::take_attempts`] takes them: the simulator's trace and report read them.
+    pub fn keep_attempts(&mut self) {
+        self.keep_attempts = true;
+    }
+
+    /// Takes the attempts recorded since the last call (none unless
+    /// [`Scheduler::keep_attempts`] was called).
     pub fn take_attempts(&mut self) -> Vec<Attempt> {
         std::mem::take(&mut self.attempts)
     }
@@ -404,16 +415,18 @@ impl Scheduler {
         self.queue.add_unschedulable(info, Failure::Error, now);
     }
 
-    /// Schedules up to `limit` Pods from activeQ.
-    pub fn schedule_pending(&mut self, now: Timestamp, limit: usize, effects: &mut Vec<Effect>) {
-        for _ in 0..limit {
+    /// Schedules up to `limit` Pods from activeQ; returns how many it took (fewer than `limit`
+    /// when activeQ ran dry).
+    pub fn schedule_pending(&mut self, now: Timestamp, limit: usize, effects: &mut Vec<Effect>) -> usize {
+        for attempted in 0..limit {
             let Some(info) = self.queue.pop(now) else {
-                break;
+                return attempted;
             };
             let started = self.meter.start();
             self.schedule_one(info, now, effects);
             self.meter.record_attempt(started);
         }
+        limit
     }
 
     fn schedule_one(&mut self, info: QueuedPodInfo, now: Timestamp, effects: &mut Vec<Effect>) {
@@ -534,12 +547,14 @@ impl Scheduler {
                 effects.push(Effect::Bind(binding));
                 let event = self.event(&info.pod, "Normal", "Scheduled", &message, now);
                 effects.push(Effect::RecordEvent(event));
-                self.attempts.push(Attempt {
-                    pod: info.pod.key.clone(),
-                    node: Some(host.to_owned()),
-                    message: None,
-                    trace,
-                });
+                if self.keep_attempts {
+                    self.attempts.push(Attempt {
+                        pod: info.pod.key.clone(),
+                        node: Some(host.to_owned()),
+                        message: None,
+                        trace,
+                    });
+                }
             }
             Err(status) => {
                 self.frameworks[profile].run_unreserve(state, assumed_info, host);
@@ -690,6 +705,9 @@ impl Scheduler {
     }
 
     fn record_failure(&mut self, info: &QueuedPodInfo, message: &str, trace: Option<DecisionTrace>) {
+        if !self.keep_attempts {
+            return;
+        }
         self.attempts.push(Attempt { pod: info.pod.key.clone(), node: None, message: Some(message.to_owned()), trace });
     }
 

@@ -255,3 +255,27 @@ fn a_copied_cycle_state_keeps_its_own_changes() {
     assert_eq!(copy.read::<Counts>(KEY), Some(&Counts(vec![1, 2, 3])));
     assert_eq!(scratch.read::<Counts>(KEY), Some(&Counts(vec![1, 2])), "clone_from restores the original");
 }
+
+/// A long-running scheduler is never asked for its attempts, so it must not keep them (it
+/// kept one per Pod it ever placed); the simulator asks for them and gets each decision.
+#[test]
+fn attempts_are_kept_only_when_asked_for() {
+    let place_two = |scheduler: &mut Scheduler| {
+        let node = make_node("worker").capacity(&[("cpu", "1"), ("memory", "1Gi"), ("pods", "110")]);
+        scheduler.step(Input::NodeApplied(Arc::new(node.obj())), at(0));
+        scheduler.step(Input::PodApplied(Arc::new(make_pod("fits").req(&[("cpu", "500m")]).obj())), at(1));
+        scheduler.step(Input::PodApplied(Arc::new(make_pod("too-big").req(&[("cpu", "2")]).obj())), at(1));
+    };
+    let mut quiet = scheduler(&SchedulerConfig::default());
+    place_two(&mut quiet);
+    assert!(quiet.take_attempts().is_empty());
+
+    let mut recording = scheduler(&SchedulerConfig::default());
+    recording.keep_attempts();
+    place_two(&mut recording);
+    let attempts = recording.take_attempts();
+    let nodes: Vec<Option<&str>> = attempts.iter().map(|attempt| attempt.node.as_deref()).collect();
+    assert_eq!(nodes, [Some("worker"), None]);
+    assert!(attempts[1].message.as_deref().is_some_and(|message| message.contains("Insufficient cpu")));
+    assert!(recording.take_attempts().is_empty(), "taken once");
+}
