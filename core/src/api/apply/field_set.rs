@@ -268,6 +268,14 @@ impl FieldSet {
         self.members.insert(element);
     }
 
+    /// The first elements of the set's members: the members at this level and the elements
+    /// with members below them, each once (those of [`Self::paths`], without building them).
+    pub fn top_level_elements(&self) -> impl Iterator<Item = &PathElement> {
+        let below =
+            self.children.iter().filter(|(element, child)| !self.members.contains(*element) && !child.is_empty());
+        self.members.iter().chain(below.map(|(element, _)| element))
+    }
+
     /// Every member, in order.
     pub fn paths(&self) -> Vec<Path> {
         let mut paths = Vec::new();
@@ -401,6 +409,29 @@ mod tests {
 
     fn key(fields: &[(&str, Value)]) -> PathElement {
         PathElement::Key(fields.iter().map(|(name, value)| (name.to_string(), value.clone())).collect())
+    }
+
+    #[test]
+    fn top_level_elements_are_the_first_elements_of_the_paths() {
+        let sets = [
+            json!({"f:metadata": {"f:labels": {"f:app": {}}}, "f:spec": {".": {}, "f:replicas": {}}, "f:status": {}}),
+            json!({"f:data": {}, "f:kind": {}}),
+            json!({}),
+            json!({"f:spec": {"f:containers": {"k:{\"name\":\"web\"}": {".": {}, "f:image": {}}}}}),
+        ];
+        for fields in sets {
+            let set = FieldSet::from_fields_v1(&fields).expect("well formed");
+            let mut expected: Vec<PathElement> =
+                set.paths().into_iter().filter_map(|path| path.into_iter().next()).collect();
+            expected.dedup();
+            let mut found: Vec<PathElement> = set.top_level_elements().cloned().collect();
+            found.sort();
+            assert_eq!(found, expected, "{fields}");
+        }
+        let mut with_empty_child = FieldSet::new();
+        with_empty_child.child_mut(field("spec"));
+        with_empty_child.insert(&[field("data")]);
+        assert_eq!(with_empty_child.top_level_elements().cloned().collect::<Vec<_>>(), [field("data")]);
     }
 
     /// structured-merge-diff fieldpath/serialize_test.go `TestSerializeV1`: the encodings round-trip.
