@@ -52,6 +52,24 @@ pub fn reduced_pair(live: &Object, new: &Object) -> Option<(Value, Value)> {
     Some((Value::Object(left), Value::Object(right)))
 }
 
+/// Checks (in debug builds, on every update the tests make) that `comparison`, made on the
+/// reduced pair, is the comparison of the whole objects.
+#[cfg(debug_assertions)]
+pub fn assert_compares_as_whole(
+    typed: &super::typed::Typed,
+    live: &Object,
+    new: &Object,
+    comparison: &super::typed::Comparison,
+) {
+    let (live_value, new_value) = (super::without_managed_fields(live), super::without_managed_fields(new));
+    let Ok(whole) = typed.compare(super::schema_of(&new_value), &live_value, &new_value) else {
+        panic!("the whole objects do not compare where the reduced pair did");
+    };
+    assert_eq!(whole.modified, comparison.modified, "modified fields");
+    assert_eq!(whole.added, comparison.added, "added fields");
+    assert_eq!(whole.removed, comparison.removed, "removed fields");
+}
+
 /// The metadata serialized without `managedFields`.
 fn metadata_value(metadata: &ObjectMeta) -> Value {
     let ObjectMeta {

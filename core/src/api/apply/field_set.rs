@@ -320,6 +320,33 @@ impl FieldSet {
         result
     }
 
+    /// Adds the members of `other` ([`Self::union`] without copying `self`).
+    pub fn union_with(&mut self, other: &FieldSet) {
+        self.members.extend(other.members.iter().cloned());
+        for (element, child) in &other.children {
+            match self.children.get_mut(element) {
+                Some(mine) => mine.union_with(child),
+                None => {
+                    self.children.insert(element.clone(), child.clone());
+                }
+            }
+        }
+    }
+
+    /// Removes the members of `other` ([`Self::difference`] without copying `self`): like it,
+    /// drops the children left without members at this level.
+    pub fn subtract(&mut self, other: &FieldSet) {
+        if !other.members.is_empty() {
+            self.members.retain(|element| !other.members.contains(element));
+        }
+        self.children.retain(|element, child| {
+            if let Some(theirs) = other.children.get(element) {
+                child.subtract(theirs);
+            }
+            !child.is_empty()
+        });
+    }
+
     /// The members of `self` not in `other`.
     pub fn difference(&self, other: &FieldSet) -> FieldSet {
         let members = self.members.iter().filter(|element| !other.members.contains(element)).cloned().collect();
@@ -409,6 +436,34 @@ mod tests {
 
     fn key(fields: &[(&str, Value)]) -> PathElement {
         PathElement::Key(fields.iter().map(|(name, value)| (name.to_string(), value.clone())).collect())
+    }
+
+    #[test]
+    fn in_place_union_and_subtraction_equal_their_copying_forms() {
+        let sets: Vec<FieldSet> = [
+            json!({"f:metadata": {"f:labels": {"f:app": {}}}, "f:spec": {".": {}, "f:replicas": {}}, "f:status": {}}),
+            json!({"f:spec": {"f:replicas": {}, "f:template": {"f:spec": {"f:containers": {}}}}}),
+            json!({"f:spec": {"f:containers": {"k:{\"name\":\"web\"}": {".": {}, "f:image": {}}}}}),
+            json!({"f:status": {"f:conditions": {"k:{\"type\":\"Ready\"}": {"f:status": {}}}}}),
+            json!({}),
+        ]
+        .iter()
+        .map(|fields| FieldSet::from_fields_v1(fields).expect("well formed"))
+        .collect();
+        let mut with_empty_child = sets[0].clone();
+        with_empty_child.child_mut(field("empty"));
+        with_empty_child.child_mut(field("spec")).child_mut(field("empty-below"));
+        let sets: Vec<FieldSet> = sets.into_iter().chain([with_empty_child]).collect();
+        for left in &sets {
+            for right in &sets {
+                let mut united = left.clone();
+                united.union_with(right);
+                assert_eq!(united, left.union(right));
+                let mut subtracted = left.clone();
+                subtracted.subtract(right);
+                assert_eq!(subtracted, left.difference(right));
+            }
+        }
     }
 
     #[test]

@@ -217,10 +217,17 @@ pub fn track_update(live: Option<&Object>, new: &mut Object, writer: &Writer, no
     };
     let typed = Typed::new(schema_facts::kubernetes());
     let comparison = typed.compare(schema, &live_value, &new_value).map_err(typed_error)?;
-    let changed = writer.owned_part(&comparison.modified.union(&comparison.added));
+    #[cfg(debug_assertions)]
+    if let Some(live) = live {
+        compared::assert_compares_as_whole(&typed, live, new, &comparison);
+    }
+    let mut changed = comparison.modified;
+    changed.union_with(&comparison.added);
+    let changed = writer.owned_part(&changed);
     let removed = writer.owned_part(&comparison.removed);
     for ownership in managed.managers.values_mut() {
-        ownership.fields = ownership.fields.difference(&changed).difference(&removed);
+        ownership.fields.subtract(&changed);
+        ownership.fields.subtract(&removed);
     }
     if !changed.is_empty() {
         let ownership = managed.managers.entry(writer.manager(Operation::Update)).or_insert_with(|| Ownership {
@@ -228,7 +235,7 @@ pub fn track_update(live: Option<&Object>, new: &mut Object, writer: &Writer, no
             api_version: writer.api_version.to_string(),
             time: None,
         });
-        ownership.fields = ownership.fields.union(&changed);
+        ownership.fields.union_with(&changed);
         ownership.time = Some(managed_time(now));
     }
     managed.drop_empty();
