@@ -26,6 +26,8 @@ pub struct SimulatedNode {
     kubelet: Kubelet<SimulatedRuntime>,
     config: KubeletConfig,
     failing_pulls: BTreeSet<String>,
+    /// The runtime's container changes when the engine last asked what runs.
+    running_reported_at: Option<u64>,
 }
 
 impl SimulatedNode {
@@ -33,7 +35,12 @@ impl SimulatedNode {
     pub fn new(spec: &NodeSpec, scenario: &Scenario) -> SimulatedNode {
         let config = kubelet_config(spec);
         let runtime = SimulatedRuntime::new(behavior(&scenario.runtime));
-        SimulatedNode { kubelet: Kubelet::new(config.clone(), runtime), config, failing_pulls: BTreeSet::new() }
+        SimulatedNode {
+            kubelet: Kubelet::new(config.clone(), runtime),
+            config,
+            failing_pulls: BTreeSet::new(),
+            running_reported_at: None,
+        }
     }
 
     /// The kubelet, for inspection.
@@ -62,6 +69,9 @@ pub fn kubelet_config(spec: &NodeSpec) -> KubeletConfig {
         config = config.with_resource(name, quantity);
     }
     config.labels = spec.labels.clone();
+    // The simulator's metrics pipeline (`SimulatedMetrics`) stands where metrics-server stands
+    // and models usage from the scenario; nothing reads the kubelet's own samples.
+    config.sample_stats = false;
     config.taints =
         spec.pool.taints.iter().filter_map(|taint| serde_json::from_value::<Taint>(taint.clone()).ok()).collect();
     config
@@ -157,6 +167,15 @@ impl NodeAgent for SimulatedNode {
         let pods: BTreeMap<(String, String), ()> =
             self.kubelet.runtime().running().into_iter().map(|(namespace, pod, _)| ((namespace, pod), ())).collect();
         pods.into_keys().map(|(namespace, name)| PodRef { namespace, name, uid: String::new() }).collect()
+    }
+
+    fn running_pods_if_changed(&mut self) -> Option<Vec<PodRef>> {
+        let changes = self.kubelet.runtime().container_changes();
+        if self.running_reported_at == Some(changes) {
+            return None;
+        }
+        self.running_reported_at = Some(changes);
+        Some(self.running_pods())
     }
 
     fn restart_process(&mut self) {

@@ -156,9 +156,20 @@ impl<S: Store> ApiServer<S> {
         let writer = writer_of(request, path, "PatchOptions", false)?;
         let dry_run = is_dry_run(request)?;
         let current = self.stored(path, name)?;
-        let original = from_storage(path.resource, &current).to_value();
-        let patched = apply_patch(&original, &request.body, content_type, path.resource.kind).map_err(patch_error)?;
-        let (object, mut warnings) = decode_object(path.resource, patched, FieldValidation::of(request)?)?;
+        let mut original = from_storage(path.resource, &current);
+        // A merge patch that does not name managedFields leaves them as they are: they skip the
+        // round trip through JSON and the decoder (half a Lease renewal's bytes).
+        let kept_managed_fields = if merge_patch_leaves_managed_fields(content_type, &request.body, &original) {
+            original.metadata.managed_fields.take()
+        } else {
+            None
+        };
+        let patched =
+            apply_patch(&original.to_value(), &request.body, content_type, path.resource.kind).map_err(patch_error)?;
+        let (mut object, mut warnings) = decode_object(path.resource, patched, FieldValidation::of(request)?)?;
+        if kept_managed_fields.is_some() {
+            object.metadata.managed_fields = kept_managed_fields;
+        }
         let (stored, admission_warnings) =
             self.update_patched(path, name, object, &current, dry_run, Some(&writer), now)?;
         warnings.extend(admission_warnings);
@@ -224,6 +235,33 @@ impl<S: Store> ApiServer<S> {
         warnings.extend(admission_warnings);
         Ok(ApiResponse::with_warnings(status, from_storage(path.resource, &stored).to_value(), warnings))
     }
+}
+
+/// Whether a patch is a JSON merge patch (RFC 7386) that cannot change `original`'s
+/// `metadata.managedFields`: an object whose `metadata`, if any, is an object without that key.
+/// The managed fields must also be shallow enough that leaving them out of the patched document
+/// cannot change its depth check.
+fn merge_patch_leaves_managed_fields(content_type: &str, body: &[u8], original: &Object) -> bool {
+    // The managed fields' `fieldsV1` values lie four levels below the document's top.
+    const FIELDS_V1_DEPTH: usize = 4;
+    if !matches!(super::patch::PatchType::from_content_type(content_type), Ok(super::patch::PatchType::Merge)) {
+        return false;
+    }
+    let Some(entries) = original.metadata.managed_fields.as_deref() else { return false };
+    let shallow = entries.iter().all(|entry| {
+        entry.fields_v1.as_ref().is_none_or(|fields| {
+            !super::patch::nests_deeper_than(&fields.0, crate::limits::MAX_DOCUMENT_DEPTH - FIELDS_V1_DEPTH)
+        })
+    });
+    let leaves = match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(patch)) => match patch.get("metadata") {
+            None => true,
+            Some(Value::Object(metadata)) => !metadata.contains_key("managedFields"),
+            Some(_) => false,
+        },
+        _ => false,
+    };
+    shallow && leaves
 }
 
 /// The configuration of an apply request: an object that names no `managedFields`.

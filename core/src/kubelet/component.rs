@@ -108,8 +108,11 @@ pub struct Kubelet<R: ContainerRuntime> {
     next_id: RequestId,
     requests: BTreeMap<RequestId, Pending>,
     registration: Registration,
+    /// The node status without heartbeats, computed once: it follows from the configuration
+    /// alone, which does not change while the kubelet runs.
+    node_status_content: Arc<Value>,
     /// The node status last written (without heartbeats) and when.
-    node_status_written: Option<(Value, Timestamp)>,
+    node_status_written: Option<(Arc<Value>, Timestamp)>,
     node_status_transitioned: Option<Timestamp>,
     next_node_status: Option<Timestamp>,
     next_lease: Option<Timestamp>,
@@ -146,6 +149,7 @@ impl<R: ContainerRuntime> Kubelet<R> {
         let pods = Informer::with_field_selector(&format!("spec.nodeName={}", config.node_name));
         let nodes = Informer::with_field_selector(&format!("metadata.name={}", config.node_name));
         Kubelet {
+            node_status_content: Arc::new(node_status_content(&config)),
             config,
             runtime,
             pods,
@@ -332,7 +336,7 @@ impl<R: ContainerRuntime> Kubelet<R> {
             self.registration = Registration::Done;
             self.node_status_transitioned = Some(now);
             // A created Node carries the status; an existing one (a restarted node) gets it now.
-            self.node_status_written = is_success(status).then(|| (node_status_content(&self.config), now));
+            self.node_status_written = is_success(status).then(|| (Arc::clone(&self.node_status_content), now));
             self.next_node_status =
                 Some(if is_success(status) { after(now, self.config.node_status_update_frequency) } else { now });
             self.next_lease = Some(now);
@@ -347,9 +351,10 @@ impl<R: ContainerRuntime> Kubelet<R> {
             return;
         }
         self.next_node_status = Some(after(now, self.config.node_status_update_frequency));
-        let content = node_status_content(&self.config);
+        let content = Arc::clone(&self.node_status_content);
         let report_due = self.node_status_written.as_ref().is_none_or(|(written, at)| {
-            *written != content || after(*at, self.config.node_status_report_frequency) <= now
+            (!Arc::ptr_eq(written, &content) && **written != *content)
+                || after(*at, self.config.node_status_report_frequency) <= now
         });
         if !report_due {
             return;
@@ -753,7 +758,7 @@ impl<R: ContainerRuntime> Kubelet<R> {
     }
 
     fn sample_stats(&mut self, now: Timestamp) {
-        if self.records.is_empty() {
+        if self.records.is_empty() || !self.config.sample_stats {
             self.next_stats = None;
             return;
         }

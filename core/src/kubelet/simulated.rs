@@ -204,6 +204,9 @@ pub struct SimulatedRuntime {
     due: BTreeMap<(Timestamp, u64), Due>,
     sequence: u64,
     commands: u64,
+    /// Counts the changes to the containers and their phases: while it stands still,
+    /// [`SimulatedRuntime::running`] answers the same.
+    container_changes: u64,
 }
 
 fn key_of(reference: &ContainerRef) -> ContainerKey {
@@ -238,6 +241,13 @@ impl SimulatedRuntime {
     /// Commands submitted so far.
     pub fn commands(&self) -> u64 {
         self.commands
+    }
+
+    /// A number that changes whenever a container is created, starts, exits or is removed: a
+    /// watcher of what runs (the simulator's safety checker) asks [`Self::running`] again only
+    /// when it moved, instead of after every step.
+    pub fn container_changes(&self) -> u64 {
+        self.container_changes
     }
 
     /// Containers currently running, as (namespace, pod, container).
@@ -377,6 +387,7 @@ impl SimulatedRuntime {
             ports,
         };
         self.containers.insert(key_of(&container), created);
+        self.container_changes += 1;
         self.report(now, RuntimeReport::ContainerCreated { container, result: Ok(()) });
     }
 
@@ -386,6 +397,7 @@ impl SimulatedRuntime {
             return;
         };
         found.phase = Phase::Starting;
+        self.container_changes += 1;
         let at = after(now, found.behavior.start_latency);
         self.schedule(at, Due::Started(container));
     }
@@ -401,6 +413,7 @@ impl SimulatedRuntime {
     }
 
     fn remove_sandbox(&mut self, pod: &PodRef) {
+        self.container_changes += 1;
         self.containers.retain(|(namespace, name, _), container| {
             !(*namespace == pod.namespace && *name == pod.pod && container.reference.pod_uid == pod.pod_uid)
         });
@@ -417,6 +430,7 @@ impl SimulatedRuntime {
                     return None;
                 }
                 found.phase = Phase::Running { since: at };
+                self.container_changes += 1;
                 if let Some(exit_after) = found.behavior.exit_after {
                     let (exit_code, reason) = if found.behavior.oom {
                         (EXIT_CODE_SIGKILL, "OOMKilled".to_string())
@@ -435,6 +449,7 @@ impl SimulatedRuntime {
                     return None;
                 }
                 found.phase = Phase::Exited;
+                self.container_changes += 1;
                 Some(RuntimeReport::ContainerExited { container, exit_code, reason, at })
             }
         }

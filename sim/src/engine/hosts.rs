@@ -47,6 +47,13 @@ pub trait NodeAgent: Component {
     /// The pods with at least one running container on this node.
     fn running_pods(&self) -> Vec<PodRef>;
 
+    /// [`NodeAgent::running_pods`] when what runs may have changed since the last call on this
+    /// agent, `None` when it cannot have: the engine checks what a node runs after each of its
+    /// steps, and most steps (a Lease renewal, an answer) start or stop nothing.
+    fn running_pods_if_changed(&mut self) -> Option<Vec<PodRef>> {
+        Some(self.running_pods())
+    }
+
     /// The agent's process restarts: everything it held in memory is gone, its containers (the
     /// runtime) are not.
     fn restart_process(&mut self);

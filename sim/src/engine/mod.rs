@@ -350,9 +350,11 @@ impl Simulation {
                 }
             }
         }
-        if let Some(Actor::Node(agent)) = self.hosts[index].actor.as_ref() {
+        if let Some(Actor::Node(agent)) = self.hosts[index].actor.as_mut()
+            && let Some(running) = agent.running_pods_if_changed()
+        {
             let running: BTreeSet<String> =
-                agent.running_pods().into_iter().map(|pod| format!("{}/{}", pod.namespace, pod.name)).collect();
+                running.into_iter().map(|pod| format!("{}/{}", pod.namespace, pod.name)).collect();
             let name = self.hosts[index].name.clone();
             if let Some(violation) = self.safety.node_runs(&name, running, self.now) {
                 self.violate(violation);

@@ -268,6 +268,14 @@ impl FieldSet {
         self.members.insert(element);
     }
 
+    /// The first elements of the set's members: the members at this level and the elements
+    /// with members below them, each once (those of [`Self::paths`], without building them).
+    pub fn top_level_elements(&self) -> impl Iterator<Item = &PathElement> {
+        let below =
+            self.children.iter().filter(|(element, child)| !self.members.contains(*element) && !child.is_empty());
+        self.members.iter().chain(below.map(|(element, _)| element))
+    }
+
     /// Every member, in order.
     pub fn paths(&self) -> Vec<Path> {
         let mut paths = Vec::new();
@@ -310,6 +318,33 @@ impl FieldSet {
             result.children.insert(element.clone(), merged);
         }
         result
+    }
+
+    /// Adds the members of `other` ([`Self::union`] without copying `self`).
+    pub fn union_with(&mut self, other: &FieldSet) {
+        self.members.extend(other.members.iter().cloned());
+        for (element, child) in &other.children {
+            match self.children.get_mut(element) {
+                Some(mine) => mine.union_with(child),
+                None => {
+                    self.children.insert(element.clone(), child.clone());
+                }
+            }
+        }
+    }
+
+    /// Removes the members of `other` ([`Self::difference`] without copying `self`): like it,
+    /// drops the children left without members at this level.
+    pub fn subtract(&mut self, other: &FieldSet) {
+        if !other.members.is_empty() {
+            self.members.retain(|element| !other.members.contains(element));
+        }
+        self.children.retain(|element, child| {
+            if let Some(theirs) = other.children.get(element) {
+                child.subtract(theirs);
+            }
+            !child.is_empty()
+        });
     }
 
     /// The members of `self` not in `other`.
@@ -401,6 +436,57 @@ mod tests {
 
     fn key(fields: &[(&str, Value)]) -> PathElement {
         PathElement::Key(fields.iter().map(|(name, value)| (name.to_string(), value.clone())).collect())
+    }
+
+    #[test]
+    fn in_place_union_and_subtraction_equal_their_copying_forms() {
+        let sets: Vec<FieldSet> = [
+            json!({"f:metadata": {"f:labels": {"f:app": {}}}, "f:spec": {".": {}, "f:replicas": {}}, "f:status": {}}),
+            json!({"f:spec": {"f:replicas": {}, "f:template": {"f:spec": {"f:containers": {}}}}}),
+            json!({"f:spec": {"f:containers": {"k:{\"name\":\"web\"}": {".": {}, "f:image": {}}}}}),
+            json!({"f:status": {"f:conditions": {"k:{\"type\":\"Ready\"}": {"f:status": {}}}}}),
+            json!({}),
+        ]
+        .iter()
+        .map(|fields| FieldSet::from_fields_v1(fields).expect("well formed"))
+        .collect();
+        let mut with_empty_child = sets[0].clone();
+        with_empty_child.child_mut(field("empty"));
+        with_empty_child.child_mut(field("spec")).child_mut(field("empty-below"));
+        let sets: Vec<FieldSet> = sets.into_iter().chain([with_empty_child]).collect();
+        for left in &sets {
+            for right in &sets {
+                let mut united = left.clone();
+                united.union_with(right);
+                assert_eq!(united, left.union(right));
+                let mut subtracted = left.clone();
+                subtracted.subtract(right);
+                assert_eq!(subtracted, left.difference(right));
+            }
+        }
+    }
+
+    #[test]
+    fn top_level_elements_are_the_first_elements_of_the_paths() {
+        let sets = [
+            json!({"f:metadata": {"f:labels": {"f:app": {}}}, "f:spec": {".": {}, "f:replicas": {}}, "f:status": {}}),
+            json!({"f:data": {}, "f:kind": {}}),
+            json!({}),
+            json!({"f:spec": {"f:containers": {"k:{\"name\":\"web\"}": {".": {}, "f:image": {}}}}}),
+        ];
+        for fields in sets {
+            let set = FieldSet::from_fields_v1(&fields).expect("well formed");
+            let mut expected: Vec<PathElement> =
+                set.paths().into_iter().filter_map(|path| path.into_iter().next()).collect();
+            expected.dedup();
+            let mut found: Vec<PathElement> = set.top_level_elements().cloned().collect();
+            found.sort();
+            assert_eq!(found, expected, "{fields}");
+        }
+        let mut with_empty_child = FieldSet::new();
+        with_empty_child.child_mut(field("spec"));
+        with_empty_child.insert(&[field("data")]);
+        assert_eq!(with_empty_child.top_level_elements().cloned().collect::<Vec<_>>(), [field("data")]);
     }
 
     /// structured-merge-diff fieldpath/serialize_test.go `TestSerializeV1`: the encodings round-trip.

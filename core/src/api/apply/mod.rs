@@ -16,6 +16,7 @@
 //!   compares against the zero value of the typed struct (so a created object's non-pointer
 //!   structs below `spec`, such as `strategy`, may carry a `.` entry Kubernetes would not write).
 
+mod compared;
 pub mod conflicts;
 pub mod field_set;
 pub mod managed_fields;
@@ -101,8 +102,14 @@ pub fn manager_of(request: &ApiRequest, options_kind: &str, is_apply: bool) -> R
     }
 }
 
-/// The fields no manager owns: type and identity metadata (Kubernetes' `StripMetaManager`).
-fn stripped_fields() -> FieldSet {
+/// The fields no manager owns: type and identity metadata (Kubernetes' `StripMetaManager`),
+/// built once.
+fn stripped_fields() -> &'static FieldSet {
+    static STRIPPED: std::sync::LazyLock<FieldSet> = std::sync::LazyLock::new(build_stripped_fields);
+    &STRIPPED
+}
+
+fn build_stripped_fields() -> FieldSet {
     let mut set = FieldSet::new();
     set.insert(&[PathElement::Field("apiVersion".into())]);
     set.insert(&[PathElement::Field("kind".into())]);
@@ -145,12 +152,11 @@ impl Writer<'_> {
 
     /// `set` without the stripped and ignored fields.
     fn owned_part(&self, set: &FieldSet) -> FieldSet {
-        let mut owned = set.difference(&stripped_fields());
+        let mut owned = set.difference(stripped_fields());
         let ignored: Vec<PathElement> = owned
-            .paths()
-            .into_iter()
-            .filter_map(|path| path.into_iter().next())
+            .top_level_elements()
             .filter(|element| matches!(element, PathElement::Field(field) if self.ignores(field)))
+            .cloned()
             .collect();
         for element in ignored {
             owned.remove_element(&element);
@@ -198,15 +204,30 @@ fn typed_error(error: typed::TypedError) -> ApiError {
 /// clears them); a subresource write cannot change them.
 pub fn track_update(live: Option<&Object>, new: &mut Object, writer: &Writer, now: Timestamp) -> Result<(), ApiError> {
     let mut managed = base_managed_fields(live, new, writer);
-    let new_value = without_managed_fields(new);
-    let schema = schema_of(&new_value);
-    let live_value = live.map_or_else(|| empty_object(schema), without_managed_fields);
+    let (schema, live_value, new_value) = match live.and_then(|live| compared::reduced_pair(live, new)) {
+        Some((live_value, new_value)) => {
+            (schema_facts::kubernetes().of_kind(&new.api_version, &new.kind), live_value, new_value)
+        }
+        None => {
+            let new_value = without_managed_fields(new);
+            let schema = schema_of(&new_value);
+            let live_value = live.map_or_else(|| empty_object(schema), without_managed_fields);
+            (schema, live_value, new_value)
+        }
+    };
     let typed = Typed::new(schema_facts::kubernetes());
     let comparison = typed.compare(schema, &live_value, &new_value).map_err(typed_error)?;
-    let changed = writer.owned_part(&comparison.modified.union(&comparison.added));
+    #[cfg(debug_assertions)]
+    if let Some(live) = live {
+        compared::assert_compares_as_whole(&typed, live, new, &comparison);
+    }
+    let mut changed = comparison.modified;
+    changed.union_with(&comparison.added);
+    let changed = writer.owned_part(&changed);
     let removed = writer.owned_part(&comparison.removed);
     for ownership in managed.managers.values_mut() {
-        ownership.fields = ownership.fields.difference(&changed).difference(&removed);
+        ownership.fields.subtract(&changed);
+        ownership.fields.subtract(&removed);
     }
     if !changed.is_empty() {
         let ownership = managed.managers.entry(writer.manager(Operation::Update)).or_insert_with(|| Ownership {
@@ -214,7 +235,7 @@ pub fn track_update(live: Option<&Object>, new: &mut Object, writer: &Writer, no
             api_version: writer.api_version.to_string(),
             time: None,
         });
-        ownership.fields = ownership.fields.union(&changed);
+        ownership.fields.union_with(&changed);
         ownership.time = Some(managed_time(now));
     }
     managed.drop_empty();
@@ -339,7 +360,7 @@ fn apply_once(
         let to_remove = typed
             .ensure_named_fields_are_members(schema, &last_set)
             .difference(&typed.ensure_named_fields_are_members(schema, &owned))
-            .difference(&stripped_fields());
+            .difference(stripped_fields());
         typed.remove_items(schema, &mut merged, &to_remove);
     }
     let comparison = typed.compare(schema, &live_value, &merged).map_err(internal)?;

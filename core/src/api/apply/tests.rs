@@ -476,3 +476,45 @@ fn twelve_updaters_keep_ten_entries_the_oldest_folded_into_ancient_changes() {
     assert_eq!(entry(&latest, "ancient-changes")["time"], "2026-01-01T00:00:02Z");
     assert!(owned(&latest, "update-3").contains("f:label-3"));
 }
+
+/// A merge patch that leaves `managedFields` alone skips their round trip through the decoder;
+/// what it stores must be what the same change made by a JSON patch (which takes the full
+/// round trip) stores.
+#[test]
+fn a_merge_patch_stores_what_the_equivalent_json_patch_stores() {
+    let mut server = server();
+    let leases = "/apis/coordination.k8s.io/v1/namespaces/default/leases";
+    for name in ["merged", "patched"] {
+        let lease = json!({"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+                           "metadata": {"name": name, "labels": {"zone": "a"}},
+                           "spec": {"holderIdentity": "node-1", "leaseDurationSeconds": 40,
+                                    "renewTime": "2026-01-01T00:00:00.000000Z"}});
+        let request = ApiRequest::new(Method::Post, &format!("{leases}?fieldManager=kubelet")).with_json(&lease);
+        assert_eq!(send(&mut server, request).0, 201);
+    }
+    let merge = json!({"metadata": {"labels": {"tier": "node"}},
+                       "spec": {"holderIdentity": "node-2", "renewTime": "2026-01-01T00:00:10.000000Z"}});
+    let (status, merged) = merge_patch(&mut server, &format!("{leases}/merged"), "fieldManager=other", &merge);
+    assert_eq!(status, 200, "{merged}");
+    let operations = json!([
+        {"op": "add", "path": "/metadata/labels/tier", "value": "node"},
+        {"op": "replace", "path": "/spec/holderIdentity", "value": "node-2"},
+        {"op": "replace", "path": "/spec/renewTime", "value": "2026-01-01T00:00:10.000000Z"},
+    ]);
+    let request = ApiRequest::new(Method::Patch, &format!("{leases}/patched?fieldManager=other"))
+        .with_body("application/json-patch+json", operations.to_string().into_bytes());
+    let (status, patched) = send(&mut server, request);
+    assert_eq!(status, 200, "{patched}");
+    let identity_free = |mut lease: Value| {
+        for field in ["name", "uid", "resourceVersion", "creationTimestamp"] {
+            lease["metadata"].as_object_mut().unwrap().shift_remove(field);
+        }
+        lease
+    };
+    assert_eq!(
+        entry(&merged, "other")["fieldsV1"],
+        json!({"f:metadata": {"f:labels": {"f:tier": {}}},
+        "f:spec": {"f:holderIdentity": {}, "f:renewTime": {}}})
+    );
+    assert_eq!(identity_free(merged), identity_free(patched));
+}
