@@ -577,6 +577,25 @@ mod tests {
         assert_eq!(runtime.running().len(), 1);
     }
 
+    /// The simulator's safety checker reads what runs only when this counter moved, so every
+    /// change to what runs must move it, and probes or time passing must not.
+    #[test]
+    fn the_change_counter_moves_exactly_when_what_runs_changes() {
+        let mut runtime = SimulatedRuntime::new(SimulatedBehavior::default());
+        let before = runtime.container_changes();
+        start(&mut runtime, "nginx", at(0));
+        let started = runtime.container_changes();
+        assert!(started > before);
+        assert_eq!(runtime.running().len(), 1);
+        runtime.fail_probes("default", "web", "app", None);
+        runtime.poll(at(30));
+        assert_eq!(runtime.container_changes(), started, "nothing started or stopped");
+        runtime.crash_container("default", "web", "app", 1, at(31));
+        runtime.poll(at(31));
+        assert!(runtime.container_changes() > started);
+        assert!(runtime.running().is_empty());
+    }
+
     #[test]
     fn a_port_answers_while_a_container_declaring_it_runs() {
         let mut runtime = SimulatedRuntime::new(SimulatedBehavior::default());
