@@ -668,7 +668,9 @@ pub trait FilterRunner {
         pod: &PodInfo,
         node: &NodeInfo,
         nominator: &Nominator,
-    ) -> Status;
+    ) -> Status {
+        self.run_active_filters_with_nominated(&self.active_filter_list(state), state, pod, node, nominator)
+    }
     /// The Filters this cycle runs, resolved once: preemption's dry run runs them several times
     /// per node, and [`FilterRunner::run_filters_with_nominated`] resolves them on every call.
     fn active_filter_list(&self, state: &CycleState) -> Vec<(&'static str, &dyn FilterPlugin)>;

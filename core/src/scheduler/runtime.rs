@@ -585,16 +585,6 @@ impl FilterRunner for Framework {
         self.run_filter(state, pod, node)
     }
 
-    fn run_filters_with_nominated(
-        &self,
-        state: &CycleState,
-        pod: &PodInfo,
-        node: &NodeInfo,
-        nominator: &Nominator,
-    ) -> Status {
-        run_filter_list_with_nominated(self, &self.active_filters(state), state, pod, node, nominator)
-    }
-
     fn active_filter_list(&self, state: &CycleState) -> Vec<(&'static str, &dyn FilterPlugin)> {
         self.active_filters(state)
     }
