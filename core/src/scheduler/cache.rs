@@ -14,6 +14,7 @@ use k8s_openapi::api::core::v1 as core;
 
 use super::limits::ASSUMED_POD_EXPIRATION;
 use super::listers::{ClusterObjects, ListerObject};
+use super::node_counters::NodeCounters;
 use super::node_info::{NodeInfo, PodInfo, PodKey};
 use super::node_tree::{NodeTree, zone_key};
 use super::snapshot::Snapshot;
@@ -360,6 +361,7 @@ impl Cache {
                 snapshot.pod_index.replace_node(*position, old, info);
                 topology_changed |= DenseTopology::affected_by(old, info);
                 snapshot.node_info_list[*position] = Arc::clone(info);
+                snapshot.counters[*position] = NodeCounters::of(info);
             }
         }
         if rebuild_list {

@@ -38,7 +38,7 @@ impl FitError {
         // Thousands of nodes usually give the same few reasons in runs: a run of one reason
         // (the same string, often the same static text) is counted before it is looked up.
         let mut run: Option<(&str, usize)> = None;
-        for status in self.diagnosis.node_to_status.statuses.values() {
+        for (_, status) in &self.diagnosis.node_to_status.statuses {
             for reason in status.reasons() {
                 let reason = reason.as_ref();
                 match &mut run {

@@ -17,6 +17,7 @@ use std::time::Duration;
 use k8s_openapi::api::core::v1 as core;
 
 use super::listers::ClusterObjects;
+pub use super::node_batch::{NodeBatch, fill_verdicts};
 use super::node_info::{NodeInfo, PodInfo};
 use super::nominator::Nominator;
 use super::snapshot::Snapshot;
@@ -364,21 +365,38 @@ impl PreFilterResult {
     }
 }
 
-/// Why each node was rejected in one cycle, by node name, and the status assumed for nodes not
-/// listed (`framework.NodeToStatus`): UnschedulableAndUnresolvable when PreFilter narrowed the
-/// nodes, else nothing.
+/// Why each node was rejected in one cycle, by the node's position in the cycle's snapshot
+/// ([`Snapshot::list`]), and the status assumed for nodes not listed (`framework.NodeToStatus`):
+/// UnschedulableAndUnresolvable when PreFilter narrowed the nodes, else nothing.
+///
+/// Keyed by position rather than by name: a failing cycle rejects every node, and copying
+/// thousands of names into a sorted map per cycle cost as much as the filters themselves. What
+/// reads the statuses counts reasons or walks the nodes by position; a lookup by name goes
+/// through the snapshot.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NodeToStatus {
-    /// The explicit statuses.
-    pub statuses: BTreeMap<String, Status>,
+    /// The explicit statuses, each node at most once, in the order they were found.
+    pub statuses: Vec<(usize, Status)>,
     /// The status of every node without an explicit one (nodes PreFilter ruled out).
     pub absent: Option<Status>,
 }
 
 impl NodeToStatus {
-    /// The status of one node.
-    pub fn get(&self, node_name: &str) -> Option<&Status> {
-        self.statuses.get(node_name).or(self.absent.as_ref())
+    /// The status of the node at this position of the snapshot (one pass over the statuses:
+    /// read once per PostFilter, for the nominated node).
+    pub fn get(&self, position: usize) -> Option<&Status> {
+        let explicit = self.statuses.iter().find(|(at, _)| *at == position).map(|(_, status)| status);
+        explicit.or(self.absent.as_ref())
+    }
+
+    /// How many nodes have an explicit status.
+    pub fn len(&self) -> usize {
+        self.statuses.len()
+    }
+
+    /// Whether no node has an explicit status.
+    pub fn is_empty(&self) -> bool {
+        self.statuses.is_empty()
     }
 }
 
@@ -603,28 +621,14 @@ pub trait FilterPlugin: Plugin {
     /// Runs the Filter for one node.
     fn filter(&self, state: &CycleState, pod: &PodInfo, node: &NodeInfo) -> Status;
 
-    /// Runs the Filter for a batch of nodes: for each `nodes[i]` whose `verdicts[i]` is still
-    /// `None` (no earlier plugin rejected it), stores `Some(status)` when the status is not
+    /// Runs the Filter for a batch of nodes: for each node of the batch whose `verdicts[i]` is
+    /// still `None` (no earlier plugin rejected it), stores `Some(status)` when the status is not
     /// Success. The verdicts must be those [`FilterPlugin::filter`] gives node by node (the
     /// default does exactly that); the in-tree plugins override it to read their PreFilter state
-    /// once per batch instead of once per node. Out-of-tree plugins need only `filter`.
-    fn filter_nodes(&self, state: &CycleState, pod: &PodInfo, nodes: &[&NodeInfo], verdicts: &mut [Option<Status>]) {
-        fill_verdicts(nodes, verdicts, |node| self.filter(state, pod, node));
-    }
-}
-
-/// Stores `filter(node)` into each undecided verdict it does not pass: the loop every
-/// [`FilterPlugin::filter_nodes`] runs once it has read its state.
-pub fn fill_verdicts(
-    nodes: &[&NodeInfo],
-    verdicts: &mut [Option<Status>],
-    mut filter: impl FnMut(&NodeInfo) -> Status,
-) {
-    for (node, verdict) in nodes.iter().zip(verdicts.iter_mut()).filter(|(_, verdict)| verdict.is_none()) {
-        let status = filter(node);
-        if !status.is_success() {
-            *verdict = Some(status);
-        }
+    /// once per batch instead of once per node, and to decide from the batch's packed counters
+    /// where they can. Out-of-tree plugins need only `filter`.
+    fn filter_nodes(&self, state: &CycleState, pod: &PodInfo, batch: &NodeBatch<'_>, verdicts: &mut [Option<Status>]) {
+        fill_verdicts(batch, verdicts, |node, _| self.filter(state, pod, node));
     }
 }
 
@@ -704,18 +708,19 @@ pub trait ScorePlugin: Plugin {
     /// Scores one node.
     fn score(&self, state: &CycleState, pod: &PodInfo, node: &NodeInfo) -> Result<i64, Status>;
 
-    /// Scores a batch of nodes, pushing `nodes[i]`'s score onto `scores` in order: the same
+    /// Scores a batch of nodes, pushing each node's score onto `scores` in order: the same
     /// numbers as [`ScorePlugin::score`] node by node (the default does exactly that). The
     /// in-tree plugins override it to read their PreScore state once per batch instead of once
-    /// per node; out-of-tree plugins need only `score`.
+    /// per node, and to score from the batch's packed counters where they can; out-of-tree
+    /// plugins need only `score`.
     fn score_nodes(
         &self,
         state: &CycleState,
         pod: &PodInfo,
-        nodes: &[&NodeInfo],
+        batch: &NodeBatch<'_>,
         scores: &mut Vec<i64>,
     ) -> Result<(), Status> {
-        for node in nodes {
+        for node in batch.nodes() {
             scores.push(self.score(state, pod, node)?);
         }
         Ok(())

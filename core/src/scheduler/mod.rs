@@ -14,6 +14,8 @@ pub mod limits;
 pub mod lister_informers;
 pub mod listers;
 pub mod metrics;
+pub mod node_batch;
+pub mod node_counters;
 pub mod node_info;
 pub mod node_tree;
 pub mod nominator;

@@ -10,8 +10,8 @@ use super::node_info::{PodInfo, PodKey};
 /// Nominated Pods by node, in the order they were nominated.
 #[derive(Clone, Debug, Default)]
 pub struct Nominator {
-    /// Looked up once per node per filter pass, so hashed; never iterated, so its order cannot
-    /// leak.
+    /// Looked up by node name, so hashed; iterated only to build sets (see [`Nominator::nodes`]),
+    /// so its order cannot leak.
     by_node: HashMap<String, Vec<Arc<PodInfo>>>,
     /// The node of each nominated Pod, for lookups only (never iterated).
     node_of: HashMap<PodKey, String>,
@@ -60,6 +60,12 @@ impl Nominator {
     /// The node a Pod is nominated to.
     pub fn node_of(&self, key: &PodKey) -> Option<&str> {
         self.node_of.get(key).map(String::as_str)
+    }
+
+    /// The nodes with at least one Pod nominated, with those Pods, in no particular order:
+    /// for building a set, never for anything whose order shows.
+    pub fn nodes(&self) -> impl Iterator<Item = (&str, &[Arc<PodInfo>])> {
+        self.by_node.iter().map(|(node, pods)| (node.as_str(), pods.as_slice()))
     }
 
     /// The Pods nominated to a node, in nomination order (`NominatedPodsForNode`).

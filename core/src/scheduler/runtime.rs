@@ -9,8 +9,8 @@ use std::time::Duration;
 use k8s_openapi::api::core::v1 as core;
 
 use super::framework::{
-    BindDecision, ClusterEvent, Code, CycleState, FilterPlugin, FilterRunner, NodeToStatus, Plugin, PostFilterContext,
-    PostFilterResult, PreBindWrite, PreFilterPlugin, PreFilterResult, Status,
+    BindDecision, ClusterEvent, Code, CycleState, FilterPlugin, FilterRunner, NodeBatch, NodeToStatus, Plugin,
+    PostFilterContext, PostFilterResult, PreBindWrite, PreFilterPlugin, PreFilterResult, Status,
 };
 use super::limits::{MAX_NODE_SCORE, MIN_NODE_SCORE};
 use super::listers::ClusterObjects;
@@ -369,16 +369,16 @@ impl Framework {
 
     /// Scores every node with every (not skipped) Score plugin, normalizes, checks the range and
     /// applies weights.
-    pub fn run_score(&self, state: &CycleState, pod: &PodInfo, nodes: &[&NodeInfo]) -> Result<NodeScores, Status> {
-        let mut result = NodeScores { totals: vec![0; nodes.len()], per_plugin: Vec::new() };
+    pub fn run_score(&self, state: &CycleState, pod: &PodInfo, batch: &NodeBatch<'_>) -> Result<NodeScores, Status> {
+        let mut result = NodeScores { totals: vec![0; batch.len()], per_plugin: Vec::new() };
         for weighted in &self.score {
             let plugin = &weighted.plugin;
             if state.skips_score(plugin.name()) {
                 continue;
             }
             let Some(scorer) = plugin.as_score() else { continue };
-            let mut scores = Vec::with_capacity(nodes.len());
-            scorer.score_nodes(state, pod, nodes, &mut scores).map_err(|status| {
+            let mut scores = Vec::with_capacity(batch.len());
+            scorer.score_nodes(state, pod, batch, &mut scores).map_err(|status| {
                 Status::error(format!("running Score plugin {:?}: {}", plugin.name(), status.message()))
                     .with_plugin(plugin.name())
             })?;
@@ -517,20 +517,21 @@ pub fn run_filter_list(
 }
 
 /// Runs resolved Filters over a batch of nodes, plugin by plugin (each plugin sees only the
-/// nodes no earlier plugin rejected): `verdicts[i]` ends `None` when `nodes[i]` passed, else the
-/// first failing plugin's status, attributed, exactly as [`run_filter_list`] node by node.
+/// nodes no earlier plugin rejected): `verdicts[i]` ends `None` when the batch's i-th node
+/// passed, else the first failing plugin's status, attributed, exactly as [`run_filter_list`]
+/// node by node.
 pub fn run_filter_list_batch(
     filters: &[(&'static str, &dyn FilterPlugin)],
     state: &CycleState,
     pod: &PodInfo,
-    nodes: &[&NodeInfo],
+    batch: &NodeBatch<'_>,
     verdicts: &mut Vec<Option<Status>>,
 ) {
     verdicts.clear();
-    verdicts.resize(nodes.len(), None);
-    let mut decided = vec![false; nodes.len()];
+    verdicts.resize(batch.len(), None);
+    let mut decided = vec![false; batch.len()];
     for (name, filter) in filters {
-        filter.filter_nodes(state, pod, nodes, verdicts);
+        filter.filter_nodes(state, pod, batch, verdicts);
         for (verdict, decided) in verdicts.iter_mut().zip(decided.iter_mut()) {
             if *decided {
                 continue;

@@ -9,12 +9,13 @@ use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
 
 use super::fit_error::{Diagnosis, FitError};
-use super::framework::{CycleState, Status};
+use super::framework::{CycleState, NodeBatch, Status};
 use super::limits::{
     ADAPTIVE_PERCENTAGE_BASE, ADAPTIVE_PERCENTAGE_NODES_PER_POINT, MIN_FEASIBLE_NODES_PERCENTAGE_TO_FIND,
     MIN_FEASIBLE_NODES_TO_FIND,
 };
 use super::metrics::{ExtensionPoint, Meter};
+use super::node_counters::NodeCounters;
 use super::node_info::{NodeInfo, PodInfo};
 use super::nominator::Nominator;
 use super::runtime::{Framework, run_filter_list_batch, run_filter_list_with_nominated};
@@ -138,36 +139,81 @@ fn trace_rejection(trace: &mut Option<DecisionTrace>, node: &NodeInfo, status: &
 }
 
 /// The nodes an attempt filters: every node of the snapshot (borrowed, nothing is copied per
-/// cycle), or those a PreFilter narrowed them to.
+/// cycle), or those a PreFilter narrowed them to (by position in the snapshot).
 enum CandidateNodes<'a> {
-    All(&'a [Arc<NodeInfo>]),
-    Narrowed(Vec<&'a Arc<NodeInfo>>),
+    All(&'a [Arc<NodeInfo>], &'a [NodeCounters]),
+    Narrowed(&'a [Arc<NodeInfo>], &'a [NodeCounters], Vec<usize>),
 }
 
 impl<'a> CandidateNodes<'a> {
     fn len(&self) -> usize {
         match self {
-            CandidateNodes::All(nodes) => nodes.len(),
-            CandidateNodes::Narrowed(nodes) => nodes.len(),
+            CandidateNodes::All(nodes, _) => nodes.len(),
+            CandidateNodes::Narrowed(_, _, positions) => positions.len(),
         }
     }
 
-    fn get(&self, index: usize) -> &'a NodeInfo {
+    /// The `index`-th candidate: its position in the snapshot, its NodeInfo and its counters.
+    fn get(&self, index: usize) -> (usize, &'a NodeInfo, &'a NodeCounters) {
         match self {
-            CandidateNodes::All(nodes) => &nodes[index],
-            CandidateNodes::Narrowed(nodes) => nodes[index],
+            CandidateNodes::All(nodes, counters) => (index, &nodes[index], &counters[index]),
+            CandidateNodes::Narrowed(nodes, counters, positions) => {
+                let position = positions[index];
+                (position, &nodes[position], &counters[position])
+            }
         }
     }
 }
 
-/// Whether Pods at least as important as `pod` are nominated to the node, so that its filters
-/// must run with them counted (`RunFilterPluginsWithNominatedPods`).
-fn has_nominated_pods(nominator: &Nominator, pod: &PodInfo, node: &NodeInfo) -> bool {
-    !nominator.is_empty()
-        && nominator
-            .pods_for_node(node.name())
-            .iter()
-            .any(|other| other.key != pod.key && other.priority >= pod.priority)
+/// The snapshot positions of the nodes that hold Pods nominated by earlier preemptions and at
+/// least as important as the Pod, built once per attempt from the nominations (few) rather than
+/// looked up by name for every node filtered. Such a node is filtered again with those Pods
+/// counted (`RunFilterPluginsWithNominatedPods`).
+struct NominatedNodes(Vec<bool>);
+
+impl NominatedNodes {
+    fn of(nominator: &Nominator, pod: &PodInfo, snapshot: &Snapshot) -> NominatedNodes {
+        let mut positions = Vec::new();
+        for (node, pods) in nominator.nodes() {
+            if pods.iter().any(|other| other.key != pod.key && other.priority >= pod.priority)
+                && let Some(position) = snapshot.position(node)
+            {
+                positions.resize(snapshot.len(), false);
+                positions[position] = true;
+            }
+        }
+        NominatedNodes(positions)
+    }
+
+    fn contains(&self, position: usize) -> bool {
+        self.0.get(position).copied().unwrap_or(false)
+    }
+}
+
+/// The nodes that passed the filters, in visiting order, with their counters for scoring.
+#[derive(Default)]
+struct FeasibleNodes<'a> {
+    nodes: Vec<&'a NodeInfo>,
+    counters: Vec<NodeCounters>,
+}
+
+impl<'a> FeasibleNodes<'a> {
+    fn with_capacity(capacity: usize) -> FeasibleNodes<'a> {
+        FeasibleNodes { nodes: Vec::with_capacity(capacity), counters: Vec::with_capacity(capacity) }
+    }
+
+    fn push(&mut self, node: &'a NodeInfo, counters: &NodeCounters) {
+        self.nodes.push(node);
+        self.counters.push(*counters);
+    }
+
+    fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.nodes.is_empty()
+    }
 }
 
 /// Filters nodes from the cursor until enough are feasible (`findNodesThatPassFilters`).
@@ -181,29 +227,35 @@ fn find_nodes_that_pass_filters<'a>(
     options: &SamplingOptions,
     cursor: usize,
     nominator: &Nominator,
+    nominated: &NominatedNodes,
     trace: &mut Option<DecisionTrace>,
-) -> Result<Vec<&'a NodeInfo>, Status> {
+) -> Result<FeasibleNodes<'a>, Status> {
     let count = nodes.len();
     let percentage = framework.percentage_of_nodes_to_score().or(options.percentage_of_nodes_to_score);
     let to_find = if options.score_all { count } else { num_feasible_nodes_to_find(percentage, count) };
-    let mut feasible = Vec::with_capacity(to_find.min(count));
+    let mut feasible = FeasibleNodes::with_capacity(to_find.min(count));
     if count == 0 {
         return Ok(feasible);
     }
     if !framework.has_filter_plugins() {
-        feasible.extend((0..to_find).map(|offset| nodes.get((cursor + offset) % count)));
+        for offset in 0..to_find {
+            let (_, node, counters) = nodes.get((cursor + offset) % count);
+            feasible.push(node, counters);
+        }
         return Ok(feasible);
     }
     let filters = framework.active_filters(state);
-    // Rejections are collected in visiting order (sorted by name but for the wrap-around at the
-    // cursor) and turned into the map at once: a bulk build compares names about once per node,
-    // where inserting one by one compares them a dozen times.
-    let mut rejected: Vec<(String, Status)> = Vec::new();
+    // Rejections are collected in visiting order, by snapshot position.
+    let mut rejected: Vec<(usize, Status)> = Vec::new();
     let mut last_plugin = "";
     let mut outcome = Ok(());
-    let mut visit = |node: &'a NodeInfo, status: Status, feasible: &mut Vec<&'a NodeInfo>| -> bool {
+    let mut visit = |position: usize,
+                     node: &'a NodeInfo,
+                     counters: &NodeCounters,
+                     status: Status,
+                     feasible: &mut FeasibleNodes<'a>| {
         if status.is_success() {
-            feasible.push(node);
+            feasible.push(node, counters);
             return feasible.len() < to_find;
         }
         if !status.is_rejected() {
@@ -215,7 +267,7 @@ fn find_nodes_that_pass_filters<'a>(
             last_plugin = status.plugin();
             diagnosis.unschedulable_plugins.insert(last_plugin);
         }
-        rejected.push((node.name().to_owned(), status));
+        rejected.push((position, status));
         true
     };
     // Filters run plugin by plugin over chunks of nodes in visiting order, each chunk no larger
@@ -224,27 +276,37 @@ fn find_nodes_that_pass_filters<'a>(
     // order exactly as node by node; those past the point where enough nodes were found are
     // dropped unread.
     let mut chunk: Vec<&'a NodeInfo> = Vec::new();
+    let mut chunk_positions: Vec<usize> = Vec::new();
+    let mut chunk_counters: Vec<NodeCounters> = Vec::new();
     let mut verdicts: Vec<Option<Status>> = Vec::new();
     let mut offset = 0;
     'chunks: while offset < count {
         let size = (to_find - feasible.len()).clamp(FILTER_CHUNK_NODES_MIN, FILTER_CHUNK_NODES_MAX).min(count - offset);
         chunk.clear();
-        chunk.extend((offset..offset + size).map(|index| nodes.get((cursor + index) % count)));
+        chunk_positions.clear();
+        chunk_counters.clear();
+        for index in offset..offset + size {
+            let (position, node, counters) = nodes.get((cursor + index) % count);
+            chunk.push(node);
+            chunk_positions.push(position);
+            chunk_counters.push(*counters);
+        }
         offset += size;
-        run_filter_list_batch(&filters, state, pod, &chunk, &mut verdicts);
-        for (node, verdict) in chunk.iter().zip(verdicts.drain(..)) {
-            let status = if has_nominated_pods(nominator, pod, node) {
+        run_filter_list_batch(&filters, state, pod, &NodeBatch::new(&chunk, &chunk_counters), &mut verdicts);
+        let visited = chunk.iter().zip(&chunk_positions).zip(&chunk_counters).zip(verdicts.drain(..));
+        for (((node, position), counters), verdict) in visited {
+            let status = if nominated.contains(*position) {
                 run_filter_list_with_nominated(framework, &filters, state, pod, node, nominator)
             } else {
                 verdict.unwrap_or_else(Status::success)
             };
-            if !visit(node, status, &mut feasible) {
+            if !visit(*position, node, counters, status, &mut feasible) {
                 break 'chunks;
             }
         }
     }
     debug_assert!(diagnosis.node_to_status.statuses.is_empty(), "filters run once per attempt");
-    diagnosis.node_to_status.statuses = rejected.into_iter().collect();
+    diagnosis.node_to_status.statuses = rejected;
     outcome.map(|()| feasible)
 }
 
@@ -336,14 +398,14 @@ fn schedule_pod_traced(
         return Err(ScheduleError::Unfit(FitError { node_count: all_nodes.len(), diagnosis }));
     }
     let nodes = match &pre_filter_result.node_names {
-        None => CandidateNodes::All(all_nodes),
+        None => CandidateNodes::All(all_nodes, snapshot.counters()),
         Some(names) => {
-            let narrowed = names.iter().filter_map(|name| snapshot.get(name)).collect();
+            let narrowed = names.iter().filter_map(|name| snapshot.position(name)).collect();
             diagnosis.node_to_status.absent = Some(Status::new(
                 super::framework::Code::UnschedulableAndUnresolvable,
                 format!("node(s) didn't satisfy plugin(s) [{}]", narrowing.join(" ")),
             ));
-            CandidateNodes::Narrowed(narrowed)
+            CandidateNodes::Narrowed(all_nodes, snapshot.counters(), narrowed)
         }
     };
     let started = meter.start();
@@ -351,6 +413,7 @@ fn schedule_pod_traced(
         meter.record(ExtensionPoint::Filter, started);
         return Ok(result);
     }
+    let nominated = NominatedNodes::of(nominator, pod, snapshot);
     let filtered = find_nodes_that_pass_filters(
         framework,
         state,
@@ -360,10 +423,11 @@ fn schedule_pod_traced(
         options,
         cursor.0,
         nominator,
+        &nominated,
         trace,
     );
     meter.record(ExtensionPoint::Filter, started);
-    let processed = filtered.as_ref().map_or(0, Vec::len) + diagnosis.node_to_status.statuses.len();
+    let processed = filtered.as_ref().map_or(0, FeasibleNodes::len) + diagnosis.node_to_status.statuses.len();
     cursor.0 = (cursor.0 + processed) % all_nodes.len();
     let feasible = filtered.map_err(ScheduleError::Internal)?;
     if feasible.is_empty() {
@@ -372,27 +436,28 @@ fn schedule_pod_traced(
     let evaluated_nodes = feasible.len() + diagnosis.node_to_status.statuses.len();
     if feasible.len() == 1 {
         if let Some(trace) = trace {
-            trace.nodes.push(verdict_feasible(feasible[0], Vec::new(), None));
+            trace.nodes.push(verdict_feasible(feasible.nodes[0], Vec::new(), None));
         }
         return Ok(ScheduleResult {
-            suggested_host: feasible[0].name().to_owned(),
+            suggested_host: feasible.nodes[0].name().to_owned(),
             evaluated_nodes,
             feasible_nodes: 1,
         });
     }
     let totals = if framework.has_score_plugins() {
         let started = meter.start();
-        let status = framework.run_pre_score(state, pod, &feasible, snapshot);
+        let status = framework.run_pre_score(state, pod, &feasible.nodes, snapshot);
         meter.record(ExtensionPoint::PreScore, started);
         if !status.is_success() {
             return Err(ScheduleError::Internal(status));
         }
         let started = meter.start();
-        let scores = framework.run_score(state, pod, &feasible).map_err(ScheduleError::Internal);
+        let batch = NodeBatch::new(&feasible.nodes, &feasible.counters);
+        let scores = framework.run_score(state, pod, &batch).map_err(ScheduleError::Internal);
         meter.record(ExtensionPoint::Score, started);
         let scores = scores?;
         if let Some(trace) = trace {
-            for (index, node) in feasible.iter().enumerate() {
+            for (index, node) in feasible.nodes.iter().enumerate() {
                 let per_plugin =
                     scores.per_plugin.iter().map(|(name, scores)| (name.to_string(), scores[index])).collect();
                 trace.nodes.push(verdict_feasible(node, per_plugin, Some(scores.totals[index])));
@@ -406,7 +471,7 @@ fn schedule_pod_traced(
         return Err(ScheduleError::Internal(Status::error("empty priorityList")));
     };
     Ok(ScheduleResult {
-        suggested_host: feasible[index].name().to_owned(),
+        suggested_host: feasible.nodes[index].name().to_owned(),
         evaluated_nodes,
         feasible_nodes: feasible.len(),
     })

@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use super::listers::ClusterObjects;
+use super::node_counters::NodeCounters;
 use super::node_info::NodeInfo;
 use super::node_info::PodInfo;
 use super::pod_index::{Candidates, PodIndex};
@@ -17,6 +18,8 @@ use crate::selector::LabelSelector;
 pub struct Snapshot {
     /// Nodes with a Node object, in node-tree order.
     pub(super) node_info_list: Vec<Arc<NodeInfo>>,
+    /// Each node's counters, aligned with `node_info_list` (see [`NodeCounters`]).
+    pub(super) counters: Vec<NodeCounters>,
     /// Position of each node in `node_info_list`, for lookups only (never iterated).
     pub(super) index: HashMap<String, usize>,
     /// How many nodes hold each image, by normalized name.
@@ -57,6 +60,7 @@ impl Snapshot {
     pub(super) fn rebuild_indexes(&mut self) {
         self.index =
             self.node_info_list.iter().enumerate().map(|(position, info)| (info.name().to_owned(), position)).collect();
+        self.counters = self.node_info_list.iter().map(|info| NodeCounters::of(info)).collect();
         self.pod_index = PodIndex::build(&self.node_info_list);
         self.dense_topology = DenseTopology::build(&self.node_info_list);
     }
@@ -129,6 +133,11 @@ impl Snapshot {
     /// Every node, in evaluation order.
     pub fn list(&self) -> &[Arc<NodeInfo>] {
         &self.node_info_list
+    }
+
+    /// Every node's counters, aligned with [`list`](Self::list).
+    pub fn counters(&self) -> &[NodeCounters] {
+        &self.counters
     }
 
     /// How many nodes there are.

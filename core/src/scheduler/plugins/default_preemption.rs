@@ -322,7 +322,7 @@ impl DefaultPreemption {
         filters: &dyn FilterRunner,
         state: &CycleState,
         pod: &PodInfo,
-        potential_nodes: &[&NodeInfo],
+        potential_nodes: &[(usize, &NodeInfo)],
         budgets: &[&DisruptionBudget],
         nominator: &Nominator,
         offset: usize,
@@ -334,7 +334,7 @@ impl DefaultPreemption {
         let count = potential_nodes.len();
         let mut scratch = DryRunScratch::new(filters, state);
         for step in 0..count {
-            let node = potential_nodes[(offset + step) % count];
+            let (position, node) = potential_nodes[(offset + step) % count];
             let name = || node.name().to_owned();
             match select_victims_with_scratch(&mut scratch, filters, state, pod, node, budgets, nominator) {
                 Ok((victims, num_pdb_violations)) if !victims.is_empty() => {
@@ -350,13 +350,13 @@ impl DefaultPreemption {
                     let name = name();
                     let status = Status::error(format!("expected at least one victim pod on node {name:?}"));
                     dry_run.errors.push(status.clone());
-                    dry_run.statuses.statuses.insert(name, status);
+                    dry_run.statuses.statuses.push((position, status));
                 }
                 Err(status) => {
                     if status.code() == Code::Error {
                         dry_run.errors.push(status.clone());
                     }
-                    dry_run.statuses.statuses.insert(name(), status);
+                    dry_run.statuses.statuses.push((position, status));
                 }
             }
         }
@@ -383,14 +383,20 @@ impl DefaultPreemption {
             .filter(|name| !name.is_empty())
             .or_else(|| context.nominator.node_of(&pod.key));
         let nominated_node = nominated_name.and_then(|name| snapshot.get(name)).map(Arc::as_ref);
-        let nominated_status = nominated_name.and_then(|name| statuses.get(name));
+        let nominated_status =
+            nominated_name.and_then(|name| snapshot.position(name)).and_then(|position| statuses.get(position));
         if let Err(message) = pod_eligible_to_preempt_others(pod, nominated_node, nominated_status) {
             return Err((None, Status::new(Code::Unschedulable, message)));
         }
         let nodes = snapshot.list();
         let helpful = potential_positions(statuses, snapshot);
-        let potential: Vec<&NodeInfo> =
-            nodes.iter().zip(&helpful).filter(|(_, helpful)| **helpful).map(|(node, _)| node.as_ref()).collect();
+        let potential: Vec<(usize, &NodeInfo)> = nodes
+            .iter()
+            .enumerate()
+            .zip(&helpful)
+            .filter(|(_, helpful)| **helpful)
+            .map(|((position, node), _)| (position, node.as_ref()))
+            .collect();
         let budgets: Vec<&DisruptionBudget> = snapshot.objects().pod_disruption_budgets().collect();
         let (offset, num_candidates) = self.offset_and_num_candidates(potential.len(), context.random);
         let dry_run = self.dry_run_preemption(
@@ -410,9 +416,9 @@ impl DefaultPreemption {
             // Built only now: the statuses of the nodes preemption cannot help are read only
             // when no candidate was found.
             let mut not_helpful = NodeToStatus::default();
-            for (node, _) in nodes.iter().zip(&helpful).filter(|(_, helpful)| !**helpful) {
+            for (position, _) in helpful.iter().enumerate().filter(|(_, helpful)| !**helpful) {
                 let status = Status::new(Code::UnschedulableAndUnresolvable, ERR_REASON_NOT_HELPFUL);
-                not_helpful.statuses.insert(node.name().to_owned(), status);
+                not_helpful.statuses.push((position, status));
             }
             not_helpful.statuses.extend(dry_run.statuses.statuses);
             let fit_error = FitError {
@@ -428,14 +434,13 @@ impl DefaultPreemption {
 }
 
 /// Per node position in the snapshot's list, whether its status this cycle is Unschedulable, so
-/// that preemption may help there (`nodesWherePreemptionMightHelp`). Walks the statuses once
-/// and finds each node by its hashed position, instead of a name lookup per node.
+/// that preemption may help there (`nodesWherePreemptionMightHelp`). Walks the statuses once.
 fn potential_positions(statuses: &NodeToStatus, snapshot: &crate::scheduler::snapshot::Snapshot) -> Vec<bool> {
     let absent_helps = statuses.absent.as_ref().map(Status::code) == Some(Code::Unschedulable);
     let mut helpful = vec![absent_helps; snapshot.len()];
-    for (name, status) in &statuses.statuses {
-        if let Some(position) = snapshot.position(name) {
-            helpful[position] = status.code() == Code::Unschedulable;
+    for (position, status) in &statuses.statuses {
+        if let Some(helps) = helpful.get_mut(*position) {
+            *helps = status.code() == Code::Unschedulable;
         }
     }
     helpful

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::scheduler::framework::{CycleState, Plugin, PreScorePlugin, ScorePlugin, Status};
+use crate::scheduler::framework::{CycleState, NodeBatch, Plugin, PreScorePlugin, ScorePlugin, Status};
 use crate::scheduler::limits::{IMAGE_MAX_CONTAINER_THRESHOLD_BYTES, IMAGE_MIN_THRESHOLD_BYTES, MAX_NODE_SCORE};
 use crate::scheduler::node_info::{NodeInfo, PodInfo, normalized_image_name};
 use crate::scheduler::snapshot::Snapshot;
@@ -104,13 +104,20 @@ impl ScorePlugin for ImageLocality {
         &self,
         state: &CycleState,
         _pod: &PodInfo,
-        nodes: &[&NodeInfo],
+        batch: &NodeBatch<'_>,
         scores: &mut Vec<i64>,
     ) -> Result<(), Status> {
         let Some(pre_score) = state.read::<PreScoreState>(NAME) else {
             return Err(Status::error("ImageLocality: its PreScore must run before Score"));
         };
-        scores.extend(nodes.iter().map(|node| pre_score.score(node)));
+        if pre_score.images.iter().all(|(_, count)| *count == 0) {
+            // No node holds any of the Pod's images: every node scores as one without them,
+            // and no NodeInfo needs reading.
+            let score = calculate_priority(0, pre_score.images.len());
+            scores.extend(std::iter::repeat_n(score, batch.len()));
+        } else {
+            scores.extend(batch.nodes().iter().map(|node| pre_score.score(node)));
+        }
         Ok(())
     }
 }

@@ -9,8 +9,8 @@ use serde::Deserialize;
 
 use super::{decode_args, normalize_to_max};
 use crate::scheduler::framework::{
-    ActionType, ClusterEvent, Code, CycleState, EventResource, FilterPlugin, Plugin, PreFilterPlugin, PreFilterResult,
-    PreScorePlugin, ScorePlugin, Status, fill_verdicts,
+    ActionType, ClusterEvent, Code, CycleState, EventResource, FilterPlugin, NodeBatch, Plugin, PreFilterPlugin,
+    PreFilterResult, PreScorePlugin, ScorePlugin, Status, fill_verdicts,
 };
 use crate::scheduler::node_info::{NodeInfo, PodInfo};
 use crate::scheduler::registry::RegistryError;
@@ -211,7 +211,7 @@ impl FilterPlugin for NodeAffinity {
         }
     }
 
-    fn filter_nodes(&self, state: &CycleState, pod: &PodInfo, nodes: &[&NodeInfo], verdicts: &mut [Option<Status>]) {
+    fn filter_nodes(&self, state: &CycleState, pod: &PodInfo, batch: &NodeBatch<'_>, verdicts: &mut [Option<Status>]) {
         let computed;
         let required = match state.read::<RequiredNodeAffinity>(NAME) {
             Some(required) => required,
@@ -220,7 +220,7 @@ impl FilterPlugin for NodeAffinity {
                 &computed
             }
         };
-        fill_verdicts(nodes, verdicts, |node| self.filter_with(required, node));
+        fill_verdicts(batch, verdicts, |node, _| self.filter_with(required, node));
     }
 }
 
@@ -291,7 +291,7 @@ impl ScorePlugin for NodeAffinity {
         &self,
         state: &CycleState,
         pod: &PodInfo,
-        nodes: &[&NodeInfo],
+        batch: &NodeBatch<'_>,
         scores: &mut Vec<i64>,
     ) -> Result<(), Status> {
         let computed;
@@ -303,7 +303,7 @@ impl ScorePlugin for NodeAffinity {
             }
         };
         let added = self.added_preferred.as_ref();
-        scores.extend(nodes.iter().map(|node| added.map_or(0, |added| added.score(node)) + terms.score(node)));
+        scores.extend(batch.nodes().iter().map(|node| added.map_or(0, |added| added.score(node)) + terms.score(node)));
         Ok(())
     }
 

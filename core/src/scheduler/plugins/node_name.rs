@@ -1,7 +1,7 @@
 //! NodeName: a Pod that names a node in `spec.nodeName` fits only that node.
 
 use crate::scheduler::framework::{
-    ActionType, ClusterEvent, Code, CycleState, EventResource, FilterPlugin, Plugin, Status,
+    ActionType, ClusterEvent, Code, CycleState, EventResource, FilterPlugin, NodeBatch, Plugin, Status, fill_verdicts,
 };
 use crate::scheduler::node_info::{NodeInfo, PodInfo};
 
@@ -34,6 +34,13 @@ impl FilterPlugin for NodeName {
             Status::success()
         } else {
             Status::new(Code::UnschedulableAndUnresolvable, ERR_REASON)
+        }
+    }
+
+    /// A Pod that names no node passes every node: the batch is left as it is.
+    fn filter_nodes(&self, state: &CycleState, pod: &PodInfo, batch: &NodeBatch<'_>, verdicts: &mut [Option<Status>]) {
+        if !pod.node_name().is_empty() {
+            fill_verdicts(batch, verdicts, |node, _| self.filter(state, pod, node));
         }
     }
 }

@@ -5,7 +5,7 @@ use serde::Deserialize;
 
 use super::decode_args;
 use super::resource_allocation::{ResourceAllocationScorer, ResourceSpec, default_resources};
-use crate::scheduler::framework::{CycleState, Plugin, PreScorePlugin, ScorePlugin, Status};
+use crate::scheduler::framework::{CycleState, NodeBatch, Plugin, PreScorePlugin, ScorePlugin, Status};
 use crate::scheduler::limits::MAX_NODE_SCORE;
 use crate::scheduler::node_info::{NodeInfo, PodInfo};
 use crate::scheduler::registry::RegistryError;
@@ -112,13 +112,17 @@ impl ScorePlugin for BalancedAllocation {
         &self,
         state: &CycleState,
         pod: &PodInfo,
-        nodes: &[&NodeInfo],
+        batch: &NodeBatch<'_>,
         scores: &mut Vec<i64>,
     ) -> Result<(), Status> {
         let pod_requests = self
             .scorer
             .cached_or_computed(state.read::<PreScoreState>(NAME).map(|pre_score| &pre_score.pod_requests), pod);
-        scores.extend(nodes.iter().map(|node| self.scorer.score(node, &pod_requests, balanced_resource_score)));
+        scores.extend(
+            batch.iter().map(|(node, counters)| {
+                self.scorer.score_dense(node, counters, &pod_requests, balanced_resource_score)
+            }),
+        );
         Ok(())
     }
 }

@@ -6,7 +6,7 @@ use k8s_openapi::api::core::v1 as core;
 use super::node_not_found;
 use super::taint_toleration::tolerations_tolerate_taint;
 use crate::scheduler::framework::{
-    ActionType, ClusterEvent, Code, CycleState, EventResource, FilterPlugin, Plugin, Status,
+    ActionType, ClusterEvent, Code, CycleState, EventResource, FilterPlugin, NodeBatch, Plugin, Status, fill_verdicts,
 };
 use crate::scheduler::node_info::{NodeInfo, PodInfo};
 
@@ -52,5 +52,17 @@ impl FilterPlugin for NodeUnschedulable {
             return Status::success();
         }
         Status::new(Code::UnschedulableAndUnresolvable, ERR_REASON_UNSCHEDULABLE)
+    }
+
+    /// A node with a Node object that is not cordoned passes; only cordoned (or unknown) nodes
+    /// need the Pod's tolerations.
+    fn filter_nodes(&self, state: &CycleState, pod: &PodInfo, batch: &NodeBatch<'_>, verdicts: &mut [Option<Status>]) {
+        fill_verdicts(batch, verdicts, |node, counters| {
+            if counters.has_node() && !counters.unschedulable() {
+                Status::success()
+            } else {
+                self.filter(state, pod, node)
+            }
+        });
     }
 }

@@ -6,6 +6,7 @@ use std::borrow::Cow;
 
 use serde::Deserialize;
 
+use crate::scheduler::node_counters::NodeCounters;
 use crate::scheduler::node_info::{NodeInfo, PodInfo};
 use crate::scheduler::resource::{CPU, EPHEMERAL_STORAGE, MEMORY, is_scalar_resource_name};
 
@@ -110,8 +111,64 @@ impl ResourceAllocationScorer {
         }
     }
 
+    /// [`ResourceAllocationScorer::allocatable_and_requested`] read from the packed counters,
+    /// going to the NodeInfo only for an extended resource.
+    fn allocatable_and_requested_dense(
+        &self,
+        node: &NodeInfo,
+        counters: &NodeCounters,
+        kind: &ResourceKind,
+        pod_request: i64,
+    ) -> (i64, i64) {
+        match kind {
+            ResourceKind::Cpu => {
+                let requested = if self.use_requested {
+                    counters.requested_milli_cpu
+                } else {
+                    counters.non_zero_requested_milli_cpu
+                };
+                (counters.allocatable_milli_cpu, requested + pod_request)
+            }
+            ResourceKind::Memory => {
+                let requested =
+                    if self.use_requested { counters.requested_memory } else { counters.non_zero_requested_memory };
+                (counters.allocatable_memory, requested + pod_request)
+            }
+            ResourceKind::EphemeralStorage => {
+                (counters.allocatable_ephemeral_storage, counters.requested_ephemeral_storage + pod_request)
+            }
+            ResourceKind::Scalar(_) | ResourceKind::Other => self.allocatable_and_requested(node, kind, pod_request),
+        }
+    }
+
     /// Scores a node: fills requested and allocatable per resource, then applies `scorer`.
     pub fn score(&self, node: &NodeInfo, pod_requests: &[i64], scorer: impl Fn(&[i64], &[i64]) -> i64) -> i64 {
+        self.score_with(pod_requests, scorer, |kind, pod_request| {
+            self.allocatable_and_requested(node, kind, pod_request)
+        })
+    }
+
+    /// [`ResourceAllocationScorer::score`] from the node's packed counters: the same number,
+    /// reading the NodeInfo only for extended resources the Pod requests.
+    pub fn score_dense(
+        &self,
+        node: &NodeInfo,
+        counters: &NodeCounters,
+        pod_requests: &[i64],
+        scorer: impl Fn(&[i64], &[i64]) -> i64,
+    ) -> i64 {
+        self.score_with(pod_requests, scorer, |kind, pod_request| {
+            self.allocatable_and_requested_dense(node, counters, kind, pod_request)
+        })
+    }
+
+    /// Fills requested and allocatable per resource from `lookup`, then applies `scorer`.
+    fn score_with(
+        &self,
+        pod_requests: &[i64],
+        scorer: impl Fn(&[i64], &[i64]) -> i64,
+        lookup: impl Fn(&ResourceKind, i64) -> (i64, i64),
+    ) -> i64 {
         const INLINE: usize = 4;
         let count = self.resources.len();
         let (mut requested_inline, mut allocatable_inline) = ([0i64; INLINE], [0i64; INLINE]);
@@ -125,7 +182,7 @@ impl ResourceAllocationScorer {
         };
         for (index, kind) in self.kinds.iter().enumerate() {
             let pod_request = pod_requests.get(index).copied().unwrap_or(0);
-            let (node_allocatable, node_requested) = self.allocatable_and_requested(node, kind, pod_request);
+            let (node_allocatable, node_requested) = lookup(kind, pod_request);
             if node_allocatable == 0 {
                 continue;
             }

@@ -8,8 +8,8 @@ use k8s_openapi::api::core::v1 as core;
 
 use super::{node_not_found, normalize_to_max};
 use crate::scheduler::framework::{
-    ActionType, ClusterEvent, Code, CycleState, EventResource, FilterPlugin, Plugin, PreScorePlugin, ScorePlugin,
-    Status,
+    ActionType, ClusterEvent, Code, CycleState, EventResource, FilterPlugin, NodeBatch, Plugin, PreScorePlugin,
+    ScorePlugin, Status, fill_verdicts,
 };
 use crate::scheduler::node_info::{NodeInfo, PodInfo};
 use crate::scheduler::snapshot::Snapshot;
@@ -98,6 +98,18 @@ impl FilterPlugin for TaintToleration {
             ),
         }
     }
+
+    /// A node with a Node object and no NoSchedule or NoExecute taint passes whatever the Pod
+    /// tolerates; only the others are matched against the tolerations.
+    fn filter_nodes(&self, state: &CycleState, pod: &PodInfo, batch: &NodeBatch<'_>, verdicts: &mut [Option<Status>]) {
+        fill_verdicts(batch, verdicts, |node, counters| {
+            if counters.has_node() && !counters.has_hard_taints() {
+                Status::success()
+            } else {
+                self.filter(state, pod, node)
+            }
+        });
+    }
 }
 
 /// The Pod's tolerations that can tolerate PreferNoSchedule taints (effect empty or
@@ -148,13 +160,15 @@ impl ScorePlugin for TaintToleration {
         &self,
         state: &CycleState,
         _pod: &PodInfo,
-        nodes: &[&NodeInfo],
+        batch: &NodeBatch<'_>,
         scores: &mut Vec<i64>,
     ) -> Result<(), Status> {
         let Some(pre_score) = state.read::<PreScoreState>(NAME) else {
             return Err(Status::error("reading \"PreScoreTaintToleration\" from cycleState: not found"));
         };
-        scores.extend(nodes.iter().map(|node| pre_score.untolerated_soft_taints(node)));
+        scores.extend(batch.iter().map(|(node, counters)| {
+            if counters.has_soft_taints() { pre_score.untolerated_soft_taints(node) } else { 0 }
+        }));
         Ok(())
     }
 

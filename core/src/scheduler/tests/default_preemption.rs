@@ -94,8 +94,8 @@ fn dry_run(
     assert!(status.is_success(), "PreFilter: {status}");
     let parsed: Vec<DisruptionBudget> = budgets.iter().map(DisruptionBudget::of).collect();
     let budgets: Vec<&DisruptionBudget> = parsed.iter().collect();
-    let mut potential: Vec<&NodeInfo> = snapshot.list().iter().map(Arc::as_ref).collect();
-    potential.sort_by(|left, right| left.name().cmp(right.name()));
+    let mut potential: Vec<(usize, &NodeInfo)> = snapshot.list().iter().map(Arc::as_ref).enumerate().collect();
+    potential.sort_by(|(_, left), (_, right)| left.name().cmp(right.name()));
     let num_candidates = plugin.num_candidates(potential.len());
     let found = plugin.dry_run_preemption(
         &framework,
@@ -308,7 +308,7 @@ fn best_node(names: &[&str], pods: Vec<PodBuilder>, preemptor: PodBuilder) -> St
     let pod = preemptor.info();
     let mut state = CycleState::new();
     framework.run_pre_filter(&mut state, &pod, &snapshot);
-    let potential: Vec<&NodeInfo> = snapshot.list().iter().map(Arc::as_ref).collect();
+    let potential: Vec<(usize, &NodeInfo)> = snapshot.list().iter().map(Arc::as_ref).enumerate().collect();
     let plugin = DefaultPreemption::default();
     let found = plugin.dry_run_preemption(&framework, &state, &pod, &potential, &[], &Nominator::new(), 0, 100);
     pick_one_node_for_preemption(&found.candidates).expect("a candidate").node_name.clone()
@@ -478,7 +478,10 @@ fn post_filter(
     let mut state = CycleState::new();
     framework.run_pre_filter(&mut state, &pod, &snapshot);
     let statuses = NodeToStatus {
-        statuses: statuses.iter().map(|(node, code)| ((*node).to_owned(), Status::code_only(*code))).collect(),
+        statuses: statuses
+            .iter()
+            .map(|(node, code)| (snapshot.position(node).expect("a node of the snapshot"), Status::code_only(*code)))
+            .collect(),
         absent: Some(Status::code_only(Code::UnschedulableAndUnresolvable)),
     };
     let nominator = Nominator::new();

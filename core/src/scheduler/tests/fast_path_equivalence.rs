@@ -9,7 +9,7 @@ use k8s_openapi::api::core::v1 as core;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::scheduler::framework::CycleState;
+use crate::scheduler::framework::{CycleState, NodeBatch};
 use crate::scheduler::node_info::{NodeInfo, PodInfo};
 use crate::scheduler::node_tree::{LABEL_HOSTNAME, LABEL_TOPOLOGY_ZONE};
 use crate::scheduler::plugins::{
@@ -33,18 +33,32 @@ const SCORE_PLUGINS: [&str; 7] = [
 
 const IMAGE: &str = "registry.example/app:1";
 
+/// An extended resource some nodes offer and some Pods request.
+const GPU: &str = "example.com/gpu";
+
 fn pick<'a>(rng: &mut ChaCha8Rng, values: &[&'a str]) -> &'a str {
     values[rng.random_range(0..values.len())]
 }
 
-/// A node with random zone (sometimes none), disk label, taints, capacity and image.
+/// A node with random zone (sometimes none), disk label, taints, cordon, capacity (sometimes
+/// with ephemeral storage and an extended resource) and image.
 fn random_node(index: usize, rng: &mut ChaCha8Rng) -> core::Node {
     let name = format!("node-{index}");
-    let mut node = make_node(&name).label(LABEL_HOSTNAME, &name).capacity(&[
+    let mut capacity = vec![
         ("cpu", pick(rng, &["2", "4", "8"])),
         ("memory", pick(rng, &["4Gi", "8Gi", "16Gi"])),
         ("pods", pick(rng, &["3", "110"])),
-    ]);
+    ];
+    if rng.random_range(0..3) == 0 {
+        capacity.push(("ephemeral-storage", pick(rng, &["1Gi", "20Gi"])));
+    }
+    if rng.random_range(0..4) == 0 {
+        capacity.push((GPU, pick(rng, &["1", "4"])));
+    }
+    let mut node = make_node(&name).label(LABEL_HOSTNAME, &name).capacity(&capacity);
+    if rng.random_range(0..6) == 0 {
+        node = node.unschedulable();
+    }
     if rng.random_range(0..8) != 0 {
         node = node.label(LABEL_TOPOLOGY_ZONE, pick(rng, &["zone-a", "zone-b", "zone-c"]));
     }
@@ -55,6 +69,7 @@ fn random_node(index: usize, rng: &mut ChaCha8Rng) -> core::Node {
         0 => node = node.taints(vec![taint("soft", "x", "PreferNoSchedule")]),
         1 => node = node.taints(vec![taint("soft", "y", "PreferNoSchedule"), taint("other", "", "PreferNoSchedule")]),
         2 => node = node.taints(vec![taint("hard", "z", "NoSchedule")]),
+        3 => node = node.taints(vec![taint("soft", "x", "PreferNoSchedule"), taint("evict", "", "NoExecute")]),
         _ => {}
     }
     if rng.random_range(0..3) == 0 {
@@ -67,9 +82,17 @@ fn random_node(index: usize, rng: &mut ChaCha8Rng) -> core::Node {
 /// Score plugins read.
 fn random_pod(name: &str, node: Option<&str>, rng: &mut ChaCha8Rng) -> core::Pod {
     let app = pick(rng, &["a", "b", "c", "d"]);
-    let mut pod = make_pod(name).label("app", app).container_image(IMAGE);
+    let image = if rng.random_range(0..5) == 0 { "registry.example/nowhere:2" } else { IMAGE };
+    let mut pod = make_pod(name).label("app", app).container_image(image);
     if rng.random_range(0..4) != 0 {
-        pod = pod.req(&[("cpu", pick(rng, &["100m", "500m", "1"])), ("memory", pick(rng, &["128Mi", "1Gi"]))]);
+        let mut requests = vec![("cpu", pick(rng, &["100m", "500m", "1"])), ("memory", pick(rng, &["128Mi", "1Gi"]))];
+        if rng.random_range(0..4) == 0 {
+            requests.push(("ephemeral-storage", pick(rng, &["512Mi", "5Gi"])));
+        }
+        if rng.random_range(0..5) == 0 {
+            requests.push((GPU, pick(rng, &["1", "2"])));
+        }
+        pod = pod.req(&requests);
     }
     if let Some(node) = node {
         pod = pod.node(node);
@@ -95,8 +118,11 @@ fn random_pod(name: &str, node: Option<&str>, rng: &mut ChaCha8Rng) -> core::Pod
     if rng.random_range(0..4) == 0 {
         pod = pod.node_selector(&[("disk", "ssd")]);
     }
-    if rng.random_range(0..3) == 0 {
-        pod = pod.tolerations(vec![toleration("soft", "Equal", "x", "PreferNoSchedule")]);
+    match rng.random_range(0..6) {
+        0 | 1 => pod = pod.tolerations(vec![toleration("soft", "Equal", "x", "PreferNoSchedule")]),
+        2 => pod = pod.tolerations(vec![toleration("node.kubernetes.io/unschedulable", "Exists", "", "NoSchedule")]),
+        3 => pod = pod.tolerations(vec![toleration("hard", "Equal", "z", "NoSchedule")]),
+        _ => {}
     }
     if rng.random_range(0..3) == 0 {
         let preference = core::NodeSelectorTerm {
@@ -165,7 +191,9 @@ fn batch_scores_equal_per_node_scores_for_every_default_score_plugin_on_random_c
                 let per_node: Vec<i64> =
                     nodes.iter().map(|node| scorer.score(&state, pod, node).expect("scores")).collect();
                 let mut batch = Vec::new();
-                scorer.score_nodes(&state, pod, &nodes, &mut batch).expect("scores");
+                scorer
+                    .score_nodes(&state, pod, &NodeBatch::new(&nodes, snapshot.counters()), &mut batch)
+                    .expect("scores");
                 assert_eq!(batch, per_node, "{name}, seed {seed}, pod {}", pod.name());
                 *compared.entry(name).or_default() += 1;
             }
@@ -244,7 +272,7 @@ fn batch_filter_verdicts_equal_per_node_filters_for_every_default_filter_plugin_
                 );
                 let mut batch: Vec<Option<_>> =
                     (0..nodes.len()).map(|index| (index % 5 == 4).then(|| decided.clone())).collect();
-                filter.filter_nodes(&state, pod, &nodes, &mut batch);
+                filter.filter_nodes(&state, pod, &NodeBatch::new(&nodes, snapshot.counters()), &mut batch);
                 for (index, (batch, per_node)) in batch.iter().zip(&per_node).enumerate() {
                     let expected = if index % 5 == 4 { Some(&decided) } else { per_node.as_ref() };
                     assert_eq!(batch.as_ref(), expected, "{name}, seed {seed}, pod {}, node {index}", pod.name());
@@ -254,6 +282,7 @@ fn batch_filter_verdicts_equal_per_node_filters_for_every_default_filter_plugin_
         }
     }
     for name in [
+        crate::scheduler::plugins::node_unschedulable::NAME,
         taint_toleration::NAME,
         node_affinity::NAME,
         node_resources_fit::NAME,

@@ -10,7 +10,7 @@ use k8s_openapi::api::core::v1 as core;
 
 use super::{InterPodAffinity, TopologyCounts, merge_namespaces};
 use crate::scheduler::framework::{
-    Code, CycleState, FilterPlugin, PreFilterPlugin, PreFilterResult, Status, fill_verdicts,
+    Code, CycleState, FilterPlugin, NodeBatch, PreFilterPlugin, PreFilterResult, Status, fill_verdicts,
 };
 use crate::scheduler::node_info::{NodeInfo, PodInfo};
 use crate::scheduler::plugins::node_not_found;
@@ -222,10 +222,10 @@ impl FilterPlugin for InterPodAffinity {
         }
     }
 
-    fn filter_nodes(&self, state: &CycleState, _pod: &PodInfo, nodes: &[&NodeInfo], verdicts: &mut [Option<Status>]) {
+    fn filter_nodes(&self, state: &CycleState, _pod: &PodInfo, batch: &NodeBatch<'_>, verdicts: &mut [Option<Status>]) {
         match state.read::<PreFilterState>(PRE_FILTER_STATE_KEY) {
-            Some(state) => fill_verdicts(nodes, verdicts, |node| state.filter(node)),
-            None => fill_verdicts(nodes, verdicts, |_| state_not_found()),
+            Some(state) => fill_verdicts(batch, verdicts, |node, _| state.filter(node)),
+            None => fill_verdicts(batch, verdicts, |_, _| state_not_found()),
         }
     }
 }

@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, HashMap};
 use k8s_openapi::api::core::v1 as core;
 
 use super::{InterPodAffinity, merge_namespaces};
-use crate::scheduler::framework::{Code, CycleState, PreScorePlugin, ScorePlugin, Status};
+use crate::scheduler::framework::{Code, CycleState, NodeBatch, PreScorePlugin, ScorePlugin, Status};
 use crate::scheduler::limits::MAX_NODE_SCORE;
 use crate::scheduler::node_info::{NodeInfo, PodInfo};
 use crate::scheduler::pod_affinity::{AffinityTerm, WeightedAffinityTerm};
@@ -192,13 +192,13 @@ impl ScorePlugin for InterPodAffinity {
         &self,
         state: &CycleState,
         _pod: &PodInfo,
-        nodes: &[&NodeInfo],
+        batch: &NodeBatch<'_>,
         scores: &mut Vec<i64>,
     ) -> Result<(), Status> {
         let state = state.read::<PreScoreState>(PRE_SCORE_STATE_KEY).ok_or_else(|| {
             Status::error(format!("error reading {PRE_SCORE_STATE_KEY:?} from cycleState: not found"))
         })?;
-        scores.extend(nodes.iter().map(|node| state.topology_score.node_score(node.labels())));
+        scores.extend(batch.nodes().iter().map(|node| state.topology_score.node_score(node.labels())));
         Ok(())
     }
 

@@ -13,7 +13,7 @@ use super::{
     counted_domains, for_each_matching_pod_domain, node_has_all_keys,
 };
 use crate::scheduler::framework::{
-    Code, CycleState, FilterPlugin, PreFilterPlugin, PreFilterResult, Status, fill_verdicts,
+    Code, CycleState, FilterPlugin, NodeBatch, PreFilterPlugin, PreFilterResult, Status, fill_verdicts,
 };
 use crate::scheduler::node_info::{NodeInfo, PodInfo};
 use crate::scheduler::plugins::node_affinity::RequiredNodeAffinity;
@@ -185,10 +185,10 @@ impl FilterPlugin for PodTopologySpread {
         }
     }
 
-    fn filter_nodes(&self, state: &CycleState, _pod: &PodInfo, nodes: &[&NodeInfo], verdicts: &mut [Option<Status>]) {
+    fn filter_nodes(&self, state: &CycleState, _pod: &PodInfo, batch: &NodeBatch<'_>, verdicts: &mut [Option<Status>]) {
         match state.read::<PreFilterState>(PRE_FILTER_STATE_KEY) {
-            Some(state) => fill_verdicts(nodes, verdicts, |node| state.filter(node)),
-            None => fill_verdicts(nodes, verdicts, |_| state_not_found()),
+            Some(state) => fill_verdicts(batch, verdicts, |node, _| state.filter(node)),
+            None => fill_verdicts(batch, verdicts, |_, _| state_not_found()),
         }
     }
 }

@@ -13,7 +13,7 @@ use super::{
     Constraint, PodTopologySpread, SCHEDULE_ANYWAY, count_matching_pods, counted_domains, counts_towards,
     for_each_matching_pod_domain, node_has_all_keys,
 };
-use crate::scheduler::framework::{Code, CycleState, PreScorePlugin, ScorePlugin, Status};
+use crate::scheduler::framework::{Code, CycleState, NodeBatch, PreScorePlugin, ScorePlugin, Status};
 use crate::scheduler::limits::MAX_NODE_SCORE;
 use crate::scheduler::node_info::{NodeInfo, PodInfo};
 use crate::scheduler::node_tree::LABEL_HOSTNAME;
@@ -197,13 +197,13 @@ impl ScorePlugin for PodTopologySpread {
         &self,
         state: &CycleState,
         pod: &PodInfo,
-        nodes: &[&NodeInfo],
+        batch: &NodeBatch<'_>,
         scores: &mut Vec<i64>,
     ) -> Result<(), Status> {
         let state = state
             .read::<PreScoreState>(PRE_SCORE_STATE_KEY)
             .ok_or_else(|| Status::error(format!("reading {PRE_SCORE_STATE_KEY:?} from cycleState: not found")))?;
-        scores.extend(nodes.iter().map(|node| state.node_score(pod, node)));
+        scores.extend(batch.nodes().iter().map(|node| state.node_score(pod, node)));
         Ok(())
     }
 
