@@ -1,37 +1,40 @@
-//! A batch of nodes for the batched Filter and Score calls ([`NodeBatch`]): the NodeInfos and,
-//! aligned with them, their [`NodeCounters`], so that a plugin decides the common case from the
-//! packed counters and reads a NodeInfo only when they cannot answer.
+//! A batch of nodes for the batched Filter and Score calls ([`NodeBatch`]): the NodeInfos and
+//! their positions in the snapshot, whose packed [`NodeCounters`] the batch reads in place, so
+//! that a plugin decides the common case from the counters and reads a NodeInfo only when they
+//! cannot answer.
+//!
+//! The counters are not copied into the batch: a cycle's batches would be tens of kilobytes
+//! allocated and freed per Pod, and the allocator returns such pages to the kernel, which
+//! zeroes them again on the next touch (that churn was a third of the scheduler's profile).
 
 use super::framework::Status;
 use super::node_counters::NodeCounters;
 use super::node_info::NodeInfo;
 
-/// Nodes and their counters, position by position.
+/// Nodes, their positions in the snapshot, and the snapshot's counters.
 #[derive(Clone, Copy, Debug)]
 pub struct NodeBatch<'a> {
     nodes: &'a [&'a NodeInfo],
+    positions: &'a [usize],
     counters: &'a [NodeCounters],
 }
 
 impl<'a> NodeBatch<'a> {
-    /// A batch of nodes with their counters (the snapshot's, gathered in the same order).
+    /// A batch of nodes at these positions of a snapshot whose counters (every node's, by
+    /// position) are `counters`.
     ///
     /// # Panics
-    /// When the two are not the same length: a batch with a node and no counters is a bug in
-    /// the caller, not an input.
-    pub fn new(nodes: &'a [&'a NodeInfo], counters: &'a [NodeCounters]) -> NodeBatch<'a> {
-        assert_eq!(nodes.len(), counters.len(), "every node of a batch comes with its counters");
-        NodeBatch { nodes, counters }
+    /// When a node has no position or a position no counters: a batch like that is a bug in the
+    /// caller, not an input.
+    pub fn new(nodes: &'a [&'a NodeInfo], positions: &'a [usize], counters: &'a [NodeCounters]) -> NodeBatch<'a> {
+        assert_eq!(nodes.len(), positions.len(), "every node of a batch comes with its position");
+        assert!(positions.iter().all(|position| *position < counters.len()), "every position has counters");
+        NodeBatch { nodes, positions, counters }
     }
 
     /// The NodeInfos.
     pub fn nodes(&self) -> &'a [&'a NodeInfo] {
         self.nodes
-    }
-
-    /// The counters, aligned with [`nodes`](Self::nodes).
-    pub fn counters(&self) -> &'a [NodeCounters] {
-        self.counters
     }
 
     /// How many nodes the batch holds.
@@ -46,7 +49,8 @@ impl<'a> NodeBatch<'a> {
 
     /// Each node with its counters.
     pub fn iter(&self) -> impl Iterator<Item = (&'a NodeInfo, &'a NodeCounters)> + 'a {
-        self.nodes.iter().copied().zip(self.counters)
+        let counters = self.counters;
+        self.nodes.iter().copied().zip(self.positions.iter().map(move |position| &counters[*position]))
     }
 }
 

@@ -9,6 +9,7 @@ use k8s_openapi::api::core::v1 as core;
 
 use super::pod_affinity::PodAffinityTerms;
 use super::resource::{PodRequests, Resource, pod_requests};
+use crate::jiff::Timestamp;
 
 /// The address a host port binds when none is given.
 pub const DEFAULT_BIND_ALL_HOST_IP: &str = "0.0.0.0";
@@ -93,6 +94,9 @@ pub struct PodInfo {
     pub has_required_anti_affinity: bool,
     /// Its pod (anti-)affinity terms, parsed once; `None` when it declares none.
     pub affinity_terms: Option<Arc<PodAffinityTerms>>,
+    /// `status.startTime`; a Pod that has not started counts as starting last (Kubernetes uses
+    /// the current time). Read once: preemption sorts every candidate node's Pods by it.
+    pub start_time: Timestamp,
 }
 
 impl PodInfo {
@@ -105,8 +109,11 @@ impl PodInfo {
         let has_affinity = affinity_terms.is_some();
         let has_required_anti_affinity =
             affinity_terms.as_ref().is_some_and(|terms| !terms.required_anti_affinity.is_empty());
+        let start_time =
+            pod.status.as_ref().and_then(|status| status.start_time.as_ref()).map_or(Timestamp::MAX, |time| time.0);
         PodInfo {
             key: PodKey::of(&pod),
+            start_time,
             priority: spec.and_then(|spec| spec.priority).unwrap_or(0),
             pod,
             requests,

@@ -153,14 +153,21 @@ impl<'a> CandidateNodes<'a> {
         }
     }
 
-    /// The `index`-th candidate: its position in the snapshot, its NodeInfo and its counters.
-    fn get(&self, index: usize) -> (usize, &'a NodeInfo, &'a NodeCounters) {
+    /// The `index`-th candidate: its position in the snapshot and its NodeInfo.
+    fn get(&self, index: usize) -> (usize, &'a NodeInfo) {
         match self {
-            CandidateNodes::All(nodes, counters) => (index, &nodes[index], &counters[index]),
-            CandidateNodes::Narrowed(nodes, counters, positions) => {
+            CandidateNodes::All(nodes, _) => (index, &nodes[index]),
+            CandidateNodes::Narrowed(nodes, _, positions) => {
                 let position = positions[index];
-                (position, &nodes[position], &counters[position])
+                (position, &nodes[position])
             }
+        }
+    }
+
+    /// Every node's counters, by snapshot position.
+    fn counters(&self) -> &'a [NodeCounters] {
+        match self {
+            CandidateNodes::All(_, counters) | CandidateNodes::Narrowed(_, counters, _) => counters,
         }
     }
 }
@@ -175,7 +182,7 @@ impl NominatedNodes {
     fn of(nominator: &Nominator, pod: &PodInfo, snapshot: &Snapshot) -> NominatedNodes {
         let mut positions = Vec::new();
         for (node, pods) in nominator.nodes() {
-            if pods.iter().any(|other| other.key != pod.key && other.priority >= pod.priority)
+            if pods.iter().any(|other| other.priority >= pod.priority && other.key != pod.key)
                 && let Some(position) = snapshot.position(node)
             {
                 positions.resize(snapshot.len(), false);
@@ -190,21 +197,22 @@ impl NominatedNodes {
     }
 }
 
-/// The nodes that passed the filters, in visiting order, with their counters for scoring.
+/// The nodes that passed the filters, in visiting order, with their snapshot positions (where
+/// scoring reads their counters).
 #[derive(Default)]
 struct FeasibleNodes<'a> {
     nodes: Vec<&'a NodeInfo>,
-    counters: Vec<NodeCounters>,
+    positions: Vec<usize>,
 }
 
 impl<'a> FeasibleNodes<'a> {
     fn with_capacity(capacity: usize) -> FeasibleNodes<'a> {
-        FeasibleNodes { nodes: Vec::with_capacity(capacity), counters: Vec::with_capacity(capacity) }
+        FeasibleNodes { nodes: Vec::with_capacity(capacity), positions: Vec::with_capacity(capacity) }
     }
 
-    fn push(&mut self, node: &'a NodeInfo, counters: &NodeCounters) {
+    fn push(&mut self, node: &'a NodeInfo, position: usize) {
         self.nodes.push(node);
-        self.counters.push(*counters);
+        self.positions.push(position);
     }
 
     fn len(&self) -> usize {
@@ -239,8 +247,8 @@ fn find_nodes_that_pass_filters<'a>(
     }
     if !framework.has_filter_plugins() {
         for offset in 0..to_find {
-            let (_, node, counters) = nodes.get((cursor + offset) % count);
-            feasible.push(node, counters);
+            let (position, node) = nodes.get((cursor + offset) % count);
+            feasible.push(node, position);
         }
         return Ok(feasible);
     }
@@ -249,13 +257,9 @@ fn find_nodes_that_pass_filters<'a>(
     let mut rejected: Vec<(usize, Status)> = Vec::new();
     let mut last_plugin = "";
     let mut outcome = Ok(());
-    let mut visit = |position: usize,
-                     node: &'a NodeInfo,
-                     counters: &NodeCounters,
-                     status: Status,
-                     feasible: &mut FeasibleNodes<'a>| {
+    let mut visit = |position: usize, node: &'a NodeInfo, status: Status, feasible: &mut FeasibleNodes<'a>| {
         if status.is_success() {
-            feasible.push(node, counters);
+            feasible.push(node, position);
             return feasible.len() < to_find;
         }
         if !status.is_rejected() {
@@ -277,30 +281,27 @@ fn find_nodes_that_pass_filters<'a>(
     // dropped unread.
     let mut chunk: Vec<&'a NodeInfo> = Vec::new();
     let mut chunk_positions: Vec<usize> = Vec::new();
-    let mut chunk_counters: Vec<NodeCounters> = Vec::new();
     let mut verdicts: Vec<Option<Status>> = Vec::new();
     let mut offset = 0;
     'chunks: while offset < count {
         let size = (to_find - feasible.len()).clamp(FILTER_CHUNK_NODES_MIN, FILTER_CHUNK_NODES_MAX).min(count - offset);
         chunk.clear();
         chunk_positions.clear();
-        chunk_counters.clear();
         for index in offset..offset + size {
-            let (position, node, counters) = nodes.get((cursor + index) % count);
+            let (position, node) = nodes.get((cursor + index) % count);
             chunk.push(node);
             chunk_positions.push(position);
-            chunk_counters.push(*counters);
         }
         offset += size;
-        run_filter_list_batch(&filters, state, pod, &NodeBatch::new(&chunk, &chunk_counters), &mut verdicts);
-        let visited = chunk.iter().zip(&chunk_positions).zip(&chunk_counters).zip(verdicts.drain(..));
-        for (((node, position), counters), verdict) in visited {
+        let batch = NodeBatch::new(&chunk, &chunk_positions, nodes.counters());
+        run_filter_list_batch(&filters, state, pod, &batch, &mut verdicts);
+        for ((node, position), verdict) in chunk.iter().zip(&chunk_positions).zip(verdicts.drain(..)) {
             let status = if nominated.contains(*position) {
                 run_filter_list_with_nominated(framework, &filters, state, pod, node, nominator)
             } else {
                 verdict.unwrap_or_else(Status::success)
             };
-            if !visit(*position, node, counters, status, &mut feasible) {
+            if !visit(*position, node, status, &mut feasible) {
                 break 'chunks;
             }
         }
@@ -452,7 +453,7 @@ fn schedule_pod_traced(
             return Err(ScheduleError::Internal(status));
         }
         let started = meter.start();
-        let batch = NodeBatch::new(&feasible.nodes, &feasible.counters);
+        let batch = NodeBatch::new(&feasible.nodes, &feasible.positions, snapshot.counters());
         let scores = framework.run_score(state, pod, &batch).map_err(ScheduleError::Internal);
         meter.record(ExtensionPoint::Score, started);
         let scores = scores?;

@@ -85,16 +85,10 @@ impl Plugin for DefaultPreemption {
     }
 }
 
-/// When a Pod started, for ordering; a Pod that has not started counts as starting last (Kubernetes
-/// uses the current time).
-fn start_time(pod: &PodInfo) -> Timestamp {
-    pod.pod.status.as_ref().and_then(|status| status.start_time.as_ref()).map_or(Timestamp::MAX, |time| time.0)
-}
-
 /// Sorts Pods most important first: higher priority, then earlier start (`MoreImportantPod`).
 /// The sort is stable, so equal Pods keep their order on the node.
 pub fn sort_by_importance(pods: &mut [Arc<PodInfo>]) {
-    pods.sort_by_key(|pod| (Reverse(pod.priority), start_time(pod)));
+    pods.sort_by_key(|pod| (Reverse(pod.priority), pod.start_time));
 }
 
 /// Whether a Pod is being deleted because the scheduler preempted it
@@ -277,7 +271,7 @@ fn pick_key(candidate: &Candidate) -> PickKey {
     let earliest_of_highest = victims
         .iter()
         .filter(|victim| victim.priority == highest)
-        .map(|victim| start_time(victim))
+        .map(|victim| victim.start_time)
         .min()
         .unwrap_or(Timestamp::MIN);
     (candidate.num_pdb_violations, highest, sum, victims.len(), Reverse(earliest_of_highest))

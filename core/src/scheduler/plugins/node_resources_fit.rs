@@ -166,32 +166,7 @@ impl Fit {
         node: &NodeInfo,
         mut visit: impl FnMut(&str, Cow<'static, str>, i64, i64, i64),
     ) {
-        let allowed_pods = node.allocatable.allowed_pod_number;
-        let pod_count = node.pods.len() as i64;
-        if pod_count + 1 > allowed_pods {
-            visit("pods", Cow::Borrowed("Too many pods"), 1, pod_count, allowed_pods);
-        }
-        if request.milli_cpu == 0
-            && request.memory == 0
-            && request.ephemeral_storage == 0
-            && request.scalar_resources.is_empty()
-        {
-            return;
-        }
-        let mut check = |name: &'static str, reason: &'static str, wanted: i64, used: i64, capacity: i64| {
-            if wanted > 0 && wanted > capacity - used {
-                visit(name, Cow::Borrowed(reason), wanted, used, capacity);
-            }
-        };
-        check("cpu", "Insufficient cpu", request.milli_cpu, node.requested.milli_cpu, node.allocatable.milli_cpu);
-        check("memory", "Insufficient memory", request.memory, node.requested.memory, node.allocatable.memory);
-        check(
-            "ephemeral-storage",
-            "Insufficient ephemeral-storage",
-            request.ephemeral_storage,
-            node.requested.ephemeral_storage,
-            node.allocatable.ephemeral_storage,
-        );
+        for_each_insufficient_counted(request, &Usage::of_node(node), &mut visit);
         for (name, wanted) in &request.scalar_resources {
             if *wanted == 0 || self.is_ignored(name) {
                 continue;
@@ -228,19 +203,86 @@ impl Fit {
             }
         }
     }
+}
 
-    /// Whether the packed counters alone show that the node has room for `request`, which asks
-    /// for no extended resource: the common case of the Filter, decided without the NodeInfo.
-    fn fits_counters(request: &Resource, counters: &NodeCounters) -> bool {
-        let fits = |wanted: i64, used: i64, capacity: i64| wanted <= 0 || wanted <= capacity - used;
-        i64::from(counters.pod_count) < counters.allowed_pod_number
-            && fits(request.milli_cpu, counters.requested_milli_cpu, counters.allocatable_milli_cpu)
-            && fits(request.memory, counters.requested_memory, counters.allocatable_memory)
-            && fits(
-                request.ephemeral_storage,
-                counters.requested_ephemeral_storage,
+/// What the Filter compares for the resources every node has: the Pod count and the CPU,
+/// memory and ephemeral storage used and offered, read from a NodeInfo or from its packed
+/// counters (the same numbers).
+struct Usage {
+    pod_count: i64,
+    allowed_pod_number: i64,
+    /// CPU, memory, ephemeral storage, as [`COUNTED_RESOURCES`] lists them.
+    used: [i64; 3],
+    capacity: [i64; 3],
+}
+
+/// The resources of [`Usage`], with their rejection reasons, in Kubernetes' order.
+const COUNTED_RESOURCES: [(&str, &str); 3] = [
+    ("cpu", "Insufficient cpu"),
+    ("memory", "Insufficient memory"),
+    ("ephemeral-storage", "Insufficient ephemeral-storage"),
+];
+
+impl Usage {
+    fn of_node(node: &NodeInfo) -> Usage {
+        let (requested, allocatable) = (&node.requested, &node.allocatable);
+        Usage {
+            pod_count: node.pods.len() as i64,
+            allowed_pod_number: allocatable.allowed_pod_number,
+            used: [requested.milli_cpu, requested.memory, requested.ephemeral_storage],
+            capacity: [allocatable.milli_cpu, allocatable.memory, allocatable.ephemeral_storage],
+        }
+    }
+
+    fn of_counters(counters: &NodeCounters) -> Usage {
+        Usage {
+            pod_count: i64::from(counters.pod_count),
+            allowed_pod_number: counters.allowed_pod_number,
+            used: [counters.requested_milli_cpu, counters.requested_memory, counters.requested_ephemeral_storage],
+            capacity: [
+                counters.allocatable_milli_cpu,
+                counters.allocatable_memory,
                 counters.allocatable_ephemeral_storage,
-            )
+            ],
+        }
+    }
+}
+
+/// The Pod-count, CPU, memory and ephemeral-storage part of [`Fit::insufficient_resources`].
+fn for_each_insufficient_counted(
+    request: &Resource,
+    usage: &Usage,
+    visit: &mut impl FnMut(&str, Cow<'static, str>, i64, i64, i64),
+) {
+    if usage.pod_count + 1 > usage.allowed_pod_number {
+        visit("pods", Cow::Borrowed("Too many pods"), 1, usage.pod_count, usage.allowed_pod_number);
+    }
+    let wanted = [request.milli_cpu, request.memory, request.ephemeral_storage];
+    for (index, (name, reason)) in COUNTED_RESOURCES.iter().enumerate() {
+        let (wanted, used, capacity) = (wanted[index], usage.used[index], usage.capacity[index]);
+        if wanted > 0 && wanted > capacity - used {
+            visit(name, Cow::Borrowed(reason), wanted, used, capacity);
+        }
+    }
+}
+
+/// The Filter's status from the insufficient resources `for_each` visits: Success when none.
+/// The first reason is kept apart so that the usual rejection (one resource short) allocates
+/// nothing.
+fn rejection(for_each: impl FnOnce(&mut dyn FnMut(Cow<'static, str>))) -> Status {
+    let mut first: Option<Cow<'static, str>> = None;
+    let mut more: Vec<Cow<'static, str>> = Vec::new();
+    for_each(&mut |reason| match first {
+        None => first = Some(reason),
+        Some(_) => more.push(reason),
+    });
+    match first {
+        None => Status::success(),
+        Some(reason) if more.is_empty() => Status::new(Code::Unschedulable, reason),
+        Some(reason) => {
+            more.insert(0, reason);
+            Status::with_reasons(Code::Unschedulable, more)
+        }
     }
 }
 
@@ -386,35 +428,25 @@ impl PreFilterPlugin for Fit {
 
 impl FilterPlugin for Fit {
     fn filter(&self, _state: &CycleState, pod: &PodInfo, node: &NodeInfo) -> Status {
-        // The first reason is kept apart so that the usual rejection (one resource short)
-        // allocates nothing; the reasons are those of `insufficient_resources`, in its order.
-        let mut first: Option<Cow<'static, str>> = None;
-        let mut more: Vec<Cow<'static, str>> = Vec::new();
-        self.for_each_insufficient(&pod.requests.requests, node, |_, reason, _, _, _| match first {
-            None => first = Some(reason),
-            Some(_) => more.push(reason),
-        });
-        match first {
-            None => Status::success(),
-            Some(reason) if more.is_empty() => Status::new(Code::Unschedulable, reason),
-            Some(reason) => {
-                more.insert(0, reason);
-                Status::with_reasons(Code::Unschedulable, more)
-            }
-        }
+        rejection(|reject| {
+            self.for_each_insufficient(&pod.requests.requests, node, |_, reason, _, _, _| reject(reason));
+        })
     }
 
-    /// Nodes the counters show to have room pass; the others (and every node, for a Pod that
-    /// asks for extended resources) are checked in full, which also gives the reasons.
+    /// For a Pod that asks for no extended resource, the verdict (reasons included) comes from
+    /// the packed counters alone; otherwise every node is checked in full.
     fn filter_nodes(&self, state: &CycleState, pod: &PodInfo, batch: &NodeBatch<'_>, verdicts: &mut [Option<Status>]) {
         let request = &pod.requests.requests;
-        let countable = request.scalar_resources.is_empty();
-        fill_verdicts(batch, verdicts, |node, counters| {
-            if countable && Fit::fits_counters(request, counters) {
-                Status::success()
-            } else {
-                self.filter(state, pod, node)
-            }
+        if !request.scalar_resources.is_empty() {
+            fill_verdicts(batch, verdicts, |node, _| self.filter(state, pod, node));
+            return;
+        }
+        fill_verdicts(batch, verdicts, |_, counters| {
+            rejection(|reject| {
+                for_each_insufficient_counted(request, &Usage::of_counters(counters), &mut |_, reason, _, _, _| {
+                    reject(reason)
+                });
+            })
         });
     }
 }

@@ -176,6 +176,7 @@ fn batch_scores_equal_per_node_scores_for_every_default_score_plugin_on_random_c
     for seed in 0..40 {
         let (snapshot, incoming) = random_cluster(seed);
         let nodes: Vec<&NodeInfo> = snapshot.list().iter().map(|node| node.as_ref()).collect();
+        let positions: Vec<usize> = (0..nodes.len()).collect();
         for pod in &incoming {
             for name in SCORE_PLUGINS {
                 let plugin = registry.build(name, None).expect("in-tree plugin");
@@ -192,7 +193,7 @@ fn batch_scores_equal_per_node_scores_for_every_default_score_plugin_on_random_c
                     nodes.iter().map(|node| scorer.score(&state, pod, node).expect("scores")).collect();
                 let mut batch = Vec::new();
                 scorer
-                    .score_nodes(&state, pod, &NodeBatch::new(&nodes, snapshot.counters()), &mut batch)
+                    .score_nodes(&state, pod, &NodeBatch::new(&nodes, &positions, snapshot.counters()), &mut batch)
                     .expect("scores");
                 assert_eq!(batch, per_node, "{name}, seed {seed}, pod {}", pod.name());
                 *compared.entry(name).or_default() += 1;
@@ -249,7 +250,9 @@ fn batch_filter_verdicts_equal_per_node_filters_for_every_default_filter_plugin_
     let mut rejected: BTreeMap<&str, usize> = BTreeMap::new();
     for seed in 0..40 {
         let (snapshot, incoming) = random_cluster(seed);
-        let nodes: Vec<&NodeInfo> = snapshot.list().iter().map(|node| node.as_ref()).collect();
+        // In reverse, so that a batch's i-th node is not the snapshot's i-th.
+        let positions: Vec<usize> = (0..snapshot.len()).rev().collect();
+        let nodes: Vec<&NodeInfo> = positions.iter().map(|position| snapshot.list()[*position].as_ref()).collect();
         for pod in &incoming {
             for name in FILTER_PLUGINS {
                 let plugin = registry.build(name, None).expect("in-tree plugin");
@@ -272,7 +275,7 @@ fn batch_filter_verdicts_equal_per_node_filters_for_every_default_filter_plugin_
                 );
                 let mut batch: Vec<Option<_>> =
                     (0..nodes.len()).map(|index| (index % 5 == 4).then(|| decided.clone())).collect();
-                filter.filter_nodes(&state, pod, &NodeBatch::new(&nodes, snapshot.counters()), &mut batch);
+                filter.filter_nodes(&state, pod, &NodeBatch::new(&nodes, &positions, snapshot.counters()), &mut batch);
                 for (index, (batch, per_node)) in batch.iter().zip(&per_node).enumerate() {
                     let expected = if index % 5 == 4 { Some(&decided) } else { per_node.as_ref() };
                     assert_eq!(batch.as_ref(), expected, "{name}, seed {seed}, pod {}, node {index}", pod.name());
