@@ -46,7 +46,9 @@ impl<'de> Deserializer<'de> for Trimmed<'de> {
 
     fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
         match self.value {
-            Value::Object(map) => visitor.visit_map(TrimmedMap { entries: map.iter(), pending: None, level: self.level }),
+            Value::Object(map) => {
+                visitor.visit_map(TrimmedMap { entries: map.iter(), pending: None, level: self.level })
+            }
             other => other.deserialize_any(visitor),
         }
     }

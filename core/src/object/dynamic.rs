@@ -83,7 +83,10 @@ impl Object {
         let mut map = Map::with_capacity(3 + self.fields.len());
         map.insert("apiVersion".into(), Value::String(self.api_version.clone()));
         map.insert("kind".into(), Value::String(self.kind.clone()));
-        map.insert("metadata".into(), serde_json::to_value(&self.metadata).expect("ObjectMeta always serializes to JSON"));
+        map.insert(
+            "metadata".into(),
+            serde_json::to_value(&self.metadata).expect("ObjectMeta always serializes to JSON"),
+        );
         for (key, value) in &self.fields {
             map.insert(key.clone(), value.clone());
         }
