@@ -2,12 +2,13 @@
 //! `{"type": …, "object": …}` frames Kubernetes sends, with selector transitions (an object that
 //! starts matching is ADDED, one that stops matching is DELETED) and bookmarks.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use jiff::Timestamp;
 use serde_json::{Value, json};
 
-use super::conversion::from_storage;
+use super::conversion::{from_storage, from_storage_borrowed};
 use super::negotiation::{Representation, partial_object_metadata};
 use super::status::ApiError;
 use crate::object::Object;
@@ -161,14 +162,16 @@ impl WatchStream {
 
     /// The `{"type": …, "object": …}` frame of `change` in this watch's version and representation.
     fn encode(&mut self, change: &Change, event_type: &'static str, source: FrameSource, now: Timestamp) -> Value {
+        // The stored object is borrowed, not copied, when no conversion is needed: a frame is
+        // encoded for nearly every write.
         let object = match (source, &change.previous) {
             (FrameSource::PreviousAtRevision, Some(previous)) => {
                 // Kubernetes' cacher sends it at the event's resourceVersion.
                 let mut object = from_storage(self.resource, previous);
                 object.metadata.resource_version = Some(change.revision.to_string());
-                object
+                Cow::Owned(object)
             }
-            _ => from_storage(self.resource, &change.object),
+            _ => from_storage_borrowed(self.resource, &change.object),
         };
         let body = match self.representation {
             Representation::Object => object.to_value(),
@@ -176,7 +179,7 @@ impl WatchStream {
             Representation::Table { include } => {
                 let mut table = super::table::table_including(
                     self.resource.kind,
-                    &[&object],
+                    &[object.as_ref()],
                     object.resource_version(),
                     None,
                     include,

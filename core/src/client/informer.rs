@@ -17,11 +17,11 @@ use std::time::Duration;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::jiff::{SignedDuration, Timestamp};
 use k8s_openapi::{Metadata, Resource};
-use serde::Deserialize;
 use serde::de::DeserializeOwned;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use super::paths::collection_path;
+use super::trimmed::{decode_metadata_without_managed_fields, decode_without_managed_fields};
 use super::{Incoming, Outgoing, RequestId, is_success};
 use crate::api::{ApiRequest, Method};
 use crate::object::Object;
@@ -48,7 +48,8 @@ pub trait Cached: Sized {
     /// The object's metadata.
     fn object_meta(&self) -> &ObjectMeta;
 
-    /// Decodes one listed or watched object of `resource`; `None` when it does not decode.
+    /// Decodes one listed or watched object of `resource` without its `managedFields` (no
+    /// informer holds them); `None` when it does not decode.
     fn decode(value: &Value, resource: &ResourceType) -> Option<Self>;
 
     /// The object's metadata, to change (an informer trims `managedFields` through it).
@@ -77,7 +78,7 @@ where
 
     fn decode(value: &Value, _resource: &ResourceType) -> Option<T> {
         // Decoding from a borrowed value copies only what the typed object keeps.
-        T::deserialize(value).ok()
+        decode_without_managed_fields(value).ok()
     }
 }
 
@@ -92,27 +93,39 @@ impl Cached for Object {
 
     /// List items may leave out `apiVersion` and `kind`; they are the resource's.
     fn decode(value: &Value, resource: &ResourceType) -> Option<Object> {
-        let mut value = value.clone();
-        let fields = value.as_object_mut()?;
-        fields.entry("apiVersion").or_insert_with(|| Value::from(resource.api_version));
-        fields.entry("kind").or_insert_with(|| Value::from(resource.kind));
-        Object::from_value(value).ok()
+        let map = value.as_object()?;
+        let kept = map
+            .iter()
+            .filter(|(field, _)| !matches!(field.as_str(), "apiVersion" | "kind" | "metadata"))
+            .map(|(field, value)| (field.clone(), value.clone()))
+            .collect();
+        dynamic_object(value, resource, kept)
     }
 
     fn decode_keeping(value: &Value, resource: &ResourceType, fields: &[&str]) -> Option<Object> {
-        let text = |field: &str, default: &str| value.get(field).and_then(Value::as_str).unwrap_or(default).to_string();
-        let metadata = match value.get("metadata") {
-            None | Some(Value::Null) => ObjectMeta::default(),
-            Some(metadata) => ObjectMeta::deserialize(metadata).ok()?,
-        };
         let kept = fields.iter().filter_map(|field| Some((field.to_string(), value.get(*field)?.clone()))).collect();
-        Some(Object {
-            api_version: text("apiVersion", resource.api_version),
-            kind: text("kind", resource.kind),
-            metadata,
-            fields: kept,
-        })
+        dynamic_object(value, resource, kept)
     }
+}
+
+/// The dynamic object of a listed or watched `value` holding the top-level fields `kept`: its
+/// type fields (the resource's where the value leaves them out; a type field that is not a
+/// string does not decode) and its metadata without `managedFields`.
+fn dynamic_object(value: &Value, resource: &ResourceType, kept: Map<String, Value>) -> Option<Object> {
+    let text = |field: &str, default: &str| match value.get(field) {
+        None => Some(default.to_string()),
+        Some(field) => field.as_str().map(str::to_string),
+    };
+    let metadata = match value.get("metadata") {
+        None | Some(Value::Null) => ObjectMeta::default(),
+        Some(metadata) => decode_metadata_without_managed_fields(metadata).ok()?,
+    };
+    Some(Object {
+        api_version: text("apiVersion", resource.api_version)?,
+        kind: text("kind", resource.kind)?,
+        metadata,
+        fields: kept,
+    })
 }
 
 /// One observed change of a cached object.
@@ -661,6 +674,22 @@ mod tests {
         let watch = informer.poll_request(now, &mut next_id).expect("a watch is due").id;
         informer.handle(&Incoming::Response { id: watch, status: 500, body: json!({}) }, now);
         assert!(informer.poll_request(now, &mut next_id).is_none(), "another refusal backs off before re-watching");
+    }
+
+    #[test]
+    fn a_dynamic_object_decodes_without_managed_fields_with_the_resources_type_fields_and_its_field_order() {
+        let config_maps = kinds::by_api_version_kind("v1", "ConfigMap").expect("ConfigMap is served");
+        let value = json!({"metadata": {"name": "c", "namespace": "default", "managedFields": [{"manager": "m"}]},
+                           "immutable": false, "data": {"a": "1"}, "binaryData": {}});
+        let object = Object::decode(&value, config_maps).expect("it decodes");
+        assert_eq!((object.api_version.as_str(), object.kind.as_str()), ("v1", "ConfigMap"));
+        assert_eq!(object.metadata.name.as_deref(), Some("c"));
+        assert_eq!(object.metadata.managed_fields, None);
+        assert_eq!(object.fields.keys().collect::<Vec<_>>(), ["immutable", "data", "binaryData"]);
+        let keeping = Object::decode_keeping(&value, config_maps, &["data"]).expect("it decodes");
+        assert_eq!(keeping.metadata, object.metadata);
+        assert_eq!(keeping.fields.keys().collect::<Vec<_>>(), ["data"]);
+        assert!(Object::decode(&json!({"kind": 7, "metadata": {}}), config_maps).is_none(), "a kind that is no string");
     }
 
     #[test]

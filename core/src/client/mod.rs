@@ -16,6 +16,7 @@ pub mod loopback;
 pub mod paths;
 pub mod requests;
 pub mod token_bucket;
+pub mod trimmed;
 pub mod workqueue;
 
 use std::sync::Arc;

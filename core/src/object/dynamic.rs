@@ -75,8 +75,22 @@ impl Object {
     }
 
     /// The object as one JSON value, in Kubernetes' field order.
+    ///
+    /// The result is what serializing the object gives; the fields, already JSON, are cloned
+    /// rather than serialized again (which hashed every key of every nested mapping anew), as
+    /// every list item and watch frame is built here.
     pub fn to_value(&self) -> Value {
-        serde_json::to_value(self).expect("an Object always serializes to JSON")
+        let mut map = Map::with_capacity(3 + self.fields.len());
+        map.insert("apiVersion".into(), Value::String(self.api_version.clone()));
+        map.insert("kind".into(), Value::String(self.kind.clone()));
+        map.insert(
+            "metadata".into(),
+            serde_json::to_value(&self.metadata).expect("ObjectMeta always serializes to JSON"),
+        );
+        for (key, value) in &self.fields {
+            map.insert(key.clone(), value.clone());
+        }
+        Value::Object(map)
     }
 
     /// Converts a typed `k8s_openapi` object into an [`Object`].
@@ -214,6 +228,24 @@ impl<'de> Deserialize<'de> for Object {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn to_value_gives_what_serializing_the_object_gives() {
+        let value = json!({
+            "apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "web", "labels": {"b": "2", "a": "1"}, "generation": 4},
+            "spec": {"replicas": 3, "ratio": 0.5, "negative": -1, "selector": {"matchLabels": {"app": "web"}},
+                     "list": [1, "two", null, true, {"z": 1, "y": 2}]},
+            "status": {}
+        });
+        let mut object = Object::from_value(value).unwrap();
+        object.fields.insert("kind".into(), json!("a field that repeats a type field keeps its place"));
+        let serialized = serde_json::to_value(&object).unwrap();
+        assert_eq!(object.to_value(), serialized);
+        let order = |value: &Value| value.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
+        assert_eq!(order(&object.to_value()), order(&serialized));
+        assert_eq!(order(&object.to_value()["spec"]["list"][4]), ["z", "y"]);
+    }
 
     /// Taking `apiVersion`, `kind` and `metadata` out of a typed object's JSON once swapped the
     /// last field into their place, so a Pod with a status printed its status before its spec.
