@@ -6,7 +6,7 @@
 
 use std::net::SocketAddr;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use coxswain_core::api::{ApiRequest, Method};
 use coxswain_real::client::connector::TcpConnector;
 use coxswain_real::client::http::{Answer, HttpClient};
-use coxswain_real::testing::{EtcdServer, TempDir, free_port};
+use coxswain_real::testing::{EtcdServer, TempDir};
 use serde_json::{Value, json};
 
 /// How long a server may take to answer after it starts, and a cluster to settle.
@@ -27,25 +27,55 @@ struct ServerProcess {
 }
 
 impl ServerProcess {
-    /// Starts `cox server` on a free loopback port with `arguments` and waits until it answers.
+    /// Starts `cox server` on a loopback port of the kernel's choosing with `arguments` and waits
+    /// until it answers.
+    ///
+    /// The port is read from what the server prints, not picked beforehand: a port found free
+    /// and then handed to a child can be taken in between (the other test's clients open
+    /// connections from the same ephemeral range), and the child would then exit at once.
     async fn start(folder: &Path, name: &str, arguments: &[&str]) -> ServerProcess {
-        let address: SocketAddr = ([127, 0, 0, 1], free_port()).into();
-        let log = std::fs::File::create(folder.join(format!("{name}.log"))).unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_cox"))
-            .args(["server", "--listen", &address.to_string()])
+        let output_path = folder.join(format!("{name}.out"));
+        let log_path = folder.join(format!("{name}.log"));
+        let mut child = Command::new(env!("CARGO_BIN_EXE_cox"))
+            .args(["server", "--listen", "127.0.0.1:0"])
             .arg("--write-kubeconfig")
             .arg(folder.join(format!("{name}.kubeconfig")))
             .args(arguments)
-            .stdout(Stdio::null())
-            .stderr(log)
+            .stdout(std::fs::File::create(&output_path).unwrap())
+            .stderr(std::fs::File::create(&log_path).unwrap())
             .spawn()
             .expect("cox server starts");
-        let client = HttpClient::new(Arc::new(TcpConnector::new(address)), Duration::from_secs(10));
-        let server = ServerProcess { child, client };
         let started = Instant::now();
+        let failed = |why: &str| -> String {
+            let output = std::fs::read_to_string(&output_path).unwrap_or_default();
+            let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+            let tail: String =
+                log.lines().rev().take(40).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join("\n");
+            format!("cox server {name} {why}\n--- stdout ---\n{output}\n--- last lines of stderr ---\n{tail}")
+        };
+        let address: SocketAddr = loop {
+            let output = std::fs::read_to_string(&output_path).unwrap_or_default();
+            if let Some(address) = output
+                .lines()
+                .find_map(|line| line.strip_prefix("coxswain API server listening on http://"))
+                .and_then(|address| address.trim().parse().ok())
+            {
+                break address;
+            }
+            if let Some(status) = child.try_wait().expect("poll the server") {
+                panic!("{}", failed(&format!("exited with {status} before it listened")));
+            }
+            assert!(started.elapsed() < SETTLE, "{}", failed("did not say where it listens"));
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        let client = HttpClient::new(Arc::new(TcpConnector::new(address)), Duration::from_secs(10));
+        let mut server = ServerProcess { child, client };
         while !matches!(server.client.send(&ApiRequest::new(Method::Get, "/version")).await, Ok(answer) if answer.status == 200)
         {
-            assert!(started.elapsed() < SETTLE, "cox server did not answer; see {}/{name}.log", folder.display());
+            if let Some(status) = server.child.try_wait().expect("poll the server") {
+                panic!("{}", failed(&format!("exited with {status}")));
+            }
+            assert!(started.elapsed() < SETTLE, "{}", failed("did not answer"));
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         server
