@@ -17,6 +17,7 @@ use super::limits::MAX_PODS_PER_STEP;
 use super::listers::ListerObject;
 use super::metrics::{CycleMetrics, ExtensionPoint, Meter};
 use super::node_info::{PodInfo, PodKey};
+use super::nominated_pods::NominatedPods;
 use super::nominator::Nominator;
 use super::plugins::default_preemption::{DISRUPTION_TARGET, REASON_PREEMPTION_BY_SCHEDULER};
 use super::plugins::volume_binding::BIND_TIMEOUT;
@@ -162,6 +163,9 @@ pub struct Scheduler {
     /// not shift the tie-breaking draws.
     preemption_rng: ChaCha8Rng,
     nominator: Nominator,
+    /// The nominated Pods the current attempt counts, by node position: refilled for each
+    /// attempt, read by its filters and its preemption.
+    nominated: NominatedPods,
     options: SamplingOptions,
     event_sequence: u64,
     attempts: Vec<Attempt>,
@@ -208,6 +212,7 @@ impl Scheduler {
             },
             rng,
             nominator: Nominator::new(),
+            nominated: NominatedPods::default(),
             options,
             event_sequence: 0,
             attempts: Vec::new(),
@@ -441,6 +446,7 @@ impl Scheduler {
         self.cache.update_snapshot(&mut self.snapshot);
         let framework = &self.frameworks[profile];
         let mut state = CycleState::new();
+        self.nominated.refill(&self.nominator, &info.pod, &self.snapshot);
         let (result, trace) = schedule_pod(
             framework,
             &mut state,
@@ -450,6 +456,7 @@ impl Scheduler {
             &mut self.rng,
             &self.options,
             &self.nominator,
+            &self.nominated,
             &mut self.meter,
         );
         match result {
@@ -607,6 +614,7 @@ impl Scheduler {
                     &fit_error.diagnosis.node_to_status,
                     &self.snapshot,
                     &self.nominator,
+                    &self.nominated,
                     random,
                 );
                 self.meter.record(ExtensionPoint::PostFilter, started);

@@ -19,6 +19,7 @@ use k8s_openapi::api::core::v1 as core;
 use super::listers::ClusterObjects;
 pub use super::node_batch::{NodeBatch, fill_verdicts};
 use super::node_info::{NodeInfo, PodInfo};
+use super::nominated_pods::NominatedPods;
 use super::nominator::Nominator;
 use super::snapshot::Snapshot;
 
@@ -238,11 +239,16 @@ impl Clone for CycleState {
     }
 
     /// Reuses this state's allocations: preemption's dry run copies the cycle's state into one
-    /// scratch state per node.
+    /// scratch state per node. The skip sets, written by PreFilter and PreScore only, are equal
+    /// from the second node on and are then left alone rather than freed and built again.
     fn clone_from(&mut self, source: &CycleState) {
         self.data.clone_from(&source.data);
-        self.skip_filter_plugins.clone_from(&source.skip_filter_plugins);
-        self.skip_score_plugins.clone_from(&source.skip_score_plugins);
+        if self.skip_filter_plugins != source.skip_filter_plugins {
+            self.skip_filter_plugins.clone_from(&source.skip_filter_plugins);
+        }
+        if self.skip_score_plugins != source.skip_score_plugins {
+            self.skip_score_plugins.clone_from(&source.skip_score_plugins);
+        }
         self.skip_filter_bits = source.skip_filter_bits;
     }
 }
@@ -654,40 +660,42 @@ pub struct PostFilterContext<'a> {
     pub filters: &'a dyn FilterRunner,
     /// The Pods nominated to nodes and not bound yet.
     pub nominator: &'a Nominator,
+    /// The nominated Pods this attempt counts, by node position.
+    pub nominated: &'a NominatedPods,
     /// A number drawn from the scheduler's seeded generator for this cycle (preemption's random
     /// offset into the candidate nodes).
     pub random: u64,
+}
+
+/// Where a node with the Pods nominated to it added is built, and its cycle state: one copy
+/// overwritten node after node instead of a fresh one each time.
+#[derive(Default)]
+pub struct NominatedScratch {
+    /// The cycle state with the nominated Pods' AddPod extensions applied.
+    pub state: CycleState,
+    /// The node with the nominated Pods added.
+    pub node: NodeInfo,
 }
 
 /// Running the profile's filters on one node.
 pub trait FilterRunner {
     /// Runs every Filter on the node; the first rejection wins.
     fn run_filters(&self, state: &CycleState, pod: &PodInfo, node: &NodeInfo) -> Status;
-    /// Runs the Filters as if the Pods nominated to the node with at least the Pod's priority
-    /// were running there, then (if that passed) without them
-    /// (`RunFilterPluginsWithNominatedPods`).
-    fn run_filters_with_nominated(
-        &self,
-        state: &CycleState,
-        pod: &PodInfo,
-        node: &NodeInfo,
-        nominator: &Nominator,
-    ) -> Status {
-        self.run_active_filters_with_nominated(&self.active_filter_list(state), state, pod, node, nominator)
-    }
     /// The Filters this cycle runs, resolved once: preemption's dry run runs them several times
-    /// per node, and [`FilterRunner::run_filters_with_nominated`] resolves them on every call.
+    /// per node.
     fn active_filter_list(&self, state: &CycleState) -> Vec<(&'static str, &dyn FilterPlugin)>;
-    /// [`FilterRunner::run_filters_with_nominated`] with the Filters already resolved by
-    /// [`FilterRunner::active_filter_list`] for this state (AddPod and RemovePod do not change
-    /// which Filters run).
+    /// Runs the resolved Filters (from [`FilterRunner::active_filter_list`] for this state:
+    /// AddPod and RemovePod do not change which Filters run) as if the `nominated` Pods were
+    /// running on the node, then, if that passed, without them
+    /// (`RunFilterPluginsWithNominatedPods`). The node with them is built in `scratch`.
     fn run_active_filters_with_nominated(
         &self,
         filters: &[(&'static str, &dyn FilterPlugin)],
         state: &CycleState,
         pod: &PodInfo,
         node: &NodeInfo,
-        nominator: &Nominator,
+        nominated: &[Arc<PodInfo>],
+        scratch: &mut NominatedScratch,
     ) -> Status;
     /// Runs every PreFilter's AddPod extension.
     fn run_add_pod(&self, state: &mut CycleState, pod: &PodInfo, added: &PodInfo, node: &NodeInfo) -> Status;

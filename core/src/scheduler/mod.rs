@@ -18,6 +18,7 @@ pub mod node_batch;
 pub mod node_counters;
 pub mod node_info;
 pub mod node_tree;
+pub mod nominated_pods;
 pub mod nominator;
 pub mod plugins;
 pub mod pod_affinity;

@@ -9,12 +9,14 @@ use std::time::Duration;
 use k8s_openapi::api::core::v1 as core;
 
 use super::framework::{
-    BindDecision, ClusterEvent, Code, CycleState, FilterPlugin, FilterRunner, NodeBatch, NodeToStatus, Plugin,
-    PostFilterContext, PostFilterResult, PreBindWrite, PreFilterPlugin, PreFilterResult, Status,
+    BindDecision, ClusterEvent, Code, CycleState, FilterPlugin, FilterRunner, NodeBatch, NodeToStatus,
+    NominatedScratch, Plugin, PostFilterContext, PostFilterResult, PreBindWrite, PreFilterPlugin, PreFilterResult,
+    Status,
 };
 use super::limits::{MAX_NODE_SCORE, MIN_NODE_SCORE};
 use super::listers::ClusterObjects;
 use super::node_info::{NodeInfo, PodInfo};
+use super::nominated_pods::NominatedPods;
 use super::nominator::Nominator;
 use super::profile::{PluginSet, Plugins, Profile};
 use super::registry::{Registry, RegistryError};
@@ -319,8 +321,10 @@ impl Framework {
             .collect()
     }
 
-    /// Runs the PostFilters until one succeeds; otherwise their messages joined. `random` is a
-    /// draw from the scheduler's seeded generator.
+    /// Runs the PostFilters until one succeeds; otherwise their messages joined. `nominated` is
+    /// the attempt's table of the nominated Pods it counts; `random` is a draw from the
+    /// scheduler's seeded generator.
+    #[allow(clippy::too_many_arguments)]
     pub fn run_post_filter(
         &self,
         state: &CycleState,
@@ -328,9 +332,10 @@ impl Framework {
         statuses: &NodeToStatus,
         snapshot: &Snapshot,
         nominator: &Nominator,
+        nominated: &NominatedPods,
         random: u64,
     ) -> (Option<PostFilterResult>, Status) {
-        let context = PostFilterContext { snapshot, filters: self, nominator, random };
+        let context = PostFilterContext { snapshot, filters: self, nominator, nominated, random };
         let mut rejections = Vec::new();
         for plugin in &self.post_filter {
             let Some(post_filter) = plugin.as_post_filter() else { continue };
@@ -545,40 +550,42 @@ pub fn run_filter_list_batch(
     }
 }
 
-/// Runs resolved Filters on one node with the Pods nominated to it that are at least as
-/// important as the Pod counted as running there, then, if that passed, without them
-/// (`RunFilterPluginsWithNominatedPods`): the Pod must fit both when the nominated Pods arrive
-/// and when they never do (their affinity may be what lets it fit).
+/// Runs resolved Filters on one node with the `nominated` Pods (those nominated to it that are
+/// at least as important as the Pod) counted as running there, then, if that passed, takes
+/// `without`: the verdict without them (`RunFilterPluginsWithNominatedPods`). The Pod must fit
+/// both when the nominated Pods arrive and when they never do (their affinity may be what lets it
+/// fit). `without` is a closure so that a caller who already holds that verdict (the batch
+/// filters' verdict for the node) hands it over instead of filtering the node again. The node
+/// with the nominated Pods is built in `scratch`, overwritten rather than allocated anew.
+#[allow(clippy::too_many_arguments)]
 pub fn run_filter_list_with_nominated(
-    framework: &Framework,
+    runner: &dyn FilterRunner,
     filters: &[(&'static str, &dyn FilterPlugin)],
     state: &CycleState,
     pod: &PodInfo,
     node: &NodeInfo,
-    nominator: &Nominator,
+    nominated: &[Arc<PodInfo>],
+    scratch: &mut NominatedScratch,
+    without: impl FnOnce() -> Status,
 ) -> Status {
-    let mut nominated = nominator
-        .pods_for_node(node.name())
-        .iter()
-        .filter(|other| other.key != pod.key && other.priority >= pod.priority)
-        .peekable();
-    if nominated.peek().is_none() {
-        return run_filter_list(filters, state, pod, node);
+    if nominated.is_empty() {
+        return without();
     }
-    let mut state_with_nominated = state.clone();
-    let mut node_with_nominated = node.clone();
+    let NominatedScratch { state: state_with_nominated, node: node_with_nominated } = scratch;
+    state_with_nominated.clone_from(state);
+    node_with_nominated.clone_from(node);
     for other in nominated {
         node_with_nominated.add_pod(Arc::clone(other));
-        let status = framework.run_add_pod(&mut state_with_nominated, pod, other, &node_with_nominated);
+        let status = runner.run_add_pod(state_with_nominated, pod, other, node_with_nominated);
         if !status.is_success() {
             return status;
         }
     }
-    let status = run_filter_list(filters, &state_with_nominated, pod, &node_with_nominated);
+    let status = run_filter_list(filters, state_with_nominated, pod, node_with_nominated);
     if !status.is_success() {
         return status;
     }
-    run_filter_list(filters, state, pod, node)
+    without()
 }
 
 impl FilterRunner for Framework {
@@ -596,9 +603,12 @@ impl FilterRunner for Framework {
         state: &CycleState,
         pod: &PodInfo,
         node: &NodeInfo,
-        nominator: &Nominator,
+        nominated: &[Arc<PodInfo>],
+        scratch: &mut NominatedScratch,
     ) -> Status {
-        run_filter_list_with_nominated(self, filters, state, pod, node, nominator)
+        run_filter_list_with_nominated(self, filters, state, pod, node, nominated, scratch, || {
+            run_filter_list(filters, state, pod, node)
+        })
     }
 
     fn run_add_pod(&self, state: &mut CycleState, pod: &PodInfo, added: &PodInfo, node: &NodeInfo) -> Status {

@@ -9,7 +9,7 @@ use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
 
 use super::fit_error::{Diagnosis, FitError};
-use super::framework::{CycleState, NodeBatch, Status};
+use super::framework::{CycleState, NodeBatch, NominatedScratch, Status};
 use super::limits::{
     ADAPTIVE_PERCENTAGE_BASE, ADAPTIVE_PERCENTAGE_NODES_PER_POINT, MIN_FEASIBLE_NODES_PERCENTAGE_TO_FIND,
     MIN_FEASIBLE_NODES_TO_FIND,
@@ -17,8 +17,9 @@ use super::limits::{
 use super::metrics::{ExtensionPoint, Meter};
 use super::node_counters::NodeCounters;
 use super::node_info::{NodeInfo, PodInfo};
+use super::nominated_pods::NominatedPods;
 use super::nominator::Nominator;
-use super::runtime::{Framework, run_filter_list_batch, run_filter_list_with_nominated};
+use super::runtime::{Framework, run_filter_list, run_filter_list_batch, run_filter_list_with_nominated};
 use super::snapshot::Snapshot;
 
 /// The fewest nodes the filters are run on at once in the batched fast path: enough that a
@@ -172,31 +173,6 @@ impl<'a> CandidateNodes<'a> {
     }
 }
 
-/// The snapshot positions of the nodes that hold Pods nominated by earlier preemptions and at
-/// least as important as the Pod, built once per attempt from the nominations (few) rather than
-/// looked up by name for every node filtered. Such a node is filtered again with those Pods
-/// counted (`RunFilterPluginsWithNominatedPods`).
-struct NominatedNodes(Vec<bool>);
-
-impl NominatedNodes {
-    fn of(nominator: &Nominator, pod: &PodInfo, snapshot: &Snapshot) -> NominatedNodes {
-        let mut positions = Vec::new();
-        for (node, pods) in nominator.nodes() {
-            if pods.iter().any(|other| other.priority >= pod.priority && other.key != pod.key)
-                && let Some(position) = snapshot.position(node)
-            {
-                positions.resize(snapshot.len(), false);
-                positions[position] = true;
-            }
-        }
-        NominatedNodes(positions)
-    }
-
-    fn contains(&self, position: usize) -> bool {
-        self.0.get(position).copied().unwrap_or(false)
-    }
-}
-
 /// The nodes that passed the filters, in visiting order, with their snapshot positions (where
 /// scoring reads their counters).
 #[derive(Default)]
@@ -234,8 +210,7 @@ fn find_nodes_that_pass_filters<'a>(
     diagnosis: &mut Diagnosis,
     options: &SamplingOptions,
     cursor: usize,
-    nominator: &Nominator,
-    nominated: &NominatedNodes,
+    nominated: &NominatedPods,
     trace: &mut Option<DecisionTrace>,
 ) -> Result<FeasibleNodes<'a>, Status> {
     let count = nodes.len();
@@ -276,12 +251,14 @@ fn find_nodes_that_pass_filters<'a>(
     };
     // Filters run plugin by plugin over chunks of nodes in visiting order, each chunk no larger
     // than the feasible nodes still wanted (within FILTER_CHUNK_NODES_MIN and _MAX); a node with Pods
-    // nominated to it is filtered again on its own with them. The verdicts are then taken in
+    // nominated to it is filtered again on its own with them, its batch verdict standing for the
+    // run without them. The verdicts are then taken in
     // order exactly as node by node; those past the point where enough nodes were found are
     // dropped unread.
     let mut chunk: Vec<&'a NodeInfo> = Vec::new();
     let mut chunk_positions: Vec<usize> = Vec::new();
     let mut verdicts: Vec<Option<Status>> = Vec::new();
+    let mut scratch = NominatedScratch::default();
     let mut offset = 0;
     'chunks: while offset < count {
         let size = (to_find - feasible.len()).clamp(FILTER_CHUNK_NODES_MIN, FILTER_CHUNK_NODES_MAX).min(count - offset);
@@ -296,11 +273,10 @@ fn find_nodes_that_pass_filters<'a>(
         let batch = NodeBatch::new(&chunk, &chunk_positions, nodes.counters());
         run_filter_list_batch(&filters, state, pod, &batch, &mut verdicts);
         for ((node, position), verdict) in chunk.iter().zip(&chunk_positions).zip(verdicts.drain(..)) {
-            let status = if nominated.contains(*position) {
-                run_filter_list_with_nominated(framework, &filters, state, pod, node, nominator)
-            } else {
-                verdict.unwrap_or_else(Status::success)
-            };
+            let without = || verdict.unwrap_or_else(Status::success);
+            let with = nominated.at(*position);
+            let status =
+                run_filter_list_with_nominated(framework, &filters, state, pod, node, with, &mut scratch, without);
             if !visit(*position, node, status, &mut feasible) {
                 break 'chunks;
             }
@@ -329,7 +305,8 @@ pub fn select_host(totals: &[i64], rng: &mut ChaCha8Rng) -> Option<usize> {
 #[allow(clippy::result_large_err, reason = "the FitError is the answer people read; it is built once per failure")]
 /// One attempt to find a node for a Pod. `state` is the cycle's fresh state; `cursor` is
 /// advanced by the nodes processed, whatever the outcome; `nominator` holds the Pods nominated
-/// by earlier preemptions; `meter` totals the time of each extension point when measuring.
+/// by earlier preemptions, and `nominated` those of them this attempt counts, by node position
+/// ([`NominatedPods::refill`] for this Pod and snapshot); `meter` totals the time of each extension point when measuring.
 /// Returns the trace when asked for.
 #[allow(clippy::too_many_arguments)]
 pub fn schedule_pod(
@@ -341,13 +318,14 @@ pub fn schedule_pod(
     rng: &mut ChaCha8Rng,
     options: &SamplingOptions,
     nominator: &Nominator,
+    nominated: &NominatedPods,
     meter: &mut Meter,
 ) -> (Result<ScheduleResult, ScheduleError>, Option<DecisionTrace>) {
     let mut trace = options
         .trace
         .then(|| DecisionTrace { pod: format!("{}/{}", pod.namespace(), pod.name()), ..DecisionTrace::default() });
     let started = meter.start();
-    let context = CycleContext { framework, snapshot, options, nominator };
+    let context = CycleContext { framework, snapshot, options, nominator, nominated };
     let result = schedule_pod_traced(&context, state, pod, cursor, rng, meter, &mut trace);
     meter.record_algorithm(started);
     if let (Some(trace), Ok(result)) = (trace.as_mut(), result.as_ref()) {
@@ -362,6 +340,7 @@ struct CycleContext<'a> {
     snapshot: &'a Snapshot,
     options: &'a SamplingOptions,
     nominator: &'a Nominator,
+    nominated: &'a NominatedPods,
 }
 
 #[allow(clippy::result_large_err)]
@@ -374,7 +353,7 @@ fn schedule_pod_traced(
     meter: &mut Meter,
     trace: &mut Option<DecisionTrace>,
 ) -> Result<ScheduleResult, ScheduleError> {
-    let CycleContext { framework, snapshot, options, nominator } = *context;
+    let CycleContext { framework, snapshot, options, nominated, .. } = *context;
     let all_nodes = snapshot.list();
     if all_nodes.is_empty() {
         return Err(ScheduleError::NoNodesAvailable);
@@ -410,11 +389,10 @@ fn schedule_pod_traced(
         }
     };
     let started = meter.start();
-    if let Some(result) = evaluate_nominated_node(framework, state, pod, snapshot, cursor, nominator, trace) {
+    if let Some(result) = evaluate_nominated_node(context, state, pod, cursor, trace) {
         meter.record(ExtensionPoint::Filter, started);
         return Ok(result);
     }
-    let nominated = NominatedNodes::of(nominator, pod, snapshot);
     let filtered = find_nodes_that_pass_filters(
         framework,
         state,
@@ -423,8 +401,7 @@ fn schedule_pod_traced(
         &mut diagnosis,
         options,
         cursor.0,
-        nominator,
-        &nominated,
+        nominated,
         trace,
     );
     meter.record(ExtensionPoint::Filter, started);
@@ -482,18 +459,22 @@ fn schedule_pod_traced(
 /// only node that fits, and a pass there skips the scan of every other node
 /// (`evaluateNominatedNode`). The node counts as one processed node for the cursor.
 fn evaluate_nominated_node(
-    framework: &Framework,
+    context: &CycleContext<'_>,
     state: &CycleState,
     pod: &PodInfo,
-    snapshot: &Snapshot,
     cursor: &mut NodeCursor,
-    nominator: &Nominator,
     trace: &mut Option<DecisionTrace>,
 ) -> Option<ScheduleResult> {
-    let node = snapshot.get(nominator.node_of(&pod.key)?)?;
+    let CycleContext { framework, snapshot, nominator, nominated, .. } = *context;
+    let position = snapshot.position(nominator.node_of(&pod.key)?)?;
+    let node = &snapshot.list()[position];
     cursor.0 = (cursor.0 + 1) % snapshot.len().max(1);
     let filters = framework.active_filters(state);
-    if !run_filter_list_with_nominated(framework, &filters, state, pod, node, nominator).is_success() {
+    let with = nominated.at(position);
+    let mut scratch = NominatedScratch::default();
+    let without = || run_filter_list(&filters, state, pod, node);
+    if !run_filter_list_with_nominated(framework, &filters, state, pod, node, with, &mut scratch, without).is_success()
+    {
         return None;
     }
     if let Some(trace) = trace {

@@ -13,6 +13,7 @@ pub mod node_resources_fit;
 pub mod node_unschedulable;
 pub mod node_volume_limits;
 pub mod pod_topology_spread;
+pub mod preemption_dry_run;
 pub mod priority_sort;
 pub mod resource_allocation;
 pub mod scheduling_gates;

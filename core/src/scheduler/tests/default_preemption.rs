@@ -14,9 +14,11 @@ use crate::scheduler::driver::{Effect, Input, Scheduler};
 use crate::scheduler::framework::{Code, CycleState, NodeToStatus, PostFilterContext, PostFilterPlugin, Status};
 use crate::scheduler::listers::{ClusterObjects, DisruptionBudget, ListerObject};
 use crate::scheduler::node_info::{NodeInfo, PodKey};
+use crate::scheduler::nominated_pods::NominatedPods;
 use crate::scheduler::nominator::Nominator;
 use crate::scheduler::plugins::default_preemption::{
-    Candidate, DefaultPreemption, pick_one_node_for_preemption, pod_eligible_to_preempt_others,
+    Candidate, DefaultPreemption, DryRunSearch, dry_run_every_candidate, pick_one_node_for_preemption,
+    pod_eligible_to_preempt_others,
 };
 use crate::scheduler::profile::SchedulerConfig;
 use crate::scheduler::registry::Registry;
@@ -97,16 +99,16 @@ fn dry_run(
     let mut potential: Vec<(usize, &NodeInfo)> = snapshot.list().iter().map(Arc::as_ref).enumerate().collect();
     potential.sort_by(|(_, left), (_, right)| left.name().cmp(right.name()));
     let num_candidates = plugin.num_candidates(potential.len());
-    let found = plugin.dry_run_preemption(
-        &framework,
-        &state,
-        &pod,
-        &potential,
-        &budgets,
-        &Nominator::new(),
+    let found = dry_run_every_candidate(&DryRunSearch {
+        runner: &framework,
+        state: &state,
+        pod: &pod,
+        potential_nodes: &potential,
+        budgets: &budgets,
+        nominated: &NominatedPods::default(),
         offset,
         num_candidates,
-    );
+    });
     let mut candidates: Vec<(String, Vec<String>, usize)> = found
         .candidates
         .iter()
@@ -309,8 +311,16 @@ fn best_node(names: &[&str], pods: Vec<PodBuilder>, preemptor: PodBuilder) -> St
     let mut state = CycleState::new();
     framework.run_pre_filter(&mut state, &pod, &snapshot);
     let potential: Vec<(usize, &NodeInfo)> = snapshot.list().iter().map(Arc::as_ref).enumerate().collect();
-    let plugin = DefaultPreemption::default();
-    let found = plugin.dry_run_preemption(&framework, &state, &pod, &potential, &[], &Nominator::new(), 0, 100);
+    let found = dry_run_every_candidate(&DryRunSearch {
+        runner: &framework,
+        state: &state,
+        pod: &pod,
+        potential_nodes: &potential,
+        budgets: &[],
+        nominated: &NominatedPods::default(),
+        offset: 0,
+        num_candidates: 100,
+    });
     pick_one_node_for_preemption(&found.candidates).expect("a candidate").node_name.clone()
 }
 
@@ -485,7 +495,14 @@ fn post_filter(
         absent: Some(Status::code_only(Code::UnschedulableAndUnresolvable)),
     };
     let nominator = Nominator::new();
-    let context = PostFilterContext { snapshot: &snapshot, filters: &framework, nominator: &nominator, random: 0 };
+    let nominated = NominatedPods::default();
+    let context = PostFilterContext {
+        snapshot: &snapshot,
+        filters: &framework,
+        nominator: &nominator,
+        nominated: &nominated,
+        random: 0,
+    };
     let (result, status) = DefaultPreemption::default().post_filter(&state, &pod, &statuses, &context);
     (result.and_then(|result| result.nominated_node_name), status.code(), status.message())
 }

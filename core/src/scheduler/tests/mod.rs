@@ -7,5 +7,6 @@ mod fast_path_equivalence;
 mod gates_and_zones;
 mod least_allocated;
 mod node_resources_fit;
+mod preemption_equivalence;
 mod taint_toleration;
 mod volumes;
