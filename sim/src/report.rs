@@ -5,13 +5,12 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use coxswain_core::api::ApiServer;
-use coxswain_core::jiff::Timestamp;
+use coxswain_core::object::kinds::GroupResource;
 use coxswain_core::scheduler::Attempt;
 use coxswain_core::store::Store;
 use serde_json::Value;
 
-use crate::checkers::liveness::list;
+use crate::checkers::liveness::{pointer, stored};
 use crate::checkers::{SafetyChecker, Violation};
 use crate::duration::format_offset;
 use crate::outcome::Verdict;
@@ -107,18 +106,16 @@ impl ReportRecorder {
     }
 
     /// Samples the cluster.
-    pub fn sample<S: Store>(&mut self, at: u64, server: &mut ApiServer<S>, safety: &SafetyChecker, now: Timestamp) {
+    pub fn sample<S: Store>(&mut self, at: u64, store: &S, safety: &SafetyChecker) {
         let mut workloads = BTreeMap::new();
-        for (kind, path, ready, desired) in [
-            ("deployment", "/apis/apps/v1/deployments", "/status/readyReplicas", "/spec/replicas"),
-            ("statefulset", "/apis/apps/v1/statefulsets", "/status/readyReplicas", "/spec/replicas"),
-            ("daemonset", "/apis/apps/v1/daemonsets", "/status/numberReady", "/status/desiredNumberScheduled"),
+        for (kind, resource, ready, desired) in [
+            ("deployment", "deployments", "/status/readyReplicas", "/spec/replicas"),
+            ("statefulset", "statefulsets", "/status/readyReplicas", "/spec/replicas"),
+            ("daemonset", "daemonsets", "/status/numberReady", "/status/desiredNumberScheduled"),
         ] {
-            for object in list(server, path, now) {
-                let text =
-                    |pointer: &str| object.pointer(pointer).and_then(Value::as_str).unwrap_or_default().to_string();
-                let number = |pointer: &str| object.pointer(pointer).and_then(Value::as_i64).unwrap_or(0);
-                let name = format!("{kind}/{}/{}", text("/metadata/namespace"), text("/metadata/name"));
+            for object in stored(store, GroupResource { group: "apps", resource }, None, "") {
+                let number = |at: &str| pointer(&object, at).and_then(Value::as_i64).unwrap_or(0);
+                let name = format!("{kind}/{}/{}", object.namespace(), object.name());
                 workloads.insert(name, (number(ready), number(desired)));
             }
         }

@@ -8,7 +8,7 @@ use jiff::Timestamp;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::conversion::from_storage;
+use super::conversion::from_storage_borrowed;
 use super::path::ResourcePath;
 use super::request::{ApiRequest, ApiResponse};
 use super::server::{ApiServer, storage_resource};
@@ -212,7 +212,7 @@ impl<S: Store> ApiServer<S> {
             details.insert("uid".into(), object.metadata.uid.clone().unwrap_or_default().into());
             return Ok(ApiResponse::json(200, super::status::success_status(Some(Value::Object(details)))));
         }
-        Ok(ApiResponse::json(status, from_storage(path.resource, &object).to_value()))
+        Ok(ApiResponse::json(status, from_storage_borrowed(path.resource, &object).to_value()))
     }
 
     /// Deletes or marks one object; answers whether it is gone (Kubernetes' `wasDeleted`) and
@@ -321,7 +321,7 @@ impl<S: Store> ApiServer<S> {
             let parsed = parse_delete(request)?;
             let path = ResourcePath { namespace: item.metadata.namespace.clone(), ..path.clone() };
             match self.delete_object(&path, item.name(), parsed, now) {
-                Ok((_, object)) => deleted.push(from_storage(path.resource, &object).to_value()),
+                Ok((_, object)) => deleted.push(from_storage_borrowed(path.resource, &object).to_value()),
                 Err(ApiError::NotFound { .. }) => {}
                 Err(error) => return Err(error),
             }

@@ -5,7 +5,7 @@ use std::borrow::Cow;
 use jiff::{SignedDuration, Timestamp};
 use serde_json::{Map, Value, json};
 
-use super::conversion::{from_storage, from_storage_borrowed};
+use super::conversion::from_storage_borrowed;
 use super::negotiation::{Representation, partial_object_metadata, partial_object_metadata_list, representation};
 use super::path::ResourcePath;
 use super::request::{ApiRequest, ApiResponse};
@@ -31,12 +31,13 @@ impl<S: Store> ApiServer<S> {
     ) -> Result<ApiResponse, ApiError> {
         let representation = representation(request)?;
         let stored = self.stored(path, name)?;
-        let object = from_storage(path.resource, &stored);
+        let converted = from_storage_borrowed(path.resource, &stored);
+        let object: &Object = &converted;
         let body = match representation {
             Representation::Object => object.to_value(),
-            Representation::PartialObjectMetadata => partial_object_metadata(&object),
+            Representation::PartialObjectMetadata => partial_object_metadata(object),
             Representation::Table { include } => {
-                table_including(path.resource.kind, &[&object], object.resource_version(), None, include, now)
+                table_including(path.resource.kind, &[object], object.resource_version(), None, include, now)
             }
         };
         Ok(ApiResponse::json(200, body))

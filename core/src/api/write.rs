@@ -8,7 +8,7 @@ use super::admission::{
 };
 use super::apply::{Writer, manager_of, track_update};
 use super::body::{FieldValidation, decode_body, decode_object};
-use super::conversion::from_storage;
+use super::conversion::{from_storage, from_storage_borrowed};
 use super::patch::{PatchError, apply_patch};
 use super::path::ResourcePath;
 use super::request::{ApiRequest, ApiResponse};
@@ -44,7 +44,7 @@ impl<S: Store> ApiServer<S> {
         let dry_run = is_dry_run(request)?;
         let (stored, admission_warnings) = self.create_object(path, object, dry_run, Some(&writer), now)?;
         warnings.extend(admission_warnings);
-        Ok(ApiResponse::with_warnings(201, from_storage(path.resource, &stored).to_value(), warnings))
+        Ok(ApiResponse::with_warnings(201, from_storage_borrowed(path.resource, &stored).to_value(), warnings))
     }
 
     /// Admits and stores a new object (or, for a dry run, only admits it), recording the
@@ -95,7 +95,7 @@ impl<S: Store> ApiServer<S> {
         let dry_run = is_dry_run(request)?;
         let (stored, admission_warnings) = self.update_object(path, name, object, dry_run, Some(&writer), now)?;
         warnings.extend(admission_warnings);
-        Ok(ApiResponse::with_warnings(200, from_storage(path.resource, &stored).to_value(), warnings))
+        Ok(ApiResponse::with_warnings(200, from_storage_borrowed(path.resource, &stored).to_value(), warnings))
     }
 
     /// Admits and stores a replacement for the object `name` (its status only, on the status
@@ -156,16 +156,22 @@ impl<S: Store> ApiServer<S> {
         let writer = writer_of(request, path, "PatchOptions", false)?;
         let dry_run = is_dry_run(request)?;
         let current = self.stored(path, name)?;
-        let mut original = from_storage(path.resource, &current);
+        // The object as the client sees it, borrowed when stored in the request's version.
+        let original = from_storage_borrowed(path.resource, &current);
+        let mut original_value = original.to_value();
         // A merge patch that does not name managedFields leaves them as they are: they skip the
-        // round trip through JSON and the decoder (half a Lease renewal's bytes).
+        // round trip through the patch and the decoder (half a Lease renewal's bytes).
         let kept_managed_fields = if merge_patch_leaves_managed_fields(content_type, &request.body, &original) {
-            original.metadata.managed_fields.take()
+            if let Some(Value::Object(metadata)) = original_value.get_mut("metadata") {
+                metadata.shift_remove("managedFields");
+            }
+            original.metadata.managed_fields.clone()
         } else {
             None
         };
+        drop(original);
         let patched =
-            apply_patch(&original.to_value(), &request.body, content_type, path.resource.kind).map_err(patch_error)?;
+            apply_patch(&original_value, &request.body, content_type, path.resource.kind).map_err(patch_error)?;
         let (mut object, mut warnings) = decode_object(path.resource, patched, FieldValidation::of(request)?)?;
         if kept_managed_fields.is_some() {
             object.metadata.managed_fields = kept_managed_fields;
@@ -173,7 +179,7 @@ impl<S: Store> ApiServer<S> {
         let (stored, admission_warnings) =
             self.update_patched(path, name, object, &current, dry_run, Some(&writer), now)?;
         warnings.extend(admission_warnings);
-        Ok(ApiResponse::with_warnings(200, from_storage(path.resource, &stored).to_value(), warnings))
+        Ok(ApiResponse::with_warnings(200, from_storage_borrowed(path.resource, &stored).to_value(), warnings))
     }
 
     /// Stores the result of a patch of `current`.
@@ -233,7 +239,7 @@ impl<S: Store> ApiServer<S> {
             Some(current) => (200, self.update_patched(path, name, object, current, dry_run, None, now)?),
         };
         warnings.extend(admission_warnings);
-        Ok(ApiResponse::with_warnings(status, from_storage(path.resource, &stored).to_value(), warnings))
+        Ok(ApiResponse::with_warnings(status, from_storage_borrowed(path.resource, &stored).to_value(), warnings))
     }
 }
 

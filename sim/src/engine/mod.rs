@@ -655,11 +655,10 @@ impl Simulation {
     }
 
     fn sample(&mut self) {
-        let now = self.timestamp(self.now);
-        self.report.sample(self.now, &mut self.server, &self.safety, now);
+        self.report.sample(self.now, self.server.store(), &self.safety);
         self.check_timed_expectations();
         if let (Some(healed), None) = (self.healed_at, self.converged_at) {
-            match unconverged(&mut self.server, now) {
+            match unconverged(self.server.store()) {
                 None => {
                     self.converged_at = Some(self.now);
                     self.trace.record(self.now, "converged", json!(self.now - healed), fields! {});
@@ -768,7 +767,7 @@ impl Simulation {
             return;
         }
         if let (Some(healed), None) = (self.healed_at, self.converged_at)
-            && let Some(lagging) = unconverged(&mut self.server, now)
+            && let Some(lagging) = unconverged(self.server.store())
         {
             self.verdict = Some(Verdict::Liveness(format!(
                 "the cluster had not converged {} after healing: {lagging}",
