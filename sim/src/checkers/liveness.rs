@@ -75,7 +75,7 @@ pub fn list<S: Store>(server: &mut ApiServer<S>, path: &str, now: Timestamp) -> 
 
 /// The objects of a collection as the store holds them now, in key order, as a LIST at the
 /// newest revision returns them: of one namespace or all, those whose labels match `selector`
-/// (empty: every object). None when the selector does not parse (a LIST answers 400) or the
+/// (empty: every object). Nothing when the selector does not parse (a LIST answers 400) or the
 /// store fails.
 pub fn stored<S: Store>(
     store: &S,
