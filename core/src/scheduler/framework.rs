@@ -708,6 +708,19 @@ pub trait FilterRunner {
 pub trait PreScorePlugin: Plugin {
     /// Runs the PreScore.
     fn pre_score(&self, state: &mut CycleState, pod: &PodInfo, nodes: &[&NodeInfo], snapshot: &Snapshot) -> Status;
+
+    /// Runs the PreScore over a batch, whose nodes come with their snapshot positions: the same
+    /// outcome as [`PreScorePlugin::pre_score`] on the batch's nodes (the default does exactly
+    /// that). In-tree plugins override it to keep state the batch Score reads by position.
+    fn pre_score_batch(
+        &self,
+        state: &mut CycleState,
+        pod: &PodInfo,
+        batch: &NodeBatch<'_>,
+        snapshot: &Snapshot,
+    ) -> Status {
+        self.pre_score(state, pod, batch.nodes(), snapshot)
+    }
 }
 
 /// Score: ranks one feasible node. Scores must lie in `[MIN_NODE_SCORE, MAX_NODE_SCORE]` after

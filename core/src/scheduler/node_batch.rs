@@ -37,6 +37,11 @@ impl<'a> NodeBatch<'a> {
         self.nodes
     }
 
+    /// Each node's position in the snapshot, aligned with [`nodes`](Self::nodes).
+    pub fn positions(&self) -> &'a [usize] {
+        self.positions
+    }
+
     /// How many nodes the batch holds.
     pub fn len(&self) -> usize {
         self.nodes.len()

@@ -356,12 +356,12 @@ impl Framework {
         &self,
         state: &mut CycleState,
         pod: &PodInfo,
-        nodes: &[&NodeInfo],
+        batch: &NodeBatch<'_>,
         snapshot: &Snapshot,
     ) -> Status {
         for plugin in &self.pre_score {
             let Some(pre_score) = plugin.as_pre_score() else { continue };
-            let status = pre_score.pre_score(state, pod, nodes, snapshot);
+            let status = pre_score.pre_score_batch(state, pod, batch, snapshot);
             if status.is_skip() {
                 state.skip_score_plugins.insert(plugin.name());
             } else if !status.is_success() {

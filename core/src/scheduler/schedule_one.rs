@@ -424,13 +424,13 @@ fn schedule_pod_traced(
     }
     let totals = if framework.has_score_plugins() {
         let started = meter.start();
-        let status = framework.run_pre_score(state, pod, &feasible.nodes, snapshot);
+        let batch = NodeBatch::new(&feasible.nodes, &feasible.positions, snapshot.counters());
+        let status = framework.run_pre_score(state, pod, &batch, snapshot);
         meter.record(ExtensionPoint::PreScore, started);
         if !status.is_success() {
             return Err(ScheduleError::Internal(status));
         }
         let started = meter.start();
-        let batch = NodeBatch::new(&feasible.nodes, &feasible.positions, snapshot.counters());
         let scores = framework.run_score(state, pod, &batch).map_err(ScheduleError::Internal);
         meter.record(ExtensionPoint::Score, started);
         let scores = scores?;

@@ -124,6 +124,12 @@ impl Snapshot {
         self.dense_topology.get(key)
     }
 
+    /// [`topology_domains`](Self::topology_domains) behind its shared pointer, for a cycle
+    /// state that reads it after PreFilter or PreScore.
+    pub fn shared_topology_domains(&self, key: &str) -> Option<Arc<TopologyDomains>> {
+        self.dense_topology.shared(key)
+    }
+
     /// The listers' objects behind their shared pointer, for plugins that keep them in the
     /// cycle state for Filter (which sees only a node).
     pub fn shared_objects(&self) -> Arc<ClusterObjects> {

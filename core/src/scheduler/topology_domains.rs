@@ -22,22 +22,40 @@ pub struct TopologyDomains {
     pub domain_of_node: Vec<Option<u32>>,
     /// The value of each id, ids in order of first appearance.
     pub values: Vec<String>,
+    /// The id of each value; iterated in value order where Kubernetes' results depend on it.
+    pub ids: BTreeMap<String, u32>,
+    /// How many nodes lack the label.
+    pub unlabelled: usize,
 }
 
 impl TopologyDomains {
     fn build(key: &str, nodes: &[Arc<NodeInfo>]) -> TopologyDomains {
-        let mut ids: BTreeMap<&str, u32> = BTreeMap::new();
-        let mut domains = TopologyDomains { domain_of_node: Vec::with_capacity(nodes.len()), values: Vec::new() };
+        let mut domains = TopologyDomains { domain_of_node: Vec::with_capacity(nodes.len()), ..Default::default() };
         for node in nodes {
-            let id = node.labels().get(key).map(|value| {
-                *ids.entry(value.as_str()).or_insert_with(|| {
+            let id = node.labels().get(key).map(|value| match domains.ids.get(value.as_str()) {
+                Some(id) => *id,
+                None => {
+                    let id = domains.values.len() as u32;
                     domains.values.push(value.clone());
-                    (domains.values.len() - 1) as u32
-                })
+                    domains.ids.insert(value.clone(), id);
+                    id
+                }
             });
+            domains.unlabelled += usize::from(id.is_none());
             domains.domain_of_node.push(id);
         }
         domains
+    }
+
+    /// The id of a value, if some node has it.
+    pub fn id_of(&self, value: &str) -> Option<u32> {
+        self.ids.get(value).copied()
+    }
+
+    /// Whether no two nodes share a value (hostnames, normally): then a domain's count is its
+    /// node's count.
+    pub fn one_node_per_domain(&self) -> bool {
+        self.values.len() + self.unlabelled == self.domain_of_node.len()
     }
 
     /// The value of a node's domain.
@@ -75,6 +93,11 @@ impl DenseTopology {
     pub fn get(&self, key: &str) -> Option<&TopologyDomains> {
         self.by_key.get(key).map(Arc::as_ref)
     }
+
+    /// The domains of a label behind their shared pointer, for state kept across a cycle.
+    pub fn shared(&self, key: &str) -> Option<Arc<TopologyDomains>> {
+        self.by_key.get(key).cloned()
+    }
 }
 
 #[cfg(test)]
@@ -97,6 +120,9 @@ mod tests {
         let zones = dense.get(LABEL_TOPOLOGY_ZONE).expect("zone is kept");
         assert_eq!(zones.domain_of_node, [Some(0), None, Some(1), Some(0)]);
         assert_eq!(zones.values, ["z1", "z2"]);
+        assert_eq!((zones.id_of("z2"), zones.id_of("z3"), zones.unlabelled), (Some(1), None, 1));
+        assert!(!zones.one_node_per_domain());
+        assert!(dense.get(LABEL_HOSTNAME).expect("hostname is kept").one_node_per_domain());
         assert_eq!(zones.value_of(3), Some("z1"));
         assert_eq!(dense.get(LABEL_HOSTNAME).expect("hostname is kept").value_of(1), Some("b"));
         assert!(dense.get("example.com/rack").is_none());

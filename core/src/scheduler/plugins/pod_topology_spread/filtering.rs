@@ -5,12 +5,14 @@
 //! `podtopologyspread/filtering.go`).
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use k8s_openapi::api::core::v1 as core;
 
+use super::domain_counts::{DenseCounts, DomainCounts, NodeDomain};
 use super::{
     Constraint, DO_NOT_SCHEDULE, ERR_REASON_CONSTRAINTS_NOT_MATCH, ERR_REASON_NODE_LABEL_NOT_MATCH, PodTopologySpread,
-    counted_domains, for_each_matching_pod_domain, node_has_all_keys,
+    counted_domains, counts_towards, every_node_included, for_each_matching_pod_domain, node_has_all_keys,
 };
 use crate::scheduler::framework::{
     Code, CycleState, FilterPlugin, NodeBatch, PreFilterPlugin, PreFilterResult, Status, fill_verdicts,
@@ -75,7 +77,7 @@ pub struct PreFilterState {
     /// The DoNotSchedule constraints.
     pub constraints: Vec<Constraint>,
     /// Per constraint: matching Pods per eligible domain (topology value).
-    pub match_counts: Vec<BTreeMap<String, i64>>,
+    pub match_counts: Vec<DomainCounts>,
     /// Per constraint: the two least loaded domains.
     pub critical_paths: Vec<CriticalPaths>,
     /// The incoming Pod's required node affinity, for AddPod / RemovePod.
@@ -111,9 +113,7 @@ impl PreFilterState {
                 continue;
             }
             let value = labels.get(&constraint.topology_key).map(String::as_str).unwrap_or("");
-            let count = self.match_counts[index].entry(value.to_owned()).or_insert(0);
-            *count += delta;
-            let count = *count;
+            let count = self.match_counts[index].add(value, delta);
             self.critical_paths[index].update(value, count);
         }
     }
@@ -134,23 +134,13 @@ impl PreFilterPlugin for PodTopologySpread {
             return (None, Status::code_only(Code::Skip));
         }
         let required = RequiredNodeAffinity::of(pod);
-        let (domains, distinct) = counted_domains(snapshot, &constraints, pod, &required, true, true);
-        let mut match_counts: Vec<BTreeMap<String, i64>> =
-            distinct.iter().map(|values| values.iter().map(|value| ((*value).to_owned(), 0)).collect()).collect();
-        for ((constraint, counts), domains) in constraints.iter().zip(&mut match_counts).zip(&domains) {
-            for_each_matching_pod_domain(snapshot, &constraint.selector, pod.namespace(), domains, |value| {
-                if let Some(total) = counts.get_mut(value) {
-                    *total += 1;
-                }
-            });
-        }
+        let match_counts = dense_match_counts(snapshot, &constraints, pod, &required)
+            .unwrap_or_else(|| match_counts_by_value(snapshot, &constraints, pod, &required));
         let critical_paths = match_counts
             .iter()
             .map(|counts| {
                 let mut paths = CriticalPaths::default();
-                for (value, count) in counts {
-                    paths.update(value, *count);
-                }
+                counts.for_each(|value, count| paths.update(value, count));
                 paths
             })
             .collect();
@@ -186,9 +176,19 @@ impl FilterPlugin for PodTopologySpread {
     }
 
     fn filter_nodes(&self, state: &CycleState, _pod: &PodInfo, batch: &NodeBatch<'_>, verdicts: &mut [Option<Status>]) {
-        match state.read::<PreFilterState>(PRE_FILTER_STATE_KEY) {
-            Some(state) => fill_verdicts(batch, verdicts, |node, _| state.filter(node)),
-            None => fill_verdicts(batch, verdicts, |_, _| state_not_found()),
+        let Some(state) = state.read::<PreFilterState>(PRE_FILTER_STATE_KEY) else {
+            return fill_verdicts(batch, verdicts, |_, _| state_not_found());
+        };
+        if !state.is_dense() {
+            return fill_verdicts(batch, verdicts, |node, _| state.filter(node));
+        }
+        for ((node, position), verdict) in batch.nodes().iter().zip(batch.positions()).zip(verdicts.iter_mut()) {
+            if verdict.is_none() {
+                let status = state.filter_at(node, *position);
+                if !status.is_success() {
+                    *verdict = Some(status);
+                }
+            }
         }
     }
 }
@@ -209,15 +209,113 @@ impl PreFilterState {
             let Some(value) = labels.get(&constraint.topology_key) else {
                 return Status::new(Code::UnschedulableAndUnresolvable, ERR_REASON_NODE_LABEL_NOT_MATCH);
             };
-            let self_match = self.self_match[index];
-            let match_count = self.match_counts[index].get(value.as_str()).copied().unwrap_or(0);
-            let skew = match_count + self_match - self.min_match(index);
-            if skew > i64::from(constraint.max_skew) {
+            let match_count = self.match_counts[index].get(value.as_str()).unwrap_or(0);
+            if self.exceeds_skew(index, match_count) {
                 return Status::new(Code::Unschedulable, ERR_REASON_CONSTRAINTS_NOT_MATCH);
             }
         }
         Status::success()
     }
+
+    /// Whether every constraint's counts are dense, so that [`filter_at`](Self::filter_at)
+    /// applies.
+    fn is_dense(&self) -> bool {
+        self.match_counts.iter().all(|counts| matches!(counts, DomainCounts::Dense(_)))
+    }
+
+    /// [`filter`](Self::filter) on the node at a snapshot position, reading its domains by
+    /// position. Only for dense counts, whose arrays were built from the snapshot's nodes, every
+    /// one of which has a Node object.
+    fn filter_at(&self, node: &NodeInfo, position: usize) -> Status {
+        debug_assert!(node.node().is_some(), "a snapshot node has a Node object");
+        for (index, counts) in self.match_counts.iter().enumerate() {
+            let DomainCounts::Dense(dense) = counts else { return self.filter(node) };
+            let match_count = match dense.at_position(position) {
+                NodeDomain::Unlabelled => {
+                    return Status::new(Code::UnschedulableAndUnresolvable, ERR_REASON_NODE_LABEL_NOT_MATCH);
+                }
+                NodeDomain::Count(count) => count,
+            };
+            if self.exceeds_skew(index, match_count) {
+                return Status::new(Code::Unschedulable, ERR_REASON_CONSTRAINTS_NOT_MATCH);
+            }
+        }
+        Status::success()
+    }
+
+    /// Whether a domain holding `match_count` matching Pods would exceed a constraint's
+    /// `maxSkew` with the Pod placed in it.
+    fn exceeds_skew(&self, index: usize, match_count: i64) -> bool {
+        match_count + self.self_match[index] - self.min_match(index) > i64::from(self.constraints[index].max_skew)
+    }
+}
+
+/// The PreFilter counts through the nodes' labels: any topology key and inclusion policy.
+fn match_counts_by_value(
+    snapshot: &Snapshot,
+    constraints: &[Constraint],
+    pod: &PodInfo,
+    required: &RequiredNodeAffinity,
+) -> Vec<DomainCounts> {
+    let (domains, distinct) = counted_domains(snapshot, constraints, pod, required, true, true);
+    let mut match_counts: Vec<BTreeMap<String, i64>> =
+        distinct.iter().map(|values| values.iter().map(|value| ((*value).to_owned(), 0)).collect()).collect();
+    for ((constraint, counts), domains) in constraints.iter().zip(&mut match_counts).zip(&domains) {
+        for_each_matching_pod_domain(snapshot, &constraint.selector, pod.namespace(), domains, |value| {
+            if let Some(total) = counts.get_mut(value) {
+                *total += 1;
+            }
+        });
+    }
+    match_counts.into_iter().map(DomainCounts::ByValue).collect()
+}
+
+/// The PreFilter counts by the snapshot's dense domain ids, when every topology key is a
+/// well-known one and every node counts (no inclusion policy leaves one out); `None`
+/// otherwise. The eligible domains are those of nodes holding every constraint's label, and
+/// the Pods counted those on such nodes, as [`match_counts_by_value`] has them.
+fn dense_match_counts(
+    snapshot: &Snapshot,
+    constraints: &[Constraint],
+    pod: &PodInfo,
+    required: &RequiredNodeAffinity,
+) -> Option<Vec<DomainCounts>> {
+    if !every_node_included(constraints, required) {
+        return None;
+    }
+    let domains: Vec<Arc<_>> = constraints
+        .iter()
+        .map(|constraint| snapshot.shared_topology_domains(&constraint.topology_key))
+        .collect::<Option<_>>()?;
+    let complete = |position: usize| domains.iter().all(|of_key| of_key.domain_of_node[position].is_some());
+    let mut eligible: Vec<Vec<bool>> = domains.iter().map(|of_key| vec![false; of_key.values.len()]).collect();
+    if domains.iter().all(|of_key| of_key.unlabelled == 0) {
+        eligible.iter_mut().for_each(|eligible| eligible.fill(true));
+    } else {
+        for position in (0..snapshot.len()).filter(|position| complete(*position)) {
+            for (eligible, of_key) in eligible.iter_mut().zip(&domains) {
+                if let Some(id) = of_key.domain_of_node[position] {
+                    eligible[id as usize] = true;
+                }
+            }
+        }
+    }
+    let mut match_counts = Vec::with_capacity(constraints.len());
+    for ((constraint, of_key), eligible) in constraints.iter().zip(&domains).zip(&eligible) {
+        let mut counts = DenseCounts::new(Arc::clone(of_key), eligible);
+        if !constraint.selector.is_empty() {
+            snapshot.for_each_pod_possibly_matching(&constraint.selector, |position, _, placed| {
+                if let Some(id) = of_key.domain_of_node[position]
+                    && complete(position)
+                    && counts_towards(placed, &constraint.selector, pod.namespace())
+                {
+                    counts.count_at_id(id);
+                }
+            });
+        }
+        match_counts.push(DomainCounts::Dense(counts));
+    }
+    Some(match_counts)
 }
 
 /// The PreFilter state a cycle holds, for tests and traces.

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use k8s_openapi::api::core::v1 as core;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1 as meta;
 
+use super::domain_counts::DomainCounts;
 use super::filtering::{CriticalPaths, pre_filter_state};
 use super::{
     DO_NOT_SCHEDULE, ERR_REASON_CONSTRAINTS_NOT_MATCH, ERR_REASON_NODE_LABEL_NOT_MATCH, PodTopologySpread,
@@ -509,8 +510,8 @@ fn expected_paths(paths: &[[(&str, i64); 2]]) -> Vec<[(String, i64); 2]> {
         .collect()
 }
 
-fn counts_of(counts: &[BTreeMap<String, i64>]) -> Vec<Vec<(String, i64)>> {
-    counts.iter().map(|counts| counts.iter().map(|(value, count)| (value.clone(), *count)).collect()).collect()
+fn counts_of(counts: &[DomainCounts]) -> Vec<Vec<(String, i64)>> {
+    counts.iter().map(|counts| counts.to_map().into_iter().collect()).collect()
 }
 
 fn owned(counts: Counts) -> Vec<Vec<(String, i64)>> {

@@ -8,6 +8,7 @@
 //! Counts are kept per constraint, as later Kubernetes releases do; 1.32 keys them by topology
 //! pair, which differs only when two constraints of one Pod share a topology key.
 
+pub mod domain_counts;
 pub mod filtering;
 pub mod scoring;
 
@@ -167,6 +168,15 @@ fn counts_towards(pod: &PodInfo, selector: &LabelSelector, namespace: &str) -> b
         && selector.matches_optional(pod.pod.metadata.labels.as_ref())
 }
 
+/// Whether no constraint's inclusion policy can leave a node out: the Pod requires nothing of
+/// nodes or the affinity policy is Ignore, and the taints policy is Ignore.
+pub fn every_node_included(constraints: &[Constraint], required: &RequiredNodeAffinity) -> bool {
+    constraints.iter().all(|constraint| {
+        (constraint.node_affinity_policy == NodeInclusionPolicy::Ignore || required.is_empty())
+            && constraint.node_taints_policy == NodeInclusionPolicy::Ignore
+    })
+}
+
 /// Per constraint: the domain of each node that counts (by node position, `None` for nodes that
 /// do not), and the distinct domains (only with `want_distinct`: hostname has one per node). A node counts when it has every constraint's topology
 /// label (with `require_all_keys`) and passes the constraint's node inclusion policies.
@@ -185,15 +195,11 @@ pub fn counted_domains<'a>(
     let nodes = snapshot.list();
     let mut domains = vec![vec![None; nodes.len()]; constraints.len()];
     let mut distinct = vec![BTreeSet::new(); constraints.len()];
-    let every_node_included = constraints.iter().all(|constraint| {
-        (constraint.node_affinity_policy == NodeInclusionPolicy::Ignore || required.is_empty())
-            && constraint.node_taints_policy == NodeInclusionPolicy::Ignore
-    });
     let dense: Option<Vec<_>> = constraints
         .iter()
         .map(|constraint| snapshot.topology_domains(&constraint.topology_key))
         .collect::<Option<_>>()
-        .filter(|_| every_node_included);
+        .filter(|_| every_node_included(constraints, required));
     if let Some(dense) = dense {
         let mut seen = vec![Vec::new(); constraints.len()];
         for position in 0..nodes.len() {

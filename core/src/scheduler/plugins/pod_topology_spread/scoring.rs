@@ -7,11 +7,12 @@
 //! them (Kubernetes tracks them by name, which NormalizeScore here does not see) and
 //! NormalizeScore gives them 0.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 
 use super::{
     Constraint, PodTopologySpread, SCHEDULE_ANYWAY, count_matching_pods, counted_domains, counts_towards,
-    for_each_matching_pod_domain, node_has_all_keys,
+    every_node_included, for_each_matching_pod_domain, node_has_all_keys,
 };
 use crate::scheduler::framework::{Code, CycleState, NodeBatch, PreScorePlugin, ScorePlugin, Status};
 use crate::scheduler::limits::MAX_NODE_SCORE;
@@ -20,6 +21,7 @@ use crate::scheduler::node_tree::LABEL_HOSTNAME;
 use crate::scheduler::plugins::node_affinity::RequiredNodeAffinity;
 use crate::scheduler::pod_index::Candidates;
 use crate::scheduler::snapshot::Snapshot;
+use crate::scheduler::topology_domains::TopologyDomains;
 
 /// The CycleState key of the PreScore state.
 pub const PRE_SCORE_STATE_KEY: &str = "PreScorePodTopologySpread";
@@ -34,16 +36,30 @@ pub struct PreScoreState {
     pub constraints: Vec<Constraint>,
     /// Candidate nodes missing a topology label; they score 0.
     pub ignored_nodes: BTreeSet<String>,
-    /// Per constraint (hostname constraints excepted, counted in Score): matching Pods per domain
-    /// of the candidate nodes. Looked up only, never iterated.
-    pub topology_value_pod_counts: Vec<HashMap<String, i64>>,
     /// Per constraint: `ln(domains + 2)`, so that small topologies are not drowned by big ones.
     pub topology_normalizing_weight: Vec<f64>,
-    /// Per hostname constraint whose selector the snapshot's pod index narrows: matching Pods
-    /// per node name, counted once in PreScore from the index (Kubernetes counts each scored
-    /// node's Pods in Score; the totals are the same, the work no longer grows with the Pods of
-    /// every scored node). `None`: counted in Score. Looked up only, never iterated.
-    pub hostname_pod_counts: Vec<Option<HashMap<String, i64>>>,
+    /// Per constraint: how a node's matching Pods are counted.
+    counts: Vec<ScoreCounts>,
+    /// Per constraint, when the counts are by dense domain id: the snapshot's domains of its
+    /// label (for every constraint, or empty).
+    dense: Vec<Arc<TopologyDomains>>,
+}
+
+/// How one constraint's matching Pods are counted for Score.
+#[derive(Clone, Debug)]
+enum ScoreCounts {
+    /// Per domain value of the candidate nodes (labels other than hostname). Looked up only.
+    ByValue(HashMap<String, i64>),
+    /// Per node name (hostname, when the snapshot's pod index narrows the selector), counted
+    /// once in PreScore: Kubernetes counts each scored node's Pods in Score; the totals are the
+    /// same, the work no longer grows with the Pods of every scored node. Looked up only.
+    ByNodeName(HashMap<String, i64>),
+    /// Counted in Score from the node's own Pods (hostname, when the index does not narrow the
+    /// selector and every placed Pod would be visited).
+    NodePods,
+    /// Per dense domain id, every domain counted; `candidate_ids` are those of the candidate
+    /// nodes, in id order. With one node per hostname, a hostname domain's count is its node's.
+    ById { counts: Vec<i64>, candidate_ids: Vec<u32> },
 }
 
 /// `topologyNormalizingWeight`: the weight of a topology with `size` domains.
@@ -56,26 +72,22 @@ fn score_for_count(count: i64, max_skew: i32, weight: f64) -> f64 {
     count as f64 * weight + f64::from(max_skew - 1)
 }
 
-impl PodTopologySpread {
-    fn init_pre_score_state(
-        &self,
-        pod: &PodInfo,
-        nodes: &[&NodeInfo],
-        snapshot: &Snapshot,
-        require_all_topologies: bool,
-    ) -> Result<PreScoreState, String> {
-        let constraints = self.constraints(pod, SCHEDULE_ANYWAY, snapshot.objects())?;
-        if constraints.is_empty() {
-            // Nothing to count: PreScore skips the plugin's Score.
-            return Ok(PreScoreState {
-                constraints,
-                ignored_nodes: BTreeSet::new(),
-                topology_value_pod_counts: Vec::new(),
-                topology_normalizing_weight: Vec::new(),
-                hostname_pod_counts: Vec::new(),
-            });
-        }
-        let mut counts = vec![HashMap::<String, i64>::new(); constraints.len()];
+/// What every way of counting needs to know of the cycle.
+struct Counting<'a> {
+    pod: &'a PodInfo,
+    snapshot: &'a Snapshot,
+    constraints: Vec<Constraint>,
+    required: RequiredNodeAffinity,
+    /// Whether candidates lacking a topology label are ignored (constraints the Pod declares or
+    /// listed defaults) rather than read as "" (the system defaults).
+    require_all_topologies: bool,
+}
+
+impl Counting<'_> {
+    /// The PreScore state through the nodes' labels: any topology key and inclusion policy.
+    fn by_value(self, nodes: &[&NodeInfo]) -> PreScoreState {
+        let Counting { pod, snapshot, constraints, required, require_all_topologies } = self;
+        let mut by_value = vec![HashMap::<String, i64>::new(); constraints.len()];
         let mut ignored_nodes = BTreeSet::new();
         for node in nodes {
             let labels = node.labels();
@@ -88,14 +100,14 @@ impl PodTopologySpread {
                     continue;
                 }
                 let value = labels.get(&constraint.topology_key).map(String::as_str).unwrap_or("");
-                if !counts[index].contains_key(value) {
-                    counts[index].insert(value.to_owned(), 0);
+                if !by_value[index].contains_key(value) {
+                    by_value[index].insert(value.to_owned(), 0);
                 }
             }
         }
         let topology_normalizing_weight = constraints
             .iter()
-            .zip(&counts)
+            .zip(&by_value)
             .map(|(constraint, counts)| {
                 let size = if constraint.topology_key == LABEL_HOSTNAME {
                     nodes.len() - ignored_nodes.len()
@@ -105,19 +117,126 @@ impl PodTopologySpread {
                 topology_normalizing_weight(size)
             })
             .collect();
-        let hostname_pod_counts = vec![None; constraints.len()];
-        Ok(PreScoreState {
-            constraints,
-            ignored_nodes,
-            topology_value_pod_counts: counts,
-            topology_normalizing_weight,
-            hostname_pod_counts,
-        })
+        if by_value.iter().any(|counts| !counts.is_empty()) {
+            let (domains, _) = counted_domains(snapshot, &constraints, pod, &required, require_all_topologies, false);
+            for ((constraint, counts), domains) in constraints.iter().zip(&mut by_value).zip(&domains) {
+                if counts.is_empty() {
+                    continue;
+                }
+                for_each_matching_pod_domain(snapshot, &constraint.selector, pod.namespace(), domains, |value| {
+                    if let Some(total) = counts.get_mut(value) {
+                        *total += 1;
+                    }
+                });
+            }
+        }
+        let counts = constraints
+            .iter()
+            .zip(by_value)
+            .map(|(constraint, counts)| {
+                if constraint.topology_key != LABEL_HOSTNAME {
+                    return ScoreCounts::ByValue(counts);
+                }
+                match count_per_node(snapshot, constraint, pod.namespace()) {
+                    Some(counts) => ScoreCounts::ByNodeName(counts),
+                    None => ScoreCounts::NodePods,
+                }
+            })
+            .collect();
+        PreScoreState { constraints, ignored_nodes, topology_normalizing_weight, counts, dense: Vec::new() }
+    }
+
+    /// The PreScore state by the snapshot's dense domain ids, for candidates at known snapshot
+    /// positions, when every topology key is a well-known one, every node counts, no node's
+    /// label would be read as "" and hostnames are one per node; otherwise the walk of
+    /// [`by_value`](Self::by_value). The same counts and weights, read by position.
+    fn dense_or_by_value(self, nodes: &[&NodeInfo], positions: &[usize]) -> PreScoreState {
+        let dense: Option<Vec<Arc<TopologyDomains>>> = self
+            .constraints
+            .iter()
+            .map(|constraint| self.snapshot.shared_topology_domains(&constraint.topology_key))
+            .collect();
+        let Some(dense) = dense.filter(|dense| {
+            every_node_included(&self.constraints, &self.required)
+                && (self.require_all_topologies || dense.iter().all(|of_key| of_key.unlabelled == 0))
+                && self.constraints.iter().zip(dense).all(|(constraint, of_key)| {
+                    constraint.topology_key != LABEL_HOSTNAME || of_key.one_node_per_domain()
+                })
+        }) else {
+            return self.by_value(nodes);
+        };
+        let Counting { pod, snapshot, constraints, .. } = self;
+        let complete = |position: usize| dense.iter().all(|of_key| of_key.domain_of_node[position].is_some());
+        let mut ignored_nodes = BTreeSet::new();
+        let mut candidates = Vec::with_capacity(positions.len());
+        for (node, position) in nodes.iter().zip(positions) {
+            if complete(*position) {
+                candidates.push(*position);
+            } else {
+                ignored_nodes.insert(node.name().to_owned());
+            }
+        }
+        let mut counts = Vec::with_capacity(constraints.len());
+        let mut weights = Vec::with_capacity(constraints.len());
+        for (constraint, of_key) in constraints.iter().zip(&dense) {
+            let hostname = constraint.topology_key == LABEL_HOSTNAME;
+            if hostname && matches!(snapshot.pod_index().candidates(&constraint.selector), Candidates::All) {
+                if constraint.selector.is_empty() {
+                    counts.push(ScoreCounts::ByNodeName(HashMap::new()));
+                } else {
+                    counts.push(ScoreCounts::NodePods);
+                }
+                weights.push(topology_normalizing_weight(candidates.len()));
+                continue;
+            }
+            let mut by_id = vec![0; of_key.values.len()];
+            if !constraint.selector.is_empty() {
+                snapshot.for_each_pod_possibly_matching(&constraint.selector, |position, _, placed| {
+                    if let Some(id) = of_key.domain_of_node[position]
+                        && complete(position)
+                        && counts_towards(placed, &constraint.selector, pod.namespace())
+                    {
+                        by_id[id as usize] += 1;
+                    }
+                });
+            }
+            let mut seen = vec![false; of_key.values.len()];
+            for position in &candidates {
+                if let Some(id) = of_key.domain_of_node[*position] {
+                    seen[id as usize] = true;
+                }
+            }
+            let candidate_ids: Vec<u32> =
+                seen.iter().enumerate().filter(|(_, seen)| **seen).map(|(id, _)| id as u32).collect();
+            let size = if hostname { candidates.len() } else { candidate_ids.len() };
+            weights.push(topology_normalizing_weight(size));
+            counts.push(ScoreCounts::ById { counts: by_id, candidate_ids });
+        }
+        PreScoreState { constraints, ignored_nodes, topology_normalizing_weight: weights, counts, dense }
     }
 }
 
 impl PreScoreState {
-    /// One node's raw score, or [`IGNORED_SCORE`].
+    /// Per constraint other than hostname ones: the matching Pods of each candidate domain, by
+    /// value (tests compare them with Kubernetes' `TopologyValueToPodCounts`).
+    pub fn topology_value_pod_counts(&self) -> Vec<BTreeMap<String, i64>> {
+        self.counts
+            .iter()
+            .enumerate()
+            .map(|(index, counts)| match counts {
+                ScoreCounts::ByValue(counts) => counts.iter().map(|(value, count)| (value.clone(), *count)).collect(),
+                ScoreCounts::ById { counts, candidate_ids }
+                    if self.constraints[index].topology_key != LABEL_HOSTNAME =>
+                {
+                    let values = &self.dense[index].values;
+                    candidate_ids.iter().map(|id| (values[*id as usize].clone(), counts[*id as usize])).collect()
+                }
+                _ => BTreeMap::new(),
+            })
+            .collect()
+    }
+
+    /// One node's raw score, or [`IGNORED_SCORE`], through its labels.
     fn node_score(&self, pod: &PodInfo, node: &NodeInfo) -> i64 {
         if !self.ignored_nodes.is_empty() && self.ignored_nodes.contains(node.name()) {
             return IGNORED_SCORE;
@@ -126,12 +245,34 @@ impl PreScoreState {
         let mut score = 0.0;
         for (index, constraint) in self.constraints.iter().enumerate() {
             let Some(value) = labels.get(&constraint.topology_key) else { continue };
-            let count = if let Some(counts) = &self.hostname_pod_counts[index] {
-                counts.get(node.name()).copied().unwrap_or(0)
-            } else if constraint.topology_key == LABEL_HOSTNAME {
-                count_matching_pods(&node.pods, &constraint.selector, pod.namespace())
-            } else {
-                self.topology_value_pod_counts[index].get(value.as_str()).copied().unwrap_or(0)
+            let count = match &self.counts[index] {
+                ScoreCounts::ByValue(counts) => counts.get(value.as_str()).copied().unwrap_or(0),
+                ScoreCounts::ByNodeName(counts) => counts.get(node.name()).copied().unwrap_or(0),
+                ScoreCounts::NodePods => count_matching_pods(&node.pods, &constraint.selector, pod.namespace()),
+                ScoreCounts::ById { counts, .. } => {
+                    self.dense[index].id_of(value).map(|id| counts[id as usize]).unwrap_or(0)
+                }
+            };
+            score += score_for_count(count, constraint.max_skew, self.topology_normalizing_weight[index]);
+        }
+        score.round() as i64
+    }
+
+    /// [`node_score`](Self::node_score) for the node at a snapshot position, reading its
+    /// domains by position when the counts are dense. A candidate lacking a label is ignored:
+    /// dense counts exist only where such a node is ignored or none lacks one.
+    fn node_score_at(&self, pod: &PodInfo, node: &NodeInfo, position: usize) -> i64 {
+        if self.dense.is_empty() {
+            return self.node_score(pod, node);
+        }
+        let mut score = 0.0;
+        for (index, (constraint, of_key)) in self.constraints.iter().zip(&self.dense).enumerate() {
+            let Some(id) = of_key.domain_of_node[position] else { return IGNORED_SCORE };
+            let count = match &self.counts[index] {
+                ScoreCounts::ById { counts, .. } => counts[id as usize],
+                ScoreCounts::NodePods => count_matching_pods(&node.pods, &constraint.selector, pod.namespace()),
+                ScoreCounts::ByNodeName(counts) => counts.get(node.name()).copied().unwrap_or(0),
+                ScoreCounts::ByValue(counts) => counts.get(of_key.values[id as usize].as_str()).copied().unwrap_or(0),
             };
             score += score_for_count(count, constraint.max_skew, self.topology_normalizing_weight[index]);
         }
@@ -139,49 +280,58 @@ impl PreScoreState {
     }
 }
 
-impl PreScorePlugin for PodTopologySpread {
-    fn pre_score(&self, state: &mut CycleState, pod: &PodInfo, nodes: &[&NodeInfo], snapshot: &Snapshot) -> Status {
+impl PodTopologySpread {
+    /// PreScore over candidates, at their snapshot positions when known.
+    fn pre_score_at(
+        &self,
+        state: &mut CycleState,
+        pod: &PodInfo,
+        nodes: &[&NodeInfo],
+        positions: Option<&[usize]>,
+        snapshot: &Snapshot,
+    ) -> Status {
         if nodes.is_empty() || snapshot.is_empty() {
+            return Status::code_only(Code::Skip);
+        }
+        let constraints = match self.constraints(pod, SCHEDULE_ANYWAY, snapshot.objects()) {
+            Ok(constraints) => constraints,
+            Err(error) => return Status::error(format!("calculating preScoreState: {error}")),
+        };
+        if constraints.is_empty() {
+            // Nothing to count: the plugin's Score is skipped.
             return Status::code_only(Code::Skip);
         }
         let declares =
             pod.spec().topology_spread_constraints.as_ref().is_some_and(|constraints| !constraints.is_empty());
-        let require_all_topologies = declares || !self.system_defaulted;
-        let mut pre_score = match self.init_pre_score_state(pod, nodes, snapshot, require_all_topologies) {
-            Ok(pre_score) => pre_score,
-            Err(error) => return Status::error(format!("calculating preScoreState: {error}")),
+        let counting = Counting {
+            pod,
+            snapshot,
+            constraints,
+            required: RequiredNodeAffinity::of(pod),
+            require_all_topologies: declares || !self.system_defaulted,
         };
-        if pre_score.constraints.is_empty() {
-            return Status::code_only(Code::Skip);
-        }
-        for (constraint, counts) in pre_score.constraints.iter().zip(&mut pre_score.hostname_pod_counts) {
-            if constraint.topology_key == LABEL_HOSTNAME {
-                *counts = count_per_node(snapshot, constraint, pod.namespace());
-            }
-        }
-        if pre_score.topology_value_pod_counts.iter().all(HashMap::is_empty) {
-            // Only hostname constraints (counted above or in Score): no domain to count Pods in,
-            // so the pass over every node's domains is skipped.
-            state.write(PRE_SCORE_STATE_KEY, pre_score);
-            return Status::success();
-        }
-        let required = RequiredNodeAffinity::of(pod);
-        let (domains, _) =
-            counted_domains(snapshot, &pre_score.constraints, pod, &required, require_all_topologies, false);
-        for ((constraint, counts), domains) in
-            pre_score.constraints.iter().zip(&mut pre_score.topology_value_pod_counts).zip(&domains)
-        {
-            if counts.is_empty() {
-                continue;
-            }
-            for_each_matching_pod_domain(snapshot, &constraint.selector, pod.namespace(), domains, |value| {
-                if let Some(total) = counts.get_mut(value) {
-                    *total += 1;
-                }
-            });
-        }
+        let pre_score = match positions {
+            Some(positions) => counting.dense_or_by_value(nodes, positions),
+            None => counting.by_value(nodes),
+        };
         state.write(PRE_SCORE_STATE_KEY, pre_score);
         Status::success()
+    }
+}
+
+impl PreScorePlugin for PodTopologySpread {
+    fn pre_score(&self, state: &mut CycleState, pod: &PodInfo, nodes: &[&NodeInfo], snapshot: &Snapshot) -> Status {
+        self.pre_score_at(state, pod, nodes, None, snapshot)
+    }
+
+    fn pre_score_batch(
+        &self,
+        state: &mut CycleState,
+        pod: &PodInfo,
+        batch: &NodeBatch<'_>,
+        snapshot: &Snapshot,
+    ) -> Status {
+        self.pre_score_at(state, pod, batch.nodes(), Some(batch.positions()), snapshot)
     }
 }
 
@@ -203,7 +353,8 @@ impl ScorePlugin for PodTopologySpread {
         let state = state
             .read::<PreScoreState>(PRE_SCORE_STATE_KEY)
             .ok_or_else(|| Status::error(format!("reading {PRE_SCORE_STATE_KEY:?} from cycleState: not found")))?;
-        scores.extend(batch.nodes().iter().map(|node| state.node_score(pod, node)));
+        let nodes = batch.nodes().iter().zip(batch.positions());
+        scores.extend(nodes.map(|(node, position)| state.node_score_at(pod, node, *position)));
         Ok(())
     }
 

@@ -588,9 +588,9 @@ fn pre_score_state_matches_kubernetes_table() {
         let mut got_counts: Vec<(String, i64)> = got
             .constraints
             .iter()
-            .zip(&got.topology_value_pod_counts)
+            .zip(got.topology_value_pod_counts())
             .filter(|(constraint, _)| constraint.topology_key != H)
-            .flat_map(|(_, counts)| counts.iter().map(|(value, count)| (value.clone(), *count)))
+            .flat_map(|(_, counts)| counts.into_iter())
             .collect();
         got_counts.sort();
         let want_counts: Vec<(String, i64)> =
