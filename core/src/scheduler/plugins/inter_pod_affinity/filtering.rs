@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use k8s_openapi::api::core::v1 as core;
 
+use super::dense_totals::{DenseTotals, dense_counts};
 use super::{InterPodAffinity, TopologyCounts, merge_namespaces};
 use crate::scheduler::framework::{
     Code, CycleState, FilterPlugin, NodeBatch, PreFilterPlugin, PreFilterResult, Status, fill_verdicts,
@@ -47,11 +48,72 @@ pub struct PreFilterState {
     pub affinity_counts: TopologyCounts,
     /// Running Pods matching each of the incoming Pod's anti-affinity terms, per domain.
     pub anti_affinity_counts: TopologyCounts,
+    /// The same counts by dense domain id, while they are as PreFilter computed them (AddPod
+    /// and RemovePod drop it) and every topology key involved is kept densely.
+    dense: Option<Arc<DenseFilter>>,
+}
+
+/// The PreFilter counts by dense domain id, for the batch Filter.
+#[derive(Debug)]
+struct DenseFilter {
+    /// Per required affinity term: the Pods matching all the terms, per domain of its key.
+    affinity: Vec<DenseTotals>,
+    /// Per required anti-affinity term: the Pods matching it, per domain of its key.
+    anti_affinity: Vec<DenseTotals>,
+    /// Per key of the existing Pods' anti-affinity counts.
+    existing_anti_affinity: Vec<DenseTotals>,
+    /// Whether a node whose domains hold no matching Pod still passes the affinity terms: no
+    /// Pod matches them anywhere and the incoming Pod matches its own terms.
+    first_of_group: bool,
+}
+
+impl DenseFilter {
+    fn of(state: &PreFilterState, snapshot: &Snapshot) -> Option<DenseFilter> {
+        fn keys(terms: &[AffinityTerm]) -> impl Iterator<Item = &str> {
+            terms.iter().map(|term| term.topology_key.as_str())
+        }
+        Some(DenseFilter {
+            affinity: dense_counts(snapshot, &state.affinity_counts, keys(&state.required_affinity))?,
+            anti_affinity: dense_counts(snapshot, &state.anti_affinity_counts, keys(&state.required_anti_affinity))?,
+            existing_anti_affinity: dense_counts(
+                snapshot,
+                &state.existing_anti_affinity_counts,
+                state.existing_anti_affinity_counts.keys(),
+            )?,
+            first_of_group: state.affinity_counts.is_empty() && matches_all(&state.required_affinity, &state.pod),
+        })
+    }
+
+    /// [`PreFilterState::filter`] on the node at a snapshot position: the same checks in the
+    /// same order. The dense arrays come from the snapshot's nodes, each of which has a Node.
+    fn filter_at(&self, position: usize) -> Status {
+        let mut pods_exist = true;
+        for totals in &self.affinity {
+            match totals.at(position) {
+                None => return Status::new(Code::UnschedulableAndUnresolvable, ERR_REASON_AFFINITY_RULES_NOT_MATCH),
+                Some(count) if count <= 0 => pods_exist = false,
+                Some(_) => {}
+            }
+        }
+        if !pods_exist && !self.first_of_group {
+            return Status::new(Code::UnschedulableAndUnresolvable, ERR_REASON_AFFINITY_RULES_NOT_MATCH);
+        }
+        let refused =
+            |totals: &[DenseTotals]| totals.iter().any(|totals| totals.at(position).is_some_and(|count| count > 0));
+        if refused(&self.anti_affinity) {
+            return Status::new(Code::Unschedulable, ERR_REASON_ANTI_AFFINITY_RULES_NOT_MATCH);
+        }
+        if refused(&self.existing_anti_affinity) {
+            return Status::new(Code::Unschedulable, ERR_REASON_EXISTING_ANTI_AFFINITY_RULES_NOT_MATCH);
+        }
+        Status::success()
+    }
 }
 
 impl PreFilterState {
     /// Accounts (`delta` 1) or un-accounts (-1) a Pod placed on a node (`updateWithPod`).
     fn update_with_pod(&mut self, other: &PodInfo, node: &NodeInfo, delta: i64) {
+        self.dense = None;
         let labels = node.labels();
         if let Some(terms) = &other.affinity_terms {
             for term in &terms.required_anti_affinity {
@@ -184,18 +246,18 @@ impl PreFilterPlugin for InterPodAffinity {
         {
             return (None, Status::code_only(Code::Skip));
         }
-        state.write(
-            PRE_FILTER_STATE_KEY,
-            PreFilterState {
-                pod: Arc::clone(&pod.pod),
-                required_affinity,
-                required_anti_affinity,
-                namespace_labels,
-                existing_anti_affinity_counts,
-                affinity_counts,
-                anti_affinity_counts,
-            },
-        );
+        let mut pre_filter = PreFilterState {
+            pod: Arc::clone(&pod.pod),
+            required_affinity,
+            required_anti_affinity,
+            namespace_labels,
+            existing_anti_affinity_counts,
+            affinity_counts,
+            anti_affinity_counts,
+            dense: None,
+        };
+        pre_filter.dense = DenseFilter::of(&pre_filter, snapshot).map(Arc::new);
+        state.write(PRE_FILTER_STATE_KEY, pre_filter);
         (None, Status::success())
     }
 
@@ -223,9 +285,19 @@ impl FilterPlugin for InterPodAffinity {
     }
 
     fn filter_nodes(&self, state: &CycleState, _pod: &PodInfo, batch: &NodeBatch<'_>, verdicts: &mut [Option<Status>]) {
-        match state.read::<PreFilterState>(PRE_FILTER_STATE_KEY) {
-            Some(state) => fill_verdicts(batch, verdicts, |node, _| state.filter(node)),
-            None => fill_verdicts(batch, verdicts, |_, _| state_not_found()),
+        let Some(state) = state.read::<PreFilterState>(PRE_FILTER_STATE_KEY) else {
+            return fill_verdicts(batch, verdicts, |_, _| state_not_found());
+        };
+        let Some(dense) = &state.dense else {
+            return fill_verdicts(batch, verdicts, |node, _| state.filter(node));
+        };
+        for (position, verdict) in batch.positions().iter().zip(verdicts.iter_mut()) {
+            if verdict.is_none() {
+                let status = dense.filter_at(*position);
+                if !status.is_success() {
+                    *verdict = Some(status);
+                }
+            }
         }
     }
 }

@@ -813,3 +813,36 @@ fn incoming_affinity_and_anti_affinity_counts_match_kubernetes_table() {
         assert_eq!(state.anti_affinity_counts.pairs(), want_anti, "{name}");
     }
 }
+
+/// The batch Filter reads the PreFilter counts by dense domain id for well-known keys; after
+/// AddPod or RemovePod (preemption's dry run, nominated Pods) it must see the updated counts.
+#[test]
+fn the_batch_filter_sees_pods_added_and_removed_after_pre_filter() {
+    use crate::scheduler::framework::NodeBatch;
+    use crate::scheduler::node_info::NodeInfo;
+    use crate::scheduler::node_tree::LABEL_HOSTNAME;
+
+    let nodes = vec![node("nodeA", &[(LABEL_HOSTNAME, "nodeA")]), node("nodeB", &[(LABEL_HOSTNAME, "nodeB")])];
+    let snapshot = snapshot_of(&nodes, &[]);
+    let pending = pod().label("foo", "bar").required_term(ANTI, term_in("foo", LABEL_HOSTNAME, &["bar"])).obj();
+    let pending = PodInfo::new(Arc::new(pending));
+    let plugin = InterPodAffinity::default();
+    let mut state = CycleState::new();
+    let (_, status) = plugin.pre_filter(&mut state, &pending, &snapshot);
+    assert!(status.is_success(), "{status}");
+    let list: Vec<&NodeInfo> = snapshot.list().iter().map(|node| node.as_ref()).collect();
+    let positions: Vec<usize> = (0..list.len()).collect();
+    let batch_verdicts = |state: &CycleState| {
+        let mut verdicts = vec![None; list.len()];
+        plugin.filter_nodes(state, &pending, &NodeBatch::new(&list, &positions, snapshot.counters()), &mut verdicts);
+        verdicts
+    };
+    assert_eq!(batch_verdicts(&state), [None, None]);
+
+    let node_b = snapshot.get("nodeB").cloned().expect("nodeB");
+    let added = PodInfo::new(Arc::new(pod().label("foo", "bar").node("nodeB").obj()));
+    assert!(plugin.add_pod(&mut state, &pending, &added, &node_b).is_success());
+    assert_eq!(batch_verdicts(&state), [None, Some(anti_affinity_fails())]);
+    assert!(plugin.remove_pod(&mut state, &pending, &added, &node_b).is_success());
+    assert_eq!(batch_verdicts(&state), [None, None]);
+}

@@ -3,6 +3,7 @@
 //! ([`filtering`]); preferred terms of both sides, and the required affinity of running Pods
 //! weighted by `hardPodAffinityWeight`, rank the nodes ([`scoring`]).
 
+mod dense_totals;
 pub mod filtering;
 pub mod scoring;
 
@@ -170,6 +171,16 @@ impl TopologyCounts {
     /// Whether no domain has a count.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
+    }
+
+    /// The counted topology keys, in no particular order.
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.0.keys().map(String::as_str)
+    }
+
+    /// The counts of one topology key by value.
+    pub fn values_of(&self, topology_key: &str) -> Option<&HashMap<String, i64>> {
+        self.0.get(topology_key)
     }
 
     /// Every `(key, value)` count, sorted: for tests and traces.

@@ -6,9 +6,11 @@
 //! `interpodaffinity/scoring.go`).
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use k8s_openapi::api::core::v1 as core;
 
+use super::dense_totals::DenseTotals;
 use super::{InterPodAffinity, merge_namespaces};
 use crate::scheduler::framework::{Code, CycleState, NodeBatch, PreScorePlugin, ScorePlugin, Status};
 use crate::scheduler::limits::MAX_NODE_SCORE;
@@ -77,6 +79,12 @@ impl TopologyScore {
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
+
+    /// The contributions by dense domain id, one array per topology key, if every key is kept
+    /// densely.
+    fn dense(&self, snapshot: &Snapshot) -> Option<Vec<DenseTotals>> {
+        self.0.iter().map(|(key, values)| DenseTotals::of(snapshot, key, Some(values))).collect()
+    }
 }
 
 /// What PreScore computed for Score and NormalizeScore.
@@ -84,6 +92,19 @@ impl TopologyScore {
 pub struct PreScoreState {
     /// Contributions per topology domain.
     pub topology_score: TopologyScore,
+    /// The same by dense domain id, for the batch Score, when every key is kept densely.
+    dense: Option<Arc<Vec<DenseTotals>>>,
+}
+
+impl PreScoreState {
+    /// The score of the node at a snapshot position: the sum over topology keys of its
+    /// domain's total, as [`TopologyScore::node_score`] has it.
+    fn node_score_at(&self, node: &NodeInfo, position: usize) -> i64 {
+        match &self.dense {
+            Some(dense) => dense.iter().filter_map(|totals| totals.at(position)).sum(),
+            None => self.topology_score.node_score(node.labels()),
+        }
+    }
 }
 
 struct IncomingPod<'a> {
@@ -175,7 +196,8 @@ impl PreScorePlugin for InterPodAffinity {
         if topology_score.is_empty() {
             return Status::code_only(Code::Skip);
         }
-        state.write(PRE_SCORE_STATE_KEY, PreScoreState { topology_score });
+        let dense = topology_score.dense(snapshot).map(Arc::new);
+        state.write(PRE_SCORE_STATE_KEY, PreScoreState { topology_score, dense });
         Status::success()
     }
 }
@@ -198,7 +220,8 @@ impl ScorePlugin for InterPodAffinity {
         let state = state.read::<PreScoreState>(PRE_SCORE_STATE_KEY).ok_or_else(|| {
             Status::error(format!("error reading {PRE_SCORE_STATE_KEY:?} from cycleState: not found"))
         })?;
-        scores.extend(batch.nodes().iter().map(|node| state.topology_score.node_score(node.labels())));
+        let nodes = batch.nodes().iter().zip(batch.positions());
+        scores.extend(nodes.map(|(node, position)| state.node_score_at(node, *position)));
         Ok(())
     }
 
