@@ -6,12 +6,13 @@
 //! NodeInfos live behind `Arc`s shared with the snapshot; a change copies only the NodeInfo it
 //! touches (`Arc::make_mut`), and a generation index tells the snapshot which ones moved.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1 as core;
 
+use super::fast_map::FastHashMap;
 use super::limits::ASSUMED_POD_EXPIRATION;
 use super::listers::{ClusterObjects, ListerObject};
 use super::node_counters::NodeCounters;
@@ -65,7 +66,7 @@ pub struct Cache {
     nodes: BTreeMap<String, Arc<NodeInfo>>,
     zones: BTreeMap<String, String>,
     node_tree: NodeTree,
-    pods: HashMap<PodKey, PodState>,
+    pods: FastHashMap<PodKey, PodState>,
     assumed: BTreeSet<PodKey>,
     /// The assumptions that expire, by deadline, so that expiry visits only what is due
     /// (Kubernetes scans every assumed pod each second; this keeps the cost per event flat).

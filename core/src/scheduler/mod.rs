@@ -8,6 +8,7 @@ pub mod bench_capacity;
 pub mod cache;
 pub mod component;
 pub mod driver;
+pub mod fast_map;
 pub mod fit_error;
 pub mod framework;
 pub mod limits;

@@ -2,9 +2,9 @@
 //! `PodNominator`): filtering counts them on their node as if they ran there, so that the room
 //! preemption made is kept for the Pod it was made for rather than taken by a lower-priority Pod.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
+use super::fast_map::FastHashMap;
 use super::node_info::{PodInfo, PodKey};
 
 /// Nominated Pods by node, in the order they were nominated.
@@ -12,9 +12,9 @@ use super::node_info::{PodInfo, PodKey};
 pub struct Nominator {
     /// Looked up by node name, so hashed; iterated only to build sets (see [`Nominator::nodes`]),
     /// so its order cannot leak.
-    by_node: HashMap<String, Vec<Arc<PodInfo>>>,
+    by_node: FastHashMap<String, Vec<Arc<PodInfo>>>,
     /// The node of each nominated Pod, for lookups only (never iterated).
-    node_of: HashMap<PodKey, String>,
+    node_of: FastHashMap<PodKey, String>,
 }
 
 impl Nominator {

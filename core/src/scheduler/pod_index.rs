@@ -12,9 +12,10 @@
 //! The snapshot keeps the index up to date as the cache hands it changed nodes, so a cycle
 //! that placed one Pod re-indexes one node.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
+use super::fast_map::FastHashMap;
 use super::node_info::{NodeInfo, PodInfo, PodKey};
 use crate::selector::LabelSelector;
 
@@ -28,7 +29,7 @@ pub struct IndexedPod {
 }
 
 /// Pods by one label's value: label key, then value, then Pod, ordered for deterministic visits.
-type ByLabel = HashMap<String, HashMap<String, BTreeMap<PodKey, IndexedPod>>>;
+type ByLabel = FastHashMap<String, FastHashMap<String, BTreeMap<PodKey, IndexedPod>>>;
 
 /// Where candidate Pods for a selector come from.
 pub enum Candidates<'a> {

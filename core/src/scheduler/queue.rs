@@ -4,10 +4,11 @@
 //! rejecting plugins registered happens, or after five minutes. Time is always an input.
 
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::fast_map::FastHashMap;
 use super::framework::{ClusterEvent, EventResource};
 use super::limits::{POD_INITIAL_BACKOFF, POD_MAX_BACKOFF, POD_MAX_IN_UNSCHEDULABLE_PODS_DURATION};
 use super::node_info::{PodInfo, PodKey};
@@ -61,7 +62,7 @@ pub enum Failure {
 /// The queue of Pods waiting to be scheduled.
 #[derive(Clone, Debug)]
 pub struct SchedulingQueue {
-    entries: HashMap<PodKey, Entry>,
+    entries: FastHashMap<PodKey, Entry>,
     active: BTreeMap<ActiveKey, PodKey>,
     backoff: BTreeMap<(Timestamp, u64), PodKey>,
     unschedulable: BTreeSet<PodKey>,
@@ -95,7 +96,7 @@ impl SchedulingQueue {
         events_by_plugin: BTreeMap<&'static str, Vec<ClusterEvent>>,
     ) -> SchedulingQueue {
         SchedulingQueue {
-            entries: HashMap::new(),
+            entries: FastHashMap::default(),
             active: BTreeMap::new(),
             backoff: BTreeMap::new(),
             unschedulable: BTreeSet::new(),

@@ -2,9 +2,10 @@
 //! from the cache in time proportional to what changed since the last cycle (kube-scheduler's
 //! `Snapshot` and `Cache.UpdateSnapshot`).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use super::fast_map::FastHashMap;
 use super::listers::ClusterObjects;
 use super::node_counters::NodeCounters;
 use super::node_info::NodeInfo;
@@ -21,7 +22,7 @@ pub struct Snapshot {
     /// Each node's counters, aligned with `node_info_list` (see [`NodeCounters`]).
     pub(super) counters: Vec<NodeCounters>,
     /// Position of each node in `node_info_list`, for lookups only (never iterated).
-    pub(super) index: HashMap<String, usize>,
+    pub(super) index: FastHashMap<String, usize>,
     /// How many nodes hold each image, by normalized name.
     pub(super) image_node_counts: Arc<BTreeMap<String, usize>>,
     /// The placed Pods by label and by the labels their affinity terms pin.

@@ -7,10 +7,10 @@
 //! well-known one (hostname, zone, region), PreFilter and PreScore turn their totals into one
 //! array per key, indexed by domain id.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::TopologyCounts;
+use crate::scheduler::fast_map::FastHashMap;
 use crate::scheduler::snapshot::Snapshot;
 use crate::scheduler::topology_domains::TopologyDomains;
 
@@ -24,7 +24,7 @@ pub struct DenseTotals {
 impl DenseTotals {
     /// The totals of `values` (by domain value) for a key; `None` when the key is not kept
     /// densely. Values no node has are dropped: no node's score or verdict reads them.
-    pub fn of(snapshot: &Snapshot, key: &str, values: Option<&HashMap<String, i64>>) -> Option<DenseTotals> {
+    pub fn of(snapshot: &Snapshot, key: &str, values: Option<&FastHashMap<String, i64>>) -> Option<DenseTotals> {
         let domains = snapshot.shared_topology_domains(key)?;
         let mut by_id = vec![0; domains.values.len()];
         for (value, total) in values.into_iter().flatten() {

@@ -14,11 +14,12 @@ mod index_tests;
 #[cfg(test)]
 mod scoring_tests;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
 use super::decode_args;
+use crate::scheduler::fast_map::FastHashMap;
 use crate::scheduler::framework::{
     ActionType, ClusterEvent, EventResource, FilterPlugin, Plugin, PreFilterPlugin, PreScorePlugin, ScorePlugin,
 };
@@ -127,7 +128,7 @@ pub(crate) fn merge_namespaces(term: &AffinityTerm, objects: &ClusterObjects) ->
 /// Counts per topology key and value (Kubernetes' `topologyToMatchedTermCount`), looked up by
 /// borrowed strings on the per-node path. Never iterated where order could show.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct TopologyCounts(HashMap<String, HashMap<String, i64>>);
+pub struct TopologyCounts(FastHashMap<String, FastHashMap<String, i64>>);
 
 impl TopologyCounts {
     /// Adds `delta` to the node's domain of `topology_key`, if the node has that label; a count
@@ -137,7 +138,7 @@ impl TopologyCounts {
             return;
         };
         if !self.0.contains_key(topology_key) {
-            self.0.insert(topology_key.to_owned(), HashMap::new());
+            self.0.insert(topology_key.to_owned(), FastHashMap::default());
         }
         let Some(values) = self.0.get_mut(topology_key) else {
             return;
@@ -179,7 +180,7 @@ impl TopologyCounts {
     }
 
     /// The counts of one topology key by value.
-    pub fn values_of(&self, topology_key: &str) -> Option<&HashMap<String, i64>> {
+    pub fn values_of(&self, topology_key: &str) -> Option<&FastHashMap<String, i64>> {
         self.0.get(topology_key)
     }
 

@@ -5,13 +5,14 @@
 //! then scaled to 0..100 between the lowest and the highest (kube-scheduler 1.32
 //! `interpodaffinity/scoring.go`).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use k8s_openapi::api::core::v1 as core;
 
 use super::dense_totals::DenseTotals;
 use super::{InterPodAffinity, merge_namespaces};
+use crate::scheduler::fast_map::FastHashMap;
 use crate::scheduler::framework::{Code, CycleState, NodeBatch, PreScorePlugin, ScorePlugin, Status};
 use crate::scheduler::limits::MAX_NODE_SCORE;
 use crate::scheduler::node_info::{NodeInfo, PodInfo};
@@ -23,12 +24,12 @@ pub const PRE_SCORE_STATE_KEY: &str = "PreScoreInterPodAffinity";
 
 /// Score contributions per topology key (few, ordered) and value (many, hashed).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct TopologyScore(BTreeMap<String, HashMap<String, i64>>);
+pub struct TopologyScore(BTreeMap<String, FastHashMap<String, i64>>);
 
 impl TopologyScore {
     fn add(&mut self, topology_key: &str, value: &str, amount: i64) {
         if !self.0.contains_key(topology_key) {
-            self.0.insert(topology_key.to_owned(), HashMap::new());
+            self.0.insert(topology_key.to_owned(), FastHashMap::default());
         }
         if let Some(values) = self.0.get_mut(topology_key) {
             match values.get_mut(value) {

@@ -7,13 +7,14 @@
 //! them (Kubernetes tracks them by name, which NormalizeScore here does not see) and
 //! NormalizeScore gives them 0.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use super::{
     Constraint, PodTopologySpread, SCHEDULE_ANYWAY, count_matching_pods, counted_domains, counts_towards,
     every_node_included, for_each_matching_pod_domain, node_has_all_keys,
 };
+use crate::scheduler::fast_map::FastHashMap;
 use crate::scheduler::framework::{Code, CycleState, NodeBatch, PreScorePlugin, ScorePlugin, Status};
 use crate::scheduler::limits::MAX_NODE_SCORE;
 use crate::scheduler::node_info::{NodeInfo, PodInfo};
@@ -49,11 +50,11 @@ pub struct PreScoreState {
 #[derive(Clone, Debug)]
 enum ScoreCounts {
     /// Per domain value of the candidate nodes (labels other than hostname). Looked up only.
-    ByValue(HashMap<String, i64>),
+    ByValue(FastHashMap<String, i64>),
     /// Per node name (hostname, when the snapshot's pod index narrows the selector), counted
     /// once in PreScore: Kubernetes counts each scored node's Pods in Score; the totals are the
     /// same, the work no longer grows with the Pods of every scored node. Looked up only.
-    ByNodeName(HashMap<String, i64>),
+    ByNodeName(FastHashMap<String, i64>),
     /// Counted in Score from the node's own Pods (hostname, when the index does not narrow the
     /// selector and every placed Pod would be visited).
     NodePods,
@@ -87,7 +88,7 @@ impl Counting<'_> {
     /// The PreScore state through the nodes' labels: any topology key and inclusion policy.
     fn by_value(self, nodes: &[&NodeInfo]) -> PreScoreState {
         let Counting { pod, snapshot, constraints, required, require_all_topologies } = self;
-        let mut by_value = vec![HashMap::<String, i64>::new(); constraints.len()];
+        let mut by_value = vec![FastHashMap::<String, i64>::default(); constraints.len()];
         let mut ignored_nodes = BTreeSet::new();
         for node in nodes {
             let labels = node.labels();
@@ -182,7 +183,7 @@ impl Counting<'_> {
             let hostname = constraint.topology_key == LABEL_HOSTNAME;
             if hostname && matches!(snapshot.pod_index().candidates(&constraint.selector), Candidates::All) {
                 if constraint.selector.is_empty() {
-                    counts.push(ScoreCounts::ByNodeName(HashMap::new()));
+                    counts.push(ScoreCounts::ByNodeName(FastHashMap::default()));
                 } else {
                     counts.push(ScoreCounts::NodePods);
                 }
@@ -381,14 +382,14 @@ impl ScorePlugin for PodTopologySpread {
 
 /// The Pods matching a hostname constraint per node name, when the pod index narrows its
 /// selector to a few candidates; `None` when it does not (every placed Pod would be visited).
-fn count_per_node(snapshot: &Snapshot, constraint: &Constraint, namespace: &str) -> Option<HashMap<String, i64>> {
+fn count_per_node(snapshot: &Snapshot, constraint: &Constraint, namespace: &str) -> Option<FastHashMap<String, i64>> {
     if constraint.selector.is_empty() {
-        return Some(HashMap::new());
+        return Some(FastHashMap::default());
     }
     if matches!(snapshot.pod_index().candidates(&constraint.selector), Candidates::All) {
         return None;
     }
-    let mut counts: HashMap<String, i64> = HashMap::new();
+    let mut counts: FastHashMap<String, i64> = FastHashMap::default();
     snapshot.for_each_pod_possibly_matching(&constraint.selector, |_, node, candidate| {
         if counts_towards(candidate, &constraint.selector, namespace) {
             *counts.entry(node.name().to_owned()).or_insert(0) += 1;
