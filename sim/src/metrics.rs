@@ -2,7 +2,7 @@
 //! running pod, from the scenario's model of load (per-image usage, then `load` actions on
 //! workloads), fed to the HPA controller through the core's `MetricsSource`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -31,10 +31,53 @@ struct LoadRule {
     memory_bytes: Option<i64>,
 }
 
+/// The running pods of one namespace, by name and by label, so that an HPA's selector reads
+/// the pods under the label it pins instead of testing every pod in the namespace.
+#[derive(Debug, Default)]
+struct NamespacePods {
+    by_name: BTreeMap<String, RunningPod>,
+    by_label: BTreeMap<(String, String), BTreeSet<String>>,
+}
+
+impl NamespacePods {
+    fn remove(&mut self, name: &str) {
+        let Some(pod) = self.by_name.remove(name) else { return };
+        for label in pod.labels {
+            if let Some(names) = self.by_label.get_mut(&label) {
+                names.remove(name);
+                if names.is_empty() {
+                    self.by_label.remove(&label);
+                }
+            }
+        }
+    }
+
+    fn insert(&mut self, name: &str, pod: RunningPod) {
+        self.remove(name);
+        for label in &pod.labels {
+            self.by_label.entry((label.0.clone(), label.1.clone())).or_default().insert(name.to_string());
+        }
+        self.by_name.insert(name.to_string(), pod);
+    }
+
+    /// The pods `selector` may pick, in name order: those under a label it pins, or all.
+    fn candidates<'a>(
+        &'a self,
+        selector: &LabelSelector,
+    ) -> Box<dyn Iterator<Item = (&'a String, &'a RunningPod)> + 'a> {
+        let Some((key, values)) = selector.pinned_values() else {
+            return Box::new(self.by_name.iter());
+        };
+        let names: BTreeSet<&String> =
+            values.iter().filter_map(|value| self.by_label.get(&(key.to_string(), value.clone()))).flatten().collect();
+        Box::new(names.into_iter().filter_map(|name| self.by_name.get_key_value(name)))
+    }
+}
+
 #[derive(Debug, Default)]
 struct State {
     now: Option<Timestamp>,
-    pods: BTreeMap<String, BTreeMap<String, RunningPod>>,
+    pods: BTreeMap<String, NamespacePods>,
     rules: Vec<LoadRule>,
 }
 
@@ -75,7 +118,7 @@ impl SimulatedMetrics {
             .flatten()
             .filter_map(|container| container.get("image").and_then(Value::as_str).map(str::to_string))
             .collect();
-        namespace.insert(change.key.name.clone(), RunningPod { labels, images });
+        namespace.insert(&change.key.name, RunningPod { labels, images });
     }
 
     /// From now on, the pods `selector` picks in `namespace` use this much (per pod).
@@ -113,7 +156,8 @@ impl MetricsSource for SimulatedMetrics {
             return Err(MetricsUnavailable("no metrics collected yet".into()));
         };
         let mut metrics = PodMetrics::new();
-        for (name, pod) in state.pods.get(namespace).into_iter().flatten() {
+        let Some(pods) = state.pods.get(namespace) else { return Ok(metrics) };
+        for (name, pod) in pods.candidates(selector) {
             if !selector.matches(&pod.labels) {
                 continue;
             }

@@ -82,7 +82,11 @@ pub fn representation(request: &ApiRequest) -> Result<Representation, ApiError> 
 
 /// An object's metadata as a `meta.k8s.io/v1` `PartialObjectMetadata`.
 pub fn partial_object_metadata(object: &Object) -> Value {
-    serde_json::to_value(PartialObjectMetadata(&object.metadata)).expect("metadata always serializes to JSON")
+    let mut partial = Map::with_capacity(3);
+    partial.insert("kind".into(), Value::from("PartialObjectMetadata"));
+    partial.insert("apiVersion".into(), Value::from("meta.k8s.io/v1"));
+    partial.insert("metadata".into(), crate::object::metadata_value::metadata_value(&object.metadata));
+    Value::Object(partial)
 }
 
 /// An object's metadata as a `meta.k8s.io/v1` `PartialObjectMetadata`, serialized from the
@@ -125,5 +129,22 @@ mod tests {
         assert_eq!(asked(metadata_client, ""), Representation::PartialObjectMetadata);
         assert_eq!(asked("application/json;as=Table;v=v1beta1;g=other,application/json", ""), Representation::Object);
         assert_eq!(asked("", ""), Representation::Object);
+    }
+
+    #[test]
+    fn partial_object_metadata_is_what_serializing_the_wrapper_gives() {
+        let object = Object::from_value(json!({
+            "apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+            "metadata": {"name": "node-1", "namespace": "kube-node-lease", "uid": "u-1", "labels": {"a": "b"},
+                         "managedFields": [{"manager": "kubelet", "operation": "Update", "fieldsType": "FieldsV1",
+                                            "fieldsV1": {"f:spec": {"f:renewTime": {}}}}]},
+            "spec": {"holderIdentity": "node-1"}
+        }))
+        .unwrap();
+        let expected = serde_json::to_value(PartialObjectMetadata(&object.metadata)).unwrap();
+        assert_eq!(
+            serde_json::to_string(&partial_object_metadata(&object)).unwrap(),
+            serde_json::to_string(&expected).unwrap()
+        );
     }
 }

@@ -9,7 +9,7 @@ use super::admission::{
 use super::apply::{Writer, manager_of, track_update};
 use super::body::{FieldValidation, decode_body, decode_object};
 use super::conversion::{from_storage, from_storage_borrowed};
-use super::patch::{PatchError, apply_patch};
+use super::patch::{PatchError, apply_patch, apply_read_merge_patch};
 use super::path::ResourcePath;
 use super::request::{ApiRequest, ApiResponse};
 use super::server::{ApiServer, storage_resource};
@@ -158,20 +158,22 @@ impl<S: Store> ApiServer<S> {
         let current = self.stored(path, name)?;
         // The object as the client sees it, borrowed when stored in the request's version.
         let original = from_storage_borrowed(path.resource, &current);
-        let mut original_value = original.to_value();
         // A merge patch that does not name managedFields leaves them as they are: they skip the
-        // round trip through the patch and the decoder (half a Lease renewal's bytes).
-        let kept_managed_fields = if merge_patch_leaves_managed_fields(content_type, &request.body, &original) {
-            if let Some(Value::Object(metadata)) = original_value.get_mut("metadata") {
-                metadata.shift_remove("managedFields");
-            }
-            original.metadata.managed_fields.clone()
-        } else {
-            None
-        };
+        // round trip through the patch and the decoder (half a Lease renewal's bytes), and are
+        // not encoded at all.
+        let merge_patch = read_merge_patch(content_type, &request.body);
+        let (original_value, kept_managed_fields) =
+            if merge_patch.as_ref().is_some_and(|patch| merge_patch_leaves_managed_fields(patch, &original)) {
+                (original.to_value_without_managed_fields(), original.metadata.managed_fields.clone())
+            } else {
+                (original.to_value(), None)
+            };
         drop(original);
-        let patched =
-            apply_patch(&original_value, &request.body, content_type, path.resource.kind).map_err(patch_error)?;
+        let patched = match &merge_patch {
+            Some(patch) => apply_read_merge_patch(&original_value, patch),
+            None => apply_patch(&original_value, &request.body, content_type, path.resource.kind),
+        }
+        .map_err(patch_error)?;
         let (mut object, mut warnings) = decode_object(path.resource, patched, FieldValidation::of(request)?)?;
         if kept_managed_fields.is_some() {
             object.metadata.managed_fields = kept_managed_fields;
@@ -243,31 +245,36 @@ impl<S: Store> ApiServer<S> {
     }
 }
 
-/// Whether a patch is a JSON merge patch (RFC 7386) that cannot change `original`'s
-/// `metadata.managedFields`: an object whose `metadata`, if any, is an object without that key.
-/// The managed fields must also be shallow enough that leaving them out of the patched document
-/// cannot change its depth check.
-fn merge_patch_leaves_managed_fields(content_type: &str, body: &[u8], original: &Object) -> bool {
+/// The body of a JSON merge patch (RFC 7386) read once for both the managed-fields check and
+/// the patch: `None` for another patch type, a body over the request limit or one that is not a
+/// JSON object, which [`apply_patch`] then reads and refuses as it always has.
+fn read_merge_patch(content_type: &str, body: &[u8]) -> Option<Value> {
+    if !matches!(super::patch::PatchType::from_content_type(content_type), Ok(super::patch::PatchType::Merge))
+        || body.len() > crate::limits::MAX_REQUEST_BYTES
+    {
+        return None;
+    }
+    serde_json::from_slice::<Value>(body).ok().filter(Value::is_object)
+}
+
+/// Whether a JSON merge patch cannot change `original`'s `metadata.managedFields`: an object
+/// whose `metadata`, if any, is an object without that key. The managed fields must also be
+/// shallow enough that leaving them out of the patched document cannot change its depth check.
+fn merge_patch_leaves_managed_fields(patch: &Value, original: &Object) -> bool {
     // The managed fields' `fieldsV1` values lie four levels below the document's top.
     const FIELDS_V1_DEPTH: usize = 4;
-    if !matches!(super::patch::PatchType::from_content_type(content_type), Ok(super::patch::PatchType::Merge)) {
-        return false;
-    }
     let Some(entries) = original.metadata.managed_fields.as_deref() else { return false };
-    let shallow = entries.iter().all(|entry| {
-        entry.fields_v1.as_ref().is_none_or(|fields| {
-            !super::patch::nests_deeper_than(&fields.0, crate::limits::MAX_DOCUMENT_DEPTH - FIELDS_V1_DEPTH)
-        })
-    });
-    let leaves = match serde_json::from_slice::<Value>(body) {
-        Ok(Value::Object(patch)) => match patch.get("metadata") {
-            None => true,
-            Some(Value::Object(metadata)) => !metadata.contains_key("managedFields"),
-            Some(_) => false,
-        },
-        _ => false,
+    let leaves = match patch.get("metadata") {
+        None => true,
+        Some(Value::Object(metadata)) => !metadata.contains_key("managedFields"),
+        Some(_) => false,
     };
-    shallow && leaves
+    leaves
+        && entries.iter().all(|entry| {
+            entry.fields_v1.as_ref().is_none_or(|fields| {
+                !super::patch::nests_deeper_than(&fields.0, crate::limits::MAX_DOCUMENT_DEPTH - FIELDS_V1_DEPTH)
+            })
+        })
 }
 
 /// The configuration of an apply request: an object that names no `managedFields`.

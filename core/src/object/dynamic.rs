@@ -80,13 +80,20 @@ impl Object {
     /// rather than serialized again (which hashed every key of every nested mapping anew), as
     /// every list item and watch frame is built here.
     pub fn to_value(&self) -> Value {
+        self.to_value_with_metadata(super::metadata_value::metadata_value(&self.metadata))
+    }
+
+    /// [`Object::to_value`] without `metadata.managedFields`: what field management compares,
+    /// and what a merge patch that leaves them alone applies to.
+    pub fn to_value_without_managed_fields(&self) -> Value {
+        self.to_value_with_metadata(super::metadata_value::metadata_value_without_managed_fields(&self.metadata))
+    }
+
+    fn to_value_with_metadata(&self, metadata: Value) -> Value {
         let mut map = Map::with_capacity(3 + self.fields.len());
         map.insert("apiVersion".into(), Value::String(self.api_version.clone()));
         map.insert("kind".into(), Value::String(self.kind.clone()));
-        map.insert(
-            "metadata".into(),
-            serde_json::to_value(&self.metadata).expect("ObjectMeta always serializes to JSON"),
-        );
+        map.insert("metadata".into(), metadata);
         for (key, value) in &self.fields {
             map.insert(key.clone(), value.clone());
         }
@@ -124,7 +131,7 @@ impl Object {
     /// is encoded first. (Building the whole object as one JSON value would copy every field.)
     pub fn to_typed<T: DeserializeOwned>(&self) -> Result<T, ObjectError> {
         let typed_error = |source| ObjectError::Typed { kind: self.kind.clone(), source };
-        let metadata = serde_json::to_value(&self.metadata).map_err(typed_error)?;
+        let metadata = super::metadata_value::metadata_value(&self.metadata);
         let api_version = Value::String(self.api_version.clone());
         let kind = Value::String(self.kind.clone());
         let entries = [("apiVersion", &api_version), ("kind", &kind), ("metadata", &metadata)]

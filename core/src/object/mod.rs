@@ -9,6 +9,7 @@ pub mod defaults;
 pub mod dynamic;
 pub mod field_error;
 pub mod kinds;
+pub mod metadata_value;
 pub mod names;
 pub mod pod_conditions;
 pub mod protobuf;

@@ -149,14 +149,17 @@ impl SafetyChecker {
 
     /// Records a write the API server acknowledged to a client.
     pub fn acknowledged(&mut self, body: &Value) {
+        // `get`, not `pointer`: a pointer allocates each of its tokens, on every acknowledged write.
+        let metadata =
+            |field: &str| body.get("metadata").and_then(|metadata| metadata.get(field)).and_then(Value::as_str);
         let (Some(kind), Some(name), Some(version)) = (
             body.get("kind").and_then(Value::as_str),
-            body.pointer("/metadata/name").and_then(Value::as_str),
-            body.pointer("/metadata/resourceVersion").and_then(Value::as_str).and_then(|text| text.parse::<u64>().ok()),
+            metadata("name"),
+            metadata("resourceVersion").and_then(|text| text.parse::<u64>().ok()),
         ) else {
             return;
         };
-        let namespace = body.pointer("/metadata/namespace").and_then(Value::as_str).unwrap_or_default();
+        let namespace = metadata("namespace").unwrap_or_default();
         let Some(resource) =
             coxswain_core::object::kinds::RESOURCES.iter().find(|resource| resource.kind == kind && resource.stored)
         else {

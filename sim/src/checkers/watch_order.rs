@@ -29,8 +29,11 @@ impl WatchOrder {
         if kind == "ERROR" {
             return None;
         }
+        // `get`, not `pointer`: a pointer allocates each of its tokens, on every frame.
         let version = frame
-            .pointer("/object/metadata/resourceVersion")
+            .get("object")
+            .and_then(|object| object.get("metadata"))
+            .and_then(|metadata| metadata.get("resourceVersion"))
             .and_then(Value::as_str)
             .and_then(|text| text.parse::<u64>().ok())?;
         let last = self.last.entry((host, id)).or_insert(0);

@@ -12,6 +12,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde_json::{Map, Value};
 
 use crate::object::Object;
+use crate::object::metadata_value::metadata_value_without_managed_fields;
 
 /// The fields an [`Object`] serializes before its own (`fields` holding one of them would
 /// override it in the serialized value).
@@ -36,8 +37,8 @@ pub fn reduced_pair(live: &Object, new: &Object) -> Option<(Value, Value)> {
         right.insert("kind".into(), Value::String(new.kind.clone()));
     }
     if !same_but_managed_fields(&live.metadata, &new.metadata) {
-        left.insert("metadata".into(), metadata_value(&live.metadata));
-        right.insert("metadata".into(), metadata_value(&new.metadata));
+        left.insert("metadata".into(), metadata_value_without_managed_fields(&live.metadata));
+        right.insert("metadata".into(), metadata_value_without_managed_fields(&new.metadata));
     }
     for (key, value) in &live.fields {
         if new.fields.get(key) != Some(value) {
@@ -68,16 +69,6 @@ pub fn assert_compares_as_whole(
     assert_eq!(whole.modified, comparison.modified, "modified fields");
     assert_eq!(whole.added, comparison.added, "added fields");
     assert_eq!(whole.removed, comparison.removed, "removed fields");
-}
-
-/// The metadata serialized without `managedFields` (serialized and then dropped, as
-/// [`super::without_managed_fields`] does: metadata differ on few updates).
-fn metadata_value(metadata: &ObjectMeta) -> Value {
-    let mut value = serde_json::to_value(metadata).unwrap_or(Value::Null);
-    if let Value::Object(fields) = &mut value {
-        fields.shift_remove("managedFields");
-    }
-    value
 }
 
 /// Whether two metadata are equal but for `managedFields` (equal metadata serialize equally).

@@ -174,11 +174,7 @@ fn schema_of(object: &Value) -> Option<&'static Schema> {
 
 /// An object as field management compares it: without `managedFields`.
 fn without_managed_fields(object: &Object) -> Value {
-    let mut value = object.to_value();
-    if let Some(Value::Object(metadata)) = value.get_mut("metadata") {
-        metadata.shift_remove("managedFields");
-    }
-    value
+    object.to_value_without_managed_fields()
 }
 
 /// What a create is compared against: an empty object of the kind.

@@ -92,6 +92,17 @@ pub fn apply_patch(original: &Value, patch_body: &[u8], content_type: &str, kind
     Ok(patched)
 }
 
+/// [`apply_patch`] for a JSON merge patch its caller has already read: a JSON object from a
+/// body within the request limit. The same result, without reading the body a second time.
+pub fn apply_read_merge_patch(original: &Value, patch: &Value) -> Result<Value, PatchError> {
+    debug_assert!(patch.is_object(), "a merge patch read by the caller is a JSON object");
+    let patched = apply_merge_patch(original, patch);
+    if nests_deeper_than(&patched, MAX_DOCUMENT_DEPTH) {
+        return Err(PatchError::TooDeep { limit: MAX_DOCUMENT_DEPTH });
+    }
+    Ok(patched)
+}
+
 /// Reads a server-side apply body (JSON or YAML) as the configuration it is, within the
 /// request and depth limits; the merge belongs to [`crate::api::apply`].
 pub fn parse_apply_configuration(patch_body: &[u8]) -> Result<Value, PatchError> {
