@@ -31,6 +31,7 @@ pub mod resource;
 pub mod runtime;
 pub mod schedule_one;
 pub mod snapshot;
+pub mod term_classes;
 pub mod topology_domains;
 
 #[cfg(test)]

@@ -17,7 +17,7 @@ use crate::object::FieldPath;
 use crate::selector::{LabelSelector, Operator, Requirement, SelectorError};
 
 /// One pod (anti-)affinity term, ready to match Pods.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct AffinityTerm {
     /// Namespaces named by the term (the owner's own when neither names nor selector is given).
     pub namespaces: BTreeSet<String>,
@@ -41,7 +41,7 @@ impl AffinityTerm {
 }
 
 /// A preferred term and its weight.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct WeightedAffinityTerm {
     /// The term.
     pub term: AffinityTerm,
@@ -50,7 +50,7 @@ pub struct WeightedAffinityTerm {
 }
 
 /// Every pod (anti-)affinity term of one Pod.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct PodAffinityTerms {
     /// `podAffinity.requiredDuringSchedulingIgnoredDuringExecution`.
     pub required_affinity: Vec<AffinityTerm>,

@@ -10,7 +10,8 @@ use super::listers::ClusterObjects;
 use super::node_counters::NodeCounters;
 use super::node_info::NodeInfo;
 use super::node_info::PodInfo;
-use super::pod_index::{Candidates, PodIndex};
+use super::pod_affinity::AffinityTerm;
+use super::pod_index::{Candidates, IndexedPod, PodIndex};
 use super::topology_domains::{DenseTopology, TopologyDomains};
 use crate::selector::LabelSelector;
 
@@ -107,16 +108,30 @@ impl Snapshot {
         }
     }
 
-    /// Calls `visit` with every placed Pod that has affinity terms one of which may match a Pod
-    /// with these labels, and its node.
-    pub fn for_each_pod_with_terms_possibly_matching(
-        &self,
-        labels: Option<&BTreeMap<String, String>>,
-        mut visit: impl FnMut(&NodeInfo, &Arc<PodInfo>),
-    ) {
-        for entry in self.pod_index.with_terms_possibly_matching(labels) {
-            visit(&self.node_info_list[entry.node], &entry.pod);
+    /// Calls `visit` with the position (in [`list`](Self::list)) of a node and a placed Pod on
+    /// it, for every placed Pod `term` matches as [`AffinityTerm::matches`] with no namespace
+    /// labels decides (the incoming Pod's terms, their namespace selectors resolved). Where the
+    /// index settles the match, the Pods are not read.
+    pub fn for_each_pod_matching(&self, term: &AffinityTerm, mut visit: impl FnMut(usize, &Arc<PodInfo>)) {
+        let mut visit_entry = |entry: &IndexedPod| visit(entry.node, &entry.pod);
+        if self.pod_index.visit_exact_matches(term, &mut visit_entry) {
+            return;
         }
+        self.for_each_pod_possibly_matching(&term.selector, |position, _, pod| {
+            if term.matches(&pod.pod, None) {
+                visit(position, pod);
+            }
+        });
+    }
+
+    /// Calls `visit` with every placed Pod that has affinity terms one of which may match a Pod
+    /// with these labels (with its node's position and its terms' class).
+    pub fn for_each_pod_with_terms_possibly_matching<'a>(
+        &'a self,
+        labels: Option<&BTreeMap<String, String>>,
+        visit: impl FnMut(&'a IndexedPod),
+    ) {
+        self.pod_index.with_terms_possibly_matching(labels).into_iter().for_each(visit);
     }
 
     /// Each node's domain for a well-known topology label (hostname, zone, region), by position

@@ -55,7 +55,7 @@ impl Operator {
 const BINARY_OPERATORS: &str = "in, notin, =, ==, !=, gt, lt";
 
 /// One condition on one label key.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Requirement {
     key: String,
     operator: Operator,
@@ -201,7 +201,7 @@ impl fmt::Display for Requirement {
 
 /// A label selector: requirements that must all hold, or the selector that matches nothing
 /// (what a missing `LabelSelector` means).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct LabelSelector {
     requirements: Vec<Requirement>,
     matches_nothing: bool,

@@ -10,6 +10,7 @@ use k8s_openapi::api::core::v1 as core;
 
 use super::dense_totals::{DenseTotals, dense_counts};
 use super::{InterPodAffinity, TopologyCounts, merge_namespaces};
+use crate::scheduler::fast_map::FastHashMap;
 use crate::scheduler::framework::{
     Code, CycleState, FilterPlugin, NodeBatch, PreFilterPlugin, PreFilterResult, Status, fill_verdicts,
 };
@@ -171,21 +172,23 @@ impl PreFilterState {
 }
 
 /// Counts the running Pods whose required anti-affinity matches the incoming Pod
-/// (`getExistingAntiAffinityCounts`).
+/// (`getExistingAntiAffinityCounts`). Replicas share their terms' class, so the incoming Pod is
+/// matched against each distinct set of terms once.
 fn existing_anti_affinity_counts(
     pod: &core::Pod,
     namespace_labels: Option<&BTreeMap<String, String>>,
     snapshot: &Snapshot,
 ) -> TopologyCounts {
     let mut counts = TopologyCounts::default();
-    snapshot.for_each_pod_with_terms_possibly_matching(pod.metadata.labels.as_ref(), |node, existing| {
-        let Some(terms) = existing.affinity_terms.as_ref().filter(|_| existing.has_required_anti_affinity) else {
-            return;
-        };
-        for term in &terms.required_anti_affinity {
-            if term.matches(pod, namespace_labels) {
-                counts.update(node.labels(), &term.topology_key, 1);
-            }
+    // Per terms class: the topology keys of the required anti-affinity terms the Pod matches.
+    let mut matched_keys: FastHashMap<u32, Vec<&str>> = FastHashMap::default();
+    snapshot.for_each_pod_with_terms_possibly_matching(pod.metadata.labels.as_ref(), |entry| {
+        let keys = matched_keys.entry(entry.terms_class).or_insert_with(|| {
+            let terms = entry.pod.affinity_terms.iter().flat_map(|terms| &terms.required_anti_affinity);
+            terms.filter(|term| term.matches(pod, namespace_labels)).map(|term| term.topology_key.as_str()).collect()
+        });
+        for key in keys.iter() {
+            counts.add_at(snapshot, entry.node, key, 1);
         }
     });
     counts
@@ -201,20 +204,18 @@ fn incoming_counts(
 ) -> (TopologyCounts, TopologyCounts) {
     let mut affinity_counts = TopologyCounts::default();
     let mut anti_affinity_counts = TopologyCounts::default();
-    if let Some(first) = affinity.first() {
-        snapshot.for_each_pod_possibly_matching(&first.selector, |_, node, existing| {
-            if matches_all(affinity, &existing.pod) {
+    if let Some((first, rest)) = affinity.split_first() {
+        snapshot.for_each_pod_matching(first, |position, existing| {
+            if rest.iter().all(|term| term.matches(&existing.pod, None)) {
                 for term in affinity {
-                    affinity_counts.update(node.labels(), &term.topology_key, 1);
+                    affinity_counts.add_at(snapshot, position, &term.topology_key, 1);
                 }
             }
         });
     }
     for term in anti_affinity {
-        snapshot.for_each_pod_possibly_matching(&term.selector, |_, node, existing| {
-            if term.matches(&existing.pod, None) {
-                anti_affinity_counts.update(node.labels(), &term.topology_key, 1);
-            }
+        snapshot.for_each_pod_matching(term, |position, _| {
+            anti_affinity_counts.add_at(snapshot, position, &term.topology_key, 1);
         });
     }
     (affinity_counts, anti_affinity_counts)

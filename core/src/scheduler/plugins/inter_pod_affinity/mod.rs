@@ -6,7 +6,10 @@
 mod dense_totals;
 pub mod filtering;
 pub mod scoring;
+mod topology_counts;
 
+#[cfg(test)]
+mod dense_tests;
 #[cfg(test)]
 mod filtering_tests;
 #[cfg(test)]
@@ -14,12 +17,11 @@ mod index_tests;
 #[cfg(test)]
 mod scoring_tests;
 
-use std::collections::BTreeMap;
+pub use topology_counts::TopologyCounts;
 
 use serde::Deserialize;
 
 use super::decode_args;
-use crate::scheduler::fast_map::FastHashMap;
 use crate::scheduler::framework::{
     ActionType, ClusterEvent, EventResource, FilterPlugin, Plugin, PreFilterPlugin, PreScorePlugin, ScorePlugin,
 };
@@ -123,72 +125,4 @@ pub(crate) fn merge_namespaces(term: &AffinityTerm, objects: &ClusterObjects) ->
     merged.namespaces.extend(objects.namespaces_matching(&term.namespace_selector).map(str::to_owned));
     merged.namespace_selector = LabelSelector::nothing();
     merged
-}
-
-/// Counts per topology key and value (Kubernetes' `topologyToMatchedTermCount`), looked up by
-/// borrowed strings on the per-node path. Never iterated where order could show.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct TopologyCounts(FastHashMap<String, FastHashMap<String, i64>>);
-
-impl TopologyCounts {
-    /// Adds `delta` to the node's domain of `topology_key`, if the node has that label; a count
-    /// back at zero is removed.
-    pub fn update(&mut self, node_labels: &BTreeMap<String, String>, topology_key: &str, delta: i64) {
-        let Some(value) = node_labels.get(topology_key) else {
-            return;
-        };
-        if !self.0.contains_key(topology_key) {
-            self.0.insert(topology_key.to_owned(), FastHashMap::default());
-        }
-        let Some(values) = self.0.get_mut(topology_key) else {
-            return;
-        };
-        let count = match values.get_mut(value.as_str()) {
-            Some(count) => count,
-            None => values.entry(value.clone()).or_insert(0),
-        };
-        *count += delta;
-        if *count == 0 {
-            values.remove(value.as_str());
-            if values.is_empty() {
-                self.0.remove(topology_key);
-            }
-        }
-    }
-
-    /// The count of one domain.
-    pub fn get(&self, topology_key: &str, value: &str) -> i64 {
-        self.0.get(topology_key).and_then(|values| values.get(value)).copied().unwrap_or(0)
-    }
-
-    /// Whether any domain of the node (any of its labels, by the topology keys counted) has a
-    /// positive count; visits the few counted keys rather than every label of the node.
-    pub fn any_in_domains_of(&self, node_labels: &BTreeMap<String, String>) -> bool {
-        self.0.iter().any(|(key, values)| {
-            node_labels.get(key).and_then(|value| values.get(value.as_str())).is_some_and(|count| *count > 0)
-        })
-    }
-
-    /// Whether no domain has a count.
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    /// The counted topology keys, in no particular order.
-    pub fn keys(&self) -> impl Iterator<Item = &str> {
-        self.0.keys().map(String::as_str)
-    }
-
-    /// The counts of one topology key by value.
-    pub fn values_of(&self, topology_key: &str) -> Option<&FastHashMap<String, i64>> {
-        self.0.get(topology_key)
-    }
-
-    /// Every `(key, value)` count, sorted: for tests and traces.
-    pub fn pairs(&self) -> BTreeMap<(String, String), i64> {
-        self.0
-            .iter()
-            .flat_map(|(key, values)| values.iter().map(move |(value, count)| ((key.clone(), value.clone()), *count)))
-            .collect()
-    }
 }

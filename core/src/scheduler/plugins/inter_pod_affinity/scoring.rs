@@ -16,64 +16,75 @@ use crate::scheduler::fast_map::FastHashMap;
 use crate::scheduler::framework::{Code, CycleState, NodeBatch, PreScorePlugin, ScorePlugin, Status};
 use crate::scheduler::limits::MAX_NODE_SCORE;
 use crate::scheduler::node_info::{NodeInfo, PodInfo};
-use crate::scheduler::pod_affinity::{AffinityTerm, WeightedAffinityTerm};
+use crate::scheduler::pod_affinity::{AffinityTerm, PodAffinityTerms, WeightedAffinityTerm};
 use crate::scheduler::snapshot::Snapshot;
 
 /// The CycleState key of the PreScore state.
 pub const PRE_SCORE_STATE_KEY: &str = "PreScoreInterPodAffinity";
 
-/// Score contributions per topology key (few, ordered) and value (many, hashed).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct TopologyScore(BTreeMap<String, FastHashMap<String, i64>>);
+/// One topology key's score contributions.
+#[derive(Clone, Debug)]
+enum KeyScore {
+    /// By the snapshot's dense domain id (hostname, zone, region).
+    Dense(DenseTotals),
+    /// By label value, for other keys.
+    ByValue(FastHashMap<String, i64>),
+}
+
+/// Score contributions per topology key (few, ordered) and domain. A key is present once a
+/// contribution reached a node with its label, even if the contributions cancel out.
+#[derive(Clone, Debug, Default)]
+pub struct TopologyScore(BTreeMap<String, KeyScore>);
 
 impl TopologyScore {
-    fn add(&mut self, topology_key: &str, value: &str, amount: i64) {
-        if !self.0.contains_key(topology_key) {
-            self.0.insert(topology_key.to_owned(), FastHashMap::default());
-        }
-        if let Some(values) = self.0.get_mut(topology_key) {
-            match values.get_mut(value) {
-                Some(total) => *total += amount,
-                None => {
-                    values.insert(value.to_owned(), amount);
+    /// Adds `amount` to the domain of `topology_key` of the node at a snapshot position, if the
+    /// node has that label (`scoreMap.processTerm` after the match).
+    fn add_at(&mut self, snapshot: &Snapshot, position: usize, topology_key: &str, amount: i64) {
+        let labels = || snapshot.list()[position].labels();
+        match self.0.get_mut(topology_key) {
+            Some(KeyScore::Dense(totals)) => {
+                if let Some(id) = totals.domain_at(position) {
+                    *totals.count_mut(id) += amount;
                 }
             }
-        }
-    }
-
-    /// Adds `weight * sign` to the domain of `node_labels` if `pod` matches the term
-    /// (`scoreMap.processTerm`).
-    fn process_term(
-        &mut self,
-        term: &AffinityTerm,
-        weight: i64,
-        pod: &core::Pod,
-        namespace_labels: Option<&BTreeMap<String, String>>,
-        node_labels: &BTreeMap<String, String>,
-    ) {
-        if term.matches(pod, namespace_labels)
-            && let Some(value) = node_labels.get(&term.topology_key)
-        {
-            self.add(&term.topology_key, value, weight);
-        }
-    }
-
-    fn process_weighted(
-        &mut self,
-        terms: &[WeightedAffinityTerm],
-        sign: i64,
-        pod: &core::Pod,
-        namespace_labels: Option<&BTreeMap<String, String>>,
-        node_labels: &BTreeMap<String, String>,
-    ) {
-        for weighted in terms {
-            self.process_term(&weighted.term, weighted.weight * sign, pod, namespace_labels, node_labels);
+            Some(KeyScore::ByValue(values)) => {
+                if let Some(value) = labels().get(topology_key) {
+                    match values.get_mut(value.as_str()) {
+                        Some(total) => *total += amount,
+                        None => {
+                            values.insert(value.clone(), amount);
+                        }
+                    }
+                }
+            }
+            None => match snapshot.shared_topology_domains(topology_key) {
+                Some(domains) => {
+                    let mut totals = DenseTotals::zero(domains);
+                    if let Some(id) = totals.domain_at(position) {
+                        *totals.count_mut(id) += amount;
+                        self.0.insert(topology_key.to_owned(), KeyScore::Dense(totals));
+                    }
+                }
+                None => {
+                    if let Some(value) = labels().get(topology_key) {
+                        let values = FastHashMap::from_iter([(value.clone(), amount)]);
+                        self.0.insert(topology_key.to_owned(), KeyScore::ByValue(values));
+                    }
+                }
+            },
         }
     }
 
     /// The score of a node: the sum over topology keys of its domain's total.
     fn node_score(&self, labels: &BTreeMap<String, String>) -> i64 {
-        self.0.iter().filter_map(|(key, values)| labels.get(key).and_then(|value| values.get(value.as_str()))).sum()
+        let total = |(key, score): (&String, &KeyScore)| {
+            let value = labels.get(key)?;
+            match score {
+                KeyScore::Dense(totals) => totals.id_of(value).map(|id| totals.count(id)),
+                KeyScore::ByValue(values) => values.get(value.as_str()).copied(),
+            }
+        };
+        self.0.iter().filter_map(total).sum()
     }
 
     /// Whether nothing was recorded.
@@ -84,7 +95,11 @@ impl TopologyScore {
     /// The contributions by dense domain id, one array per topology key, if every key is kept
     /// densely.
     fn dense(&self, snapshot: &Snapshot) -> Option<Vec<DenseTotals>> {
-        self.0.iter().map(|(key, values)| DenseTotals::of(snapshot, key, Some(values))).collect()
+        let dense = |(key, score): (&String, &KeyScore)| match score {
+            KeyScore::Dense(totals) => Some(totals.clone()),
+            KeyScore::ByValue(values) => DenseTotals::of(snapshot, key, Some(values)),
+        };
+        self.0.iter().map(dense).collect()
     }
 }
 
@@ -116,32 +131,25 @@ struct IncomingPod<'a> {
 }
 
 impl InterPodAffinity {
-    /// Adds the contributions of a running Pod's own terms that the incoming Pod matches (the
-    /// second half of `processExistingPod`).
-    fn process_terms_of_existing_pod(
+    /// The contributions of a running Pod's own terms that the incoming Pod matches (the
+    /// second half of `processExistingPod`): the topology key and amount of each, in term order.
+    fn contributions_of_existing_terms<'a>(
         &self,
         incoming: &IncomingPod<'_>,
-        existing: &PodInfo,
-        node: &NodeInfo,
-        score: &mut TopologyScore,
-    ) {
-        let labels = node.labels();
-        let Some(terms) = existing.affinity_terms.as_ref().filter(|_| !labels.is_empty()) else {
-            return;
-        };
+        terms: &'a PodAffinityTerms,
+    ) -> Vec<(&'a str, i64)> {
+        let matches = |term: &AffinityTerm| term.matches(incoming.pod, incoming.namespace_labels);
+        let mut contributions = Vec::new();
         if self.hard_pod_affinity_weight > 0 {
-            for term in &terms.required_affinity {
-                score.process_term(
-                    term,
-                    self.hard_pod_affinity_weight,
-                    incoming.pod,
-                    incoming.namespace_labels,
-                    labels,
-                );
-            }
+            let required = terms.required_affinity.iter().filter(|term| matches(term));
+            contributions.extend(required.map(|term| (term.topology_key.as_str(), self.hard_pod_affinity_weight)));
         }
-        score.process_weighted(&terms.preferred_affinity, 1, incoming.pod, incoming.namespace_labels, labels);
-        score.process_weighted(&terms.preferred_anti_affinity, -1, incoming.pod, incoming.namespace_labels, labels);
+        for (weighted_terms, sign) in [(&terms.preferred_affinity, 1), (&terms.preferred_anti_affinity, -1)] {
+            let matching = weighted_terms.iter().filter(|weighted| matches(&weighted.term));
+            contributions
+                .extend(matching.map(|weighted| (weighted.term.topology_key.as_str(), weighted.weight * sign)));
+        }
+        contributions
     }
 }
 
@@ -151,8 +159,8 @@ impl InterPodAffinity {
 fn process_incoming_terms(incoming: &IncomingPod<'_>, snapshot: &Snapshot, score: &mut TopologyScore) {
     for (terms, sign) in [(&incoming.preferred_affinity, 1), (&incoming.preferred_anti_affinity, -1)] {
         for weighted in terms {
-            snapshot.for_each_pod_possibly_matching(&weighted.term.selector, |_, node, existing| {
-                score.process_term(&weighted.term, weighted.weight * sign, &existing.pod, None, node.labels());
+            snapshot.for_each_pod_matching(&weighted.term, |position, _| {
+                score.add_at(snapshot, position, &weighted.term.topology_key, weighted.weight * sign);
             });
         }
     }
@@ -191,8 +199,18 @@ impl PreScorePlugin for InterPodAffinity {
         if has_constraints {
             process_incoming_terms(&incoming, snapshot, &mut topology_score);
         }
-        snapshot.for_each_pod_with_terms_possibly_matching(pod.pod.metadata.labels.as_ref(), |node, existing| {
-            self.process_terms_of_existing_pod(&incoming, existing, node, &mut topology_score);
+        // Replicas share their terms' class: each distinct set of terms is matched once.
+        let mut by_class: FastHashMap<u32, Vec<(&str, i64)>> = FastHashMap::default();
+        snapshot.for_each_pod_with_terms_possibly_matching(pod.pod.metadata.labels.as_ref(), |entry| {
+            let Some(terms) = &entry.pod.affinity_terms else {
+                return;
+            };
+            let contributions = by_class
+                .entry(entry.terms_class)
+                .or_insert_with(|| self.contributions_of_existing_terms(&incoming, terms));
+            for (key, amount) in contributions.iter() {
+                topology_score.add_at(snapshot, entry.node, key, *amount);
+            }
         });
         if topology_score.is_empty() {
             return Status::code_only(Code::Skip);
