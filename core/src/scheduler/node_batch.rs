@@ -52,6 +52,12 @@ impl<'a> NodeBatch<'a> {
         self.nodes.is_empty()
     }
 
+    /// Each node's counters, in batch order.
+    pub fn node_counters(&self) -> impl Iterator<Item = &'a NodeCounters> + 'a {
+        let counters = self.counters;
+        self.positions.iter().map(move |position| &counters[*position])
+    }
+
     /// Each node with its counters.
     pub fn iter(&self) -> impl Iterator<Item = (&'a NodeInfo, &'a NodeCounters)> + 'a {
         let counters = self.counters;
