@@ -538,7 +538,8 @@ pub fn run_filter_list_batch(
     for (name, filter) in filters {
         filter.filter_nodes(state, pod, batch, verdicts);
         for (verdict, decided) in verdicts.iter_mut().zip(decided.iter_mut()) {
-            if *decided {
+            // Most verdicts stay undecided: test before taking, so they are not rewritten.
+            if *decided || verdict.is_none() {
                 continue;
             }
             if let Some(status) = verdict.take() {

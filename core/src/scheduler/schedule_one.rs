@@ -273,8 +273,16 @@ fn find_nodes_that_pass_filters<'a>(
         let batch = NodeBatch::new(&chunk, &chunk_positions, nodes.counters());
         run_filter_list_batch(&filters, state, pod, &batch, &mut verdicts);
         for ((node, position), verdict) in chunk.iter().zip(&chunk_positions).zip(verdicts.drain(..)) {
-            let without = || verdict.unwrap_or_else(Status::success);
             let with = nominated.at(*position);
+            if verdict.is_none() && with.is_empty() {
+                // The usual verdict, taken without building a status.
+                feasible.push(node, *position);
+                if feasible.len() < to_find {
+                    continue;
+                }
+                break 'chunks;
+            }
+            let without = || verdict.unwrap_or_else(Status::success);
             let status =
                 run_filter_list_with_nominated(framework, &filters, state, pod, node, with, &mut scratch, without);
             if !visit(*position, node, status, &mut feasible) {
