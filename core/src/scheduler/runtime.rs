@@ -557,7 +557,9 @@ pub fn run_filter_list_batch(
 /// both when the nominated Pods arrive and when they never do (their affinity may be what lets it
 /// fit). `without` is a closure so that a caller who already holds that verdict (the batch
 /// filters' verdict for the node) hands it over instead of filtering the node again. The node
-/// with the nominated Pods is built in `scratch`, overwritten rather than allocated anew.
+/// with the nominated Pods is built in `scratch`, overwritten rather than allocated anew, unless
+/// the caller holds it already built, after each Pod added (`prepared`: see
+/// [`NominatedPods::prepared`](super::nominated_pods::NominatedPods::prepared)).
 #[allow(clippy::too_many_arguments)]
 pub fn run_filter_list_with_nominated(
     runner: &dyn FilterRunner,
@@ -566,6 +568,7 @@ pub fn run_filter_list_with_nominated(
     pod: &PodInfo,
     node: &NodeInfo,
     nominated: &[Arc<PodInfo>],
+    prepared: Option<&[NodeInfo]>,
     scratch: &mut NominatedScratch,
     without: impl FnOnce() -> Status,
 ) -> Status {
@@ -574,6 +577,19 @@ pub fn run_filter_list_with_nominated(
     }
     let NominatedScratch { state: state_with_nominated, node: node_with_nominated } = scratch;
     state_with_nominated.clone_from(state);
+    if let Some(steps) = prepared.filter(|steps| steps.len() == nominated.len()) {
+        for (other, step) in nominated.iter().zip(steps) {
+            let status = runner.run_add_pod(state_with_nominated, pod, other, step);
+            if !status.is_success() {
+                return status;
+            }
+        }
+        let status = run_filter_list(filters, state_with_nominated, pod, &steps[steps.len() - 1]);
+        if !status.is_success() {
+            return status;
+        }
+        return without();
+    }
     node_with_nominated.clone_from(node);
     for other in nominated {
         node_with_nominated.add_pod(Arc::clone(other));
@@ -607,7 +623,7 @@ impl FilterRunner for Framework {
         nominated: &[Arc<PodInfo>],
         scratch: &mut NominatedScratch,
     ) -> Status {
-        run_filter_list_with_nominated(self, filters, state, pod, node, nominated, scratch, || {
+        run_filter_list_with_nominated(self, filters, state, pod, node, nominated, None, scratch, || {
             run_filter_list(filters, state, pod, node)
         })
     }

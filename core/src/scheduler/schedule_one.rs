@@ -283,8 +283,18 @@ fn find_nodes_that_pass_filters<'a>(
                 break 'chunks;
             }
             let without = || verdict.unwrap_or_else(Status::success);
-            let status =
-                run_filter_list_with_nominated(framework, &filters, state, pod, node, with, &mut scratch, without);
+            let prepared = nominated.prepared(*position);
+            let status = run_filter_list_with_nominated(
+                framework,
+                &filters,
+                state,
+                pod,
+                node,
+                with,
+                prepared,
+                &mut scratch,
+                without,
+            );
             if !visit(*position, node, status, &mut feasible) {
                 break 'chunks;
             }
@@ -481,8 +491,10 @@ fn evaluate_nominated_node(
     let with = nominated.at(position);
     let mut scratch = NominatedScratch::default();
     let without = || run_filter_list(&filters, state, pod, node);
-    if !run_filter_list_with_nominated(framework, &filters, state, pod, node, with, &mut scratch, without).is_success()
-    {
+    let prepared = nominated.prepared(position);
+    let status =
+        run_filter_list_with_nominated(framework, &filters, state, pod, node, with, prepared, &mut scratch, without);
+    if !status.is_success() {
         return None;
     }
     if let Some(trace) = trace {
