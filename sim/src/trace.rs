@@ -40,13 +40,13 @@ impl Trace {
         line.insert("t".into(), Value::String(format_offset(millis)));
         line.insert(kind.into(), detail);
         line.extend(fields);
-        let mut text = Value::Object(line).to_string();
-        text.push('\n');
-        self.hasher.update(text.as_bytes());
+        let mut text = coxswain_core::api::to_json_bytes(&Value::Object(line));
+        text.push(b'\n');
+        self.hasher.update(&text);
         self.lines += 1;
         if let Some(sink) = &mut self.sink
             && self.sink_error.is_none()
-            && let Err(error) = sink.write_all(text.as_bytes())
+            && let Err(error) = sink.write_all(&text)
         {
             self.sink_error = Some(error);
         }

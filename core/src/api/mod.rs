@@ -41,7 +41,7 @@ pub use admission::storage_object_in_use_protection::{PV_PROTECTION_FINALIZER, P
 pub use admission::{DEFAULT_TOLERATION_SECONDS, NAMESPACE_FINALIZER};
 pub use body::{FieldValidation, decode_body, decode_object, parse_body};
 pub use delete::{DEFAULT_TERMINATION_GRACE_PERIOD_SECONDS, FOREGROUND_DELETION_FINALIZER, ORPHAN_FINALIZER};
-pub use request::{ApiRequest, ApiResponse, Method, warning_header_value};
+pub use request::{ApiRequest, ApiResponse, Method, to_json_bytes, warning_header_value};
 pub use server::{ApiServer, SYSTEM_NAMESPACES, is_read};
 pub use status::ApiError;
 pub(crate) use subresource::scale_of;

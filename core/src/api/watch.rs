@@ -192,7 +192,11 @@ impl WatchStream {
                 table
             }
         };
-        json!({"type": event_type, "object": body})
+        // Moved in, not through `json!`, which would serialize the object into a copy.
+        let mut frame = serde_json::Map::with_capacity(2);
+        frame.insert("type".into(), Value::String(event_type.into()));
+        frame.insert("object".into(), body);
+        Value::Object(frame)
     }
 }
 

@@ -70,7 +70,7 @@ pub fn request_for_action(action: &Action) -> Result<ApiRequest, RequestError> {
                 None => object_path(served, namespace, name),
             };
             Ok(ApiRequest::new(Method::Patch, &path)
-                .with_body(patch_type.content_type(), body.to_string().into_bytes()))
+                .with_body(patch_type.content_type(), crate::api::to_json_bytes(body)))
         }
         Action::Delete { resource, namespace, name, preconditions, propagation_policy } => {
             let path = object_path(served(*resource)?, namespace, name);

@@ -14,12 +14,12 @@ use serde_json::{Value, json};
 
 use super::admission::{Rejection, admit, requests_of};
 use super::config::KubeletConfig;
-use super::node::{lease_object, lease_renewal, node_object, node_status, node_status_content};
+use super::node::{lease_object, node_object, node_status, node_status_content, renew};
 use super::pod::{FinalDelete, PodKey, PodRecord, SyncEffects};
 use super::pod_status::{drifted, pod_status, rejected_status, status_patch};
 use super::runtime::{ContainerRuntime, PodRef, RuntimeCommand, RuntimeReport};
 use crate::api::allocation::cidr::Ipv4Cidr;
-use crate::api::{ApiRequest, Method};
+use crate::api::{ApiRequest, Method, to_json_bytes};
 use crate::client::informer::{Change, Informer};
 use crate::client::paths::{collection_path, object_path, subresource_path};
 use crate::client::{Component, Incoming, Outgoing, RequestId, is_success};
@@ -75,8 +75,9 @@ fn api_phase(pod: &Pod) -> &str {
 enum Pending {
     Register,
     NodeStatus,
-    LeaseRenew,
+    LeaseGet,
     LeaseCreate,
+    LeaseUpdate,
     PodStatus { key: PodKey, uid: String },
     FinalDelete { key: PodKey, uid: String },
 }
@@ -116,6 +117,13 @@ pub struct Kubelet<R: ContainerRuntime> {
     node_status_transitioned: Option<Timestamp>,
     next_node_status: Option<Timestamp>,
     next_lease: Option<Timestamp>,
+    /// The node's Lease as the API server last returned it: each renewal updates this copy
+    /// (a PUT carrying its resourceVersion), as the kubelet's lease controller does, and only
+    /// reads it again when an update fails.
+    lease: Option<Value>,
+    /// Whether a Lease request is on its way: a renewal falling due meanwhile is skipped, as the
+    /// kubelet's lease controller runs one sync at a time.
+    lease_in_flight: bool,
     next_stats: Option<Timestamp>,
     records: BTreeMap<PodKey, PodRecord>,
     refused: BTreeMap<PodKey, Refused>,
@@ -161,6 +169,8 @@ impl<R: ContainerRuntime> Kubelet<R> {
             node_status_transitioned: None,
             next_node_status: None,
             next_lease: None,
+            lease: None,
+            lease_in_flight: false,
             next_stats: None,
             records: BTreeMap::new(),
             refused: BTreeMap::new(),
@@ -233,7 +243,8 @@ impl<R: ContainerRuntime> Kubelet<R> {
         self.status_writes
     }
 
-    /// Lease renewals (and creations) sent so far.
+    /// Lease renewals started so far (each an update of the Lease last returned, or a read and
+    /// then an update or a create).
     pub fn lease_renewals(&self) -> u64 {
         self.lease_renewals
     }
@@ -362,35 +373,77 @@ impl<R: ContainerRuntime> Kubelet<R> {
         let transitioned = self.node_status_transitioned.unwrap_or(now);
         let body = json!({"status": node_status(&content, now, transitioned)});
         let path = subresource_path(resource("v1", "Node"), "", &self.config.node_name, "status");
-        let request = ApiRequest::new(Method::Patch, &path)
-            .with_body("application/merge-patch+json", body.to_string().into_bytes());
+        let request =
+            ApiRequest::new(Method::Patch, &path).with_body("application/merge-patch+json", to_json_bytes(&body));
         self.node_status_written = Some((content, now));
         self.node_status_writes += 1;
         self.push(request, Pending::NodeStatus, outgoing);
     }
 
+    /// Renews the node's Lease when due, as the kubelet's lease controller (`sync`) does: an
+    /// update of the copy last returned; without one (first renewal, or the last update failed)
+    /// a GET first, and a create when there is none.
     fn renew_lease(&mut self, now: Timestamp, outgoing: &mut Vec<Outgoing>) {
         if self.next_lease.is_none_or(|at| at > now) {
             return;
         }
         self.next_lease = Some(after(now, self.config.node_lease_renew_interval));
-        let body = lease_renewal(&self.config.node_name, now);
-        let path =
-            object_path(resource("coordination.k8s.io/v1", "Lease"), NODE_LEASE_NAMESPACE, &self.config.node_name);
-        let request = ApiRequest::new(Method::Patch, &path)
-            .with_body("application/merge-patch+json", body.to_string().into_bytes());
-        self.lease_renewals += 1;
-        self.push(request, Pending::LeaseRenew, outgoing);
-    }
-
-    fn lease_answered(&mut self, status: u16, now: Timestamp, outgoing: &mut Vec<Outgoing>) {
-        if status != 404 {
+        if self.lease_in_flight {
             return;
         }
+        self.lease_renewals += 1;
+        match self.lease.take() {
+            Some(lease) => self.update_lease(lease, now, outgoing),
+            None => self.get_lease(outgoing),
+        }
+    }
+
+    fn lease_path(&self) -> String {
+        object_path(resource("coordination.k8s.io/v1", "Lease"), NODE_LEASE_NAMESPACE, &self.config.node_name)
+    }
+
+    fn get_lease(&mut self, outgoing: &mut Vec<Outgoing>) {
+        self.lease_in_flight = true;
+        let request = ApiRequest::new(Method::Get, &self.lease_path());
+        self.push(request, Pending::LeaseGet, outgoing);
+    }
+
+    /// Sends `lease` renewed at `now` (`newLease`: holder, duration, renew time, and the Node as
+    /// owner when the Lease has none and the Node is known).
+    fn update_lease(&mut self, mut lease: Value, now: Timestamp, outgoing: &mut Vec<Outgoing>) {
         let node_uid = self.node().and_then(|node| node.metadata.uid.clone());
-        let body = lease_object(&self.config.node_name, node_uid.as_deref(), now);
-        let path = collection_path(resource("coordination.k8s.io/v1", "Lease"), Some(NODE_LEASE_NAMESPACE));
-        self.push(ApiRequest::new(Method::Post, &path).with_json(&body), Pending::LeaseCreate, outgoing);
+        renew(&mut lease, &self.config.node_name, node_uid.as_deref(), now);
+        self.lease_in_flight = true;
+        let request = ApiRequest::new(Method::Put, &self.lease_path()).with_json(&lease);
+        self.push(request, Pending::LeaseUpdate, outgoing);
+    }
+
+    fn lease_answered(
+        &mut self,
+        pending: Pending,
+        status: u16,
+        body: Value,
+        now: Timestamp,
+        outgoing: &mut Vec<Outgoing>,
+    ) {
+        self.lease_in_flight = false;
+        match pending {
+            // A Lease read or created is kept; one just created needs no update.
+            Pending::LeaseGet if is_success(status) => self.update_lease(body, now, outgoing),
+            Pending::LeaseGet if status == 404 => {
+                self.lease_in_flight = true;
+                let node_uid = self.node().and_then(|node| node.metadata.uid.clone());
+                let body = lease_object(&self.config.node_name, node_uid.as_deref(), now);
+                let path = collection_path(resource("coordination.k8s.io/v1", "Lease"), Some(NODE_LEASE_NAMESPACE));
+                self.push(ApiRequest::new(Method::Post, &path).with_json(&body), Pending::LeaseCreate, outgoing);
+            }
+            Pending::LeaseCreate | Pending::LeaseUpdate if is_success(status) => self.lease = Some(body),
+            // A conflict (someone else wrote the Lease) or any other failure: read it again
+            // and update that (`backoffEnsureLease`), at once.
+            Pending::LeaseUpdate => self.get_lease(outgoing),
+            // The next renewal tries again.
+            _ => {}
+        }
     }
 
     // ---- pods: admission and removal -----------------------------------------------------
@@ -637,13 +690,13 @@ impl<R: ContainerRuntime> Kubelet<R> {
         self.written.insert(key.clone(), status);
         self.written_revision.remove(key);
         let path = subresource_path(pods_resource(), &key.0, &key.1, "status");
-        let request = ApiRequest::new(Method::Patch, &path)
-            .with_body("application/merge-patch+json", body.to_string().into_bytes());
+        let request =
+            ApiRequest::new(Method::Patch, &path).with_body("application/merge-patch+json", to_json_bytes(&body));
         self.status_writes += 1;
         self.push(request, Pending::PodStatus { key: key.clone(), uid: uid.to_string() }, outgoing);
     }
 
-    fn answered(&mut self, id: RequestId, status: u16, body: &Value, now: Timestamp, outgoing: &mut Vec<Outgoing>) {
+    fn answered(&mut self, id: RequestId, status: u16, body: Value, now: Timestamp, outgoing: &mut Vec<Outgoing>) {
         let Some(pending) = self.requests.remove(&id) else { return };
         match pending {
             Pending::Register => self.registered(status, now),
@@ -652,8 +705,9 @@ impl<R: ContainerRuntime> Kubelet<R> {
                     self.node_status_written = None;
                 }
             }
-            Pending::LeaseRenew => self.lease_answered(status, now, outgoing),
-            Pending::LeaseCreate => {}
+            pending @ (Pending::LeaseGet | Pending::LeaseCreate | Pending::LeaseUpdate) => {
+                self.lease_answered(pending, status, body, now, outgoing)
+            }
             Pending::PodStatus { key, uid } => {
                 let revision = body["metadata"]["resourceVersion"].as_str().and_then(|revision| revision.parse().ok());
                 if let Some(revision) = revision.filter(|_| is_success(status)) {
@@ -827,7 +881,7 @@ impl<R: ContainerRuntime> Component for Kubelet<R> {
                     self.dirty.extend(waiting);
                 }
             } else if let Incoming::Response { id, status, body } = input {
-                self.answered(id, status, &body, now, &mut outgoing);
+                self.answered(id, status, body, now, &mut outgoing);
             }
         }
         self.register(now, &mut outgoing);

@@ -95,7 +95,17 @@ pub fn lease_object(node_name: &str, node_uid: Option<&str>, now: Timestamp) -> 
     lease
 }
 
-/// The merge patch that renews a Lease.
-pub fn lease_renewal(node_name: &str, now: Timestamp) -> Value {
-    json!({"spec": {"holderIdentity": node_name, "renewTime": lease_time(now)}})
+/// Renews `lease` (a Lease as the API server returned it) at `now`, as the kubelet's `newLease`
+/// does: holder, duration and renew time set, and the Node made its owner when the Lease has
+/// no owner and the Node's uid is known.
+pub fn renew(lease: &mut Value, node_name: &str, node_uid: Option<&str>, now: Timestamp) {
+    let spec = &mut lease["spec"];
+    spec["holderIdentity"] = json!(node_name);
+    spec["leaseDurationSeconds"] = json!(NODE_LEASE_DURATION_SECONDS);
+    spec["renewTime"] = lease_time(now);
+    let owned = lease["metadata"]["ownerReferences"].as_array().is_some_and(|owners| !owners.is_empty());
+    if let Some(uid) = node_uid.filter(|_| !owned) {
+        lease["metadata"]["ownerReferences"] =
+            json!([{"apiVersion": "v1", "kind": "Node", "name": node_name, "uid": uid}]);
+    }
 }

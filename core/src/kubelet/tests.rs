@@ -105,6 +105,34 @@ fn seconds_between(from: Timestamp, to: Timestamp) -> i64 {
     to.duration_since(from).as_secs()
 }
 
+/// The kubelet's lease controller renews with an update of the Lease it last got back (its
+/// resourceVersion a precondition), and reads the Lease again when another writer changed it.
+#[test]
+fn the_lease_is_renewed_by_updating_the_copy_last_returned_and_read_again_after_a_conflict() {
+    let mut cluster = TestCluster::new(0);
+    let mut kubelet = kubelet(SimulatedBehavior::default());
+    let start = cluster.now;
+    run(&mut cluster, &mut kubelet, 15, |_| false);
+    let path = format!("/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/{NODE}");
+    let lease = cluster.get(&path);
+    let managers: Vec<&str> = lease["metadata"]["managedFields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|entry| entry["operation"].as_str().unwrap())
+        .collect();
+    assert_eq!(managers, ["Update"], "{lease}");
+    let mut changed = lease.clone();
+    changed["spec"]["leaseDurationSeconds"] = json!(41);
+    assert_eq!(cluster.send(Method::Put, &path, Some(changed)).0, 200);
+    run(&mut cluster, &mut kubelet, 10, |_| false);
+    let lease = cluster.get(&path);
+    assert_eq!(lease["spec"]["leaseDurationSeconds"], 40, "renewed over the other writer's change: {lease}");
+    let renewed: Timestamp = lease["spec"]["renewTime"].as_str().unwrap().parse().unwrap();
+    assert_eq!(seconds_between(start, renewed), 20);
+    assert_eq!(kubelet.lease_renewals(), 3);
+}
+
 #[test]
 fn the_node_registers_reports_ready_and_renews_its_lease_every_ten_seconds() {
     let mut cluster = TestCluster::new(0);

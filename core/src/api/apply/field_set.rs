@@ -402,6 +402,27 @@ impl FieldSet {
         map
     }
 
+    /// Whether every member of this set is a member of the set `fields_v1` encodes, read in
+    /// place (as [`Self::from_fields_v1`] would decode it) instead of decoded.
+    pub fn within_fields_v1(&self, fields_v1: &Value) -> bool {
+        let Value::Object(map) = fields_v1 else { return false };
+        self.members.iter().all(|member| map.get(&member.to_fields_v1_key()).is_some_and(is_member_node))
+            && self.children.iter().all(|(element, child)| {
+                child.is_empty()
+                    || map.get(&element.to_fields_v1_key()).is_some_and(|node| child.within_fields_v1(node))
+            })
+    }
+
+    /// Whether some member of this set is a member of the set `fields_v1` encodes, read in
+    /// place. A value that is not an encoding counts as meeting every set.
+    pub fn meets_fields_v1(&self, fields_v1: &Value) -> bool {
+        let Value::Object(map) = fields_v1 else { return true };
+        self.members.iter().any(|member| map.get(&member.to_fields_v1_key()).is_some_and(is_member_node))
+            || self.children.iter().any(|(element, child)| {
+                map.get(&element.to_fields_v1_key()).is_some_and(|node| child.meets_fields_v1(node))
+            })
+    }
+
     /// Reads `fieldsV1`; `None` if it is not a well-formed encoding.
     pub fn from_fields_v1(value: &Value) -> Option<FieldSet> {
         let Value::Object(map) = value else { return None };
@@ -422,6 +443,12 @@ impl FieldSet {
         }
         Some(set)
     }
+}
+
+/// Whether a node of a `fieldsV1` encoding stands for a member: an empty object, or one that
+/// marks itself with `.`.
+fn is_member_node(node: &Value) -> bool {
+    matches!(node, Value::Object(map) if map.is_empty() || map.contains_key("."))
 }
 
 #[cfg(test)]
@@ -502,6 +529,40 @@ mod tests {
         ] {
             let set = FieldSet::from_fields_v1(&encoded).unwrap();
             assert_eq!(set.to_fields_v1().to_string(), encoded.to_string());
+        }
+    }
+
+    #[test]
+    fn reading_fields_v1_in_place_agrees_with_decoding_it() {
+        let encodings = [
+            json!({"f:spec": {"f:holderIdentity": {}, "f:renewTime": {}}}),
+            json!({"f:spec": {".": {}, "f:renewTime": {}}}),
+            json!({"f:metadata": {"f:labels": {"f:app": {}}}, "f:spec": {"f:replicas": {}}}),
+            json!({"f:spec": {"f:containers": {"k:{\"name\":\"nginx\"}": {".": {}, "f:image": {}}}}}),
+        ];
+        let mut probes: Vec<FieldSet> =
+            encodings.iter().map(|encoded| FieldSet::from_fields_v1(encoded).unwrap()).collect();
+        let mut renew_time = FieldSet::new();
+        renew_time.insert(&[field("spec"), field("renewTime")]);
+        let mut spec = FieldSet::new();
+        spec.insert(&[field("spec")]);
+        let mut image = FieldSet::new();
+        image.insert(&[field("spec"), field("containers"), key(&[("name", json!("nginx"))]), field("image")]);
+        probes.extend([renew_time, spec, image, FieldSet::new()]);
+        for encoded in &encodings {
+            let decoded = FieldSet::from_fields_v1(encoded).unwrap();
+            for probe in &probes {
+                assert_eq!(
+                    probe.within_fields_v1(encoded),
+                    probe.difference(&decoded).is_empty(),
+                    "{probe:?} in {encoded}"
+                );
+                assert_eq!(
+                    probe.meets_fields_v1(encoded),
+                    !probe.intersection(&decoded).is_empty(),
+                    "{probe:?} and {encoded}"
+                );
+            }
         }
     }
 

@@ -159,15 +159,7 @@ impl ManagedFields {
                 time: ownership.time.clone(),
             })
             .collect();
-        let seconds = |entry: &ManagedFieldsEntry| entry.time.as_ref().map_or(0, |time| time.0.as_second());
-        entries.sort_by(|left, right| {
-            left.operation
-                .cmp(&right.operation)
-                .then_with(|| seconds(left).cmp(&seconds(right)))
-                .then_with(|| left.manager.cmp(&right.manager))
-                .then_with(|| left.api_version.cmp(&right.api_version))
-                .then_with(|| left.subresource.cmp(&right.subresource))
-        });
+        sort_entries(&mut entries);
         (!entries.is_empty()).then_some(entries)
     }
 
@@ -219,6 +211,20 @@ impl ManagedFields {
             remaining -= 1;
         }
     }
+}
+
+/// Sorts entries as Kubernetes writes them: by operation, time (to the second), manager, API
+/// version and subresource.
+pub fn sort_entries(entries: &mut [ManagedFieldsEntry]) {
+    let seconds = |entry: &ManagedFieldsEntry| entry.time.as_ref().map_or(0, |time| time.0.as_second());
+    entries.sort_by(|left, right| {
+        left.operation
+            .cmp(&right.operation)
+            .then_with(|| seconds(left).cmp(&seconds(right)))
+            .then_with(|| left.manager.cmp(&right.manager))
+            .then_with(|| left.api_version.cmp(&right.api_version))
+            .then_with(|| left.subresource.cmp(&right.subresource))
+    });
 }
 
 /// A timestamp as managed fields keep it: whole seconds.

@@ -21,6 +21,7 @@ pub mod conflicts;
 pub mod field_set;
 pub mod managed_fields;
 pub mod merge;
+mod retimed;
 pub mod typed;
 pub mod upgrade;
 
@@ -199,7 +200,6 @@ fn typed_error(error: typed::TypedError) -> ApiError {
 /// fields the client sent replace the live ones when they are well formed (a single empty entry
 /// clears them); a subresource write cannot change them.
 pub fn track_update(live: Option<&Object>, new: &mut Object, writer: &Writer, now: Timestamp) -> Result<(), ApiError> {
-    let mut managed = base_managed_fields(live, new, writer);
     let (schema, live_value, new_value) = match live.and_then(|live| compared::reduced_pair(live, new)) {
         Some((live_value, new_value)) => {
             (schema_facts::kubernetes().of_kind(&new.api_version, &new.kind), live_value, new_value)
@@ -221,9 +221,36 @@ pub fn track_update(live: Option<&Object>, new: &mut Object, writer: &Writer, no
     changed.union_with(&comparison.added);
     let changed = writer.owned_part(&changed);
     let removed = writer.owned_part(&comparison.removed);
+    let entries = match retimed::entries(live, new, writer, &changed, &removed, now) {
+        Some(entries) => {
+            #[cfg(debug_assertions)]
+            assert_eq!(
+                entries,
+                recorded_entries(live, new, writer, &changed, &removed, now),
+                "an update that moves no field between managers only retimes the writer's entry"
+            );
+            entries
+        }
+        None => recorded_entries(live, new, writer, &changed, &removed, now),
+    };
+    new.metadata.managed_fields = entries;
+    Ok(())
+}
+
+/// The managed fields after an update that changed `changed` and removed `removed` (both the
+/// writer's part only): Kubernetes' `managedFieldsUpdater` over the decoded entries.
+fn recorded_entries(
+    live: Option<&Object>,
+    new: &Object,
+    writer: &Writer,
+    changed: &FieldSet,
+    removed: &FieldSet,
+    now: Timestamp,
+) -> Option<Vec<k8s_openapi::apimachinery::pkg::apis::meta::v1::ManagedFieldsEntry>> {
+    let mut managed = base_managed_fields(live, new, writer);
     for ownership in managed.managers.values_mut() {
-        ownership.fields.subtract(&changed);
-        ownership.fields.subtract(&removed);
+        ownership.fields.subtract(changed);
+        ownership.fields.subtract(removed);
     }
     if !changed.is_empty() {
         let ownership = managed.managers.entry(writer.manager(Operation::Update)).or_insert_with(|| Ownership {
@@ -231,13 +258,12 @@ pub fn track_update(live: Option<&Object>, new: &mut Object, writer: &Writer, no
             api_version: writer.api_version.to_string(),
             time: None,
         });
-        ownership.fields.union_with(&changed);
+        ownership.fields.union_with(changed);
         ownership.time = Some(managed_time(now));
     }
     managed.drop_empty();
     managed.cap_updaters(managed_fields::MAX_UPDATE_MANAGERS);
-    new.metadata.managed_fields = managed.encode();
-    Ok(())
+    managed.encode()
 }
 
 /// The managed fields an update starts from (Kubernetes' `decodeLiveOrNew`).

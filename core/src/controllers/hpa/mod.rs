@@ -23,6 +23,7 @@ mod proposals;
 mod scale;
 mod selectors;
 
+use std::borrow::Borrow;
 use std::time::Duration;
 
 use k8s_openapi::api::autoscaling::v1::Scale;
@@ -63,13 +64,13 @@ pub const SYNC_PERIOD: Duration = Duration::from_secs(15);
 /// The metric an HPA without metrics scales on: 80 % CPU utilization (API defaulting).
 pub const DEFAULT_CPU_UTILIZATION: i32 = 80;
 
-/// What the shell observed for one HPA before calling the reconcile.
-#[derive(Clone, Copy)]
-pub struct Observed<'a> {
+/// What the shell observed for one HPA before calling the reconcile. The pods are `Pod`s or
+/// anything that borrows as one (the manager passes its cached pods without copying them).
+pub struct Observed<'a, P = Pod> {
     /// The target's `scale` subresource, or why it could not be read.
     pub scale: Result<&'a Scale, &'a str>,
     /// The pods of the HPA's namespace.
-    pub pods: &'a [Pod],
+    pub pods: &'a [P],
     /// Where the metrics are read: metrics-server, the custom and the external metrics APIs.
     pub metrics: &'a dyn MetricsSource,
     /// The selectors of the HPAs of the cluster as last synced (this one's may be missing or
@@ -77,7 +78,15 @@ pub struct Observed<'a> {
     pub selectors: &'a AutoscalerSelectors,
 }
 
-impl std::fmt::Debug for Observed<'_> {
+impl<P> Clone for Observed<'_, P> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<P> Copy for Observed<'_, P> {}
+
+impl<P> std::fmt::Debug for Observed<'_, P> {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         formatter
             .debug_struct("Observed")
@@ -138,9 +147,9 @@ struct SyncHpa<'a> {
 /// Reconciles one HorizontalPodAutoscaler (`reconcileAutoscaler`): decides the target's replica
 /// count from `observed`, patches its scale if it changes, records the decision in `history`,
 /// and writes the status if it changed. Requeues after [`SYNC_PERIOD`].
-pub fn reconcile_horizontal_pod_autoscaler(
+pub fn reconcile_horizontal_pod_autoscaler<P: Borrow<Pod>>(
     hpa: &HorizontalPodAutoscaler,
-    observed: Observed<'_>,
+    observed: Observed<'_, P>,
     history: &mut ScalingHistory,
     now: Timestamp,
 ) -> Reconciled {
@@ -173,7 +182,7 @@ impl SyncHpa<'_> {
         self.condition(ABLE_TO_SCALE, false, "FailedGetScale", &message);
     }
 
-    fn reconcile(&mut self, observed: Observed<'_>, history: &mut ScalingHistory) {
+    fn reconcile<P: Borrow<Pod>>(&mut self, observed: Observed<'_, P>, history: &mut ScalingHistory) {
         let spec = self.hpa.spec.clone().unwrap_or_default();
         let target = &spec.scale_target_ref;
         let subresource = match scale_subresource(target.api_version.as_deref().unwrap_or(""), &target.kind) {
@@ -247,10 +256,10 @@ impl SyncHpa<'_> {
     /// `computeReplicasForMetrics`: the largest proposal of the valid metrics, or the statuses
     /// computed and the error when none can be trusted (a missing or bad selector, every metric
     /// failing, or some failing while the others would scale down).
-    fn compute_replicas_for_metrics(
+    fn compute_replicas_for_metrics<P: Borrow<Pod>>(
         &mut self,
         scale: &Scale,
-        observed: Observed<'_>,
+        observed: Observed<'_, P>,
         current: i32,
     ) -> Result<MetricsDecision, (Vec<MetricStatus>, String)> {
         let selector_text = scale.status.as_ref().and_then(|status| status.selector.clone()).unwrap_or_default();
@@ -273,6 +282,7 @@ impl SyncHpa<'_> {
         let pods: Vec<&Pod> = observed
             .pods
             .iter()
+            .map(Borrow::borrow)
             .filter(|pod| pod.metadata.namespace == namespace)
             .filter(|pod| selector.matches_optional(pod.metadata.labels.as_ref()))
             .collect();

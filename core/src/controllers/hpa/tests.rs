@@ -380,7 +380,7 @@ fn a_target_at_zero_replicas_is_left_alone() {
 fn an_unreadable_scale_is_reported() {
     let selectors = AutoscalerSelectors::new();
     let none = Metrics::default();
-    let observed = Observed {
+    let observed: Observed = Observed {
         scale: Err("deployments.apps \"test-deployment\" not found"),
         pods: &[],
         metrics: &none,
@@ -393,7 +393,7 @@ fn an_unreadable_scale_is_reported() {
     assert_eq!(events(&reconciled)[0].1, "FailedGetScale");
     let mut unknown = hpa(1, 5, 50);
     unknown.spec.as_mut().unwrap().scale_target_ref.kind = "Foo".to_string();
-    let observed =
+    let observed: Observed =
         Observed { scale: Ok(&scale(1, Some("name=test-pod"))), pods: &[], metrics: &none, selectors: &selectors };
     let reconciled = reconcile_horizontal_pod_autoscaler(&unknown, observed, &mut ScalingHistory::default(), now());
     assert_eq!(events(&reconciled)[0].2, "no matches for kind \"Foo\" in group \"apps\"");

@@ -15,7 +15,7 @@ use k8s_openapi::jiff::Timestamp;
 
 use super::caches::{BY_NODE_NAME, Caches};
 use super::kinds::ControllerKind;
-use super::lookups::{cloned, pods_selected_by};
+use super::lookups::{borrowed, pods_selected_by};
 use crate::controllers::action::to_object;
 use crate::controllers::hpa::{
     AutoscalerSelectors, MetricsSource, MetricsUnavailable, Observed, ScalingHistory, scale_selector,
@@ -157,16 +157,16 @@ impl NodeControllers {
         if let Some(selector) = scale.as_ref().ok().and_then(scale_selector) {
             self.selectors.insert(key.to_string(), selector);
         }
-        // Only the pods the Scale's selector selects count, so only those are copied: a sync
-        // every 15 s must not copy a namespace of thousands of pods.
+        // Only the pods the Scale's selector selects count, so only those are read: a sync
+        // every 15 s must not visit a namespace of thousands of pods, nor copy any.
         let selector = scale
             .as_ref()
             .ok()
             .and_then(|scale| scale.status.as_ref()?.selector.as_deref())
             .and_then(|selector| LabelSelector::parse(selector).ok());
-        let pods: Vec<Pod> = match &selector {
-            Some(selector) => cloned(&pods_selected_by(caches, namespace, selector)),
-            None => caches.pods.in_namespace(namespace).map(|pod| pod.as_ref().clone()).collect(),
+        let pods: Vec<&Pod> = match &selector {
+            Some(selector) => borrowed(&pods_selected_by(caches, namespace, selector)),
+            None => caches.pods.in_namespace(namespace).map(AsRef::as_ref).collect(),
         };
         let unavailable = MetricsUnavailable(NO_METRICS_SOURCE.to_string());
         let metrics: &dyn MetricsSource = match &self.metrics {

@@ -155,9 +155,51 @@ fn typed<T>(object: &Object, validate: fn(&T) -> Vec<FieldError>) -> Vec<FieldEr
 where
     T: DeserializeOwned + k8s_openapi::Metadata<Ty = ObjectMeta>,
 {
-    match object.to_typed_resource::<T>() {
-        Ok(typed) => validate(&typed),
+    match object.to_typed_without_metadata::<T>() {
+        Ok(mut typed) => {
+            *typed.metadata_mut() = without_managed_fields(&object.metadata);
+            validate(&typed)
+        }
         Err(error) => vec![FieldError::type_invalid(&FieldPath::root(), &error.to_string())],
+    }
+}
+
+/// A copy of `metadata` without `managedFields`: no kind's checks read them (the metadata's own
+/// checks run on the object), and they are most of a Lease's metadata.
+fn without_managed_fields(metadata: &ObjectMeta) -> ObjectMeta {
+    let ObjectMeta {
+        annotations,
+        creation_timestamp,
+        deletion_grace_period_seconds,
+        deletion_timestamp,
+        finalizers,
+        generate_name,
+        generation,
+        labels,
+        managed_fields: _,
+        name,
+        namespace,
+        owner_references,
+        resource_version,
+        self_link,
+        uid,
+    } = metadata;
+    ObjectMeta {
+        annotations: annotations.clone(),
+        creation_timestamp: creation_timestamp.clone(),
+        deletion_grace_period_seconds: *deletion_grace_period_seconds,
+        deletion_timestamp: deletion_timestamp.clone(),
+        finalizers: finalizers.clone(),
+        generate_name: generate_name.clone(),
+        generation: *generation,
+        labels: labels.clone(),
+        managed_fields: None,
+        name: name.clone(),
+        namespace: namespace.clone(),
+        owner_references: owner_references.clone(),
+        resource_version: resource_version.clone(),
+        self_link: self_link.clone(),
+        uid: uid.clone(),
     }
 }
 
