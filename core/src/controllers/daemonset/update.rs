@@ -83,7 +83,8 @@ fn update_without_surge<'a>(observed: &Observed<'a>, max_unavailable: i32) -> Ch
             (None, Some(old)) => candidates.push(old),
         }
     }
-    let remaining = (max_unavailable - unavailable).clamp(0, candidates.len() as i32) as usize;
+    // Saturating: a budget near i32's ends (an extreme maxUnavailable) must not overflow.
+    let remaining = max_unavailable.saturating_sub(unavailable).clamp(0, candidates.len() as i32) as usize;
     replacements.extend(candidates.into_iter().take(remaining));
     Changes { delete: replacements, ..Changes::default() }
 }
@@ -95,7 +96,7 @@ fn update_with_surge<'a>(observed: &Observed<'a>, max_surge: i32, desired: i32) 
     };
     let mut changes = Changes::default();
     let (mut should_not_run, mut candidates, mut allowed) = (Vec::new(), Vec::new(), Vec::new());
-    let (mut surging, mut available_count) = (0, 0);
+    let (mut surging, mut available_count) = (0, 0i32);
     for (name, pods) in nodes_with_pods(observed) {
         let Some((new, old)) = find_updated_pods_on_node(&pods, &observed.hash) else {
             surging += 1;
@@ -121,9 +122,9 @@ fn update_with_surge<'a>(observed: &Observed<'a>, max_surge: i32, desired: i32) 
         }
     }
     // Old pods on nodes that no longer qualify go only as pods elsewhere become available.
-    let deletable = (available_count - desired).clamp(0, should_not_run.len() as i32) as usize;
+    let deletable = available_count.saturating_sub(desired).clamp(0, should_not_run.len() as i32) as usize;
     changes.delete.extend(should_not_run.into_iter().take(deletable));
-    let remaining = (max_surge - surging).clamp(0, candidates.len() as i32) as usize;
+    let remaining = max_surge.saturating_sub(surging).clamp(0, candidates.len() as i32) as usize;
     allowed.extend(candidates.into_iter().take(remaining));
     changes.create_on = allowed;
     changes
